@@ -1,0 +1,145 @@
+"""The Plan: the single, frozen source of truth for everything after ``plan/``.
+
+Times are kept in frames as well as seconds: picture is cut on frames, so the
+plan decides frame counts once and every later stage (render, sound, assemble)
+places its work by them. Nothing downstream re-derives timing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ResolvedVoice(Frozen):
+    """A voice as the speech engine will use it (defaults filled in)."""
+
+    engine: str
+    voice: str
+    pitch: int
+    rate: int
+    range: int
+
+
+class ResolvedCharacter(Frozen):
+    id: str
+    description: str
+    reference: tuple[str, ...]  # absolute paths of likeness images (a cameo's included)
+    voice: ResolvedVoice
+    color: str  # '#rrggbb', stable for the whole film
+    cameo: str | None = None
+    cameo_hash: str | None = None  # the capture's hash, never its data
+
+
+class ResolvedWorld(Frozen):
+    location: str
+    time_of_day: str
+    weather: str
+    lighting: str
+    characters: dict[str, ResolvedCharacter]
+    props: dict[str, str]  # prop id -> description, as changed by `set:`
+
+
+class PlannedLine(Frozen):
+    speaker: str
+    line: str
+    delivery: str
+    at: float  # seconds from the shot's start
+    start: float  # seconds from the film's start
+    end: float
+    audio: str | None = None  # absolute path of a recorded take
+
+
+class PlannedSfx(Frozen):
+    sound: str  # built-in name, or absolute path of a file
+    is_file: bool
+    at: float
+    start: float
+    gain: float
+
+
+class PlannedTransition(Frozen):
+    type: str
+    duration: float  # seconds, 0 for a cut
+    frames: int
+
+
+class Camera(Frozen):
+    framing: str
+    move: str
+
+
+class PlannedShot(Frozen):
+    id: str
+    index: int
+    start: float
+    duration: float
+    start_frame: int
+    frames: int
+    continuity: str
+    continues: str | None  # id of the shot this one continues
+    transition: PlannedTransition
+    seed: int
+    world: ResolvedWorld
+    cast: tuple[str, ...]
+    props: tuple[str, ...]
+    action: str
+    camera: Camera
+    prompt: str
+    negative: str
+    dialogue: tuple[PlannedLine, ...]
+    sfx: tuple[PlannedSfx, ...]
+    shows_cameo: bool
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class PlannedAudio(Frozen):
+    music: str | None
+    music_gain: float
+    music_duck: bool
+    music_loop: bool
+    ambience: str  # auto | none | absolute path
+
+
+class PlannedBackend(Frozen):
+    name: str
+    model: str | None
+    options: dict[str, Any]
+
+
+class Plan(Frozen):
+    title: str
+    storyboard: str  # the file it came from (display name)
+    storyboard_hash: str  # sha256 of the storyboard text
+    base_dir: str
+    seed: int
+    width: int
+    height: int
+    fps: int
+    frames: int
+    duration: float
+    loudness: float
+    subtitles: tuple[str, ...]
+    watermark: str
+    backend: PlannedBackend
+    audio: PlannedAudio
+    characters: dict[str, ResolvedCharacter]
+    shots: tuple[PlannedShot, ...]
+
+    def shot(self, shot_id: str) -> PlannedShot:
+        for shot in self.shots:
+            if shot.id == shot_id:
+                return shot
+        raise KeyError(shot_id)
+
+    def summary(self) -> dict[str, Any]:
+        """The documented ``sora plan --json`` shape (a superset of it)."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,224 @@
+"""Resolve a checked storyboard into a frozen :class:`Plan`.
+
+Pure apart from reading the assets that timing depends on (recorded takes'
+lengths, cameo manifests) and synthesising speech to measure it.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+from pathlib import Path
+
+from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
+from sora_cli.errors import Problem, StoryboardError
+from sora_cli.plan.model import (
+    Camera,
+    Plan,
+    PlannedAudio,
+    PlannedBackend,
+    PlannedLine,
+    PlannedSfx,
+    PlannedShot,
+    PlannedTransition,
+    ResolvedCharacter,
+    ResolvedWorld,
+)
+from sora_cli.plan.prompt import compose_prompt
+from sora_cli.plan.seeds import shot_seed
+from sora_cli.plan.timing import LineTime, overflow, place_lines, shot_frames, start_frames
+from sora_cli.sound.catalog import EFFECTS
+from sora_cli.sound.files import AudioFileError, audio_duration
+from sora_cli.sound.speech import speak
+from sora_cli.sound.voices import assign_voices
+from sora_cli.storyboard.model import Storyboard
+from sora_cli.storyboard.rules import world_changes
+
+
+def identity_color(char_id: str) -> str:
+    """A saturated colour derived from the id, for characters that give none."""
+    h = int.from_bytes(hashlib.sha256(char_id.encode()).digest()[:2], "big") / 65535
+    r, g, b = colorsys.hsv_to_rgb(h, 0.72, 0.86)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
+    source = sb.source
+    problems: list[Problem] = []
+    fps = sb.output.fps
+
+    cameos: dict[str, Cameo] = {
+        cid: find_cameo(c.cameo, library_dirs(source.base_dir, cameo_dirs))
+        for cid, c in sb.world.characters.items()
+        if c.cameo
+    }
+    voices = assign_voices(sb.world.characters, {cid: cameo.voice for cid, cameo in cameos.items()})
+    characters = {
+        cid: ResolvedCharacter(
+            id=cid,
+            description=c.description,
+            reference=tuple(
+                str(p)
+                for p in (cameos[cid].likeness if cid in cameos else [source.resolve_asset(r) for r in c.reference])
+            ),
+            voice=voices[cid],
+            color=(c.color or identity_color(cid)).lower(),
+            cameo=c.cameo,
+            cameo_hash=cameos[cid].content_hash if cid in cameos else None,
+        )
+        for cid, c in sorted(sb.world.characters.items())
+    }
+
+    # world state, carried forward through `set:`
+    state = {
+        "location": sb.world.location,
+        "time_of_day": sb.world.time_of_day,
+        "weather": sb.world.weather,
+        "lighting": sb.world.lighting,
+    }
+    props = {pid: p.description for pid, p in sorted(sb.world.props.items())}
+    worlds: list[ResolvedWorld] = []
+    for shot in sb.shots:
+        for _key, parts, value in world_changes(shot.set):
+            if parts[0] == "props":
+                props[parts[1]] = str(value)
+            else:
+                state[parts[0]] = value
+        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props)))
+
+    # timing
+    placed: list[list[LineTime]] = []
+    frames: list[int] = []
+    for i, shot in enumerate(sb.shots):
+        lengths = []
+        for j, line in enumerate(shot.dialogue):
+            if line.audio:
+                try:
+                    lengths.append(audio_duration(source.resolve_asset(line.audio)))
+                except AudioFileError as exc:
+                    problems.append(
+                        source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {exc}")
+                    )
+                    lengths.append(0.0)
+            else:
+                lengths.append(speak(line.line, voices[line.speaker], line.delivery).duration)
+        lines = place_lines([line.at for line in shot.dialogue], lengths)
+        placed.append(lines)
+        n = shot_frames(shot.duration, lines, fps)
+        frames.append(n)
+        if shot.duration is not None:
+            for j, over in overflow(n / fps, lines):
+                problems.append(
+                    source.problem(
+                        ("shots", i, "dialogue", j),
+                        f"line {shot.dialogue[j].line!r} ends at {lines[j].end:.2f} s, {over:.2f} s past the end of "
+                        f"shot {shot.id!r} ({n / fps:g} s); lengthen the shot, drop its duration, or start the line earlier",
+                    )
+                )
+        for j, sfx in enumerate(shot.sfx):
+            if sfx.at >= n / fps:
+                problems.append(
+                    source.problem(
+                        ("shots", i, "sfx", j, "at"),
+                        f"{sfx.at:g} s is past the end of shot {shot.id!r} ({n / fps:g} s)",
+                    )
+                )
+
+    transitions: list[PlannedTransition] = []
+    for i, shot in enumerate(sb.shots):
+        t = shot.transition
+        if t.type == "cut":
+            transitions.append(PlannedTransition(type="cut", duration=0.0, frames=0))
+            continue
+        tf = max(1, round(t.duration * fps))
+        limit = frames[i] if i == 0 else min(frames[i - 1], frames[i])
+        if tf > limit:
+            problems.append(
+                source.problem(
+                    ("shots", i, "transition", "duration"),
+                    f"a {t.duration:g} s {t.type} is longer than the shots it joins ({limit / fps:g} s)",
+                )
+            )
+        transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
+    if problems:
+        raise StoryboardError(problems)
+
+    overlaps = [0] + [tr.frames for tr in transitions[1:]]
+    starts = start_frames(frames, overlaps)
+    shots: list[PlannedShot] = []
+    for i, shot in enumerate(sb.shots):
+        start = starts[i] / fps
+        camera = Camera(framing=shot.camera.framing, move=shot.camera.move)
+        cast = tuple(shot.cast)
+        shots.append(
+            PlannedShot(
+                id=shot.id,
+                index=i,
+                start=start,
+                duration=frames[i] / fps,
+                start_frame=starts[i],
+                frames=frames[i],
+                continuity=shot.continuity,
+                continues=sb.shots[i - 1].id if shot.continuity == "continue" else None,
+                transition=transitions[i],
+                seed=shot_seed(sb.seed, shot.id),
+                world=worlds[i],
+                cast=cast,
+                props=tuple(shot.props),
+                action=shot.action,
+                camera=camera,
+                prompt=compose_prompt(sb.style, worlds[i], cast, tuple(shot.props), shot.action, camera),
+                negative=sb.negative,
+                dialogue=tuple(
+                    PlannedLine(
+                        speaker=line.speaker,
+                        line=line.line,
+                        delivery=line.delivery,
+                        at=t.at,
+                        start=start + t.at,
+                        end=start + t.end,
+                        audio=str(source.resolve_asset(line.audio)) if line.audio else None,
+                    )
+                    for line, t in zip(shot.dialogue, placed[i], strict=True)
+                ),
+                sfx=tuple(
+                    PlannedSfx(
+                        sound=sfx.sound if sfx.sound in EFFECTS else str(source.resolve_asset(sfx.sound)),
+                        is_file=sfx.sound not in EFFECTS,
+                        at=sfx.at,
+                        start=start + sfx.at,
+                        gain=sfx.gain,
+                    )
+                    for sfx in shot.sfx
+                ),
+                shows_cameo=any(characters[c].cameo for c in cast),
+            )
+        )
+    total = starts[-1] + frames[-1]
+    music = sb.audio.music
+    ambience = sb.audio.ambience
+    return Plan(
+        title=sb.title,
+        storyboard=source.file,
+        storyboard_hash=sb.sha256,
+        base_dir=str(source.base_dir),
+        seed=sb.seed,
+        width=sb.output.width,
+        height=sb.output.height,
+        fps=fps,
+        frames=total,
+        duration=total / fps,
+        loudness=sb.output.loudness,
+        subtitles=tuple(sorted(sb.output.subtitle_modes)),
+        watermark=sb.output.watermark,
+        backend=PlannedBackend(name=sb.backend.name, model=sb.backend.model, options=dict(sb.backend.options)),
+        audio=PlannedAudio(
+            music=str(source.resolve_asset(music.file)) if music else None,
+            music_gain=music.gain if music else 0.0,
+            music_duck=music.duck if music else False,
+            music_loop=music.loop if music else False,
+            ambience=ambience if ambience in ("auto", "none") else str(source.resolve_asset(ambience)),
+        ),
+        characters=characters,
+        shots=tuple(shots),
+    )

@@ -1,0 +1,1 @@
+"""Sound: speech, ambience, effects and music, mixed once for the whole film."""

@@ -1,0 +1,249 @@
+"""Speech synthesis behind a small interface, with espeak-ng as the built-in engine.
+
+The plan asks an engine how long each line lasts (real speech drives timing),
+the mixer asks it for the samples. Both go through :func:`speak`, which caches
+by content, so a line is synthesised once per process whichever asks first.
+
+Other engines (neural TTS, voice cloning) plug in through the
+``sora_cli.speech`` entry-point group: a class with ``name`` and
+``synthesize(text, voice, delivery) -> Speech``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from sora_cli.errors import SoraError
+from sora_cli.plan.model import ResolvedVoice
+from sora_cli.storyboard.messages import did_you_mean
+
+#: Seconds of silence kept around trimmed speech, so onsets are not clipped.
+EDGE_PAD = 0.01
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # float32 mono, trimmed to the spoken part
+    rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+
+class SpeechEngine(Protocol):
+    name: str
+
+    def synthesize(self, text: str, voice: ResolvedVoice, delivery: str) -> Speech: ...
+
+    def check_voice(self, name: str) -> str | None:
+        """Why ``name`` is not a voice of this engine (None when it is); checked before rendering."""
+        ...
+
+
+def trim_silence(samples: np.ndarray, rate: int, threshold: float = 0.004) -> np.ndarray:
+    """Cut leading and trailing silence so a line's start is its first sound."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    pad = int(EDGE_PAD * rate)
+    return samples[max(0, loud[0] - pad) : loud[-1] + pad + 1]
+
+
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_CHARS_UTF8 = 1
+_POS_CHARACTER = 1
+_RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
+_INITIALIZE_DONT_EXIT = 0x8000
+_SEED = 1
+
+#: delivery -> (voice variant or None, pitch offset, range offset, rate factor, volume)
+DELIVERY_STYLE: dict[str, tuple[str | None, int, int, float, int]] = {
+    "normal": (None, 0, 0, 1.0, 100),
+    "whisper": ("whisper", -5, -10, 0.9, 90),
+    "shout": (None, 18, 30, 1.08, 190),
+}
+
+
+class _VoiceEntry(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_char_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+class EspeakEngine:
+    """libespeak-ng from the ``espeakng-loader`` wheel, driven through ctypes.
+
+    The library has global state, so one instance serves the whole process,
+    behind a lock.
+    """
+
+    name = "espeak"
+    _lock = threading.Lock()
+    _lib: ctypes.CDLL | None = None
+    _rate = 22050
+    _languages: dict[str, str] = {}
+
+    def _library(self) -> ctypes.CDLL:
+        if EspeakEngine._lib is None:
+            try:
+                import espeakng_loader
+            except ImportError as exc:  # pragma: no cover - a broken install
+                raise SoraError("the speech engine is missing: pip install espeakng-loader") from exc
+            lib = ctypes.CDLL(espeakng_loader.get_library_path())
+            lib.espeak_Initialize.restype = ctypes.c_int
+            lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+            rate = lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), _INITIALIZE_DONT_EXIT
+            )
+            if rate <= 0:
+                raise SoraError("espeak-ng failed to initialise (its voice data may be missing)")
+            lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+            lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+            lib.espeak_Synth.argtypes = [
+                ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ]  # fmt: skip
+            lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_VoiceEntry))
+            entries = lib.espeak_ListVoices(None)
+            i = 0
+            while entries[i]:
+                entry = entries[i].contents
+                language = entry.languages[1:].split(b"\0")[0].decode()  # first byte is a priority
+                EspeakEngine._languages.setdefault(language.lower(), entry.identifier.decode())
+                i += 1
+            EspeakEngine._rate = rate
+            EspeakEngine._lib = lib
+        return EspeakEngine._lib
+
+    def voice_names(self) -> list[str]:
+        """Language codes espeak-ng can speak (each also takes +f1..f5, +m1..m8, +whisper...)."""
+        self._library()
+        return sorted(self._languages)
+
+    def variant_names(self) -> list[str]:
+        import espeakng_loader
+
+        return sorted(p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir())
+
+    def check_voice(self, name: str) -> str | None:
+        """Why ``name`` is not a voice of this engine, or None when it is."""
+        base, _, variant = name.partition("+")
+        languages = self.voice_names()
+        if base.lower() not in self._languages:
+            return f"{name!r} is not an espeak-ng voice{did_you_mean(base, languages)} (e.g. en-us, en-gb, fr, de; `sora doctor --voices` lists all)"
+        if variant and variant not in (variants := self.variant_names()):
+            return f"{variant!r} is not an espeak-ng voice variant{did_you_mean(variant, variants)} (e.g. f1..f5, m1..m8, whisper)"
+        return None
+
+    def _voice_id(self, name: str) -> str:
+        """``en-gb+f3`` -> ``gmw/en+f3``: espeak-ng selects voices by file, not by language code."""
+        base, _, variant = name.partition("+")
+        ident = self._languages.get(base.lower(), base)
+        return f"{ident}+{variant}" if variant else ident
+
+    def synthesize(self, text: str, voice: ResolvedVoice, delivery: str) -> Speech:
+        """Speak one line in a forked child, so every line starts from the same state.
+
+        espeak-ng keeps state between utterances (flutter phase, echo buffer), so
+        the same line spoken after different lines differs by a few samples. The
+        parent initialises the library and never speaks; each child inherits that
+        pristine state, speaks once, pipes the PCM back and exits.
+        """
+        with self._lock:
+            self._library()
+            if not hasattr(os, "fork"):  # pragma: no cover - non-POSIX: best effort
+                raw = self._speak_here(text, voice, delivery)
+            else:
+                raw = self._speak_in_child(text, voice, delivery)
+        samples = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+        return Speech(trim_silence(samples, self._rate), self._rate)
+
+    def _speak_in_child(self, text: str, voice: ResolvedVoice, delivery: str) -> bytes:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: speak, write, leave without running any cleanup
+            status = 0
+            try:
+                os.close(read_fd)
+                data = self._speak_here(text, voice, delivery)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(write_fd, view) :]
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            raw = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise SoraError(f"espeak-ng could not speak {text[:40]!r} with voice {voice.voice!r}")
+        return raw
+
+    def _speak_here(self, text: str, voice: ResolvedVoice, delivery: str) -> bytes:
+        variant, pitch_off, range_off, rate_factor, volume = DELIVERY_STYLE[delivery]
+        name = voice.voice.split("+")[0] + f"+{variant}" if variant else voice.voice
+        chunks: list[bytes] = []
+
+        @_SYNTH_CALLBACK
+        def collect(wav, count, _events):  # type: ignore[no-untyped-def]
+            if count > 0 and wav:
+                chunks.append(ctypes.string_at(wav, count * 2))
+            return 0
+
+        lib = self._library()
+        lib.espeak_SetSynthCallback(collect)
+        if lib.espeak_SetVoiceByName(self._voice_id(name).encode()) != 0:
+            raise SoraError(f"espeak-ng has no voice {voice.voice!r} (try en-us, en-gb, fr, de, es, ...)")
+        lib.espeak_SetParameter(_RATE, int(np.clip(voice.rate * rate_factor, 80, 450)), 0)
+        lib.espeak_SetParameter(_PITCH, int(np.clip(voice.pitch + pitch_off, 0, 99)), 0)
+        lib.espeak_SetParameter(_RANGE, int(np.clip(voice.range + range_off, 0, 99)), 0)
+        lib.espeak_SetParameter(_VOLUME, volume, 0)
+        lib.espeak_ng_SetRandSeed(_SEED)  # noise (whisper, breath) from a fixed seed
+        data = text.encode("utf-8") + b"\0"
+        lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        lib.espeak_Synchronize()
+        lib.espeak_SetSynthCallback(_SYNTH_CALLBACK(0))
+        return b"".join(chunks)
+
+
+@functools.cache
+def engine(name: str) -> SpeechEngine:
+    """The speech engine called ``name``: built in, or from the ``sora_cli.speech`` entry points."""
+    if name == EspeakEngine.name:
+        return EspeakEngine()
+    for ep in entry_points(group="sora_cli.speech"):
+        if ep.name == name:
+            return ep.load()()
+    raise SoraError(f"no speech engine {name!r} is installed (built in: espeak)")
+
+
+def installed_engines() -> list[str]:
+    return sorted({EspeakEngine.name, *(ep.name for ep in entry_points(group="sora_cli.speech"))})
+
+
+@functools.lru_cache(maxsize=4096)
+def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
+    """Synthesise one line, once per process (content-keyed)."""
+    return engine(voice.engine).synthesize(text, voice, delivery)

@@ -1,0 +1,59 @@
+"""Load and check a storyboard: YAML with marks -> typed model -> cross-field rules."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sora_cli.errors import Problem, StoryboardError
+from sora_cli.storyboard.messages import problems_from
+from sora_cli.storyboard.model import Storyboard
+from sora_cli.storyboard.rules import check_rules
+from sora_cli.storyboard.source import load_yaml
+
+__all__ = ["Storyboard", "load_storyboard", "parse_storyboard", "read_source"]
+
+STDIN = "-"
+
+
+def read_source(path: str | Path) -> tuple[str, str, Path]:
+    """Read a storyboard's text; ``-`` is stdin. Returns (text, display name, base dir)."""
+    if str(path) == STDIN:
+        return sys.stdin.read(), "<stdin>", Path.cwd()
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise StoryboardError([Problem(str(p), 1, 1, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise StoryboardError([Problem(str(p), 1, 1, "", "is a folder, not a storyboard file")]) from None
+    except OSError as exc:
+        raise StoryboardError([Problem(str(p), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StoryboardError([Problem(str(p), 1, 1, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return text, str(p), p.resolve().parent
+
+
+def parse_storyboard(text: str, file: str, base_dir: Path, cameo_dirs: Path | None = None) -> Storyboard:
+    """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem."""
+    data, source = load_yaml(text, file, base_dir)
+    try:
+        sb = Storyboard.model_validate(data)
+    except ValidationError as exc:
+        raise StoryboardError(problems_from(exc, Storyboard, source)) from None
+    problems = check_rules(sb, source, cameo_dirs)
+    if problems:
+        raise StoryboardError(problems)
+    sb._source = source
+    sb._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sb
+
+
+def load_storyboard(path: str | Path, cameo_dirs: Path | None = None) -> Storyboard:
+    text, name, base_dir = read_source(path)
+    return parse_storyboard(text, name, base_dir, cameo_dirs)

@@ -1,0 +1,134 @@
+"""The CLI's contract: exit codes, located messages, JSON, stdin, schema, init."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sora_cli import api
+from sora_cli.schema import SCHEMA_FILE
+from tests.conftest import EXAMPLES, MINIMAL, run_cli
+
+
+def test_validate_ok_and_bad(write_sb):
+    good = write_sb(MINIMAL)
+    assert run_cli("validate", str(good)).code == 0
+    bad = write_sb(MINIMAL.replace("cast: [kim]", "cast: [kym]"), "bad.yaml")
+    result = run_cli("validate", str(good), str(bad))
+    assert result.code == 2
+    assert f"{bad}:12:12: shots[0].cast[0]: 'kym' is not a character; did you mean 'kim'?" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_json(write_sb):
+    bad = write_sb(MINIMAL.replace("cast: [kim]", "cast: [kym]").replace("id: two", "id: one"))
+    result = run_cli("validate", "--json", str(bad))
+    assert result.code == 2
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    assert [(e["line"], e["column"], e["path"]) for e in report["errors"]] == [
+        (12, 12, "shots[0].cast[0]"),
+        (15, 9, "shots[1].id"),
+    ]
+    assert set(report["errors"][0]) == {"file", "line", "column", "path", "message"}
+
+
+def test_stdin_resolves_assets_from_cwd(monkeypatch):
+    monkeypatch.chdir(EXAMPLES)
+    text = (EXAMPLES / "polar.yaml").read_text()
+    result = run_cli("plan", "-", "--json", stdin=text)
+    assert result.code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["storyboard"] == "<stdin>"
+    assert plan["shots"][2]["dialogue"][0]["audio"] == str(EXAMPLES / "assets" / "ivan_take2.wav")
+    bad = run_cli("validate", "-", stdin="version: 1\ntitle: x\n")
+    assert bad.code == 2 and "<stdin>:1:1: world: 'world' is required" in bad.stderr.splitlines()
+
+
+def test_plan_json_shape():
+    result = run_cli("plan", str(EXAMPLES / "polar.yaml"), "--json")
+    assert result.code == 0
+    plan = json.loads(result.stdout)
+    for key in ("title", "duration", "width", "height", "fps", "shots"):
+        assert key in plan
+    shot = plan["shots"][1]
+    for key in (
+        "id",
+        "index",
+        "start",
+        "duration",
+        "continuity",
+        "transition",
+        "seed",
+        "world",
+        "cast",
+        "props",
+        "prompt",
+        "dialogue",
+    ):
+        assert key in shot
+    assert set(shot["world"]) >= {"location", "time_of_day", "weather", "lighting", "characters", "props"}
+    assert set(shot["dialogue"][0]) >= {"speaker", "line", "start", "end", "delivery"}
+    assert shot["dialogue"][0]["start"] == pytest.approx(shot["start"] + 0.4)
+
+
+def test_plan_table_shows_every_shot():
+    result = run_cli("plan", str(EXAMPLES / "harbour_night.yaml"))
+    assert result.code == 0
+    for shot_id in ("pier", "ask", "rain-starts", "ben-close", "storm"):
+        assert shot_id in result.stdout
+
+
+def test_schema_is_json_schema():
+    result = run_cli("schema")
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"version", "title", "world", "shots"} <= set(schema["required"])
+    assert "Shot" in schema["$defs"]
+    assert schema["$defs"]["World"]["properties"]["weather"]["enum"] == [
+        "clear",
+        "cloudy",
+        "rain",
+        "snow",
+        "blizzard",
+        "fog",
+        "storm",
+    ]
+
+
+def test_init_makes_a_valid_project(tmp_path):
+    target = tmp_path / "film"
+    result = run_cli("init", str(target))
+    assert result.code == 0, result.stderr
+    assert (target / "assets").is_dir()
+    assert json.loads((target / SCHEMA_FILE).read_text())["title"].startswith("sora storyboard")
+    text = (target / "storyboard.yaml").read_text()
+    assert text.startswith(f"# yaml-language-server: $schema={SCHEMA_FILE}")
+    assert api.plan(target / "storyboard.yaml").shots
+    again = run_cli("init", str(target))
+    assert again.code == 2 and "already exists" in again.stderr
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.startswith("sora ")
+    for command in ("validate", "plan", "schema", "init"):
+        result = run_cli(command, "--help")
+        assert result.code == 0 and "Example" in result.stdout
+
+
+def test_missing_file_is_located():
+    result = run_cli("validate", "nope.yaml")
+    assert result.code == 2 and result.stderr.startswith("nope.yaml:1:1: no such file")
+
+
+def test_internal_error_is_one_line(monkeypatch, write_sb):
+    def boom(*_a, **_k):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(api, "plan", boom)
+    result = run_cli("plan", str(write_sb(MINIMAL)))
+    assert result.code == 1
+    assert result.stderr.strip().splitlines() == [
+        "sora: internal error: RuntimeError: kaput (run with --debug for details and report it)"
+    ]
