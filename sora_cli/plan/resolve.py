@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError
+from sora_cli.plan.colors import first_color
 from sora_cli.plan.model import (
     Camera,
     Plan,
@@ -35,8 +36,14 @@ from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
 
-def identity_color(char_id: str) -> str:
-    """A saturated colour derived from the id, for characters that give none."""
+def identity_color(char_id: str, description: str = "") -> str:
+    """The colour a character is recognised by when it gives none.
+
+    The first colour its description names ("grey parka" -> grey), else a
+    saturated hue derived from its id.
+    """
+    if named := first_color(description):
+        return "#{:02x}{:02x}{:02x}".format(*named)
     h = int.from_bytes(hashlib.sha256(char_id.encode()).digest()[:2], "big") / 65535
     r, g, b = colorsys.hsv_to_rgb(h, 0.72, 0.86)
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
@@ -62,7 +69,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 for p in (cameos[cid].likeness if cid in cameos else [source.resolve_asset(r) for r in c.reference])
             ),
             voice=voices[cid],
-            color=(c.color or identity_color(cid)).lower(),
+            color=(c.color or identity_color(cid, c.description)).lower(),
             cameo=c.cameo,
             cameo_hash=cameos[cid].content_hash if cid in cameos else None,
         )

@@ -1,0 +1,1 @@
+"""Render: backends draw each shot's frames; shots are encoded once into a cache."""

@@ -1,0 +1,520 @@
+"""The ``animatic`` backend: a procedural previz renderer, deterministic to the byte.
+
+Every shot is drawn from the plan's resolved world: the place from the
+location, sky and light from time of day, weather and lighting, characters
+with a stable identity, motion from the action's verbs, the camera from
+framing and move. State (camera, bodies, props, particles, RNG) is carried
+into ``continue`` shots so they pick up exactly where the previous shot ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Generator
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+import numpy as np
+import skia
+
+from sora_cli.fonts import BOLD, MONO, REGULAR
+from sora_cli.plan.colors import RGB, hex_rgb, mix, words
+from sora_cli.plan.model import PlannedShot
+from sora_cli.render.animatic import weather
+from sora_cli.render.animatic.camera import REFERENCE_VIEW, CameraPose, eased, framed, moved
+from sora_cli.render.animatic.figures import (
+    PROP_SIZES,
+    Look,
+    draw_figure,
+    draw_prop,
+    head_height,
+    lit_look,
+    look_for,
+    prop_kind,
+)
+from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
+from sora_cli.render.animatic.place import Place, build_place
+from sora_cli.render.animatic.sky import Light, light_for
+from sora_cli.render.backend import Carry, Film, ShotRender
+
+OPTIONS: dict[str, tuple[type, Any, str]] = {
+    "slate": (bool, True, "shot id, camera and timecode in the corner"),
+    "captions": (bool, True, "the shot's action as a caption"),
+    "name_tags": (bool, True, "each character's name under them"),
+}
+
+
+def _stable_seed(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
+    return skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
+
+
+class AnimaticBackend:
+    name: ClassVar[str] = "animatic"
+    version: ClassVar[str] = "1"
+
+    def __init__(self) -> None:
+        self.film: Film | None = None
+        self.looks: dict[str, Look] = {}
+        self._places: dict[tuple[str, bool, Light], Place] = {}
+        self._lit_looks: dict[tuple[str, Light], Look] = {}
+
+    # --- the backend contract -------------------------------------------------------------
+
+    @staticmethod
+    def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with ``backend.options`` as (key, message), checked before rendering."""
+        from sora_cli.storyboard.messages import did_you_mean
+
+        problems = []
+        for key, value in options.items():
+            if key not in OPTIONS:
+                problems.append(
+                    (
+                        key,
+                        f"unknown animatic option {key!r}{did_you_mean(key, OPTIONS)} (options: {', '.join(OPTIONS)})",
+                    )
+                )
+            elif not isinstance(value, OPTIONS[key][0]):
+                problems.append((key, f"expected true or false, got {value!r}"))
+        return problems
+
+    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+        self.film = film
+        self.options = {k: film.options.get(k, default) for k, (_, default, _) in OPTIONS.items()}
+        # character conditioning, once per film: looks (colour, build, likeness image)
+        self.looks = {cid: look_for(char) for cid, char in film.characters.items()}
+        self.bold = skia.Typeface.MakeFromFile(str(BOLD))
+        self.fonts = {
+            "tag": skia.Font(self.bold, max(11, film.height / 48)),
+            "mono": skia.Font(skia.Typeface.MakeFromFile(str(MONO)), max(10, film.height / 50)),
+            "caption": skia.Font(skia.Typeface.MakeFromFile(str(REGULAR)), max(11, film.height / 40)),
+        }
+        self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
+        self.surface = skia.Surface(self.buffer)
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "options": self.options}
+
+    def close(self) -> None:
+        self.surface = None  # type: ignore[assignment]
+
+    def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:
+        return ShotRender(self._frames(shot, carry, draw=lambda i: True))
+
+    def key_frame(self, shot: PlannedShot) -> np.ndarray:
+        middle = shot.frames // 2
+        frames = self._frames(shot, None, draw=lambda i: i == middle)
+        for i, frame in enumerate(frames):
+            if i == middle:
+                return frame[:, :, :3].copy()
+        raise AssertionError("unreachable")
+
+    # --- one shot ---------------------------------------------------------------------------
+
+    def _frames(
+        self, shot: PlannedShot, carry: Carry | None, draw: Callable[[int], bool]
+    ) -> Generator[np.ndarray, None, Carry]:
+        film = self.film
+        assert film is not None, "open() the backend first"
+        fps = film.fps
+        dt = 1.0 / fps
+        w = shot.world
+        light = light_for(w.time_of_day, w.weather, w.lighting)
+        place = self._place(w.location, w.time_of_day, light)
+        aspect = film.width / film.height
+        continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
+        direction = -1.0 if shot.camera.move == "pan_left" else 1.0
+        intents = read_action(shot.action, shot.cast, direction)
+
+        if continuing:
+            assert carry is not None
+            state = carry.state
+            bodies = {k: Body(**v) for k, v in state["bodies"].items()}
+            props = dict(state["props"])
+            start_pose = CameraPose(*state["camera"])
+            track_x = state["track"]
+            particles = weather.Particles.from_state(state["weather"])
+            clock = state["clock"]
+            view = self._view(start_pose, aspect)
+            particles = weather.change_kind(particles, w.weather, view)
+            for name in list(bodies):
+                if name not in shot.cast:  # leaving: run off the nearer side
+                    bodies[name].exiting = 1.0 if bodies[name].x >= start_pose.cx else -1.0
+            present = [bodies[n].x for n in shot.cast if n in bodies]
+            for name in shot.cast:
+                if name not in bodies:  # arriving: walk in from the right edge toward the others
+                    edge = start_pose.cx + start_pose.view_h * aspect / 2 + 0.8
+                    bodies[name] = Body(x=edge, facing=-1.0, facing_target=-1.0, phase=_stable_seed(name) % 7)
+                    intents[name] = Intent(verbs={"walk"}, direction=-1.0)
+                    if present:
+                        intents[name].toward = next(n for n in shot.cast if n in bodies and n != name)
+        else:
+            bodies, props = self._blocking(shot, intents)
+            start_pose = None
+            track_x = self._subject_x(shot, bodies, props)
+            clock = 0.0
+            first = self._target_pose(shot, bodies, props, track_x, 0.0, aspect)
+            particles = weather.start(w.weather, shot.seed, self._view(first, aspect))
+
+        drag_props = [p for p in shot.props if any("drag" in intents[c].verbs for c in shot.cast if c in intents)][:1]
+        pose = start_pose
+        frame = self.buffer
+        for i in range(shot.frames):
+            t = i * dt
+            if i > 0 or continuing:  # a continue shot's first frame is one step after the last one
+                clock += dt
+                positions = dict(bodies)
+                leans = {}
+                for name, body in bodies.items():
+                    leans[name] = step(body, intents.get(name, Intent()), t, dt, positions)
+                for pid in drag_props:
+                    draggers = [bodies[c] for c in shot.cast if c in bodies]
+                    if draggers:
+                        lead = min(draggers, key=lambda b: b.x * (1 if draggers[0].vx >= 0 else -1))
+                        behind = lead.x - (1.5 if lead.vx >= 0 else -1.5)
+                        props[pid] += (behind - props[pid]) * min(1.0, dt * 6)
+                target_x = self._subject_x(shot, bodies, props)
+                track_x += (target_x - track_x) * min(1.0, dt * 2.5)
+                particles_view = self._view(pose or self._target_pose(shot, bodies, props, track_x, t, aspect), aspect)
+                weather.step(particles, dt, clock, particles_view)
+            else:
+                leans = {name: 0.0 for name in bodies}
+            target = self._target_pose(shot, bodies, props, track_x, t, aspect)
+            pose = eased(start_pose, target, t + (dt if continuing else 0.0)) if start_pose else target
+            for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
+                del bodies[name]  # well out of frame: gone
+            if draw(i):
+                self._draw(shot, i, t, place, light, pose, bodies, leans, props, particles)
+            yield frame
+        assert pose is not None
+        state = {
+            "bodies": {k: asdict(v) for k, v in bodies.items()},
+            "props": props,
+            "camera": pose.as_tuple(),
+            "track": track_x,
+            "weather": particles.state(),
+            "clock": clock,
+        }
+        return Carry(shot.id, frame[:, :, :3].copy(), state)
+
+    # --- blocking and camera ------------------------------------------------------------------
+
+    def _blocking(self, shot: PlannedShot, intents: dict[str, Intent]) -> tuple[dict[str, Body], dict[str, float]]:
+        """Where everyone starts in a fresh set-up."""
+        n = len(shot.cast)
+        bodies: dict[str, Body] = {}
+        for i, name in enumerate(shot.cast):
+            x = (i - (n - 1) / 2) * 1.15
+            intent = intents[name]
+            moving = next((v for v in ("run", "drag", "walk") if v in intent.verbs), None)
+            facing = intent.direction if moving else (1.0 if x <= 0 else -1.0)
+            if moving and not intent.toward:
+                x -= intent.direction * min(6.0, SPEEDS[moving] * shot.duration * 0.45)
+            if intent.toward:
+                x -= intent.direction * 1.5
+            bodies[name] = Body(x=x, facing=facing, facing_target=facing, phase=_stable_seed(name) % 7)
+        props: dict[str, float] = {}
+        right = max((b.x for b in bodies.values()), default=-1.2)
+        for j, pid in enumerate(shot.props):
+            props[pid] = right + 1.2 + 1.3 * j if bodies else (j - (len(shot.props) - 1) / 2) * 1.2
+        return bodies, props
+
+    def _subject_x(self, shot: PlannedShot, bodies: dict[str, Body], props: dict[str, float]) -> float:
+        present = [bodies[n].x for n in shot.cast if n in bodies]
+        if shot.camera.framing in ("close_up", "extreme_close_up") and present:
+            return present[0]
+        if present:
+            return (min(present) + max(present)) / 2
+        if props:
+            return props[shot.props[0]]
+        return 0.0
+
+    def _target_pose(
+        self,
+        shot: PlannedShot,
+        bodies: dict[str, Body],
+        props: dict[str, float],
+        track_x: float,
+        t: float,
+        aspect: float,
+    ) -> CameraPose:
+        cast = [n for n in shot.cast if n in bodies]
+        if cast:
+            base = framed(shot.camera.framing, track_x, head_height(self.looks[cast[0]]) + bodies[cast[0]].y)
+        elif shot.props:  # a product shot: frame the first prop whole, however close
+            _, size = PROP_SIZES.get(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], "")), (0.6, 0.5))
+            base = framed(shot.camera.framing, track_x, size)
+            if base.view_h < size * 1.7:
+                base = CameraPose(track_x, size * 0.55, size * 1.7)
+        else:
+            base = framed(shot.camera.framing, track_x, 1.6)
+        return moved(base, shot.camera.move, t, shot.duration, aspect, shot.seed)
+
+    @staticmethod
+    def _view(pose: CameraPose, aspect: float) -> tuple[float, float, float, float]:
+        half_w = pose.view_h * aspect / 2 / pose.zoom
+        half_h = pose.view_h / 2 / pose.zoom
+        return pose.cx - half_w, pose.cx + half_w, pose.cy - half_h, pose.cy + half_h
+
+    def _place(self, location: str, time_of_day: str, light: Light) -> Place:
+        """The place, recorded once per location and light (layers are static pictures)."""
+        night = time_of_day in ("night", "dusk")
+        key = (location, night, light)
+        if key not in self._places:
+            self._places[key] = build_place(location, _stable_seed(location), night, light)
+        return self._places[key]
+
+    def _look(self, name: str, light: Light) -> Look:
+        key = (name, light)
+        if key not in self._lit_looks:
+            self._lit_looks[key] = lit_look(self.looks[name], light.lit)
+        return self._lit_looks[key]
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def _draw(self, shot, index, t, place, light, pose, bodies, leans, props, particles) -> None:
+        film = self.film
+        assert film is not None
+        W, H = film.width, film.height
+        s = H / pose.view_h
+        s0 = H / REFERENCE_VIEW
+
+        def layer_scale(p: float) -> float:
+            return s0 * (s / s0) ** p * pose.zoom
+
+        def apply(canvas: skia.Canvas, p: float) -> None:
+            k = layer_scale(p)
+            canvas.translate(W / 2, H / 2)
+            canvas.rotate(pose.roll)
+            canvas.scale(k, k)
+            canvas.translate(-pose.cx * p, pose.cy * p)
+
+        def ground_y(p: float) -> float:
+            return H / 2 + layer_scale(p) * pose.cy * p
+
+        def to_screen(points: np.ndarray) -> np.ndarray:
+            k = layer_scale(1.0)
+            out = np.empty_like(points, dtype=np.float32)
+            out[:, 0] = W / 2 + (points[:, 0] - pose.cx) * k
+            out[:, 1] = H / 2 - (points[:, 1] - pose.cy) * k
+            return out
+
+        w = shot.world
+        lit = light.lit
+        with self.surface as canvas:
+            far_p = min((layer.parallax for layer in place.layers), default=0.2)
+            horizon = ground_y(far_p * 0.5)
+            ground_near, ground_far = place.ground, place.ground_far
+            if particles.cover > 0:  # snow lying on the ground
+                snow = lit((246, 249, 255))
+                ground_near, ground_far = (
+                    mix(ground_near, snow, particles.cover * 0.8),
+                    mix(ground_far, snow, particles.cover * 0.6),
+                )
+            # sky and ground as opaque bands: opaque fills are ~15x cheaper than a gradient pass
+            top = lit(light.sky_top, 0.0) if place.has_sky else lit(mix(place.ground_far, (226, 220, 208), 0.8))
+            low = lit(light.sky_horizon, 0.0) if place.has_sky else top
+            _bands(canvas, 0.0, horizon, top, low, W)
+            _bands(canvas, horizon, float(H), ground_far, ground_near, W)
+            if place.has_sky:
+                if light.stars:
+                    rng = np.random.default_rng(7)
+                    stars = rng.uniform(0, 1, (90, 2)) * (W, max(1.0, horizon))
+                    paint = skia.Paint(
+                        AntiAlias=True,
+                        Color=skia.Color(255, 255, 240, 200),
+                        StrokeWidth=2,
+                        StrokeCap=skia.Paint.kRound_Cap,
+                    )
+                    canvas.drawPoints(
+                        skia.Canvas.kPoints_PointMode, [skia.Point(x, y) for x, y in stars.tolist()], paint
+                    )
+                    canvas.drawCircle(W * 0.8, max(30.0, horizon * 0.25), H * 0.04, _paint((250, 246, 220)))
+                if w.weather in ("cloudy", "rain", "storm", "snow", "blizzard"):
+                    cloud = lit(mix(light.sky_top, (200, 200, 205), 0.5), 0.0)
+                    for k in range(7):
+                        cx = (k * 0.19 * W + t * 12 * (1 + k % 3) - pose.cx * 2) % (W * 1.3) - W * 0.15
+                        canvas.drawOval(
+                            skia.Rect.MakeXYWH(cx, horizon * (0.1 + 0.12 * (k % 3)) - 20, W * 0.28, H * 0.09),
+                            _paint(cloud, 170),
+                        )
+            if place.water:
+                shore = ground_y(0.6)
+                canvas.drawRect(
+                    skia.Rect.MakeLTRB(0, horizon, W, shore),
+                    _paint(lit(mix(place.ground_far, (30, 70, 100), 0.5), 0.2)),
+                )
+                wave = skia.Paint(AntiAlias=True, Color=skia.Color(*lit((220, 235, 245), 0.3), 90), StrokeWidth=2)
+                for k in range(12):
+                    y = horizon + (shore - horizon) * (k + 0.5) / 12
+                    x = (k * 97 + t * 25 * (k % 3 + 1)) % W
+                    canvas.drawLine(x - 40, y, x + 40, y, wave)
+            for layer in place.layers:
+                canvas.save()
+                apply(canvas, layer.parallax)
+                canvas.drawPicture(layer.picture)
+                canvas.restore()
+            canvas.save()
+            apply(canvas, 1.0)
+            glow = self._glow(shot, t)
+            for pid, x in props.items():
+                if pid in shot.props or any(b.exiting == 0 for b in bodies.values()):
+                    draw_prop(canvas, prop_kind(pid, w.props.get(pid, "")), w.props.get(pid, ""), x, lit, glow)
+            for name, body in sorted(bodies.items(), key=lambda kv: kv[1].x):
+                look = self._look(name, light)
+                draw_figure(
+                    canvas, look, body.pose(look.height, leans.get(name, 0.0)), self._speaking(shot, name, t), t
+                )
+            canvas.restore()
+            weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+            if particles.flash > 0.02:
+                self._lightning(canvas, particles, to_screen, W, H)
+            self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
+
+    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
+        """A title card over the dimmed scene (``action: "End card: ..."``)."""
+        canvas.drawPaint(_paint((0, 0, 0), 110))
+        font = skia.Font(self.bold, H / 14)
+        lines = _wrap(text, font, W * 0.8)
+        top = H / 2 - font.getSize() * 1.25 * len(lines) / 2
+        for k, line in enumerate(lines):
+            width = font.measureText(line)
+            canvas.drawString(
+                line, (W - width) / 2, top + font.getSize() * (1 + 1.25 * k), font, _paint((255, 255, 255))
+            )
+
+    def _glow(self, shot: PlannedShot, t: float) -> float:
+        said = words(shot.action)
+        if "switch" in said or "switches" in said:
+            return min(1.0, max(0.0, (t - 0.3) / 0.3))
+        return 1.0 if {"lamp", "lantern", "glow"} & set(words(shot.world.lighting)) else 0.0
+
+    @staticmethod
+    def _speaking(shot: PlannedShot, name: str, t: float) -> float:
+        for line in shot.dialogue:
+            if line.speaker == name and line.at <= t <= line.at + (line.end - line.start):
+                return 1.0
+        return 0.0
+
+    @staticmethod
+    def _lightning(canvas: skia.Canvas, particles: weather.Particles, to_screen: Any, W: int, H: int) -> None:
+        rng = np.random.default_rng(int(particles.bolt_x * 1000) & 0xFFFF)
+        top = to_screen(np.array([[particles.bolt_x, 60.0]]))[0]
+        path = skia.Path()
+        x, y = float(top[0]) % W, 0.0
+        path.moveTo(x, y)
+        while y < H * 0.55:
+            x += float(rng.uniform(-30, 30))
+            y += float(rng.uniform(20, 50))
+            path.lineTo(x, y)
+        bolt = skia.Paint(
+            AntiAlias=True,
+            Color=skia.Color(255, 255, 255, int(255 * particles.flash)),
+            StrokeWidth=3,
+            Style=skia.Paint.kStroke_Style,
+        )
+        canvas.drawPath(path, bolt)
+        canvas.drawPaint(_paint((235, 240, 255), int(150 * particles.flash)))
+
+    def _overlays(self, canvas, shot, index, bodies, props, to_screen, W, H) -> None:
+        film = self.film
+        assert film is not None
+        pad = H / 60
+        if self.options["name_tags"]:
+            font = self.fonts["tag"]
+            for name, body in bodies.items():
+                if name not in film.characters:
+                    continue
+                sx, sy = to_screen(np.array([[body.x, body.y]]))[0]
+                label = name.capitalize()
+                width = font.measureText(label)
+                y = min(float(sy) + pad * 0.6, H - font.getSize() * 1.6 - pad)
+                x = min(max(float(sx) - width / 2, pad), W - width - pad)
+                color = hex_rgb(film.characters[name].color)
+                rect = skia.Rect.MakeXYWH(x - 8, y, width + 16, font.getSize() * 1.5)
+                canvas.drawRoundRect(rect, 8, 8, _paint(color, 220))
+                canvas.drawString(label, x, y + font.getSize() * 1.12, font, _paint((255, 255, 255)))
+            small = self.fonts["mono"]
+            for pid, x_m in props.items():
+                if pid not in shot.props:
+                    continue
+                sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
+                width = small.measureText(pid)
+                y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
+                x = min(max(float(sx) - width / 2, pad), W - width - pad)
+                canvas.drawRoundRect(
+                    skia.Rect.MakeXYWH(x - 6, y, width + 12, small.getSize() * 1.4), 5, 5, _paint((30, 30, 36), 170)
+                )
+                canvas.drawString(pid, x, y + small.getSize() * 1.05, small, _paint((235, 235, 235)))
+        mono = self.fonts["mono"]
+        top = pad
+        if self.options["slate"]:
+            frame = shot.start_frame + index
+            fps = film.fps
+            secs = frame // fps
+            tc = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}:{frame % fps:02d}"
+            camera = f"{shot.camera.framing.replace('_', ' ')} / {shot.camera.move.replace('_', ' ')}"
+            text = f"{shot.index + 1:>2} {shot.id}  {tc}  {camera}"
+            width = mono.measureText(text)
+            canvas.drawRoundRect(
+                skia.Rect.MakeXYWH(pad, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
+            )
+            canvas.drawString(text, pad + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
+            top += mono.getSize() * 1.9
+        card = _card_text(shot.action)
+        if card:
+            self._card(canvas, card, W, H)
+        elif self.options["captions"] and shot.action:
+            font = self.fonts["caption"]
+            lines = _wrap(shot.action, font, W * 0.6)
+            height = font.getSize() * (1.35 * len(lines) + 0.5)
+            width = max(font.measureText(line) for line in lines)
+            canvas.drawRoundRect(skia.Rect.MakeXYWH(pad, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
+            for k, line in enumerate(lines):
+                canvas.drawString(
+                    line, pad + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
+                )
+
+
+BAND = 8  # pixels per band of a vertical gradient
+
+
+def _bands(canvas: skia.Canvas, y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> None:
+    """A vertical gradient from ``c0`` at ``y0`` to ``c1`` at ``y1`` as opaque bands."""
+    if y1 <= y0:
+        return
+    n = max(1, math.ceil((y1 - y0) / BAND))
+    ramp = np.linspace(0.0, 1.0, n)[:, None]
+    colors = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(int).tolist()
+    paint = skia.Paint()
+    for k, (r, g, b) in enumerate(colors):
+        paint.setColor(skia.Color(r, g, b))
+        canvas.drawRect(skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), paint)
+
+
+def _card_text(action: str) -> str | None:
+    """``End card: AURORA, light that follows you`` -> the text to show as a title card."""
+    head, sep, rest = action.partition(":")
+    if sep and head.strip().lower() in ("end card", "title card", "title", "card", "super"):
+        return rest.strip() or None
+    return None
+
+
+def _wrap(text: str, font: skia.Font, width: float) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}".strip()
+        if font.measureText(trial) <= width or not current:
+            current = trial
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return lines[:3]

@@ -1,0 +1,91 @@
+"""The virtual camera over the 2.5D scene.
+
+``framing`` sets how many metres of the subject plane fill the frame height;
+``move`` animates the pose over the shot (pan, tilt, zoom, dolly, handheld).
+Parallax comes from the layer transform: a layer at depth ``p`` moves ``p``
+times as much as the subject plane and scales by ``(s/s0) ** p``, so a dolly
+pushes past near layers faster than far ones while a zoom scales them all.
+
+A ``continue`` shot starts from the carried pose and eases toward its own
+framing, so its first frame is one frame of motion away from the last one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: framing -> metres of the subject plane visible top to bottom
+VIEW_HEIGHT = {"extreme_wide": 22.0, "wide": 8.5, "medium": 2.6, "close_up": 0.95, "extreme_close_up": 0.42}
+REFERENCE_VIEW = 8.5  # the wide framing: background layers are drawn to look right here
+EASE_SECONDS = 0.6  # how quickly a continued pose settles into the new framing
+
+
+@dataclass
+class CameraPose:
+    cx: float
+    cy: float
+    view_h: float
+    zoom: float = 1.0
+    roll: float = 0.0  # degrees
+
+    def as_tuple(self) -> tuple[float, float, float, float, float]:
+        return self.cx, self.cy, self.view_h, self.zoom, self.roll
+
+
+def _smooth(u: float) -> float:
+    u = min(1.0, max(0.0, u))
+    return u * u * (3 - 2 * u)
+
+
+def _wobble(t: float, seed: int, k: int) -> float:
+    """Smooth deterministic noise in [-1, 1] (sum of incommensurate sines)."""
+    a = (seed % 997) * 0.013 + k * 1.7
+    return (math.sin(t * 1.9 + a) + 0.6 * math.sin(t * 3.7 + 2 * a) + 0.3 * math.sin(t * 7.3 + 3 * a)) / 1.9
+
+
+def framed(framing: str, subject_x: float, head_y: float) -> CameraPose:
+    view_h = VIEW_HEIGHT[framing]
+    if framing in ("extreme_wide", "wide"):
+        cy = view_h * 0.3
+    elif framing == "medium":
+        cy = head_y - 0.55
+    elif framing == "close_up":
+        cy = head_y - 0.1
+    else:
+        cy = head_y
+    return CameraPose(subject_x, cy, view_h)
+
+
+def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float, seed: int) -> CameraPose:
+    s = _smooth(t / max(duration, 1e-6))
+    view_w = base.view_h * aspect
+    pose = CameraPose(*base.as_tuple())
+    if move == "pan_right":
+        pose.cx += view_w * (-0.22 + 0.44 * s)
+    elif move == "pan_left":
+        pose.cx += view_w * (0.22 - 0.44 * s)
+    elif move == "tilt_up":
+        pose.cy += base.view_h * (-0.2 + 0.4 * s)
+    elif move == "tilt_down":
+        pose.cy += base.view_h * (0.2 - 0.4 * s)
+    elif move == "zoom_in":
+        pose.zoom = 1.0 + 0.5 * s
+    elif move == "zoom_out":
+        pose.zoom = 1.5 - 0.5 * s
+    elif move == "dolly_in":
+        pose.view_h = base.view_h / (1.0 + 0.6 * s)
+    elif move == "dolly_out":
+        pose.view_h = base.view_h / (1.6 - 0.6 * s)
+    elif move == "handheld":
+        pose.cx += 0.018 * base.view_h * _wobble(t, seed, 0)
+        pose.cy += 0.014 * base.view_h * _wobble(t, seed, 1)
+        pose.roll = 0.7 * _wobble(t, seed, 2)
+    return pose
+
+
+def eased(start: CameraPose, target: CameraPose, t: float) -> CameraPose:
+    """``start`` blending into ``target`` over :data:`EASE_SECONDS` (exponentially)."""
+    k = math.exp(-t / EASE_SECONDS * 3)
+    mix = [b + (a - b) * k for a, b in zip(start.as_tuple(), target.as_tuple(), strict=True)]
+    return CameraPose(*mix)

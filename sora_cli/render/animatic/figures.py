@@ -1,0 +1,314 @@
+"""Characters and props as the animatic draws them.
+
+A character's :class:`Look` is derived once per film from its resolved
+identity (colour, description, likeness image) and never changes, so the same
+person is recognisable in every shot: coat in the identity colour, build and
+headwear from the description, the face from the likeness image when there is
+one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import skia
+
+from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, hex_rgb, shade, words
+from sora_cli.plan.model import ResolvedCharacter
+
+SKIN_TONES: tuple[RGB, ...] = ((241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172))
+
+
+@dataclass(frozen=True)
+class Look:
+    name: str
+    coat: RGB
+    trousers: RGB
+    skin: RGB
+    hair: RGB
+    height: float  # metres
+    build: float  # width factor
+    hood: bool
+    hat: bool
+    beard: bool
+    bun: bool
+    goggles: bool
+    face: skia.Image | None  # likeness, circle-cropped
+    fur: RGB = (236, 232, 222)
+    boots: RGB = (30, 30, 34)
+
+
+def _likeness(path: str) -> skia.Image | None:
+    """Centre-square crop of a likeness image, as a skia image (None if unreadable)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGBA")
+            side = min(img.size)
+            left, top = (img.width - side) // 2, (img.height - side) // 2
+            img = img.crop((left, top, left + side, top + side)).resize((128, 128), Image.Resampling.LANCZOS)
+            return skia.Image.fromarray(np.asarray(img).copy(), colorType=skia.kRGBA_8888_ColorType)
+    except (OSError, ValueError):
+        return None
+
+
+def lit_look(look: Look, lit: Callable[[RGB], RGB]) -> Look:
+    """The same person under a light: every colour (and the likeness) multiplied by it."""
+    face = look.face
+    if face is not None:
+        pixels = face.toarray(colorType=skia.kRGBA_8888_ColorType).astype(np.uint16)
+        white = np.array(lit((255, 255, 255)), np.uint16)
+        pixels[..., :3] = pixels[..., :3] * white // 255
+        face = skia.Image.fromarray(pixels.astype(np.uint8), colorType=skia.kRGBA_8888_ColorType)
+    return replace(
+        look, coat=lit(look.coat), trousers=lit(look.trousers), skin=lit(look.skin), hair=lit(look.hair),
+        fur=lit(look.fur), boots=lit(look.boots), face=face,
+    )  # fmt: skip
+
+
+def look_for(character: ResolvedCharacter) -> Look:
+    said = words(character.description)
+    h = int.from_bytes(character.id.encode()[:4].ljust(4, b"\0"), "big")
+    height = 1.75
+    if {"tall", "lanky", "giant"} & set(said):
+        height = 1.95
+    if {"short", "small", "child", "kid", "little", "boy", "girl"} & set(said):
+        height = 1.35
+    build = 1.0
+    if {"broad", "big", "heavy", "stocky", "burly"} & set(said):
+        build = 1.25
+    if {"thin", "slim", "slender", "skinny"} & set(said):
+        build = 0.85
+    colors = [COLOR_WORDS[w] for w in said if w in COLOR_WORDS]
+    coat = hex_rgb(character.color)
+    trousers = shade(colors[1], 0.7) if len(colors) > 1 else (52, 56, 66)
+    hair = (60, 40, 28)
+    for i, w in enumerate(said):
+        if w in ("hair", "beard") and i and said[i - 1] in COLOR_WORDS:
+            hair = COLOR_WORDS[said[i - 1]]
+    if {"frosted", "grey-haired", "old", "elderly"} & set(said):
+        hair = (200, 200, 205)
+    face = next((img for img in map(_likeness, character.reference) if img is not None), None)
+    return Look(
+        name=character.id,
+        coat=coat,
+        trousers=trousers,
+        skin=SKIN_TONES[h % len(SKIN_TONES)],
+        hair=hair,
+        height=height,
+        build=build,
+        hood={"hood", "hooded", "parka"} & set(said) != set(),
+        hat={"cap", "hat", "helmet", "beanie"} & set(said) != set(),
+        beard={"beard", "bearded"} & set(said) != set(),
+        bun="bun" in said,
+        goggles="goggles" in said,
+        face=face,
+    )
+
+
+def _paint(color: RGB, alpha: int = 255, stroke: float = 0.0) -> skia.Paint:
+    paint = skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
+    if stroke:
+        paint.setStyle(skia.Paint.kStroke_Style)
+        paint.setStrokeWidth(stroke)
+        paint.setStrokeCap(skia.Paint.kRound_Cap)
+    return paint
+
+
+@dataclass
+class Pose:
+    """Where a figure is and what its body is doing (all in metres / radians)."""
+
+    x: float
+    y: float = 0.0
+    facing: float = 1.0  # -1 left .. 1 right (turns pass through 0)
+    stride: float = 0.0  # walk-cycle phase (radians)
+    swing: float = 0.0  # stride amplitude 0..1
+    lean: float = 0.0  # torso lean (radians, forward positive)
+    tilt: float = 0.0  # whole-body rotation about the feet (falls)
+    sit: float = 0.0  # 0 standing .. 1 seated
+    wave: float = 0.0  # 0 .. 1 arm raised
+    wave_phase: float = 0.0
+
+
+def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t: float) -> None:
+    """Draw a figure in world metres (y up is drawn as -y); the caller sets the camera transform."""
+    h, bw = look.height, look.build
+    head_r = 0.115 * h / 1.75
+    canvas.save()
+    canvas.translate(pose.x, -pose.y)
+    canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
+    canvas.scale(max(0.35, abs(pose.facing)), 1)  # a turn squashes the figure through side-on
+    f = 1.0 if pose.facing >= 0 else -1.0
+    hip_y = 0.5 * h * (1 - 0.42 * pose.sit)
+    leg = 0.5 * h
+    limb = _paint(look.trousers, stroke=0.12 * bw)
+    for side in (-1, 1):
+        a = side * 0.45 * pose.swing * math.sin(pose.stride)
+        if pose.sit > 0.01:
+            knee = (f * 0.45 * h * 0.5 * pose.sit + math.sin(a) * leg * 0.5, -(hip_y - 0.02))
+            foot = (knee[0] + math.sin(a) * 0.05, -max(0.0, hip_y - leg * 0.55))
+            canvas.drawLine(side * 0.05, -hip_y, *knee, limb)
+            canvas.drawLine(*knee, *foot, limb)
+        else:
+            fx, fy = math.sin(a) * leg, -(hip_y - math.cos(a) * leg)
+            canvas.drawLine(side * 0.05, -hip_y, fx, min(fy, 0.0), limb)
+            canvas.drawRoundRect(
+                skia.Rect.MakeXYWH(fx - 0.05 + f * 0.04, min(fy, 0.0) - 0.05, 0.16, 0.07),
+                0.03,
+                0.03,
+                _paint(look.boots),
+            )
+    canvas.save()
+    canvas.translate(0, -hip_y)
+    canvas.rotate(math.degrees(pose.lean) * f)
+    torso_h = 0.34 * h
+    coat = _paint(look.coat)
+    path = skia.Path()
+    w = 0.2 * bw
+    path.moveTo(-w * 0.85, 0.06)
+    path.lineTo(w * 0.85, 0.06)
+    path.lineTo(w, -torso_h)
+    path.quadTo(0, -torso_h - 0.06, -w, -torso_h)
+    path.close()
+    canvas.drawPath(path, coat)
+    canvas.drawLine(-w * 0.8, -0.02, w * 0.8, -0.02, _paint(shade(look.coat, 0.6), stroke=0.04))  # belt line
+    arm = _paint(shade(look.coat, 0.85), stroke=0.1 * bw)
+    shoulder = -torso_h + 0.05
+    for side in (-1, 1):
+        if side == 1 and pose.wave > 0.01:
+            ang = math.radians(150 + 25 * math.sin(pose.wave_phase)) * pose.wave + (1 - pose.wave) * 0.2
+        else:
+            ang = side * 0.5 * pose.swing * math.sin(pose.stride + math.pi) + 0.12 * side
+        hx, hy = side * w * 0.9 + math.sin(ang) * 0.36 * h / 1.75 * f, shoulder + math.cos(ang) * 0.36
+        canvas.drawLine(side * w * 0.9, shoulder, hx, hy, arm)
+        canvas.drawCircle(hx, hy, 0.045, _paint(look.skin))
+    head_y = -torso_h - head_r - 0.05
+    canvas.drawLine(0, -torso_h, 0, head_y + head_r, _paint(look.skin, stroke=0.07))
+    if look.hood:
+        canvas.drawCircle(0, head_y, head_r * 1.45, _paint(look.coat))
+        canvas.drawCircle(0, head_y, head_r * 1.22, _paint(look.fur))  # fur rim
+    if speaking > 0:
+        pulse = 0.5 + 0.5 * math.sin(t * 12)
+        canvas.drawCircle(
+            0, head_y, head_r * (1.6 + 0.12 * pulse), _paint(look.coat, int(110 + 80 * speaking), stroke=0.035)
+        )
+    if look.face is not None:
+        canvas.save()
+        clip = skia.Path()
+        clip.addCircle(0, head_y, head_r * 1.08)
+        canvas.clipPath(clip, doAntiAlias=True)
+        canvas.drawImageRect(
+            look.face,
+            skia.Rect.MakeLTRB(-head_r * 1.08, head_y - head_r * 1.08, head_r * 1.08, head_y + head_r * 1.08),
+            skia.SamplingOptions(skia.FilterMode.kLinear),
+        )
+        canvas.restore()
+    else:
+        canvas.drawCircle(0, head_y, head_r, _paint(look.skin))
+        if not look.hood:
+            hair = skia.Path()
+            hair.addArc(
+                skia.Rect.MakeLTRB(-head_r * 1.05, head_y - head_r * 1.1, head_r * 1.05, head_y + head_r * 0.9),
+                180,
+                180,
+            )
+            canvas.drawPath(hair, _paint(look.hair))
+        eye_x = f * head_r * 0.35
+        for dx in (-0.33, 0.33):
+            canvas.drawCircle(eye_x + dx * head_r, head_y - head_r * 0.1, head_r * 0.11, _paint((30, 30, 36)))
+        if look.goggles:
+            canvas.drawRoundRect(
+                skia.Rect.MakeLTRB(eye_x - head_r * 0.6, head_y - head_r * 0.32, eye_x + head_r * 0.6, head_y + head_r * 0.1),
+                head_r * 0.15, head_r * 0.15, _paint((70, 90, 110), stroke=head_r * 0.12),
+            )  # fmt: skip
+        if look.beard:
+            beard = skia.Path()
+            beard.addArc(skia.Rect.MakeLTRB(-head_r, head_y - head_r * 0.6, head_r, head_y + head_r * 1.05), 0, 180)
+            canvas.drawPath(beard, _paint(look.hair))
+        mouth_open = speaking * (0.5 + 0.5 * abs(math.sin(t * 14)))
+        canvas.drawOval(
+            skia.Rect.MakeXYWH(
+                eye_x - head_r * 0.22, head_y + head_r * 0.38, head_r * 0.44, head_r * (0.06 + 0.3 * mouth_open)
+            ),
+            _paint((120, 40, 40)),
+        )
+    if look.bun:
+        canvas.drawCircle(0, head_y - head_r * 1.05, head_r * 0.42, _paint(look.hair))
+    if look.hat:
+        canvas.drawRoundRect(
+            skia.Rect.MakeLTRB(-head_r * 1.05, head_y - head_r * 1.15, head_r * 1.05, head_y - head_r * 0.45),
+            0.04,
+            0.04,
+            _paint(shade(look.coat, 0.5) if look.coat != (35, 35, 40) else (20, 20, 22)),
+        )
+    canvas.restore()
+    canvas.restore()
+
+
+def head_height(look: Look) -> float:
+    return look.height - 0.115 * look.height / 1.75
+
+
+# --- props ------------------------------------------------------------------------------------
+
+PROP_SIZES: dict[str, tuple[float, float]] = {
+    "sled": (1.7, 0.45), "lamp": (0.45, 0.7), "laptop": (0.4, 0.28), "lantern": (0.3, 0.42), "bike": (1.7, 1.0),
+    "bicycle": (1.7, 1.0), "boat": (4.0, 1.3), "car": (4.2, 1.4), "table": (1.4, 0.75), "desk": (1.5, 0.76),
+    "chair": (0.5, 0.9), "bag": (0.4, 0.35), "box": (0.6, 0.5), "phone": (0.08, 0.16), "cup": (0.1, 0.12),
+    "tent": (2.2, 1.4), "sign": (1.0, 2.2), "tree": (1.5, 4.0),
+}  # fmt: skip
+
+
+def prop_kind(prop_id: str, description: str) -> str:
+    for w in [*words(prop_id), *words(description)]:
+        if w in PROP_SIZES:
+            return w
+    return "box"
+
+
+def draw_prop(
+    canvas: skia.Canvas, kind: str, description: str, x: float, lit: Callable[[RGB], RGB], glow: float = 0.0
+) -> None:
+    w, h = PROP_SIZES.get(kind, (0.6, 0.5))
+    col = lit(first_color(description) or (150, 140, 128))
+    body = _paint(col)
+    dark = _paint(shade(col, 0.55))
+    if kind == "sled":
+        canvas.drawRoundRect(
+            skia.Rect.MakeLTRB(x - w / 2, -h, x + w / 2, -0.12), 0.06, 0.06, _paint(lit((150, 105, 60)))
+        )
+        canvas.drawRoundRect(
+            skia.Rect.MakeLTRB(x - w / 2 + 0.1, -h - 0.18, x + w / 2 - 0.1, -h + 0.05),
+            0.08,
+            0.08,
+            _paint(lit((235, 120, 40))),
+        )
+        canvas.drawLine(x - w / 2 - 0.15, -0.04, x + w / 2, -0.04, _paint(lit((80, 60, 40)), stroke=0.05))
+    elif kind in ("lamp", "lantern"):
+        light = (255, 196, 90)
+        if glow > 0:
+            canvas.drawCircle(x, -h * 0.85, h * (1.2 + 0.6 * glow), _paint(light, int(90 * glow)))
+        canvas.drawRoundRect(skia.Rect.MakeLTRB(x - w / 2, -0.05, x + w / 2, 0), 0.02, 0.02, dark)
+        canvas.drawLine(x, -0.05, x + w * 0.2, -h * 0.8, _paint(col, stroke=0.035))
+        canvas.drawCircle(x + w * 0.2, -h * 0.85, w * 0.28, body)
+        canvas.drawCircle(x + w * 0.2, -h * 0.85, w * 0.16, _paint(light if glow > 0 else shade(col, 0.8)))
+    elif kind in ("bike", "bicycle"):
+        for wx in (x - w * 0.32, x + w * 0.32):
+            canvas.drawCircle(wx, -0.34, 0.33, _paint((30, 30, 30), stroke=0.05))
+        canvas.drawLine(x - w * 0.32, -0.34, x, -0.75, _paint(col, stroke=0.06))
+        canvas.drawLine(x, -0.75, x + w * 0.32, -0.34, _paint(col, stroke=0.06))
+        canvas.drawLine(x - w * 0.1, -0.34, x, -0.75, _paint(col, stroke=0.06))
+    elif kind == "laptop":
+        canvas.drawRect(skia.Rect.MakeLTRB(x - w / 2, -0.03, x + w / 2, 0), dark)
+        canvas.drawRect(skia.Rect.MakeLTRB(x - w / 2 + 0.02, -h, x + w / 2 - 0.04, -0.03), body)
+        canvas.drawRect(
+            skia.Rect.MakeLTRB(x - w / 2 + 0.05, -h + 0.03, x + w / 2 - 0.07, -0.06),
+            _paint((120, 170, 220) if glow else (50, 60, 70)),
+        )
+    else:
+        canvas.drawRoundRect(skia.Rect.MakeLTRB(x - w / 2, -h, x + w / 2, 0), min(w, h) * 0.15, min(w, h) * 0.15, body)

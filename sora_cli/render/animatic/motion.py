@@ -1,0 +1,156 @@
+"""Motion: verbs in ``action`` become what each character does, under simple physics.
+
+Each clause of the action is read for its verbs and the characters it names.
+Characters named before the verb are its subjects; a clause naming nobody
+applies to the whole cast ("two explorers drag a sled"); a "who ..." clause
+applies to the last character named before it ("towards Ben, who turns").
+
+Bodies have momentum (speed changes at a bounded acceleration), jumps follow
+gravity and land on the ground, falls rotate about the feet until the body
+lies on the ground.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from sora_cli.render.animatic.figures import Pose
+
+GRAVITY = 9.81
+
+VERBS: dict[str, tuple[str, ...]] = {
+    "walk": ("walk", "walks", "walking", "stroll", "strolls", "approach", "approaches", "step", "steps", "wander",
+             "wanders", "paces", "trudge", "trudges", "march", "marches", "cross", "crosses", "enter", "enters", "follows"),
+    "run": ("run", "runs", "running", "rush", "rushes", "race", "races", "sprint", "sprints", "dash", "dashes", "flee"),
+    "jump": ("jump", "jumps", "jumping", "leap", "leaps", "hop", "hops", "vault", "vaults"),
+    "fall": ("fall", "falls", "falling", "trip", "trips", "collapse", "collapses", "slip", "slips", "tumble", "tumbles"),
+    "drag": ("drag", "drags", "dragging", "pull", "pulls", "haul", "hauls", "push", "pushes", "tow", "tows"),
+    "sit": ("sit", "sits", "sitting", "seated"),
+    "wave": ("wave", "waves", "waving", "gesture", "gestures"),
+    "turn": ("turn", "turns", "turning", "spin", "spins", "looks"),
+}  # fmt: skip
+SPEEDS = {"walk": 1.3, "run": 3.6, "drag": 0.8}
+ACCEL = {"walk": 2.0, "run": 5.0, "drag": 1.2}
+_VERB_OF = {form: verb for verb, forms in VERBS.items() for form in forms}
+_CLAUSE = re.compile(r"[,;.:!?]|\band\b|\bwhile\b|\bas\b|\bthen\b|\bbefore\b|\bafter\b")
+
+
+@dataclass
+class Intent:
+    verbs: set[str] = field(default_factory=set)
+    direction: float = 1.0
+    toward: str | None = None
+
+
+def read_action(action: str, cast: tuple[str, ...], default_direction: float = 1.0) -> dict[str, Intent]:
+    intents = {name: Intent(direction=default_direction) for name in cast}
+    last_named: str | None = None
+    for clause in _CLAUSE.split(action.lower()):
+        tokens = re.findall(r"[a-z0-9_-]+", clause)
+        verbs = [(i, _VERB_OF[t]) for i, t in enumerate(tokens) if t in _VERB_OF]
+        named = [(i, t) for i, t in enumerate(tokens) if t in intents]
+        if not verbs:
+            if named:
+                last_named = named[-1][1]
+            continue
+        first_verb = verbs[0][0]
+        subjects = [n for i, n in named if i < first_verb]
+        if not subjects:
+            subjects = [last_named] if tokens and tokens[0] in ("who", "which") and last_named else list(cast)
+        toward = next(
+            (n for i, n in named if i > first_verb and i > 0 and tokens[i - 1] in ("towards", "toward", "to")), None
+        )
+        for name in subjects:
+            intent = intents[name]
+            intent.verbs |= {v for _, v in verbs}
+            if "left" in tokens:
+                intent.direction = -1.0
+            elif "right" in tokens:
+                intent.direction = 1.0
+            if toward and toward != name:
+                intent.toward = toward
+        if named:
+            last_named = named[-1][1]
+    return intents
+
+
+@dataclass
+class Body:
+    """A character's physical state; pickles into a carry."""
+
+    x: float
+    y: float = 0.0
+    vx: float = 0.0
+    vy: float = 0.0
+    facing: float = 1.0
+    facing_target: float = 1.0
+    stride: float = 0.0
+    tilt: float = 0.0
+    spin: float = 0.0
+    sit: float = 0.0
+    wave: float = 0.0
+    wave_phase: float = 0.0
+    jumped: bool = False
+    phase: float = 0.0  # idle sway offset
+    exiting: float = 0.0  # direction of exit, 0 when staying
+
+    def pose(self, height: float, lean: float) -> Pose:
+        return Pose(
+            x=self.x,
+            y=self.y,
+            facing=self.facing,
+            stride=self.stride,
+            swing=min(1.0, abs(self.vx) / 1.3) if self.y <= 0.001 else 0.3,
+            lean=lean,
+            tilt=self.tilt,
+            sit=self.sit,
+            wave=self.wave,
+            wave_phase=self.wave_phase,
+        )
+
+
+def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body]) -> float:
+    """Advance ``body`` by ``dt`` at shot time ``t``; returns its torso lean."""
+    verbs = intent.verbs
+    mode = (
+        "run" if "run" in verbs or body.exiting else "drag" if "drag" in verbs else "walk" if "walk" in verbs else None
+    )
+    direction = body.exiting or intent.direction
+    if intent.toward and intent.toward in others and not body.exiting:
+        gap = others[intent.toward].x - body.x
+        direction = 1.0 if gap >= 0 else -1.0
+        if abs(gap) < 1.0:
+            mode = None  # arrived
+    target = direction * SPEEDS[mode] if mode and body.tilt == 0 and body.sit < 0.05 else 0.0
+    accel = ACCEL.get(mode or "walk", 2.0)
+    body.vx += max(-accel * dt, min(accel * dt, target - body.vx))
+    body.x += body.vx * dt
+    body.stride += abs(body.vx) * dt * (2 * math.pi / (1.5 if mode != "run" else 2.2))
+    if abs(body.vx) > 0.05:
+        body.facing_target = 1.0 if body.vx > 0 else -1.0
+    if "turn" in verbs and t >= 0.4 and body.spin == 0:
+        body.spin = 1.0
+        body.facing_target = -body.facing_target
+    body.facing += (body.facing_target - body.facing) * min(1.0, dt * 7)
+    if "jump" in verbs and t >= 0.5 and not body.jumped and body.y <= 0:
+        body.vy, body.jumped = 3.4, True
+    if body.y > 0 or body.vy > 0:
+        body.vy -= GRAVITY * dt
+        body.y += body.vy * dt
+        if body.y <= 0:  # ground contact
+            body.y, body.vy = 0.0, 0.0
+    if "fall" in verbs and t >= 0.6 and body.tilt < math.pi / 2:
+        # a body toppling about its feet: angular acceleration grows with the tilt
+        body.spin += (GRAVITY / 1.0) * math.sin(max(body.tilt, 0.05)) * dt
+        body.tilt = min(math.pi / 2, body.tilt + body.spin * dt)
+    if "sit" in verbs and t >= 0.3:
+        body.sit += (1 - body.sit) * min(1.0, dt / 0.35)
+    if "wave" in verbs:
+        body.wave += (1 - body.wave) * min(1.0, dt / 0.25)
+        body.wave_phase += dt * 9
+    else:
+        body.wave *= max(0.0, 1 - dt / 0.25)
+    lean = 0.38 if mode == "drag" else 0.12 if mode == "run" else 0.0
+    return lean + 0.02 * math.sin(t * 1.7 + body.phase)

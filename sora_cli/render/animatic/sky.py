@@ -1,0 +1,76 @@
+"""Sky and light from ``time_of_day``, ``weather`` and ``lighting``.
+
+The light is one multiply colour laid over the drawn scene (before overlays),
+so night is darker than day by construction and a "neon pink" lighting tints
+everything the camera sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sora_cli.plan.colors import RGB, light_tint, mix, shade
+
+#: time of day -> (sky top, sky horizon, ambient light colour)
+SKIES: dict[str, tuple[RGB, RGB, RGB]] = {
+    "dawn": ((62, 82, 150), (246, 168, 140), (235, 205, 200)),
+    "day": ((64, 136, 226), (182, 216, 246), (255, 255, 255)),
+    "golden_hour": ((84, 116, 196), (255, 186, 106), (255, 226, 180)),
+    "dusk": ((26, 34, 92), (196, 104, 118), (150, 140, 175)),
+    "night": ((4, 7, 22), (22, 28, 58), (78, 86, 122)),
+}
+
+GREY_SKY: dict[str, float] = {"cloudy": 0.55, "fog": 0.75, "rain": 0.6, "storm": 0.75, "snow": 0.5, "blizzard": 0.8}
+
+
+#: weather -> how much depth haze the farthest layer gets
+HAZE: dict[str, float] = {"fog": 0.75, "blizzard": 0.45, "snow": 0.15, "rain": 0.18, "storm": 0.2}
+
+
+@dataclass(frozen=True)
+class Light:
+    """How the scene is lit; :meth:`lit` applies it to a colour.
+
+    Light is applied to colours as they are chosen rather than to pixels after
+    drawing: one full-frame blend costs as much as drawing the whole scene.
+    """
+
+    sky_top: RGB
+    sky_horizon: RGB
+    multiply: RGB  # ambient colour times lighting tint
+    glow: RGB | None  # a neon glow colour, if any
+    stars: bool
+    haze: float  # depth haze at the far distance (fog, blizzard...)
+    haze_color: RGB
+
+    def lit(self, color: RGB, depth: float = 1.0) -> RGB:
+        """``color`` as seen under this light, at parallax ``depth`` (1 = subject, 0 = far)."""
+        r, g, b = (c * m // 255 for c, m in zip(color, self.multiply, strict=True))
+        if self.glow:
+            r, g, b = (c + k * (255 - c) // 1600 for c, k in zip((r, g, b), self.glow, strict=True))
+        fog = self.haze * (1.0 - 0.8 * depth)
+        if fog > 0:
+            return mix((r, g, b), self.haze_color, fog)
+        return (r, g, b)
+
+
+def light_for(time_of_day: str, weather: str, lighting: str) -> Light:
+    top, horizon, ambient = SKIES[time_of_day]
+    grey = GREY_SKY.get(weather, 0.0)
+    if grey:
+        overcast = shade((150, 156, 166), 0.35 + 0.65 * (ambient[0] / 255))
+        top, horizon = mix(top, overcast, grey), mix(horizon, overcast, grey)
+        ambient = shade(ambient, 1 - 0.2 * grey)
+    tint, strength, neon = light_tint(lighting)
+    light = mix((255, 255, 255), tint, strength)
+    multiply = tuple(round(a * b / 255) for a, b in zip(ambient, light, strict=True))
+    haze_color = tuple(c * m // 255 for c, m in zip(mix(horizon, (205, 208, 214), 0.5), multiply, strict=True))
+    return Light(
+        sky_top=top,
+        sky_horizon=horizon,
+        multiply=multiply,  # type: ignore[arg-type]
+        glow=tint if neon else None,
+        stars=time_of_day == "night" and weather in ("clear", "cloudy"),
+        haze=HAZE.get(weather, 0.0),
+        haze_color=haze_color,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,126 @@
+"""The backend contract: the one place that knows how pixels are made.
+
+A backend is opened once per render with the film's settings (it prepares each
+character's conditioning there, once), then renders shots in order. Rendering a
+shot takes the planned shot and the :class:`Carry` of the shot it continues
+(``None`` for a cut), yields frames as they are made, and leaves the new carry
+on the returned :class:`ShotRender` once the frames are exhausted.
+
+Frames are ``uint8`` arrays of shape ``(height, width, 3 or 4)`` (RGB or RGBA).
+A yielded frame is only valid until the next one is requested: backends may
+draw every frame into the same buffer, and consumers write it out at once.
+
+Backends are found by name in the ``sora_cli.backends`` entry-point group, so
+a third party adds one by installing a package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from sora_cli.errors import UsageError
+from sora_cli.plan.model import Plan, PlannedShot, ResolvedCharacter
+from sora_cli.storyboard.messages import choice_list, did_you_mean
+
+ENTRY_POINT_GROUP = "sora_cli.backends"
+
+
+@dataclass(frozen=True)
+class Film:
+    """What a backend needs to know about the whole film (a slice of the Plan)."""
+
+    width: int
+    height: int
+    fps: int
+    characters: dict[str, ResolvedCharacter]
+    options: dict[str, Any]
+    model: str | None
+    base_dir: Path
+    negative: str = ""
+
+    @classmethod
+    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> Film:
+        return cls(
+            width=width or plan.width,
+            height=height or plan.height,
+            fps=fps or plan.fps,
+            characters=dict(plan.characters),
+            options=dict(plan.backend.options),
+            model=plan.backend.model,
+            base_dir=Path(plan.base_dir),
+            negative=plan.shots[0].negative if plan.shots else "",
+        )
+
+
+@dataclass
+class Carry:
+    """State handed from a shot to the ``continue`` shot after it.
+
+    ``last_frame`` is always there; ``state`` is whatever the backend needs to
+    continue exactly (camera pose, positions, particles, RNG; or latents). It
+    must pickle, because chains may move between processes.
+    """
+
+    shot_id: str
+    last_frame: np.ndarray
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class ShotRender:
+    """Iterate it for frames; afterwards ``carry`` holds the state to continue from."""
+
+    def __init__(self, frames: Generator[np.ndarray, None, Carry]):
+        self._frames = frames
+        self.carry: Carry | None = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.carry = yield from self._frames
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+        """Prepare for a film: load models, prepare character conditioning once."""
+
+    def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:
+        """Frames of one shot; ``carry`` is the previous shot's when it continues."""
+        ...
+
+    def key_frame(self, shot: PlannedShot) -> np.ndarray:
+        """One representative frame of the shot (for the storyboard sheet)."""
+        ...
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about the backend that changes pixels (name, version, model...), for cache keys."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def installed_backends() -> dict[str, Any]:
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if "animatic" not in found:  # running from a source tree that was not pip-installed
+        found["animatic"] = None
+    return found
+
+
+def backend_class(name: str) -> type:
+    """The backend class registered as ``name``, or an exit-2 error listing the installed ones."""
+    found = installed_backends()
+    if name not in found:
+        names = sorted(found)
+        raise UsageError(f"no backend {name!r}{did_you_mean(name, names)} (installed: {choice_list(names)})")
+    if found[name] is None:
+        from sora_cli.render.animatic import AnimaticBackend
+
+        return AnimaticBackend
+    return found[name].load()
