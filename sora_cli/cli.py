@@ -236,6 +236,178 @@ def init(
     )
 
 
+@app.command()
+def render(
+    file: Annotated[str, typer.Argument(help="Storyboard file; - reads stdin.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The film (default: FILE's name with .mp4, beside it).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Fast preview: quarter resolution, 12 fps, fastest encode.")
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Re-render these shots (and the continue shots after them); repeat or comma-separate.",
+            metavar="SHOT_ID",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Continuity chains rendered in parallel (default: the number of cores)."
+        ),
+    ] = os.cpu_count() or 1,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the shot cache.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
+    cameos: CameoOption = None,
+) -> None:
+    """Render a storyboard into a film: picture, dialogue, sound and subtitles.
+
+    Writes FILM.mp4, FILM.report.json and, per output.subtitles, FILM.srt/.vtt.
+    Shots are cached by content: a re-render only redraws what changed.
+
+    Examples:
+
+      sora render storyboards/polar.yaml
+
+      sora render ad.yaml --draft -o preview.mp4
+
+      sora render ad.yaml --only end-card --json | jq .rendered
+    """
+    from sora_cli.film import RenderRequest, render_film
+    from sora_cli.progress_ui import choose
+
+    with _guard():
+        request = RenderRequest(
+            storyboard=file,
+            output=output,
+            backend=backend,
+            draft=draft,
+            only=tuple(s.strip() for item in (only or []) for s in item.split(",") if s.strip()),
+            jobs=jobs,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            otio=otio,
+            cameo_dirs=cameos,
+        )
+        progress = choose(quiet or (as_json and not sys.stderr.isatty()))
+        if hasattr(progress, "__enter__"):
+            with progress:  # type: ignore[attr-defined]
+                report = render_film(request, progress)
+        else:
+            report = render_film(request, progress)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif not quiet:
+        out = report["output"]
+        reused = len(report["reused"])
+        _stderr().print(
+            f"[green]wrote[/] {escape(out['file'])}  {out['duration']:.2f} s, {out['width']}x{out['height']} @ {out['fps']} fps, "
+            f"{report['sound']['loudness_lufs']} LUFS, {reused}/{len(report['shots'])} shots reused"
+        )
+
+
+@app.command()
+def board(
+    file: Annotated[str, typer.Argument(help="Storyboard file; - reads stdin.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="board.png or board.pdf")] = Path("board.png"),
+    backend: Annotated[str | None, typer.Option("--backend", help="Backend to draw the key frames with.")] = None,
+    cameos: CameoOption = None,
+) -> None:
+    """The storyboard sheet for client approval: a key frame per shot, with timing, camera, cast, action and dialogue.
+
+    Examples:
+
+      sora board storyboards/product_ad.yaml -o board.pdf
+    """
+    from sora_cli.board import make_board
+
+    with _guard():
+        plan = api.plan(file, cameos)
+        out = make_board(plan, backend or plan.backend.name, output)
+    _stderr().print(f"[green]wrote[/] {escape(str(out))}")
+
+
+@app.command()
+def sounds(
+    play: Annotated[str | None, typer.Option("--play", help="Write this sound to a WAV file.", metavar="NAME")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where --play writes (default: NAME.wav).")
+    ] = None,
+) -> None:
+    """List the built-in sound effects (use them in `sfx: [{sound: NAME}]`).
+
+    Examples:
+
+      sora sounds
+
+      sora sounds --play thunder -o thunder.wav
+    """
+    from sora_cli.sound.catalog import EFFECTS
+    from sora_cli.storyboard.messages import did_you_mean
+
+    with _guard():
+        if play is None:
+            table = Table(title=f"{len(EFFECTS)} built-in sounds", show_header=True)
+            table.add_column("name", no_wrap=True)
+            table.add_column("sound")
+            for name, description in EFFECTS.items():
+                table.add_row(name, description)
+            _stdout().print(table)
+            return
+        if play not in EFFECTS:
+            raise UsageError(f"no built-in sound {play!r}{did_you_mean(play, EFFECTS)} (`sora sounds` lists them)")
+        from sora_cli.sound.effects import effect
+        from sora_cli.sound.files import write_wav
+
+        target = output or Path(f"{play}.wav")
+        write_wav(target, effect(play))
+    _stderr().print(f"[green]wrote[/] {escape(str(target))}")
+
+
+@app.command()
+def doctor(
+    voices: Annotated[bool, typer.Option("--voices", help="Also list the speech engine's voices.")] = False,
+) -> None:
+    """Check the installation: ffmpeg, speech engine, backends, torch and GPU.
+
+    Example:
+
+      sora doctor
+    """
+    from sora_cli.doctor import checks
+
+    with _guard():
+        ok = True
+        table = Table(show_header=True)
+        table.add_column("part", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("details")
+        for part, good, details in checks():
+            ok &= good is not False
+            status = "[green]ok[/]" if good else "[red]missing[/]" if good is False else "[yellow]optional[/]"
+            table.add_row(part, status, escape(details))
+        _stdout().print(table)
+        if voices:
+            from sora_cli.sound.speech import EspeakEngine
+
+            engine = EspeakEngine()
+            _stdout().print("voices: " + ", ".join(engine.voice_names()))
+            _stdout().print("variants (voice+variant): " + ", ".join(engine.variant_names()))
+    if not ok:
+        raise typer.Exit(1)
+
+
 def _write_text(path: Path, text: str) -> None:
     from sora_cli.atomic import atomic_write_text
 

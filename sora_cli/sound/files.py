@@ -44,5 +44,33 @@ def decode_audio(path: str, rate: int = MIX_RATE, channels: int = 2) -> np.ndarr
     return data
 
 
+def load_take(path: str | Path) -> np.ndarray:
+    """A recorded take: mono at the mix rate, with leading and trailing silence trimmed.
+
+    The trimmed length is the line's length, so its cue starts when the voice does.
+    """
+    from sora_cli.sound.speech import trim_silence
+
+    mono = decode_audio(str(path), MIX_RATE, 1)[:, 0]
+    peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
+    return trim_silence(mono, MIX_RATE, threshold=max(0.004, 0.02 * peak))
+
+
 def audio_duration(path: str | Path) -> float:
-    return len(decode_audio(str(path))) / MIX_RATE
+    """A recorded take's spoken length (silence trimmed)."""
+    return len(load_take(path)) / MIX_RATE
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = MIX_RATE) -> None:
+    """16-bit PCM WAV, written atomically."""
+    import wave
+
+    from sora_cli.atomic import atomic_path
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+    with atomic_path(Path(path)) as tmp, wave.open(str(tmp), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())

@@ -243,7 +243,7 @@ def installed_engines() -> list[str]:
     return sorted({EspeakEngine.name, *(ep.name for ep in entry_points(group="sora_cli.speech"))})
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
     """Synthesise one line, once per process (content-keyed)."""
     return engine(voice.engine).synthesize(text, voice, delivery)

@@ -454,12 +454,12 @@ class AnimaticBackend:
         mono = self.fonts["mono"]
         top = pad
         if self.options["slate"]:
-            frame = shot.start_frame + index
+            # shot-local timecode: a shot's pixels must not depend on where it sits in the film
             fps = film.fps
-            secs = frame // fps
-            tc = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}:{frame % fps:02d}"
+            secs = index // fps
+            tc = f"{secs // 60:02d}:{secs % 60:02d}:{index % fps:02d}"
             camera = f"{shot.camera.framing.replace('_', ' ')} / {shot.camera.move.replace('_', ' ')}"
-            text = f"{shot.index + 1:>2} {shot.id}  {tc}  {camera}"
+            text = f"{shot.id}  {tc}  {camera}"
             width = mono.measureText(text)
             canvas.drawRoundRect(
                 skia.Rect.MakeXYWH(pad, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)

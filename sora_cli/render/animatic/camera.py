@@ -18,7 +18,7 @@ from dataclasses import dataclass
 #: framing -> metres of the subject plane visible top to bottom
 VIEW_HEIGHT = {"extreme_wide": 22.0, "wide": 8.5, "medium": 2.6, "close_up": 0.95, "extreme_close_up": 0.42}
 REFERENCE_VIEW = 8.5  # the wide framing: background layers are drawn to look right here
-EASE_SECONDS = 0.6  # how quickly a continued pose settles into the new framing
+EASE_SECONDS = 1.2  # how long a continued pose takes to settle into the new framing
 
 
 @dataclass
@@ -85,7 +85,7 @@ def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float,
 
 
 def eased(start: CameraPose, target: CameraPose, t: float) -> CameraPose:
-    """``start`` blending into ``target`` over :data:`EASE_SECONDS` (exponentially)."""
-    k = math.exp(-t / EASE_SECONDS * 3)
-    mix = [b + (a - b) * k for a, b in zip(start.as_tuple(), target.as_tuple(), strict=True)]
+    """``start`` moving into ``target`` over :data:`EASE_SECONDS`, starting and ending at rest."""
+    k = _smooth(t / EASE_SECONDS)
+    mix = [a + (b - a) * k for a, b in zip(start.as_tuple(), target.as_tuple(), strict=True)]
     return CameraPose(*mix)

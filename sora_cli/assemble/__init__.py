@@ -1,0 +1,1 @@
+"""Assemble: stitch shot files, mux the soundtrack and subtitles, write the report."""

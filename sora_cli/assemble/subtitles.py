@@ -1,0 +1,111 @@
+"""Subtitle cues from the plan's dialogue, and the files that carry them.
+
+Cues are timed to the speech itself (the plan's line start and end), wrapped
+to :data:`MAX_CHARS` characters per line and :data:`MAX_LINES` lines; a longer
+line is split into consecutive cues, its time shared by length.
+
+Text is written verbatim in every format, which means escaping what each
+format would otherwise interpret: ``&``/``<``/``>`` in WebVTT, override blocks
+and backslash sequences in ASS (libass draws ``\\{`` as ``{``; a backslash is
+kept from starting an escape by a word joiner after it). SRT has no escapes;
+it is written as is. Soft subtitles bypass text formats altogether (see
+:mod:`sora_cli.assemble.mux`).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+
+from sora_cli.plan.model import Plan
+
+MAX_CHARS = 42
+MAX_LINES = 2
+WORD_JOINER = "\u2060"
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    speaker: str
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def wrap(text: str) -> list[str]:
+    """Lines of at most MAX_CHARS (a single longer word is broken)."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return textwrap.wrap(flat, MAX_CHARS, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def cues(plan: Plan) -> list[Cue]:
+    out: list[Cue] = []
+    for shot in plan.shots:
+        for line in shot.dialogue:
+            lines = wrap(line.line)
+            groups = [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)]
+            weights = [sum(len(x) for x in g) for g in groups]
+            total = sum(weights) or 1
+            t = line.start
+            for group, weight in zip(groups, weights, strict=True):
+                end = t + (line.end - line.start) * weight / total
+                out.append(Cue(round(t, 3), round(end, 3), tuple(group), line.speaker))
+                t = end
+    return sorted(out, key=lambda c: (c.start, c.end))
+
+
+def _clock(t: float, sep: str) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def to_srt(cue_list: list[Cue]) -> str:
+    blocks = [f"{i}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n{c.text}\n" for i, c in enumerate(cue_list, 1)]
+    return "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(cue_list: list[Cue]) -> str:
+    blocks = [f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n{_vtt_escape(c.text)}\n" for c in cue_list]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def ass_escape(text: str) -> str:
+    """Text that libass draws exactly as written."""
+    text = text.replace("\\", "\\" + WORD_JOINER)  # "\N" must stay a backslash and an N
+    text = text.replace("{", "\\{").replace("}", "\\}")
+    return text.replace("\n", "\\N")
+
+
+def _ass_clock(t: float) -> str:
+    cs = round(t * 100)
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
+    size = max(12, round(height / 18))
+    margin = max(8, round(height / 24))
+    header = (
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
+        f"PlayResX: {width}\nPlayResY: {height}\n\n"
+        "[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
+        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+        "MarginR, MarginV, Encoding\n"
+        f"Style: Default,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
+        f"{max(1, size // 14)},0,2,{margin},{margin},{margin},1\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    )
+    events = [
+        f"Dialogue: 0,{_ass_clock(c.start)},{_ass_clock(c.end)},Default,,0,0,0,,{ass_escape(c.text)}\n"
+        for c in cue_list
+    ]
+    return header + "".join(events)

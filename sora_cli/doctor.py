@@ -1,0 +1,67 @@
+"""What ``sora doctor`` checks: every native piece the pipeline needs, and the optional ones."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+
+from sora_cli.errors import SoraError
+
+
+def checks() -> list[tuple[str, bool | None, str]]:
+    """(part, ok / missing (False) / optional and absent (None), details)."""
+    out: list[tuple[str, bool | None, str]] = []
+    try:
+        from sora_cli.ffmpeg import ffmpeg_exe, ffmpeg_version
+
+        exe = ffmpeg_exe()
+        encoders = subprocess.run(
+            [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+        ).stdout
+        needed = [e for e in ("libx264", "aac") if e not in encoders]
+        out.append(
+            ("ffmpeg", not needed, f"{ffmpeg_version()} ({exe})" + (f"; missing encoders: {needed}" if needed else ""))
+        )
+    except SoraError as exc:
+        out.append(("ffmpeg", False, str(exc)))
+    try:
+        import av
+
+        out.append(("PyAV", True, f"{av.__version__} (decoding, muxing)"))
+    except ImportError:
+        out.append(("PyAV", False, "pip install av"))
+    try:
+        from sora_cli.sound.speech import EspeakEngine, installed_engines
+
+        engine = EspeakEngine()
+        out.append(
+            (
+                "speech",
+                True,
+                f"espeak-ng, {len(engine.voice_names())} voices; engines: {', '.join(installed_engines())}",
+            )
+        )
+    except (SoraError, OSError) as exc:
+        out.append(("speech", False, str(exc)))
+    from sora_cli.render.backend import installed_backends
+
+    out.append(("backends", True, ", ".join(sorted(installed_backends()))))
+    if importlib.util.find_spec("torch") is None:
+        out.append(
+            ("torch", None, "not installed (only the diffusers backend needs it: pip install 'sora-cli[diffusers]')")
+        )
+    else:
+        import torch
+
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU"
+        out.append(("torch", True, f"{torch.__version__}; {gpu}"))
+    for name, extra in (("diffusers", "diffusers"), ("ray", "ray")):
+        found = importlib.util.find_spec(name) is not None
+        out.append(
+            (
+                name,
+                True if found else None,
+                "installed" if found else f"not installed (pip install 'sora-cli[{extra}]')",
+            )
+        )
+    return out

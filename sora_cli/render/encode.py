@@ -1,0 +1,97 @@
+"""Encoding frames into a shot file: raw frames piped into the bundled ffmpeg.
+
+Every shot is encoded with the same settings, so shot files can be stitched by
+copying their packets. Settings that make this exact and repeatable:
+
+* no B-frames: packets are in display order, so a shot can be cut after any frame;
+* an IDR frame wherever a stitch may start copying (the first frame after the
+  shot's entry transition), and closed GOPs;
+* a fixed number of encoder threads: x264 is deterministic for a given thread
+  count, so the bytes do not depend on the machine's cores;
+* ``+bitexact``: no version or date strings that change between runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from sora_cli.errors import SoraError
+from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
+
+ENCODER_THREADS = 4
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    width: int
+    height: int
+    fps: int
+    preset: str = "veryfast"
+    crf: int = 20
+
+    def codec_args(self) -> list[str]:
+        return [
+            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+            "-profile:v", "high", "-bf", "0", "-g", str(self.fps * 4), "-keyint_min", "1",
+            "-x264-params", f"threads={ENCODER_THREADS}:open-gop=0:scenecut=0",
+            "-r", str(self.fps), "-video_track_timescale", str(self.fps * 1000),
+            "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
+        ]  # fmt: skip
+
+
+class FrameEncoder:
+    """Write frames to ``path`` as H.264 in MP4; call :meth:`close` to finish (or :meth:`abort`)."""
+
+    def __init__(self, path: Path, settings: VideoSettings, keyframes: list[int], channels: int = 4):
+        self.path = path
+        self.settings = settings
+        self.frames = 0
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
+        pix_fmt = {3: "rgb24", 4: "rgba"}[channels]
+        force = (
+            ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))] if keyframes else []
+        )
+        cmd = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{settings.width}x{settings.height}",
+            "-framerate", str(settings.fps), "-i", "pipe:0", "-an",
+            *settings.codec_args(), *force, "-f", "mp4", str(path),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
+
+    def write(self, frame: np.ndarray) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+        except BrokenPipeError:
+            self._fail("encoding frames")
+        self.frames += 1
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.close()
+        if self._proc.wait() != 0:
+            self._fail("finishing a shot file")
+        self._stderr.close()
+
+    def abort(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._stderr.close()
+
+    def _fail(self, what: str) -> None:
+        self._proc.kill()
+        self._proc.wait()
+        self._stderr.seek(0)
+        detail = stderr_tail(self._stderr.read().decode("utf-8", "replace"))
+        self._stderr.close()
+        raise SoraError(f"ffmpeg failed while {what} ({self.path.name}):\n{detail}")

@@ -1,0 +1,246 @@
+"""Render every shot of a plan into the shot cache.
+
+Continuity chains (a shot plus the ``continue`` shots after it) are the unit
+of work: shots inside a chain depend on each other's carried state, chains do
+not depend on each other. Chains run in worker processes (``jobs``), each of
+which opens the backend once; every shot's frames stream straight from the
+backend into the encoder, so memory does not grow with the length of a shot.
+The output is byte-identical whatever ``jobs`` is: each shot's bytes depend
+only on its key.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from sora_cli.atomic import atomic_path
+from sora_cli.plan.model import Plan, PlannedShot
+from sora_cli.render import watermark
+from sora_cli.render.backend import Carry, Film, backend_class
+from sora_cli.render.cache import ShotCache, shot_key
+from sora_cli.render.encode import FrameEncoder, VideoSettings
+from sora_cli.render.progress import NullProgress, Progress, QueueProgress, replay
+
+
+@dataclass(frozen=True)
+class ShotJob:
+    """What a worker needs to render one shot."""
+
+    shot: PlannedShot
+    key: str
+    previous_key: str | None
+    marked: bool
+    force: bool
+
+
+@dataclass
+class ShotFile:
+    shot_id: str
+    key: str
+    path: Path
+    frames: int
+    cached: bool
+    seconds: float = 0.0
+    worker: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def chains(plan: Plan) -> list[list[PlannedShot]]:
+    out: list[list[PlannedShot]] = []
+    for shot in plan.shots:
+        if shot.continuity == "continue" and out:
+            out[-1].append(shot)
+        else:
+            out.append([shot])
+    return out
+
+
+def watermarked(plan: Plan, shot: PlannedShot, generative: bool) -> bool:
+    if plan.watermark == "on":
+        return True
+    if plan.watermark == "off":
+        return False
+    return generative or shot.shows_cameo
+
+
+def plan_jobs(
+    plan: Plan, backend_identity: dict[str, Any], generative: bool, video: VideoSettings, only: set[str]
+) -> list[list[ShotJob]]:
+    """Chains of jobs with their cache keys; ``only`` forces those shots and their continuations."""
+    out = []
+    for chain in chains(plan):
+        jobs: list[ShotJob] = []
+        previous: str | None = None
+        forced = False
+        for shot in chain:
+            forced = forced or shot.id in only
+            marked = watermarked(plan, shot, generative)
+            key = shot_key(shot, backend_identity, video, marked, previous if shot.continuity == "continue" else None)
+            jobs.append(ShotJob(shot, key, previous, marked, forced))
+            previous = key
+        out.append(jobs)
+    return out
+
+
+# --- the worker side ------------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any) -> None:
+    backend = backend_class(backend_name)()
+    backend.open(film)
+    _worker.update(backend=backend, film=film, cache=ShotCache(cache_root), queue=queue)
+
+
+def _render_chain_in_worker(jobs: list[ShotJob], video: VideoSettings) -> list[ShotFile]:
+    progress = QueueProgress(_worker["queue"]) if _worker.get("queue") is not None else NullProgress()
+    return render_chain(jobs, _worker["backend"], _worker["cache"], video, progress)
+
+
+def render_chain(
+    jobs: list[ShotJob], backend: Any, cache: ShotCache, video: VideoSettings, progress: Progress
+) -> list[ShotFile]:
+    """Render one chain, reusing cached shots; a cached shot's carry feeds the next shot."""
+    first = next((i for i, job in enumerate(jobs) if job.force or not cache.has(job.key)), len(jobs))
+    # a continue shot needs the carry of the shot before it: step back until one is stored
+    while 0 < first < len(jobs) and cache.load_carry(jobs[first - 1].key) is None:
+        first -= 1
+    results: list[ShotFile] = []
+    carry: Carry | None = cache.load_carry(jobs[first - 1].key) if 0 < first < len(jobs) else None
+    for i, job in enumerate(jobs):
+        if i < first:
+            results.append(ShotFile(job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True))
+            progress.shot_finished(job.shot.id, True)
+            continue
+        started = time.perf_counter()
+        carry = _render_one(job, backend, cache, video, carry if job.shot.continuity == "continue" else None, progress)
+        elapsed = time.perf_counter() - started
+        results.append(
+            ShotFile(
+                job.shot.id,
+                job.key,
+                cache.video(job.key),
+                job.shot.frames,
+                False,
+                elapsed,
+                os.uname().nodename,
+                carry.state.get("info", {}),
+            )
+        )
+        progress.shot_finished(job.shot.id, False)
+    return results
+
+
+def _render_one(
+    job: ShotJob, backend: Any, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
+) -> Carry:
+    shot = job.shot
+    progress.shot_started(shot.id, shot.frames)
+    keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
+    render = backend.render_shot(shot, carry)
+    with atomic_path(cache.video(job.key)) as tmp:
+        encoder: FrameEncoder | None = None
+        try:
+            step = max(1, shot.frames // 50)
+            for index, frame in enumerate(render):
+                if encoder is None:
+                    encoder = FrameEncoder(tmp, video, keyframes, channels=frame.shape[2])
+                if job.marked:
+                    frame = watermark.mark(frame, index, video.fps)
+                encoder.write(frame)
+                if (index + 1) % step == 0:
+                    progress.shot_advanced(shot.id, step)
+            assert encoder is not None and encoder.frames == shot.frames, "backend yielded the wrong number of frames"
+            encoder.close()
+        except BaseException:
+            if encoder is not None:
+                encoder.abort()
+            raise
+    assert render.carry is not None
+    cache.store_carry(job.key, render.carry)
+    return render.carry
+
+
+# --- the driver side ------------------------------------------------------------------------------
+
+
+def render_shots(
+    plan: Plan,
+    backend_name: str,
+    film: Film,
+    video: VideoSettings,
+    cache: ShotCache,
+    only: set[str],
+    jobs: int,
+    progress: Progress,
+    on_identity: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, ShotFile]:
+    cls = backend_class(backend_name)
+    probe = cls()
+    identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
+    if hasattr(probe, "identity_for"):
+        identity = probe.identity_for(film)
+    if on_identity:
+        on_identity(identity)
+    generative = bool(getattr(cls, "generative", False))
+    work = plan_jobs(plan, identity, generative, video, only)
+    todo = [chain for chain in work if any(j.force or not cache.has(j.key) for j in chain)]
+    results: dict[str, ShotFile] = {}
+    for chain in work:
+        if chain not in todo:
+            for job in chain:
+                results[job.shot.id] = ShotFile(
+                    job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True
+                )
+                progress.shot_finished(job.shot.id, True)
+    if not todo:
+        return results
+    workers = max(1, min(jobs, len(todo)))
+    if workers == 1:
+        backend = cls()
+        backend.open(film)
+        try:
+            for chain in todo:
+                for shot_file in render_chain(chain, backend, cache, video, progress):
+                    results[shot_file.shot_id] = shot_file
+        finally:
+            backend.close()
+        return results
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = context.Queue()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_open_worker, initargs=(backend_name, film, cache.root, queue)
+    ) as pool:
+        pending: set[Future] = {pool.submit(_render_chain_in_worker, chain, video) for chain in todo}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                _drain(queue, progress)
+                for future in done:
+                    for shot_file in future.result():
+                        results[shot_file.shot_id] = shot_file
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+            raise
+        _drain(queue, progress)
+    return results
+
+
+def _drain(queue: Any, progress: Progress) -> None:
+    while True:
+        try:
+            replay(queue.get_nowait(), progress)
+        except Empty:
+            return

@@ -1,0 +1,95 @@
+"""Music: a file looped or trimmed to the film, faded out at the end, ducked under dialogue.
+
+Ducking is an envelope computed from the plan's dialogue times, the way a
+sidechain compressor keyed on the dialogue would move, but exact and
+repeatable: it eases down :data:`DUCK_ATTACK` before each line, holds
+:data:`DUCK_DB` under it and eases back up :data:`DUCK_RELEASE` after it
+(raised-cosine ramps, no hard cuts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sora_cli.plan.model import Plan
+from sora_cli.sound.files import decode_audio
+from sora_cli.sound.synth import RATE, seconds
+
+DUCK_DB = -12.0
+DUCK_ATTACK = 0.25
+DUCK_RELEASE = 0.6
+LOOP_CROSSFADE = 0.08
+FADE_OUT = 2.0
+
+
+@dataclass(frozen=True)
+class Music:
+    samples: np.ndarray  # (n, 2) float32 at 48 kHz
+    gain: float  # linear
+    loop: bool
+    total: int  # film length in samples
+    lines: tuple[tuple[float, float], ...]  # dialogue (start, end) in seconds, when ducking
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> Music | None:
+        if not plan.audio.music:
+            return None
+        lines = (
+            tuple((line.start, line.end) for shot in plan.shots for line in shot.dialogue)
+            if plan.audio.music_duck
+            else ()
+        )
+        return cls(
+            decode_audio(plan.audio.music),
+            10 ** (plan.audio.music_gain / 20),
+            plan.audio.music_loop,
+            seconds(plan.duration),
+            lines,
+        )
+
+    def render(self, start: int, n: int) -> np.ndarray:
+        idx = np.arange(start, start + n)
+        out = self._looped(idx) * np.float32(self.gain)
+        fade = min(seconds(FADE_OUT), self.total // 4)
+        if fade:
+            tail = np.clip((self.total - idx) / fade, 0, 1)
+            out *= (0.5 - 0.5 * np.cos(np.pi * tail)).astype(np.float32)[:, None]
+        if self.lines:
+            out *= duck_envelope(idx / RATE, self.lines)[:, None]
+        out[idx >= self.total] = 0
+        return out
+
+    def _looped(self, idx: np.ndarray) -> np.ndarray:
+        length = len(self.samples)
+        if length == 0:
+            return np.zeros((len(idx), 2), np.float32)
+        if not self.loop or length <= 2 * seconds(LOOP_CROSSFADE):
+            out = np.zeros((len(idx), 2), np.float32)
+            inside = idx < length
+            out[inside] = self.samples[idx[inside]]
+            return out
+        x = seconds(LOOP_CROSSFADE)
+        period = length - x
+        m = idx % period
+        out = self.samples[m].copy()
+        seam = (m < x) & (idx >= period)  # blend the end of the previous pass into the start of this one
+        if seam.any():
+            w = (m[seam] / x).astype(np.float32)[:, None]
+            out[seam] = self.samples[m[seam]] * w + self.samples[period + m[seam]] * (1 - w)
+        return out
+
+
+def duck_envelope(t: np.ndarray, lines: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Linear gain at times ``t``: 1 away from dialogue, ``DUCK_DB`` under it."""
+    depth = np.zeros(len(t), np.float32)
+    for start, end in lines:
+        if end + DUCK_RELEASE < t[0] or start - DUCK_ATTACK > t[-1]:
+            continue
+        rise = np.clip((t - (start - DUCK_ATTACK)) / DUCK_ATTACK, 0, 1)
+        fall = np.clip(((end + DUCK_RELEASE) - t) / DUCK_RELEASE, 0, 1)
+        shape = (0.5 - 0.5 * np.cos(np.pi * np.minimum(rise, fall))).astype(np.float32)
+        depth = np.maximum(depth, shape)
+    floor = 10 ** (DUCK_DB / 20)
+    return (1 - (1 - floor) * depth).astype(np.float32)

@@ -1,0 +1,64 @@
+"""Small synthesis building blocks shared by effects and ambience (48 kHz, float32)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+RATE = 48_000
+
+
+def seconds(n: float) -> int:
+    return round(n * RATE)
+
+
+def shaped_noise(rng: np.random.Generator, n: int, lo: float, hi: float, tilt: float = 0.0) -> np.ndarray:
+    """White noise band-limited to [lo, hi] Hz (FFT mask), with a spectral tilt in dB/octave."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / RATE)
+    band = ((freqs >= lo) & (freqs <= hi)).astype(float)
+    edge = np.clip((freqs - lo) / max(lo * 0.3, 1.0), 0, 1) * np.clip((hi - freqs) / max(hi * 0.2, 1.0), 0, 1)
+    mask = np.minimum(band, edge) if lo > 0 else band * np.clip((hi - freqs) / max(hi * 0.2, 1.0), 0, 1)
+    if tilt:
+        mask = mask * (np.maximum(freqs, 20.0) / 1000.0) ** (tilt / 6.02)
+    out = np.fft.irfft(spectrum * mask, n)
+    peak = np.max(np.abs(out)) or 1.0
+    return (out / peak).astype(np.float32)
+
+
+def envelope(n: int, attack: float, release: float, hold: float = 0.0) -> np.ndarray:
+    """Linear attack, hold, exponential release (times in seconds)."""
+    t = np.arange(n) / RATE
+    env = np.where(t < attack, t / max(attack, 1e-6), 1.0)
+    decay = np.exp(-np.maximum(t - attack - hold, 0.0) / max(release, 1e-6))
+    return (env * decay).astype(np.float32)
+
+
+def tone(n: int, freq: float | np.ndarray, phase: float = 0.0) -> np.ndarray:
+    f = np.broadcast_to(np.asarray(freq, dtype=float), (n,))
+    return np.sin(2 * np.pi * np.cumsum(f) / RATE + phase).astype(np.float32)
+
+
+def place(out: np.ndarray, sound: np.ndarray, at: float, gain: float = 1.0) -> None:
+    """Add ``sound`` into ``out`` starting at ``at`` seconds (clipped to ``out``)."""
+    start = seconds(at)
+    if start < 0:
+        sound, start = sound[-start:], 0
+    if start >= len(out):
+        return
+    end = min(len(out), start + len(sound))
+    out[start:end] += gain * sound[: end - start]
+
+
+def normalise(x: np.ndarray, peak: float = 0.5) -> np.ndarray:
+    m = float(np.max(np.abs(x))) if len(x) else 0.0
+    return (x * (peak / m)).astype(np.float32) if m > 0 else x.astype(np.float32)
+
+
+def fade_edges(x: np.ndarray, length: float = 0.005) -> np.ndarray:
+    """Short fades in and out, so a sound never starts or stops with a click."""
+    n = min(seconds(length), len(x) // 2)
+    if n > 0:
+        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+        x[:n] *= ramp
+        x[-n:] *= ramp[::-1]
+    return x
