@@ -23,7 +23,7 @@ from sora_cli.assemble import subtitles as subs
 from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
-from sora_cli.atomic import atomic_path, atomic_write_text
+from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
 from sora_cli.errors import StoryboardError, UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import FONTS_DIR
@@ -33,7 +33,7 @@ from sora_cli.render.backend import Film, backend_class, installed_backends
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import ShotFile, render_shots
+from sora_cli.render.shots import ShotFile, quiet_interrupts, render_shots, run_busy, stop_workers
 from sora_cli.sound.mix import MixReport, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard
 
@@ -126,11 +126,13 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
             (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else scratch / "cache"
         )
         cache = ShotCache(cache_root)
+        sweep_stale(cache_root)
+        sweep_stale(output.parent)
         identity: dict[str, Any] = {}
         sound_path = scratch / "soundtrack.m4a"
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(1, mp_context=context) as sound_pool:
-            sound: Future[MixReport] = sound_pool.submit(cached_soundtrack, plan, cache, sound_path)
+        with ProcessPoolExecutor(1, mp_context=context, initializer=quiet_interrupts) as sound_pool:
+            sound: Future[MixReport] = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
             progress.stage("picture", plan.frames)
             try:
                 picture_started = time.perf_counter()
@@ -149,9 +151,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                 progress.stage("sound")
                 mix = sound.result()
             except BaseException:
-                sound.cancel()
-                for process in list(getattr(sound_pool, "_processes", {}).values()):
-                    process.kill()
+                stop_workers(sound_pool)
                 raise
         progress.stage("assemble")
         assemble_started = time.perf_counter()

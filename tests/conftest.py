@@ -66,3 +66,50 @@ def write_sb(tmp_path: Path):
         return path
 
     return write
+
+
+def small(text: str, width: int = 192, height: int = 108, fps: int = 12) -> str:
+    """A storyboard text re-targeted to a small, fast output size."""
+    import re
+
+    text = re.sub(r"(?m)^output:\n(?:  .*\n)+", "", text)
+    text = re.sub(r"(?m)^output: \{.*\}\n", "", text)
+    return text.replace("title:", f"output: {{width: {width}, height: {height}, fps: {fps}}}\ntitle:", 1)
+
+
+def example_text(name: str, **size) -> str:
+    return small((EXAMPLES / f"{name}.yaml").read_text(), **size)
+
+
+def render(path: Path, **kw):
+    """Render through the API (no progress), returning the report."""
+    from sora_cli.film import RenderRequest, render_film
+
+    kw.setdefault("jobs", 1)
+    return render_film(RenderRequest(storyboard=path, **kw))
+
+
+def decode_video(path: Path) -> list:
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def decode_audio(path: Path):
+    from sora_cli.sound.files import decode_audio as dec
+
+    dec.cache_clear()
+    return dec(str(path))
+
+
+@pytest.fixture
+def storyboard_dir(tmp_path: Path) -> Path:
+    """A copy of the examples folder (assets, cameos) to render in."""
+    import shutil
+
+    target = tmp_path / "film"
+    shutil.copytree(
+        EXAMPLES, target, ignore=shutil.ignore_patterns("*.mp4", ".sora-cache", "*.report.json", "*.srt", "*.vtt")
+    )
+    return target

@@ -11,8 +11,10 @@ only on its key.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,6 +30,8 @@ from sora_cli.render.backend import Carry, Film, backend_class
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.encode import FrameEncoder, VideoSettings
 from sora_cli.render.progress import NullProgress, Progress, QueueProgress, replay
+
+STOP_GRACE = 5.0  # seconds a worker gets to clean up after an interrupt
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,37 @@ def plan_jobs(
 
 # --- the worker side ------------------------------------------------------------------------------
 
-_worker: dict[str, Any] = {}
+_worker: dict[str, Any] = {"busy": False, "interrupted": False}
+
+
+def quiet_interrupts() -> None:
+    """Pool-worker initializer: Ctrl-C interrupts a running task; an idle worker ignores it.
+
+    (Left alone, an idle worker dies printing a KeyboardInterrupt traceback; the
+    driver shuts idle workers down itself.)
+    """
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # once per task: a second interrupt (the terminal's, then the driver's) must
+        # not cut short the cleanup the first one started
+        if _worker["busy"] and not _worker["interrupted"]:
+            _worker["interrupted"] = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+
+def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a task in a pool worker, marked busy so an interrupt stops it rather than the worker."""
+    _worker["busy"], _worker["interrupted"] = True, False
+    try:
+        return fn(*args)
+    finally:
+        _worker["busy"] = False
 
 
 def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any) -> None:
+    quiet_interrupts()
     backend = backend_class(backend_name)()
     backend.open(film)
     _worker.update(backend=backend, film=film, cache=ShotCache(cache_root), queue=queue)
@@ -103,7 +134,7 @@ def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any) ->
 
 def _render_chain_in_worker(jobs: list[ShotJob], video: VideoSettings) -> list[ShotFile]:
     progress = QueueProgress(_worker["queue"]) if _worker.get("queue") is not None else NullProgress()
-    return render_chain(jobs, _worker["backend"], _worker["cache"], video, progress)
+    return run_busy(render_chain, jobs, _worker["backend"], _worker["cache"], video, progress)
 
 
 def render_chain(
@@ -229,13 +260,31 @@ def render_shots(
                     for shot_file in future.result():
                         results[shot_file.shot_id] = shot_file
         except BaseException:
-            for future in pending:
-                future.cancel()
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
+            stop_workers(pool)
             raise
         _drain(queue, progress)
     return results
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupt a pool's workers, give them a moment to clean up, then kill what is left.
+
+    Work not started is cancelled by the pool; busy workers get SIGINT (as from a
+    terminal's Ctrl-C), so their encoders are ended and their temp files removed
+    by the normal unwinding; SIGKILL only follows for a worker that does not
+    finish within :data:`STOP_GRACE` seconds.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def _drain(queue: Any, progress: Progress) -> None:

@@ -32,7 +32,7 @@ def recipe(name: str) -> Callable[[Recipe], Recipe]:
 def effect(name: str) -> np.ndarray:
     """The effect ``name`` as float32 mono at 48 kHz, peak 0.5 (read-only)."""
     seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
-    out = fade_edges(normalise(_RECIPES[name](np.random.default_rng(seed))))
+    out = normalise(fade_edges(_RECIPES[name](np.random.default_rng(seed)).astype(np.float32)))
     out.setflags(write=False)
     return out
 

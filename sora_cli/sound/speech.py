@@ -40,6 +40,18 @@ class Speech:
         return len(self.samples) / self.rate
 
 
+def vocal_effort(x: np.ndarray) -> np.ndarray:
+    """A strained, bright voice: pre-emphasis (more high-frequency energy) and soft saturation.
+
+    Raising pitch and volume alone makes a loud voice, not a shouting one; a shout
+    also tilts the spectrum up and compresses the waveform.
+    """
+    bright = x.copy()
+    bright[1:] += 0.9 * (x[1:] - x[:-1])
+    peak = float(np.max(np.abs(bright))) or 1.0
+    return (np.tanh(2.2 * bright / peak) / np.tanh(2.2) * peak).astype(np.float32)
+
+
 class SpeechEngine(Protocol):
     name: str
 
@@ -71,7 +83,7 @@ _SEED = 1
 DELIVERY_STYLE: dict[str, tuple[str | None, int, int, float, int]] = {
     "normal": (None, 0, 0, 1.0, 100),
     "whisper": ("whisper", -5, -10, 0.9, 90),
-    "shout": (None, 18, 30, 1.08, 190),
+    "shout": (None, 24, 35, 1.08, 190),
 }
 
 
@@ -176,6 +188,8 @@ class EspeakEngine:
             else:
                 raw = self._speak_in_child(text, voice, delivery)
         samples = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+        if delivery == "shout":
+            samples = vocal_effort(samples)
         return Speech(trim_silence(samples, self._rate), self._rate)
 
     def _speak_in_child(self, text: str, voice: ResolvedVoice, delivery: str) -> bytes:

@@ -35,8 +35,11 @@ from sora_cli.render.animatic.figures import (
 )
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
-from sora_cli.render.animatic.sky import Light, light_for
+from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.backend import Carry, Film, ShotRender
+
+WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
+LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
 
 OPTIONS: dict[str, tuple[type, Any, str]] = {
     "slate": (bool, True, "shot id, camera and timecode in the corner"),
@@ -125,7 +128,7 @@ class AnimaticBackend:
         dt = 1.0 / fps
         w = shot.world
         light = light_for(w.time_of_day, w.weather, w.lighting)
-        place = self._place(w.location, w.time_of_day, light)
+        before = light  # the light the shot starts under (the previous shot's, when continuing)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
         direction = -1.0 if shot.camera.move == "pan_left" else 1.0
@@ -140,6 +143,7 @@ class AnimaticBackend:
             track_x = state["track"]
             particles = weather.Particles.from_state(state["weather"])
             clock = state["clock"]
+            before = light_for(*state["sky"])
             view = self._view(start_pose, aspect)
             particles = weather.change_kind(particles, w.weather, view)
             for name in list(bodies):
@@ -189,7 +193,15 @@ class AnimaticBackend:
             for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
                 del bodies[name]  # well out of frame: gone
             if draw(i):
-                self._draw(shot, i, t, place, light, pose, bodies, leans, props, particles)
+                # a world change inside a continue chain is seen happening, over WORLD_CHANGE seconds
+                step_k = (
+                    min(LIGHT_STEPS, math.floor((t + dt) / WORLD_CHANGE * LIGHT_STEPS))
+                    if before != light
+                    else LIGHT_STEPS
+                )
+                now = blend(before, light, step_k / LIGHT_STEPS)
+                place = self._place(w.location, w.time_of_day, now)
+                self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles)
             yield frame
         assert pose is not None
         state = {
@@ -199,6 +211,7 @@ class AnimaticBackend:
             "track": track_x,
             "weather": particles.state(),
             "clock": clock,
+            "sky": (w.time_of_day, w.weather, w.lighting),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
 

@@ -74,3 +74,18 @@ def light_for(time_of_day: str, weather: str, lighting: str) -> Light:
         haze=HAZE.get(weather, 0.0),
         haze_color=haze_color,  # type: ignore[arg-type]
     )
+
+
+def blend(a: Light, b: Light, t: float) -> Light:
+    """Light part way (``t`` in 0..1) from ``a`` to ``b``: a world change seen happening."""
+    if t >= 1.0:
+        return b
+    return Light(
+        sky_top=mix(a.sky_top, b.sky_top, t),
+        sky_horizon=mix(a.sky_horizon, b.sky_horizon, t),
+        multiply=mix(a.multiply, b.multiply, t),
+        glow=b.glow if t >= 0.5 else a.glow,
+        stars=b.stars if t >= 0.5 else a.stars,
+        haze=a.haze + (b.haze - a.haze) * t,
+        haze_color=mix(a.haze_color, b.haze_color, t),
+    )

@@ -89,11 +89,19 @@ def start(kind: str, seed: int, view: tuple[float, float, float, float]) -> Part
 
 
 def change_kind(p: Particles, kind: str, view: tuple[float, float, float, float]) -> Particles:
-    """Weather changed by `set:` inside a continue chain: keep cover and RNG, swap the particles."""
+    """Weather changed by `set:` inside a continue chain: the new weather arrives from above.
+
+    The ground cover and the RNG carry on; the new particles start above the view
+    and fall into it, so the change is seen happening rather than cut in.
+    """
     if p.kind == kind:
         return p
     fresh = start(kind, int(p.rng.integers(2**31)), view)
-    fresh.cover = p.cover if kind in ("snow", "blizzard") else p.cover * 0.5
+    _, _, y0, y1 = view
+    height = y1 - max(0.0, y0)
+    if len(fresh.pos):
+        fresh.pos[:, 1] = fresh.rng.uniform(y1 + 0.05 * height, y1 + 1.5 * height, len(fresh.pos))
+    fresh.cover = p.cover
     return fresh
 
 

@@ -1,0 +1,249 @@
+"""The animatic backend, judged on real pixels."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import textwrap
+
+import numpy as np
+import pytest
+
+from sora_cli.plan.resolve import make_plan
+from sora_cli.render.animatic import AnimaticBackend
+from sora_cli.render.animatic.place import place_for
+from sora_cli.render.backend import Film, backend_class
+from sora_cli.storyboard import parse_storyboard
+from tests.conftest import EXAMPLES, example_text, small
+
+W, H = 256, 144
+
+
+def plan_of(text: str):
+    return make_plan(parse_storyboard(textwrap.dedent(text), "sb.yaml", EXAMPLES))
+
+
+def frames_of(plan, options: dict | None = None):
+    """Every shot's frames (copied), rendered in order with carries, as {shot_id: [frames]}."""
+    backend = AnimaticBackend()
+    film = Film.from_plan(plan)
+    if options is not None:
+        film = Film(**{**film.__dict__, "options": options})
+    backend.open(film)
+    out, carry = {}, None
+    for shot in plan.shots:
+        render = backend.render_shot(shot, carry if shot.continuity == "continue" else None)
+        out[shot.id] = [f[:, :, :3].copy() for f in render]
+        carry = render.carry
+    return out
+
+
+def diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+
+
+CLEAN = {"slate": False, "captions": False, "name_tags": False}
+
+
+@pytest.mark.parametrize("before,after", [("pier", "ask"), ("ask", "rain-starts")])
+def test_continue_starts_where_the_previous_shot_ended(before, after):
+    """Also when the continuing shot changes the weather (`rain-starts` sets rain)."""
+    plan = plan_of(example_text("harbour_night", width=W, height=H))
+    frames = frames_of(plan, CLEAN)
+    prev, this = frames[before], frames[after]
+    step_inside = max(diff(prev[i], prev[i + 1]) for i in range(len(prev) - 1))
+    at_continue = diff(prev[-1], this[0])
+    assert at_continue <= step_inside * 1.5 + 0.5, (at_continue, step_inside)
+
+
+def test_a_cut_is_a_new_set_up():
+    plan = plan_of(example_text("harbour_night", width=W, height=H))
+    frames = frames_of(plan, CLEAN)
+    rain = frames["rain-starts"]
+    step_inside = max(diff(rain[i], rain[i + 1]) for i in range(len(rain) - 1))
+    assert diff(rain[-1], frames["ben-close"][0]) > 3 * step_inside
+
+
+IDENTITY = """\
+version: 1
+title: Identity
+output: {width: 256, height: 144, fps: 12}
+backend: {options: {slate: false, captions: false, name_tags: false}}
+world:
+  location: "an empty studio"
+  time_of_day: day
+  characters:
+    kim: {description: "a courier", color: "#e01010"}
+    ann: {description: "a baker", color: "#10c020"}
+shots:
+  - {id: both, duration: 1, cast: [kim, ann], camera: {framing: wide}}
+  - {id: kim-only, duration: 1, cast: [kim], camera: {framing: medium}}
+  - {id: ann-only, duration: 1, cast: [ann], camera: {framing: close_up}}
+  - {id: kim-again, duration: 1, cast: [kim], camera: {framing: wide}}
+"""
+
+
+def has_colour(frame: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 6) -> bool:
+    return bool((np.abs(frame.astype(np.int16) - rgb).max(axis=2) <= tolerance).sum() > 20)
+
+
+def test_identity_colour_in_every_shot_of_the_character_and_only_there():
+    plan = plan_of(IDENTITY)
+    frames = frames_of(plan)
+    kim, ann = (224, 16, 16), (16, 192, 32)
+    for shot in plan.shots:
+        middle = frames[shot.id][len(frames[shot.id]) // 2]
+        assert has_colour(middle, kim) == ("kim" in shot.cast), shot.id
+        assert has_colour(middle, ann) == ("ann" in shot.cast), shot.id
+
+
+def test_likeness_image_is_drawn_as_the_face(tmp_path):
+    from PIL import Image
+
+    face = np.zeros((64, 64, 3), np.uint8)
+    face[:] = (255, 0, 255)  # a magenta "photo": easy to find
+    Image.fromarray(face).save(tmp_path / "face.png")
+    text = IDENTITY.replace(
+        'kim: {description: "a courier", color: "#e01010"}',
+        'kim: {description: "a courier", color: "#e01010", reference: [face.png]}',
+    )
+    text = text.replace("width: 256, height: 144", "width: 640, height: 360")
+    plan = make_plan(parse_storyboard(text, "sb.yaml", tmp_path))
+    frames = frames_of(plan)
+    for shot in plan.shots:
+        middle = frames[shot.id][len(frames[shot.id]) // 2]
+        assert has_colour(middle, (255, 0, 255), 10) == ("kim" in shot.cast), shot.id
+
+
+WORLD = """\
+version: 1
+title: World
+output: {width: 256, height: 144, fps: 12}
+backend: {options: {slate: false, captions: false, name_tags: false}}
+world:
+  location: "a city street"
+  time_of_day: day
+  characters:
+    kim: {description: "courier", color: "#e01010"}
+shots:
+  - {id: dry, duration: 1.5, cast: [kim], camera: {framing: wide}}
+  - {id: snowing, duration: 1.5, cast: [kim], camera: {framing: wide}, set: {weather: snow}}
+  - {id: still-snowing, duration: 1.5, cast: [kim], camera: {framing: close_up}}
+  - {id: night, duration: 1.5, cast: [kim], camera: {framing: wide}, set: {time_of_day: night, weather: clear}}
+"""
+
+
+def test_snow_falls_from_the_shot_that_sets_it():
+    frames = frames_of(plan_of(WORLD))
+
+    def sky_motion(shot: str) -> float:
+        f = frames[shot]
+        return float(np.mean([diff(f[i][: H // 3], f[i + 1][: H // 3]) for i in range(len(f) - 1)]))
+
+    assert sky_motion("dry") < 0.05
+    assert sky_motion("snowing") > 0.3
+    assert sky_motion("still-snowing") > 0.3
+
+
+def test_night_is_darker_than_day():
+    frames = frames_of(plan_of(WORLD))
+    assert np.mean(frames["night"][5]) < 0.6 * np.mean(frames["dry"][5])
+
+
+def test_close_up_shows_the_subject_larger_than_a_wide_shot():
+    frames = frames_of(plan_of(WORLD))
+
+    def coat_pixels(f: np.ndarray) -> int:
+        red = (f[..., 0] > 150) & (f[..., 1] < 80) & (f[..., 2] < 80)
+        return int(red.sum())
+
+    assert coat_pixels(frames["still-snowing"][3]) > 4 * coat_pixels(frames["snowing"][3])
+
+
+def test_two_renders_are_byte_identical():
+    text = example_text("polar", width=W, height=H)
+    one = frames_of(plan_of(text))
+    two = frames_of(plan_of(text))
+    for shot in one:
+        assert (
+            hashlib.sha256(b"".join(f.tobytes() for f in one[shot])).digest()
+            == hashlib.sha256(b"".join(f.tobytes() for f in two[shot])).digest()
+        )
+
+
+@pytest.mark.parametrize(
+    "location,kind",
+    [
+        ("Antarctic plateau, endless ice", "ice"),
+        ("alpine valley under high peaks", "mountains"),
+        ("a busy city street", "city"),
+        ("a spice market with stalls", "market"),
+        ("minimal modern living room office", "interior"),
+        ("deep pine forest", "forest"),
+        ("old fishing harbour by the sea", "sea"),
+        ("sahara desert dunes", "desert"),
+        ("somewhere undefined", "neutral"),
+    ],
+)
+def test_places_from_location_words(location, kind):
+    assert place_for(location) == kind
+    # every place draws: the frame is not blank and differs from the neutral set
+    plan = plan_of(
+        small(f"version: 1\ntitle: P\nworld: {{location: '{location}'}}\nshots: [{{id: a, duration: 0.5}}]\n", 128, 72)
+    )
+    frame = frames_of(plan, CLEAN)["a"][0]
+    assert frame.std() > 3
+
+
+def test_every_framing_and_move_renders():
+    moves = [
+        "static",
+        "pan_left",
+        "pan_right",
+        "tilt_up",
+        "tilt_down",
+        "zoom_in",
+        "zoom_out",
+        "dolly_in",
+        "dolly_out",
+        "handheld",
+    ]
+    framings = ["extreme_wide", "wide", "medium", "close_up", "extreme_close_up"]
+    shots = "\n".join(
+        f"  - {{id: s{i}, duration: 1, cast: [kim], camera: {{framing: {framings[i % 5]}, move: {m}}}}}"
+        for i, m in enumerate(moves)
+    )
+    text = WORLD.split("shots:")[0] + "shots:\n" + shots + "\n"
+    frames = frames_of(plan_of(text), CLEAN)
+    for i, move in enumerate(moves):
+        f = frames[f"s{i}"]
+        change = diff(f[0], f[-1])
+        assert (change < 0.5) if move == "static" else (change > 0.5), (move, change)
+
+
+def test_motion_verbs_move_bodies_with_physics():
+    from sora_cli.render.animatic.motion import Body, read_action, step
+
+    intents = read_action("Nora walks towards Ben, who turns to her", ("nora", "ben"))
+    assert intents["nora"].verbs == {"walk"} and intents["nora"].toward == "ben"
+    assert intents["ben"].verbs == {"turn"}
+    group = read_action("Two explorers drag a sled", ("mara", "ivan"))
+    assert group["mara"].verbs == group["ivan"].verbs == {"drag"}
+    jumper = Body(x=0.0)
+    heights, speeds = [], []
+    walker = Body(x=0.0)
+    for i in range(48):
+        step(jumper, read_action("Kim jumps", ("kim",))["kim"], i / 24, 1 / 24, {})
+        step(walker, read_action("Kim walks", ("kim",))["kim"], i / 24, 1 / 24, {})
+        heights.append(jumper.y)
+        speeds.append(walker.vx)
+    assert max(heights) > 0.4 and heights[-1] == 0.0  # up, then back on the ground
+    assert all(b >= a for a, b in itertools.pairwise(speeds))  # momentum: speed builds up
+    assert speeds[0] < 0.2 < 1.2 < speeds[-1] <= 1.3
+
+
+def test_unknown_backend_is_an_exit_2_error():
+    from sora_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"no backend 'animatc'; did you mean 'animatic'\? \(installed: animatic"):
+        backend_class("animatc")

@@ -1,0 +1,276 @@
+"""`sora render`: the finished film, decoded and measured."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+from sora_cli.plan.resolve import make_plan
+from sora_cli.render.encode import VideoSettings
+from sora_cli.render.shots import plan_jobs
+from sora_cli.storyboard import parse_storyboard
+from tests.conftest import EXAMPLES, decode_video, example_text, render, run_cli
+
+SIX = """\
+version: 1
+title: Six shots
+output: {width: 160, height: 96, fps: 12, subtitles: [sidecar, soft]}
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+    ann: {description: "baker in white"}
+audio: {ambience: none}
+shots:
+  - {id: a, duration: 1, cast: [kim], action: "Kim walks"}
+  - {id: b, duration: 1, cast: [kim, ann], continuity: continue}
+  - {id: c, duration: 1, cast: [ann], dialogue: [{speaker: ann, line: "Hi."}]}
+  - {id: d, duration: 1, cast: [ann], continuity: continue}
+  - {id: e, duration: 1, cast: [kim], transition: {type: crossfade, duration: 0.5}}
+  - {id: f, duration: 1, cast: [kim, ann]}
+"""
+
+
+def write(dir_: Path, text: str, name: str = "film.yaml") -> Path:
+    path = dir_ / name
+    path.write_text(text)
+    return path
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_film_matches_the_plan(storyboard_dir):
+    path = write(storyboard_dir, example_text("polar", width=192, height=108, fps=12))
+    report = render(path)
+    film = Path(report["output"]["file"])
+    plan = make_plan(parse_storyboard(path.read_text(), str(path), storyboard_dir))
+    with av.open(str(film)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        assert (v.codec_context.width, v.codec_context.height) == (192, 108)
+        assert v.average_rate == 12
+        assert a.rate == 48000 and a.channels == 2
+        assert abs(float(c.duration / av.time_base) - plan.duration) <= 1 / 12 + 0.03
+    frames = decode_video(film)
+    assert len(frames) == plan.frames
+    # the frame at each cut shot's planned start is that shot's own first frame
+    cache = storyboard_dir / ".sora-cache"
+    for shot in plan.shots:
+        if shot.transition.frames:
+            continue
+        key = next(s["content_hash"] for s in report["shots"] if s["id"] == shot.id)
+        own = decode_video(cache / "shots" / key[:2] / f"{key}.mp4")
+        assert np.array_equal(frames[shot.start_frame], own[0]), shot.id
+    assert Path(report["subtitles"]["files"]["srt"]).read_text().count("-->") == 2
+    saved = json.loads((storyboard_dir / "film.report.json").read_text())
+    assert saved["storyboard"]["sha256"] == plan.storyboard_hash and len(saved["shots"]) == 3
+
+
+def test_editing_one_shot_rerenders_it_and_its_continuations(tmp_path):
+    path = write(tmp_path, SIX)
+    first = render(path)
+    assert first["rendered"] == list("abcdef")
+    path.write_text(
+        SIX.replace(
+            'cast: [ann], dialogue: [{speaker: ann, line: "Hi."}]',
+            'cast: [ann], action: "Ann waves", dialogue: [{speaker: ann, line: "Hi."}]',
+        )
+    )
+    second = render(path)
+    assert second["rendered"] == ["c", "d"]  # c changed; d continues it
+    assert second["reused"] == ["a", "b", "e", "f"]
+    path.write_text(SIX.replace("id: f, duration: 1", "id: f, duration: 1.5"))
+    third = render(path)
+    assert third["rendered"] == ["f"]  # c and d are back to their first version, still in the cache
+
+
+def test_only_forces_the_named_shots_and_their_continuations(tmp_path):
+    path = write(tmp_path, SIX)
+    render(path)
+    again = render(path, only=("a", "e"))
+    assert again["rendered"] == ["a", "b", "e"]
+
+
+def test_renders_are_byte_identical_whatever_the_jobs(tmp_path):
+    one = write(tmp_path, SIX, "one.yaml")
+    r1 = render(one, jobs=1, use_cache=False)
+    r2 = render(one, jobs=2, use_cache=False, output=tmp_path / "two.mp4")
+    assert sha(Path(r1["output"]["file"])) == sha(Path(r2["output"]["file"]))
+
+
+def test_soft_subtitles_and_transitions(tmp_path):
+    path = write(tmp_path, SIX)
+    report = render(path)
+    film = Path(report["output"]["file"])
+    with av.open(str(film)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio", "subtitle"]
+        texts = [bytes(p)[2:].decode() for p in c.demux(c.streams.subtitles[0]) if p.size > 2]
+    assert texts == ["Hi."]
+    frames = decode_video(film)
+    plan = make_plan(parse_storyboard(SIX, "x", tmp_path))
+    e = plan.shot("e")
+    mid = frames[e.start_frame + e.transition.frames // 2]
+    before, after = frames[e.start_frame - 1], frames[e.start_frame + e.transition.frames]
+    # a crossfade frame lies between the two shots
+    assert np.mean(np.abs(mid.astype(int) - before)) > 1 and np.mean(np.abs(mid.astype(int) - after)) > 1
+
+
+def test_draft_is_smaller_and_keeps_the_full_cache(tmp_path):
+    path = write(tmp_path, SIX.replace("width: 160, height: 96, fps: 12", "width: 320, height: 192, fps: 24"))
+    full = render(path)
+    draft = render(path, draft=True)
+    assert (draft["output"]["width"], draft["output"]["fps"]) == (160, 12)
+    assert draft["output"]["file"].endswith(".draft.mp4")
+    again = render(path)
+    assert again["rendered"] == [] and full["output"]["file"] == again["output"]["file"]
+
+
+def test_cache_key_changes_with_everything_that_changes_pixels():
+    base = SIX
+    video = VideoSettings(160, 96, 12)
+
+    def keys(text: str, video: VideoSettings = video, options: dict | None = None) -> dict[str, str]:
+        plan = make_plan(parse_storyboard(text, "x", EXAMPLES))
+        identity = {"name": "animatic", "version": "1", "options": options or {}, "model": None}
+        return {j.shot.id: j.key for chain in plan_jobs(plan, identity, False, video, set()) for j in chain}
+
+    k0 = keys(base)
+    changes = {
+        "action": (base.replace('action: "Kim walks"', 'action: "Kim runs"'), {"a", "b"}),
+        "framing": (
+            base.replace(
+                "{id: f, duration: 1, cast: [kim, ann]}",
+                "{id: f, duration: 1, cast: [kim, ann], camera: {framing: wide}}",
+            ),
+            {"f"},
+        ),
+        "move": (
+            base.replace(
+                "{id: f, duration: 1, cast: [kim, ann]}",
+                "{id: f, duration: 1, cast: [kim, ann], camera: {move: pan_left}}",
+            ),
+            {"f"},
+        ),
+        "cast": (base.replace("{id: f, duration: 1, cast: [kim, ann]}", "{id: f, duration: 1, cast: [ann]}"), {"f"}),
+        "duration": (base.replace("{id: f, duration: 1,", "{id: f, duration: 2,"), {"f"}),
+        "dialogue": (base.replace('line: "Hi."', 'line: "Hey."'), {"c", "d"}),
+        "transition": (base.replace("duration: 0.5}", "duration: 0.25}"), {"e"}),
+        "seed": (base.replace("title: Six shots", "title: Six shots\nseed: 3"), set("abcdef")),
+        "style": (base.replace("title: Six shots", "title: Six shots\nstyle: noir"), set("abcdef")),
+        "world": (base.replace('location: "a city street"', 'location: "a forest"'), set("abcdef")),
+        "set": (
+            base.replace(
+                "{id: e, duration: 1, cast: [kim],", "{id: e, duration: 1, cast: [kim], set: {weather: rain},"
+            ),
+            {"e", "f"},
+        ),
+        "character": (base.replace('courier in green"', 'courier in red"'), {"a", "b", "e", "f"}),
+        "continuity": (
+            base.replace(
+                "{id: d, duration: 1, cast: [ann], continuity: continue}", "{id: d, duration: 1, cast: [ann]}"
+            ),
+            {"d"},
+        ),
+    }
+    for name, (text, expected) in changes.items():
+        k = keys(text)
+        changed = {s for s in k0 if k0[s] != k[s]}
+        assert changed == expected, name
+    assert keys(base, VideoSettings(320, 96, 12)) != k0
+    assert set(keys(base, options={"slate": False}).values()).isdisjoint(k0.values())
+    # sound-only changes keep the picture cached
+    assert keys(base.replace("audio: {ambience: none}", "audio: {ambience: auto}")) == k0
+    assert keys(base.replace("id: a, duration: 1,", "id: a, duration: 1, sfx: [{sound: click}],")) == k0
+
+
+def test_likeness_file_content_is_part_of_the_key(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "kim.png")
+    text = SIX.replace(
+        'kim: {description: "courier in green"}', 'kim: {description: "courier in green", reference: [kim.png]}'
+    )
+
+    def key_a() -> str:
+        plan = make_plan(parse_storyboard(text, "x", tmp_path))
+        return plan_jobs(plan, {"name": "animatic"}, False, VideoSettings(160, 96, 12), set())[0][0].key
+
+    before = key_a()
+    time.sleep(0.01)
+    Image.new("RGB", (8, 8), "blue").save(tmp_path / "kim.png")
+    assert key_a() != before
+
+
+def _sora(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sora_cli", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw
+    )
+
+
+LONG = SIX.replace("duration: 1", "duration: 3")
+
+
+def test_kill_mid_render_leaves_no_partial_film_and_resumes(tmp_path):
+    path = write(tmp_path, LONG)
+    proc = _sora(["render", str(path), "-q", "--jobs", "1"], tmp_path)
+    shots = tmp_path / ".sora-cache" / "shots"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(shots.glob("*/*.mp4"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "film.mp4").exists()
+    done = len(list(shots.glob("*/*.mp4")))
+    assert 2 <= done < 6
+    report = render(path)
+    assert not list(tmp_path.rglob("*.part"))  # the killed render's temp files were swept
+    assert len(report["reused"]) >= 2 and Path(report["output"]["file"]).is_file()
+    frames = decode_video(Path(report["output"]["file"]))
+    assert len(frames) == report["output"]["frames"]
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    path = write(tmp_path, LONG.replace("duration: 3", "duration: 6"))
+    proc = _sora(["render", str(path), "-q", "--jobs", "2"], tmp_path, start_new_session=True)
+    shots = tmp_path / ".sora-cache" / "shots"
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(shots.glob("*/.*.part")):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert b"Traceback" not in err
+    assert not list(tmp_path.rglob("*.part")), list(tmp_path.rglob("*.part"))
+    assert not (tmp_path / "film.mp4").exists()
+    leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert leftover == []
+
+
+def test_cli_render_json_and_bad_backend(tmp_path):
+    path = write(tmp_path, SIX)
+    result = run_cli("render", str(path), "--json", "-q", "--jobs", "1")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["output"]["frames"] == 66 and report["backend"]["name"] == "animatic"
+    bad = run_cli("render", str(path), "--backend", "animatc", "-q")
+    assert bad.code == 2 and "did you mean 'animatic'" in bad.stderr
+    bad_option = run_cli(
+        "render",
+        str(write(tmp_path, SIX.replace("audio:", "backend: {options: {slat: false}}\naudio:"), "o.yaml")),
+        "-q",
+    )
+    assert (
+        bad_option.code == 2
+        and "backend.options.slat: unknown animatic option 'slat'; did you mean 'slate'?" in bad_option.stderr
+    )
+    assert not (tmp_path / "o.mp4").exists()
