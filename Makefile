@@ -15,7 +15,9 @@ $(BIN)/sora: pyproject.toml
 
 demo: $(BIN)/sora
 	$(BIN)/sora validate storyboards/*.yaml
-	$(BIN)/sora plan storyboards/polar.yaml
+	$(BIN)/sora render storyboards/polar.yaml -o $(OUT)/polar.mp4
+	$(BIN)/sora board storyboards/polar.yaml -o $(OUT)/polar-board.png
+	@echo "the film, its report, subtitles and storyboard sheet are in $(OUT)/"
 
 test: $(BIN)/sora
 	$(BIN)/ruff check sora_cli tests bench storyboards

@@ -99,6 +99,8 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     """Render ``request.storyboard``; returns the report (also written beside the film)."""
     progress = progress or NullProgress()
     started = time.perf_counter()
+    if request.otio and not request.use_cache:
+        raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
     sb = load_storyboard(request.storyboard, request.cameo_dirs)
     backend_name = request.backend or sb.backend.name
     _check_backend(sb, backend_name)
@@ -156,7 +158,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         progress.stage("assemble")
         assemble_started = time.perf_counter()
         cue_list = subs.cues(plan)
-        _assemble(plan, shot_files, video, sound_path, cue_list, output, scratch)
+        _assemble(plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions")
         written = _write_subtitles(plan, cue_list, output)
         assemble_seconds = time.perf_counter() - assemble_started
         report = _report(plan, request, backend_name, identity, shot_files, mix, output, written)
@@ -189,9 +191,10 @@ def _assemble(
     cue_list: list[subs.Cue],
     output: Path,
     scratch: Path,
+    transitions: Path,
 ) -> None:
     files = {sid: f.path for sid, f in shot_files.items()}
-    segments = plan_segments(plan, files, video, scratch)
+    segments = plan_segments(plan, files, video, transitions, {sid: f.key for sid, f in shot_files.items()})
     template = files[plan.shots[0].id]
     soft = cue_list if "soft" in plan.subtitles else None
     if "burn" in plan.subtitles and cue_list:

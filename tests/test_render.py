@@ -274,3 +274,21 @@ def test_cli_render_json_and_bad_backend(tmp_path):
         and "backend.options.slat: unknown animatic option 'slat'; did you mean 'slate'?" in bad_option.stderr
     )
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_otio_timeline_matches_the_film(tmp_path):
+    import opentimelineio as otio
+
+    path = write(tmp_path, SIX)
+    report = render(path, otio=True)
+    timeline = otio.adapters.read_from_file(report["outputs"]["otio"])
+    picture, sound = timeline.tracks
+    assert [c.name for c in picture.find_clips()] == list("abcdef")
+    assert picture.duration().to_frames() == report["output"]["frames"] == sound.duration().to_frames()
+    transitions = [t for t in picture if isinstance(t, otio.schema.Transition)]
+    assert [t.name for t in transitions] == ["crossfade"] and transitions[0].in_offset.to_frames() + transitions[
+        0
+    ].out_offset.to_frames() == 6
+    for clip in picture.find_clips():
+        assert Path(clip.media_reference.target_url.removeprefix("file://")).is_file()
+    assert [m.name for m in sound.markers] == ["Hi."]

@@ -13,6 +13,7 @@ The cost of stitching is close to the cost of copying the files.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,6 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.plan.model import Plan
 from sora_cli.render.encode import FrameEncoder, VideoSettings
@@ -69,29 +71,53 @@ def blend(kind: str, a: np.ndarray | None, b: np.ndarray, w: float) -> np.ndarra
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def plan_segments(plan: Plan, files: dict[str, Path], video: VideoSettings, workdir: Path) -> list[Segment]:
-    """Encode the overlaps and list every segment in film order."""
+def transition_key(kind: str, frames: int, before: str | None, after: str, video: VideoSettings) -> str:
+    """A transition's content: the two shot files it blends and how."""
+    text = repr(("transition", 1, kind, frames, before, after, video))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def encode_transition(path: Path, kind: str, tail: list, head: list, video: VideoSettings) -> None:
+    with atomic_path(path) as tmp:
+        encoder = FrameEncoder(tmp, video, [0], channels=3)
+        try:
+            for k in range(len(head)):
+                encoder.write(blend(kind, tail[k], head[k], (k + 0.5) / len(head)))
+            encoder.close()
+        except BaseException:
+            encoder.abort()
+            raise
+
+
+def plan_segments(
+    plan: Plan, files: dict[str, Path], video: VideoSettings, workdir: Path, keys: dict[str, str] | None = None
+) -> list[Segment]:
+    """Encode the overlaps and list every segment in film order.
+
+    With ``keys`` (shot id -> shot content key) the overlaps are stored in
+    ``workdir`` by content, so ``workdir`` can be a cache: an overlap whose two
+    shots did not change is not decoded, blended or encoded again.
+    """
     segments: list[Segment] = []
     shots = plan.shots
     for i, shot in enumerate(shots):
         t_in = shot.transition.frames
         t_out = shots[i + 1].transition.frames if i + 1 < len(shots) else 0
         if t_in:
-            head = decode_frames(files[shot.id], 0, t_in)
-            tail = (
-                decode_frames(files[shots[i - 1].id], shots[i - 1].frames - t_in, shots[i - 1].frames)
-                if i
-                else [None] * t_in
-            )
-            path = workdir / f"transition-{i:04d}.mp4"
-            encoder = FrameEncoder(path, video, [0], channels=3)
-            try:
-                for k in range(t_in):
-                    encoder.write(blend(shot.transition.type, tail[k], head[k], (k + 0.5) / t_in))
-                encoder.close()
-            except BaseException:
-                encoder.abort()
-                raise
+            before = shots[i - 1].id if i else None
+            if keys is not None:
+                key = transition_key(shot.transition.type, t_in, keys[before] if before else None, keys[shot.id], video)
+                path = workdir / key[:2] / f"{key}.mp4"
+            else:
+                path = workdir / f"transition-{i:04d}.mp4"
+            if not path.is_file():
+                head = decode_frames(files[shot.id], 0, t_in)
+                tail = (
+                    decode_frames(files[before], shots[i - 1].frames - t_in, shots[i - 1].frames)
+                    if before
+                    else [None] * t_in
+                )
+                encode_transition(path, shot.transition.type, tail, head, video)
             segments.append(Segment(path, 0, t_in, shot.start_frame))
         if shot.frames - t_out > t_in:
             segments.append(Segment(files[shot.id], t_in, shot.frames - t_out, shot.start_frame + t_in))

@@ -179,15 +179,22 @@ class BedSegment:
     fade_out: int
 
     def gain(self, start: int, n: int) -> np.ndarray:
-        idx = np.arange(start, start + n)
-        g = np.ones(n, np.float32)
+        """Gain for samples ``[start, start + n)``: 0 outside, raised-cosine fades at the edges."""
+        g = np.zeros(n, np.float32)
+        lo, hi = max(start, self.start), min(start + n, self.end)
+        if hi <= lo:
+            return g
+        g[lo - start : hi - start] = 1.0
         if self.fade_in:
-            u = np.clip((idx - self.start) / self.fade_in, 0, 1)
-            g *= (0.5 - 0.5 * np.cos(np.pi * u)).astype(np.float32)
+            a, b = lo, min(hi, self.start + self.fade_in)
+            if b > a:
+                u = (np.arange(a, b) - self.start) / self.fade_in
+                g[a - start : b - start] *= (0.5 - 0.5 * np.cos(np.pi * u)).astype(np.float32)
         if self.fade_out:
-            u = np.clip((self.end - idx) / self.fade_out, 0, 1)
-            g *= (0.5 - 0.5 * np.cos(np.pi * u)).astype(np.float32)
-        g[(idx < self.start) | (idx >= self.end)] = 0
+            a, b = max(lo, self.end - self.fade_out), hi
+            if b > a:
+                u = (self.end - np.arange(a, b)) / self.fade_out
+                g[a - start : b - start] *= (0.5 - 0.5 * np.cos(np.pi * u)).astype(np.float32)
         return g
 
 

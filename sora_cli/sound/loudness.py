@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import lfilter, lfilter_zi, resample_poly
+from scipy.signal import firwin, lfilter, lfilter_zi, resample_poly
 
 from sora_cli.sound.synth import RATE
 
@@ -89,39 +89,63 @@ def sample_peaks_over(block: np.ndarray, threshold: float) -> np.ndarray:
     return np.flatnonzero(np.abs(padded).reshape(-1, WINDOW * block.shape[1]).max(axis=1) >= threshold) * WINDOW
 
 
-def oversampled_peak(block: np.ndarray, floor: float) -> np.ndarray:
-    """Per-sample true peak (max over channels of the 4x-oversampled signal).
+#: a 48-tap 4x interpolator (the shape BS.1770-4 Annex 2 describes), as its four 12-tap phases
+_PHASES = [np.ascontiguousarray(h) for h in (firwin(48, 0.25, window=("kaiser", 7.0)) * 4).reshape(12, 4).T]
+_DELAY = 6  # samples of group delay of each phase
 
-    Windows whose sample peak is below ``floor / HEADROOM`` cannot reach
-    ``floor``; they keep their sample peak and are not oversampled.
+
+def oversampled_peak(block: np.ndarray, floor: float) -> np.ndarray:
+    """Per-sample true peak (max over channels and the four interpolation phases).
+
+    A block whose sample peak stays below ``floor / HEADROOM`` cannot reach
+    ``floor``; it keeps its sample peak and is not interpolated.
     """
-    peak = np.abs(block).max(axis=1).astype(np.float64)
-    for start in sample_peaks_over(block, floor / HEADROOM):
-        lo, hi = max(0, start - CONTEXT), min(len(block), start + WINDOW + CONTEXT)
-        up = resample_poly(np.asarray(block[lo:hi], dtype=np.float64), 4, 1, axis=0)
-        local = np.abs(up).max(axis=1).reshape(-1, 4).max(axis=1)
-        end = min(len(block), start + WINDOW)
-        peak[start:end] = np.maximum(peak[start:end], local[start - lo : end - lo])
+    peak = np.abs(block).max(axis=1).astype(np.float32)
+    if len(sample_peaks_over(block, floor / HEADROOM)) == 0:
+        return peak
+    n = len(block)
+    for ch in range(block.shape[1]):
+        x = np.asarray(block[:, ch], dtype=np.float32)
+        for h in _PHASES:
+            y = np.abs(np.convolve(x, h))[_DELAY - 1 : _DELAY - 1 + n]
+            y = np.pad(y, (0, n - len(y)))
+            np.maximum(peak, np.maximum(y, np.roll(y, 1)), out=peak)  # either neighbour of the interpolated point
     return peak
 
 
+#: the measuring interpolator: 81 taps, as resample_poly designs it, designed once
+_MEASURE = firwin(81, 0.25, window=("kaiser", 5.0))
+
+
 def true_peak(block: np.ndarray) -> float:
-    """Peak of the 4x-oversampled signal (linear)."""
+    """Peak of the 4x-oversampled signal (linear): the accurate measurement.
+
+    The limiter uses the cheaper :func:`oversampled_peak`; what is delivered is
+    checked with this one.
+    """
     if len(block) == 0:
         return 0.0
-    sample_peak = float(np.max(np.abs(block)))
-    return float(np.max(oversampled_peak(np.asarray(block, np.float32), sample_peak)))
+    return float(np.max(np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=_MEASURE))))
 
 
-def limiter_gain(block: np.ndarray, ceiling: float) -> np.ndarray:
-    """Per-sample gain (<= 1) that keeps ``block``'s true peak under ``ceiling``.
+def peak_headroom(block: np.ndarray, floor: float) -> np.ndarray:
+    """``1 / true peak``, held (minimum) over the limiter's lookahead window.
 
-    ``block`` includes :data:`LIMITER_MARGIN` samples of context on each side;
-    the gain is returned for the whole of it (use the middle).
+    The part of the limiter that does not depend on gain or ceiling, so it is
+    computed once per block: for gain ``g`` and ceiling ``c`` the limiter's
+    gain is then :func:`limiter_gain` ``(min(1, c / g * headroom))``. ``block``
+    includes :data:`LIMITER_MARGIN` samples of context on each side; ``floor``
+    is the lowest true peak that may need limiting (quieter blocks are not
+    interpolated).
     """
-    if len(sample_peaks_over(block, ceiling / HEADROOM)) == 0:
-        return np.ones(len(block), np.float32)
-    peak = oversampled_peak(block, ceiling)
-    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
-    held = minimum_filter1d(need, size=2 * LIMITER_WINDOW + 1, mode="nearest")
-    return uniform_filter1d(held, size=LIMITER_WINDOW, mode="nearest").astype(np.float32)
+    inverse = 1.0 / np.maximum(oversampled_peak(block, floor), 1e-12)
+    return minimum_filter1d(inverse, size=2 * LIMITER_WINDOW + 1, mode="nearest").astype(np.float32)
+
+
+def limiter_gain(held_need: np.ndarray) -> np.ndarray:
+    """Smooth the held per-sample gain: a moving average over a window no wider than the hold.
+
+    Each output sample averages values that are each the minimum over a window
+    containing that sample, so the result is never above what the sample needs.
+    """
+    return uniform_filter1d(np.minimum(1.0, held_need), size=LIMITER_WINDOW, mode="nearest").astype(np.float32)

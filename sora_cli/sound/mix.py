@@ -16,6 +16,7 @@ picture from drifting apart at shot boundaries.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -25,26 +26,29 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 from sora_cli.plan.model import Plan
+from sora_cli.render.cache import file_digest
 from sora_cli.render.progress import NullProgress, Progress
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
 from sora_cli.sound.files import decode_audio, load_take
-from sora_cli.sound.loudness import LIMITER_MARGIN, LoudnessMeter, limiter_gain
+from sora_cli.sound.loudness import LIMITER_MARGIN, LIMITER_WINDOW, LoudnessMeter, limiter_gain, peak_headroom
 from sora_cli.sound.music import Music
 from sora_cli.sound.speech import speak
 from sora_cli.sound.synth import RATE, seconds
 
 BLOCK = RATE * 8
-CEILING_DBTP = -1.5  # under the -1 dBTP limit, with room for the AAC encoder's overshoot
+CEILING_DBTP = -2.0  # under the -1 dBTP limit, with room for the AAC encoder's overshoot
 MAX_TRUE_PEAK = 10 ** (-1.0 / 20)  # what the delivered file must never exceed
 TOLERANCE_LU = 0.2
 #: peak level of a spoken line, by delivery
 SPEECH_PEAK = {"whisper": 0.32, "normal": 0.6, "shout": 0.85}
 RECORDED_PEAK = 0.6
 AAC_BITRATE = "192k"
+MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Event:
     length: int
     load: Callable[[], np.ndarray]
     gain: float
+    identity: tuple  # what the sound is, for block cache keys
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,9 @@ def _speech_event(plan: Plan, line) -> Event:
             take = load_take(path)
             return take * np.float32(RECORDED_PEAK / max(float(np.max(np.abs(take))), 1e-9))
 
-        return Event(start, seconds(line.end - line.start) + 1, load_recorded, 1.0)
+        return Event(
+            start, seconds(line.end - line.start) + 1, load_recorded, 1.0, ("take", file_digest(path), RECORDED_PEAK)
+        )
     voice = plan.characters[line.speaker].voice
     text, delivery = line.line, line.delivery
 
@@ -83,7 +90,8 @@ def _speech_event(plan: Plan, line) -> Event:
         x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
         return x * np.float32(SPEECH_PEAK[delivery] / max(float(np.max(np.abs(x))), 1e-9))
 
-    return Event(start, seconds(line.end - line.start) + RATE // 10, load_spoken, 1.0)
+    identity = ("speech", text, voice.model_dump_json(), delivery, SPEECH_PEAK[delivery])
+    return Event(start, seconds(line.end - line.start) + RATE // 10, load_spoken, 1.0, identity)
 
 
 def _sfx_event(sfx) -> Event:
@@ -91,9 +99,15 @@ def _sfx_event(sfx) -> Event:
     if sfx.is_file:
         path = sfx.sound
         length = len(decode_audio(path, RATE, 1))
-        return Event(seconds(sfx.start), length, lambda: decode_audio(path, RATE, 1)[:, 0] * np.float32(0.5), gain)
+        return Event(
+            seconds(sfx.start),
+            length,
+            lambda: decode_audio(path, RATE, 1)[:, 0] * np.float32(0.5),
+            gain,
+            ("file", file_digest(path)),
+        )
     name = sfx.sound
-    return Event(seconds(sfx.start), len(effect(name)), lambda: effect(name), gain)
+    return Event(seconds(sfx.start), len(effect(name)), lambda: effect(name), gain, ("effect", name))
 
 
 class Mixer:
@@ -107,9 +121,29 @@ class Mixer:
         self.beds = bed_segments(plan) if plan.audio.ambience == "auto" else []
         self.ambience_file = None
         if plan.audio.ambience not in ("auto", "none"):
-            self.ambience_file = Music(decode_audio(plan.audio.ambience), 0.5, True, self.total, ())
+            self.ambience_file = Music(
+                decode_audio(plan.audio.ambience), 0.5, True, self.total, (), plan.audio.ambience
+            )
         self.music = Music.from_plan(plan)
         self._loaded: dict[int, np.ndarray] = {}
+        files = [plan.audio.music, None if plan.audio.ambience in ("auto", "none") else plan.audio.ambience]
+        self._file_digests = {f: file_digest(f) for f in files if f}
+
+    def block_key(self, start: int, n: int) -> str:
+        """Hash of everything that sounds in ``[start, start + n)``: equal keys, equal samples."""
+        end = start + n
+        parts: list[object] = [MIX_FORMAT, start, n, self.total]
+        parts += [
+            ("bed", seg.component, seg.start, seg.end, seg.fade_in, seg.fade_out)
+            for seg in self.beds
+            if seg.start < end and seg.end > start
+        ]
+        parts += [(e.identity, e.start, e.gain) for e in self.events if e.start < end and e.start + e.length > start]
+        for name, source in (("ambience", self.ambience_file), ("music", self.music)):
+            if source is not None:
+                lines = [line for line in source.lines if line[0] - 1 < end / RATE and line[1] + 1 > start / RATE]
+                parts.append((name, self._file_digests.get(source.path, ""), source.gain, source.loop, lines))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def render(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
@@ -142,72 +176,133 @@ def _blocks(total: int) -> Iterator[tuple[int, int]]:
 
 
 class _Scratch:
-    """The raw mix on disk (float32 stereo), read back in blocks with limiter context."""
+    """The raw mix (float32 stereo) and its peak headroom (float32) on disk, read back with context."""
 
     def __init__(self, directory: Path, total: int):
-        self.path = directory / "raw.f32"
+        self.raw = directory / "raw.f32"
+        self.headroom = directory / "headroom.f32"
         self.total = total
 
-    def read(self, start: int, n: int) -> np.ndarray:
+    def read(self, path: Path, start: int, n: int, channels: int) -> np.ndarray:
         lo, hi = max(0, start), min(self.total, start + n)
-        out = np.zeros((n, 2), np.float32)
+        out = np.zeros((n, channels), np.float32)
         if hi > lo:
-            with open(self.path, "rb") as fh:
-                fh.seek(lo * 8)
-                data = np.frombuffer(fh.read((hi - lo) * 8), dtype=np.float32).reshape(-1, 2)
+            with open(path, "rb") as fh:
+                fh.seek(lo * 4 * channels)
+                data = np.frombuffer(fh.read((hi - lo) * 4 * channels), dtype=np.float32).reshape(-1, channels)
             out[lo - start : lo - start + len(data)] = data
         return out
 
 
+def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress: Progress) -> float:
+    """Write the raw mix to the scratch file (blocks from the cache when unchanged); its loudness."""
+    meter = LoudnessMeter(track_peak=False)
+    with open(scratch.raw, "wb") as fh:
+        for start, n in _blocks(scratch.total):
+            cached = cache_dir / f"{mixer.block_key(start, n)}.f32" if cache_dir else None
+            if cached is not None and cached.is_file():
+                block = np.fromfile(cached, dtype=np.float32).reshape(-1, 2)
+            else:
+                block = mixer.render(start, n)
+                if cached is not None:
+                    with atomic_path(cached) as tmp:
+                        block.astype("<f4").tofile(tmp)
+            meter.add(block)
+            fh.write(block.astype("<f4").tobytes())
+            progress.stage_advanced(n / RATE)
+    return meter.integrated()
+
+
+def _headroom_pass(mixer: Mixer, scratch: _Scratch, floor: float, cache_dir: Path | None) -> None:
+    """The limiter's gain-independent analysis, per block (cached by the block and its neighbours)."""
+    m = LIMITER_MARGIN
+    blocks = list(_blocks(scratch.total))
+    keys = [mixer.block_key(start, n) for start, n in blocks]
+    with open(scratch.headroom, "wb") as fh:
+        for i, (start, n) in enumerate(blocks):
+            name = hashlib.sha256(repr(("headroom", floor, keys[max(0, i - 1) : i + 2])).encode()).hexdigest()
+            cached = cache_dir / f"{name}.headroom" if cache_dir else None
+            if cached is not None and cached.is_file():
+                fh.write(cached.read_bytes())
+                continue
+            wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
+            data = peak_headroom(wide, floor)[m : m + n].astype("<f4").tobytes()
+            if cached is not None:
+                with atomic_path(cached) as tmp:
+                    tmp.write_bytes(data)
+            fh.write(data)
+
+
 def _limited(scratch: _Scratch, gain: float, ceiling: float) -> Iterator[tuple[np.ndarray, bool]]:
     """The normalised, limited mix, block by block (with whether the limiter acted)."""
-    m = LIMITER_MARGIN
+    m = LIMITER_WINDOW
     for start, n in _blocks(scratch.total):
-        wide = scratch.read(start - m, n + 2 * m) * np.float32(gain)
-        g = limiter_gain(wide, ceiling)
-        yield (wide * g[:, None])[m : m + n], bool((g[m : m + n] < 0.9999).any())
+        raw = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
+        held = scratch.read(scratch.headroom, start - m, n + 2 * m, 1)[:, 0] * np.float32(ceiling / gain)
+        g = limiter_gain(held)[m : m + n]
+        yield raw[m : m + n] * np.float32(gain) * g[:, None], bool((g < 0.9999).any())
 
 
-def mix_soundtrack(plan: Plan, out_path: Path, progress: Progress | None = None) -> MixReport:
-    """Mix the film's soundtrack into ``out_path`` (AAC in MP4/M4A)."""
+def mix_soundtrack(
+    plan: Plan, out_path: Path, progress: Progress | None = None, cache_dir: Path | None = None
+) -> MixReport:
+    """Mix the film's soundtrack into ``out_path`` (AAC in MP4/M4A).
+
+    ``cache_dir`` keeps raw mix blocks by content, so a re-render after an edit
+    only re-mixes the blocks the edit touched.
+    """
     progress = progress or NullProgress()
     mixer = Mixer(plan)
     total = mixer.total
     target = plan.loudness
-    ceiling = 10 ** (CEILING_DBTP / 20)
     with tempfile.TemporaryDirectory(prefix="sora-mix-") as tmp:
         scratch = _Scratch(Path(tmp), total)
-        meter = LoudnessMeter(track_peak=False)
         progress.stage("sound", total / RATE * 3)
-        with open(scratch.path, "wb") as fh:
-            for start, n in _blocks(total):
-                block = mixer.render(start, n)
-                meter.add(block)
-                fh.write(block.astype("<f4").tobytes())
-                progress.stage_advanced(n / RATE)
-        raw = meter.integrated()
+        raw = _raw_pass(mixer, scratch, cache_dir, progress)
+        _headroom_pass(mixer, scratch, 10 ** (CEILING_DBTP / 20) / 10 ** (6 / 20), cache_dir)
+        ceiling_db = CEILING_DBTP
         gain_db = 0.0 if raw == float("-inf") else target - raw
-        loudness, limited = raw, False
-        for _ in range(4):  # the limiter lowers loudness a little: correct and measure again
-            meter = LoudnessMeter(track_peak=False)
-            limited = False
-            for block, acted in _limited(scratch, 10 ** (gain_db / 20), ceiling):
-                meter.add(block)
-                limited |= acted
-            loudness = meter.integrated()
-            if raw == float("-inf") or abs(loudness - target) <= TOLERANCE_LU:
-                break
-            gain_db += target - loudness
-        progress.stage_advanced(total / RATE)
         for _ in range(3):  # AAC can overshoot the limiter a little: check what was written
-            _encode_aac((block for block, _ in _limited(scratch, 10 ** (gain_db / 20), ceiling)), out_path)
+            gain_db, limited = _fit_gain(scratch, raw, target, gain_db, 10 ** (ceiling_db / 20))
+            progress.stage_advanced(total / RATE)
+            _encode_aac(
+                (block for block, _ in _limited(scratch, 10 ** (gain_db / 20), 10 ** (ceiling_db / 20))), out_path
+            )
             loudness, peak = measure_file(out_path)
             if peak <= MAX_TRUE_PEAK:
                 break
-            ceiling *= MAX_TRUE_PEAK / peak * 0.97
+            ceiling_db -= 20 * np.log10(peak / MAX_TRUE_PEAK) + 0.2
         progress.stage_advanced(total / RATE)
     peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
     return MixReport(loudness=loudness, true_peak_dbtp=float(peak_db), gain_db=gain_db, limited=limited)
+
+
+def _fit_gain(scratch: _Scratch, raw: float, target: float, gain_db: float, ceiling: float) -> tuple[float, bool]:
+    """The gain (dB) that brings the limited mix to ``target`` LUFS, by secant steps.
+
+    Limiting makes loudness grow less than one dB per dB of gain, so a plain
+    "add the difference" step undershoots; the secant learns the slope.
+    """
+    if raw == float("-inf"):
+        return 0.0, False
+    tried: list[tuple[float, float]] = []
+    limited = False
+    for _ in range(6):
+        meter = LoudnessMeter(track_peak=False)
+        limited = False
+        for block, acted in _limited(scratch, 10 ** (gain_db / 20), ceiling):
+            meter.add(block)
+            limited |= acted
+        loudness = meter.integrated()
+        tried.append((gain_db, loudness))
+        if abs(loudness - target) <= TOLERANCE_LU:
+            break
+        slope = 1.0
+        if len(tried) >= 2 and tried[-1][1] != tried[-2][1]:
+            slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
+            slope = min(1.0, max(0.2, slope))
+        gain_db += (target - loudness) / slope
+    return gain_db, limited
 
 
 def measure_file(path: Path) -> tuple[float, float]:
@@ -261,33 +356,10 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
 
 
 def soundtrack_key(plan: Plan) -> str:
-    """Hash of everything the soundtrack depends on: the plan's timing and audio, and the audio files' content."""
-    import hashlib
-    import json
-
-    from sora_cli.render.cache import file_digest
-
-    data = plan.model_dump(
-        mode="json",
-        exclude={
-            "title",
-            "storyboard",
-            "storyboard_hash",
-            "base_dir",
-            "backend",
-            "width",
-            "height",
-            "subtitles",
-            "watermark",
-        },
-    )
-    files = [plan.audio.music, None if plan.audio.ambience in ("auto", "none") else plan.audio.ambience]
-    files += [line.audio for shot in plan.shots for line in shot.dialogue]
-    files += [sfx.sound for shot in plan.shots for sfx in shot.sfx if sfx.is_file]
-    digests = {f: file_digest(f) for f in files if f}
-    payload = json.dumps(
-        {"format": 1, "plan": data, "files": digests, "ceiling": CEILING_DBTP, "bitrate": AAC_BITRATE}, sort_keys=True
-    )
+    """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
+    mixer = Mixer(plan)
+    blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
+    payload = repr(("soundtrack", MIX_FORMAT, blocks, plan.loudness, CEILING_DBTP, AAC_BITRATE))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -296,7 +368,7 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path) -> MixReport:
     import json
     import shutil
 
-    from sora_cli.atomic import atomic_path, atomic_write_text
+    from sora_cli.atomic import atomic_write_text
 
     key = soundtrack_key(plan)
     audio = cache.root / "sound" / f"{key}.m4a"
@@ -304,7 +376,7 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path) -> MixReport:
     if audio.is_file() and meta.is_file():
         shutil.copyfile(audio, out_path)
         return MixReport(**json.loads(meta.read_text()))
-    report = mix_soundtrack(plan, out_path)
+    report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks")
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     atomic_write_text(meta, json.dumps(report.__dict__))

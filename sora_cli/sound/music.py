@@ -31,6 +31,7 @@ class Music:
     loop: bool
     total: int  # film length in samples
     lines: tuple[tuple[float, float], ...]  # dialogue (start, end) in seconds, when ducking
+    path: str = ""  # the file it was decoded from (for cache keys)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Music | None:
