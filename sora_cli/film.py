@@ -26,7 +26,7 @@ from sora_cli.assemble.stitch import plan_segments, video_packets
 from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
 from sora_cli.errors import StoryboardError, UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
-from sora_cli.fonts import FONTS_DIR
+from sora_cli.fonts import fallback_chain
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.render.backend import Film, backend_class, installed_backends
@@ -214,7 +214,7 @@ def _burn(video_path: Path, cue_list: list[subs.Cue], plan: Plan, video: VideoSe
     (scratch / "subs.ass").write_text(subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans"), encoding="utf-8")
     fonts = scratch / "fonts"
     fonts.mkdir(exist_ok=True)
-    for font in FONTS_DIR.glob("*.ttf"):
+    for _, font in fallback_chain():
         shutil.copy(font, fonts / font.name)
     out = scratch / "burned.mp4"
     graph = f"subtitles=filename={filter_value('subs.ass')}:fontsdir={filter_value('fonts')}"

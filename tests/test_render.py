@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from sora_cli.plan.resolve import make_plan
 from sora_cli.render.encode import VideoSettings
@@ -292,3 +293,19 @@ def test_otio_timeline_matches_the_film(tmp_path):
     for clip in picture.find_clips():
         assert Path(clip.media_reference.target_url.removeprefix("file://")).is_file()
     assert [m.name for m in sound.markers] == ["Hi."]
+
+
+def test_otio_needs_the_cache(tmp_path):
+    path = write(tmp_path, SIX)
+    result = run_cli("render", str(path), "--otio", "--no-cache", "-q")
+    assert result.code == 2 and "--otio" in result.stderr
+
+
+def test_ffmpeg_failure_is_one_clear_message(tmp_path):
+    from sora_cli.errors import SoraError
+    from sora_cli.ffmpeg import run_ffmpeg
+
+    with pytest.raises(SoraError) as caught:
+        run_ffmpeg(["-i", str(tmp_path / "missing.mp4"), str(tmp_path / "out.mp4")], "reading a shot")
+    message = str(caught.value)
+    assert message.startswith("ffmpeg failed while reading a shot:") and "missing.mp4" in message

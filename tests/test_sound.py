@@ -302,3 +302,30 @@ def test_burned_subtitles_are_drawn(tmp_path):
     bottom = slice(100, 144)
     assert np.abs(a[inside][bottom].astype(int) - b[inside][bottom]).mean() > 3
     assert np.abs(a[outside].astype(int) - b[outside]).mean() < 1.5
+
+
+def test_scripts_the_main_font_lacks_fall_back_to_a_shipped_font(tmp_path):
+    """Two CJK lines with the same characters in another order: as empty boxes they would look alike."""
+    from sora_cli.assemble.subtitles import ass_text
+    from sora_cli.fonts import family_for
+    from tests.conftest import decode_video
+
+    assert (
+        family_for("A") == "DejaVu Sans"
+        and family_for("日") == "Noto Sans CJK JP"
+        and family_for("한") == "Noto Sans CJK JP"
+    )
+    assert ass_text("Hi 日本 {x}", "DejaVu Sans") == "Hi {\\fnNoto Sans CJK JP}日本{\\fnDejaVu Sans} \\{x\\}"
+    frames = {}
+    for text in ("日本", "本日"):
+        path = tmp_path / f"{text}.yaml"
+        path.write_text(
+            DIALOGUE.replace("subtitles: [sidecar, soft]", "subtitles: burn")
+            .replace("width: 128, height: 72", "width: 320, height: 180")
+            .replace('"Good morning, how are you today?"', f'"{text}"'),
+            encoding="utf-8",
+        )
+        report = render(path)
+        frames[text] = decode_video(Path(report["output"]["file"]))[6][130:180]
+    differing = (np.abs(frames["日本"].astype(int) - frames["本日"]).max(axis=2) > 40).sum()
+    assert differing > 100  # boxes in swapped order would be pixel-identical

@@ -85,6 +85,27 @@ def ass_escape(text: str) -> str:
     return text.replace("\n", "\\N")
 
 
+def ass_text(text: str, base_family: str) -> str:
+    """Escaped ASS text, switching font for runs the base font has no glyphs for.
+
+    libass does not fall back to other fonts in its ``fontsdir`` by itself, so a
+    script the base font lacks would come out as empty boxes.
+    """
+    from sora_cli.fonts import family_for
+
+    out: list[str] = []
+    current = base_family
+    run = ""
+    for char in text:
+        family = family_for(char) if char != "\n" else current
+        if family != current:
+            out.append(ass_escape(run) + "{\\fn" + family + "}")
+            current, run = family, ""
+        run += char
+    out.append(ass_escape(run))
+    return "".join(out)
+
+
 def _ass_clock(t: float) -> str:
     cs = round(t * 100)
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
@@ -105,7 +126,7 @@ def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     events = [
-        f"Dialogue: 0,{_ass_clock(c.start)},{_ass_clock(c.end)},Default,,0,0,0,,{ass_escape(c.text)}\n"
+        f"Dialogue: 0,{_ass_clock(c.start)},{_ass_clock(c.end)},Default,,0,0,0,,{ass_text(c.text, font)}\n"
         for c in cue_list
     ]
     return header + "".join(events)

@@ -1,14 +1,48 @@
 """Fonts shipped with sora, so text never depends on what a machine has installed.
 
 DejaVu Sans (Latin, Greek, Cyrillic, Arabic, Hebrew and many symbols) under the
-DejaVu/Bitstream Vera licence in ``LICENSE_DEJAVU``.
+DejaVu/Bitstream Vera licence in ``LICENSE_DEJAVU``; Noto Sans CJK (Chinese,
+Japanese, Korean) from the ``noto-cjk-sans-jp-regular`` wheel, under the SIL
+Open Font License, as the fallback for what DejaVu lacks.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 FONTS_DIR = Path(__file__).resolve().parent
 REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 MONO = FONTS_DIR / "DejaVuSansMono.ttf"
+
+
+@functools.cache
+def fallback_chain() -> tuple[tuple[str, Path], ...]:
+    """(family, file) in the order text falls back through them."""
+    chain = [("DejaVu Sans", REGULAR)]
+    try:
+        import noto_cjk_sans_jp_regular
+
+        chain.append(("Noto Sans CJK JP", Path(str(noto_cjk_sans_jp_regular.FONT_PATH))))
+    except ImportError:  # pragma: no cover - a broken install; CJK would show as boxes
+        pass
+    return tuple(chain)
+
+
+@functools.cache
+def _typefaces() -> tuple:
+    import skia
+
+    return tuple(skia.Typeface.MakeFromFile(str(path)) for _, path in fallback_chain())
+
+
+@functools.lru_cache(maxsize=4096)
+def family_for(char: str) -> str:
+    """The first font in :func:`fallback_chain` with a glyph for ``char`` (the first font if none has)."""
+    import skia
+
+    for (family, _), typeface in zip(fallback_chain(), _typefaces(), strict=True):
+        if char.isspace() or skia.Font(typeface).textToGlyphs(char)[0] != 0:
+            return family
+    return fallback_chain()[0][0]
