@@ -29,7 +29,7 @@ from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
-from sora_cli.render.backend import Film, backend_class, installed_backends
+from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
@@ -79,17 +79,12 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
 
 
 def _check_backend(sb: Storyboard, name: str) -> None:
-    source = sb.source
-    if name not in installed_backends():
-        from sora_cli.storyboard.messages import choice_list, did_you_mean
-
-        names = sorted(installed_backends())
-        raise UsageError(f"no backend {name!r}{did_you_mean(name, names)} (installed: {choice_list(names)})")
-    cls = backend_class(name)
-    check = getattr(cls, "check_options", None)
+    """The backend exists (exit 2 listing the installed ones) and accepts ``backend.options``."""
+    check = getattr(backend_class(name), "check_options", None)
     if check:
         problems = [
-            source.problem(("backend", "options", key), message, key=True) for key, message in check(sb.backend.options)
+            sb.source.problem(("backend", "options", key), message, key=True)
+            for key, message in check(sb.backend.options)
         ]
         if problems:
             raise StoryboardError(problems)

@@ -27,7 +27,7 @@ class _FpsColumn(TextColumn):
 
 
 class RichProgress(NullProgress):
-    def __init__(self, console: Console, film_frames: int):
+    def __init__(self, console: Console):
         self._progress = Progress(
             TextColumn("{task.description:<18}"),
             BarColumn(),
@@ -37,7 +37,7 @@ class RichProgress(NullProgress):
             console=console,
             transient=False,
         )
-        self._film = self._progress.add_task("film", total=film_frames)
+        self._film = self._progress.add_task("film", total=None)
         self._shots: dict[str, TaskID] = {}
         self._stage: TaskID | None = None
 
@@ -112,5 +112,5 @@ def choose(quiet: bool) -> NullProgress:
         return NullProgress()
     console = Console(stderr=True)
     if console.is_terminal and not os.environ.get("NO_COLOR"):
-        return RichProgress(console, 0)
+        return RichProgress(console)
     return LineProgress()

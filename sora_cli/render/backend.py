@@ -11,7 +11,10 @@ A yielded frame is only valid until the next one is requested: backends may
 draw every frame into the same buffer, and consumers write it out at once.
 
 Backends are found by name in the ``sora_cli.backends`` entry-point group, so
-a third party adds one by installing a package.
+a third party adds one by installing a package. A backend whose pixels depend
+on more than its name, version, options and model (say, the content of its
+weights) adds a classmethod ``identity_for(film) -> dict`` for the cache keys;
+one that makes generative imagery sets ``generative = True`` (it is watermarked).
 """
 
 from __future__ import annotations
@@ -97,10 +100,6 @@ class Backend(Protocol):
 
     def key_frame(self, shot: PlannedShot) -> np.ndarray:
         """One representative frame of the shot (for the storyboard sheet)."""
-        ...
-
-    def identity(self) -> dict[str, Any]:
-        """Everything about the backend that changes pixels (name, version, model...), for cache keys."""
         ...
 
     def close(self) -> None: ...

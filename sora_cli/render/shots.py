@@ -216,10 +216,9 @@ def render_shots(
     on_identity: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, ShotFile]:
     cls = backend_class(backend_name)
-    probe = cls()
     identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
-    if hasattr(probe, "identity_for"):
-        identity = probe.identity_for(film)
+    if hasattr(cls, "identity_for"):
+        identity = cls.identity_for(film)
     if on_identity:
         on_identity(identity)
     generative = bool(getattr(cls, "generative", False))

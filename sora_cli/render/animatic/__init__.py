@@ -100,9 +100,6 @@ class AnimaticBackend:
         self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
         self.surface = skia.Surface(self.buffer)
 
-    def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "options": self.options}
-
     def close(self) -> None:
         self.surface = None  # type: ignore[assignment]
 
