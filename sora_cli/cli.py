@@ -107,6 +107,10 @@ def main(
 CameoOption = Annotated[
     Path | None, typer.Option("--cameos", help="Cameo library folder (default: cameos/ beside the storyboard).")
 ]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
+]
 
 
 @app.command()
@@ -114,6 +118,7 @@ def validate(
     files: Annotated[list[str], typer.Argument(help="Storyboard files; - reads stdin.", metavar="FILE...")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the errors as JSON objects on stdout.")] = False,
     cameos: CameoOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Check storyboards against every rule of the format; exit 2 if any breaks one.
 
@@ -127,7 +132,7 @@ def validate(
     with _guard():
         for file in files:
             try:
-                api.plan(file, cameos)
+                api.plan(file, cameos, policy)
             except StoryboardError as exc:
                 problems.extend(exc.problems)
     if as_json:
@@ -270,6 +275,7 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
     cameos: CameoOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Render a storyboard into a film: picture, dialogue, sound and subtitles.
 
@@ -299,6 +305,7 @@ def render(
             use_cache=not no_cache,
             otio=otio,
             cameo_dirs=cameos,
+            policy=policy,
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         if hasattr(progress, "__enter__"):
@@ -406,6 +413,170 @@ def doctor(
             _stdout().print("variants (voice+variant): " + ", ".join(engine.variant_names()))
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify_command(
+    film: Annotated[Path, typer.Argument(help="A film made by sora (or any MP4 with a C2PA manifest).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest and validation as JSON.")] = False,
+) -> None:
+    """Check a film's provenance: what its C2PA manifest says, and whether it is intact.
+
+    Exits 0 for a valid manifest, 1 for a tampered file or one without a manifest.
+
+    Examples:
+
+      sora verify storyboards/polar.mp4
+    """
+    from sora_cli.provenance import verify
+
+    with _guard():
+        if not film.is_file():
+            raise UsageError(f"{film}: no such file")
+        result = verify(film)
+    if as_json:
+        print(json.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
+    elif result.manifest is None:
+        _stderr().print(
+            f"[red]no provenance[/]: {escape(str(film))} has no C2PA manifest"
+            + (f" ({escape(result.failures[0])})" if result.failures else "")
+        )
+    else:
+        manifest = result.manifest
+        facts = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == "org.sora.render"), {})
+        actions = next(
+            (
+                a["data"]["actions"]
+                for a in manifest.get("assertions", [])
+                if a.get("label", "").startswith("c2pa.actions")
+            ),
+            [],
+        )
+        console = _stdout()
+        colour = "green" if result.ok else "red"
+        console.print(f"[{colour}]{result.state}[/]  {escape(str(film))}")
+        console.print(f"  {'title':<18} {escape(str(manifest.get('title', '')))}")
+        for action in actions:
+            source = action.get("digitalSourceType", "").rsplit("/", 1)[-1]
+            console.print(f"  {'action':<18} {escape(action.get('action', ''))} ({escape(source)})")
+        for key, value in facts.items():
+            console.print(
+                f"  {key:<18} {escape(json.dumps(value) if not isinstance(value, str) else value)}", soft_wrap=True
+            )
+        for failure in result.failures:
+            console.print(f"  [red]{'failed':<18}[/] {escape(failure)}", soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+cameo_app = typer.Typer(
+    help="Cameos: a consenting person's likeness and voice, for `cameo: NAME` characters.", no_args_is_help=True
+)
+app.add_typer(cameo_app, name="cameo")
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--library", help="Cameo library (default: $SORA_CAMEOS, ./cameos if present, else the user's data dir)."
+    ),
+]
+
+
+def _library(library: Path | None) -> Path:
+    from sora_cli.cameo.library import default_library
+
+    return library or default_library()
+
+
+def _cameo_name(name: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9_-]{1,64}", name):
+        raise UsageError(f"{name!r} is not a valid cameo name: use lowercase letters, digits, '_' and '-'")
+    return name
+
+
+@cameo_app.command("add")
+def cameo_add(
+    name: Annotated[str, typer.Argument(help="The cameo's name, used as `cameo: NAME` in storyboards.")],
+    capture: Annotated[
+        Path, typer.Option("--from", help="A short video of the person facing the camera and speaking.")
+    ],
+    consent_by: Annotated[
+        str,
+        typer.Option(
+            "--consent-by", help="Full name of the person who consents to this use of their likeness and voice."
+        ),
+    ],
+    expires: Annotated[str | None, typer.Option("--expires", help="Consent ends on this date (YYYY-MM-DD).")] = None,
+    library: LibraryOption = None,
+) -> None:
+    """Make a cameo from a capture: face crops, a portrait, a voice sample and profile, and the consent record.
+
+    Example:
+
+      sora cameo add ada --from ada.mp4 --consent-by "Ada Lovelace" --expires 2027-12-31
+    """
+    import datetime as dt
+
+    from sora_cli.cameo.capture import add_cameo
+
+    with _guard():
+        try:
+            until = dt.date.fromisoformat(expires) if expires else None
+        except ValueError:
+            raise UsageError(f"--expires {expires!r} is not a date (YYYY-MM-DD)") from None
+        folder = add_cameo(_cameo_name(name), capture, consent_by, _library(library), until)
+        manifest = json.loads((folder / "cameo.json").read_text())
+    _stderr().print(
+        f"[green]added[/] cameo {escape(name)} in {escape(str(folder))}: {len(manifest['likeness'])} face crops, "
+        f"voice ~{manifest['voice']['median_pitch_hz']} Hz; consent by {escape(manifest['consent']['by'])}"
+    )
+
+
+@cameo_app.command("list")
+def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The cameos in the library, with their consent state."""
+    from sora_cli.cameo.library import list_cameos
+
+    with _guard():
+        cameos = list_cameos(_library(library))
+    if as_json:
+        print(json.dumps(cameos, indent=2))
+        return
+    table = Table(title=f"cameos in {escape(str(_library(library)))}")
+    for column in ("name", "consent by", "since", "expires", "state"):
+        table.add_column(column)
+    for c in cameos:
+        consent = c.get("consent") or {}
+        state = f"revoked {c['revoked_on']}" if c.get("revoked_on") else "usable"
+        table.add_row(
+            escape(c.get("name", "?")),
+            escape(str(consent.get("by", "-"))),
+            str(consent.get("on", "-")),
+            str(consent.get("expires") or "-"),
+            state,
+        )
+    _stdout().print(table)
+
+
+@cameo_app.command("show")
+def cameo_show(name: Annotated[str, typer.Argument()], library: LibraryOption = None) -> None:
+    """A cameo's manifest: consent, likeness files, voice profile."""
+    with _guard():
+        path = _library(library) / _cameo_name(name) / "cameo.json"
+        if not path.is_file():
+            raise UsageError(f"no cameo {name!r} in {_library(library)}")
+        print(path.read_text(encoding="utf-8"), end="")
+
+
+@cameo_app.command("revoke")
+def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption = None) -> None:
+    """Withdraw consent: delete the likeness and voice, keep a tombstone so renders that name it fail."""
+    from sora_cli.cameo.capture import revoke_cameo
+
+    with _guard():
+        revoke_cameo(_cameo_name(name), _library(library))
+    _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -29,6 +29,7 @@ from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
+from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
@@ -52,6 +53,7 @@ class RenderRequest:
     use_cache: bool = True
     otio: bool = False
     cameo_dirs: Path | None = None
+    policy: Path | None = None
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -96,7 +98,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs)
+    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
     backend_name = request.backend or sb.backend.name
     _check_backend(sb, backend_name)
     if request.draft:
@@ -155,8 +157,17 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         cue_list = subs.cues(plan)
         _assemble(plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions")
         written = _write_subtitles(plan, cue_list, output)
+        generative = bool(getattr(backend_class(backend_name), "generative", False))
+        facts = provenance_facts(plan, backend_name, identity)
+        sign_film(output, plan.title, generative, facts)
         assemble_seconds = time.perf_counter() - assemble_started
         report = _report(plan, request, backend_name, identity, shot_files, mix, output, written)
+        check = verify(output)
+        report["provenance"] = {
+            "c2pa": check.state,
+            "digital_source_type": "trainedAlgorithmicMedia" if generative else "algorithmicMedia",
+            **facts,
+        }
         report["timings"] = {
             "picture_seconds": round(picture_seconds, 3),
             "assemble_seconds": round(assemble_seconds, 3),
@@ -172,6 +183,26 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def provenance_facts(plan: Plan, backend_name: str, identity: dict[str, Any]) -> dict[str, Any]:
+    """What the film's C2PA manifest states about how it was made (cameos by hash only)."""
+    appearing = {c for shot in plan.shots for c in shot.cast} | {
+        line.speaker for shot in plan.shots for line in shot.dialogue
+    }
+    cameos = [
+        {"name": ch.cameo, "capture_sha256": ch.cameo_hash}
+        for cid, ch in sorted(plan.characters.items())
+        if ch.cameo and cid in appearing
+    ]
+    return {
+        "storyboard_sha256": plan.storyboard_hash,
+        "backend": backend_name,
+        "backend_version": identity.get("version"),
+        "model": plan.backend.model,
+        "seed": plan.seed,
+        "cameos": cameos,
+    }
 
 
 def report_path(output: Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,9 @@ from sora_cli.cli import app
 from sora_cli.errors import StoryboardError
 from sora_cli.plan.resolve import make_plan
 from sora_cli.storyboard import parse_storyboard
+
+# tests sign films with their own local C2PA chain, never the user's
+os.environ.setdefault("SORA_CONFIG_DIR", tempfile.mkdtemp(prefix="sora-test-config-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "storyboards"

@@ -27,6 +27,25 @@ def library_dirs(storyboard_dir: Path, override: Path | None = None) -> list[Pat
     return [storyboard_dir / "cameos", data_home / "sora" / "cameos"]
 
 
+def default_library() -> Path:
+    """Where `sora cameo` works: ``$SORA_CAMEOS``, else ``./cameos`` if it exists, else the user's data dir."""
+    if env := os.environ.get("SORA_CAMEOS"):
+        return Path(env)
+    if (Path.cwd() / "cameos").is_dir():
+        return Path.cwd() / "cameos"
+    return library_dirs(Path.cwd())[-1]
+
+
+def list_cameos(library: Path) -> list[dict[str, Any]]:
+    out = []
+    for manifest in sorted(library.glob(f"*/{MANIFEST}")):
+        try:
+            out.append(json.loads(manifest.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            out.append({"name": manifest.parent.name, "error": "unreadable manifest"})
+    return out
+
+
 @dataclass(frozen=True)
 class Cameo:
     name: str

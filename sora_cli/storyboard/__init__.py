@@ -39,14 +39,18 @@ def read_source(path: str | Path) -> tuple[str, str, Path]:
     return text, str(p), p.resolve().parent
 
 
-def parse_storyboard(text: str, file: str, base_dir: Path, cameo_dirs: Path | None = None) -> Storyboard:
+def parse_storyboard(
+    text: str, file: str, base_dir: Path, cameo_dirs: Path | None = None, policy: Path | None = None
+) -> Storyboard:
     """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem."""
     data, source = load_yaml(text, file, base_dir)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as exc:
         raise StoryboardError(problems_from(exc, Storyboard, source)) from None
-    problems = check_rules(sb, source, cameo_dirs)
+    from sora_cli.policy import check_policy, load_policy
+
+    problems = check_rules(sb, source, cameo_dirs) + check_policy(sb, source, load_policy(policy))
     if problems:
         raise StoryboardError(problems)
     sb._source = source
@@ -54,6 +58,6 @@ def parse_storyboard(text: str, file: str, base_dir: Path, cameo_dirs: Path | No
     return sb
 
 
-def load_storyboard(path: str | Path, cameo_dirs: Path | None = None) -> Storyboard:
+def load_storyboard(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Storyboard:
     text, name, base_dir = read_source(path)
-    return parse_storyboard(text, name, base_dir, cameo_dirs)
+    return parse_storyboard(text, name, base_dir, cameo_dirs, policy)

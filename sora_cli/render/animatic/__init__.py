@@ -58,7 +58,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend:
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: Film | None = None

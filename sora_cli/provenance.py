@@ -1,0 +1,225 @@
+"""Provenance: every film carries a signed C2PA manifest saying it was generated.
+
+The manifest states the action ``c2pa.created`` with the IPTC digital source
+type (``trainedAlgorithmicMedia`` for generative backends, ``algorithmicMedia``
+for the animatic) and a ``org.sora.render`` assertion with the storyboard's
+hash, the backend, model and seed, and the hashes (never the data) of the
+cameos used. It is signed fully offline with an EC P-256 key and a
+certificate chain that sora creates on first use in its config folder, or
+that the user supplies (``SORA_C2PA_KEY`` and ``SORA_C2PA_CERTS``).
+
+Signatures are deterministic (RFC 6979) and the manifest label is derived from
+the content, but C2PA requires random salts in the manifest: two renders of
+the same storyboard differ only inside the C2PA box. :func:`media_digest`
+hashes a film without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import struct
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sora_cli import __version__
+from sora_cli.atomic import atomic_path
+from sora_cli.errors import SoraError
+
+IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+#: the UUID of the top-level BMFF box that holds a C2PA manifest store
+C2PA_BOX_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
+
+
+def config_dir() -> Path:
+    root = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(os.environ.get("SORA_CONFIG_DIR") or Path(root) / "sora")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    key_pem: bytes
+    chain_pem: bytes
+    root_pem: bytes | None  # the local CA, when sora made the chain (a trust anchor for verify)
+
+
+def credentials() -> Credentials:
+    """The user's key and chain, or sora's own, created on first use."""
+    key_path, certs_path = os.environ.get("SORA_C2PA_KEY"), os.environ.get("SORA_C2PA_CERTS")
+    if key_path or certs_path:
+        if not (key_path and certs_path):
+            raise SoraError(
+                "set both SORA_C2PA_KEY (a PEM private key) and SORA_C2PA_CERTS (the PEM certificate chain)"
+            )
+        return Credentials(Path(key_path).read_bytes(), Path(certs_path).read_bytes(), None)
+    folder = config_dir() / "c2pa"
+    key, chain, root = folder / "signer.key", folder / "chain.pem", folder / "root.pem"
+    if not (key.is_file() and chain.is_file() and root.is_file()):
+        _make_local_chain(folder)
+    return Credentials(key.read_bytes(), chain.read_bytes(), root.read_bytes())
+
+
+def _make_local_chain(folder: Path) -> None:
+    """A local CA and a signing certificate for it (EC P-256), as C2PA validators expect them."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sora (local)"),
+            ]
+        )
+
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    years = dt.timedelta(days=3650)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("sora local root"))
+        .issuer_name(name("sora local root"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + years)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("sora film signer"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + years)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "signer.key") as tmp:
+        tmp.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        tmp.chmod(0o600)
+    with atomic_path(folder / "root.pem") as tmp:
+        tmp.write_bytes(ca.public_bytes(pem))
+    with atomic_path(folder / "chain.pem") as tmp:
+        tmp.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
+
+
+def manifest(title: str, generative: bool, facts: dict[str, Any], content_id: str) -> dict[str, Any]:
+    source = "trainedAlgorithmicMedia" if generative else "algorithmicMedia"
+    return {
+        "label": f"urn:c2pa:{uuid.UUID(hex=content_id[:32], version=4)}",  # a valid v4 UUID, derived from the content
+        "title": title,
+        "claim_generator_info": [{"name": "sora", "version": __version__}],
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + source}]},
+            },
+            {"label": "org.sora.render", "data": facts},
+        ],
+    }
+
+
+def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any]) -> None:
+    """Embed a signed manifest in ``path`` (replaced atomically)."""
+    import c2pa
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    creds = credentials()
+    key = serialization.load_pem_private_key(creds.key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SoraError("the C2PA signing key must be an EC P-256 key (ES256)")
+
+    def sign(data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    content_id = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    try:
+        signer = c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, creds.chain_pem.decode(), None)
+        definition = json.dumps(manifest(title, generative, facts, content_id))
+        with (
+            c2pa.Builder(definition) as builder,
+            atomic_path(path) as tmp,
+            open(path, "rb") as source,
+            open(tmp, "w+b") as dest,
+        ):
+            builder.sign(signer, "video/mp4", source, dest)
+    except c2pa.C2paError as exc:
+        raise SoraError(f"signing the C2PA manifest failed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Verification:
+    state: str  # Trusted, Valid, Invalid, or "none" when there is no manifest
+    manifest: dict[str, Any] | None
+    failures: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("Valid", "Trusted")
+
+
+def verify(path: Path) -> Verification:
+    """Read and validate a film's manifest; sora's own local root counts as a trust anchor."""
+    import c2pa
+
+    context = None
+    root = config_dir() / "c2pa" / "root.pem"
+    if root.is_file():
+        settings = c2pa.Settings.from_json(
+            json.dumps({"verify": {"verify_trust": True}, "trust": {"trust_anchors": root.read_text()}})
+        )
+        context = c2pa.Context(settings)
+    try:
+        reader = c2pa.Reader(str(path), context=context)
+    except c2pa.C2paError as exc:
+        text = str(exc)
+        if "ManifestNotFound" in text or "JumbfNotFound" in text or "not found" in text.lower():
+            return Verification("none", None, [])
+        return Verification("Invalid", None, [text])
+    with reader:
+        results = reader.get_validation_results() or {}
+        failures = [
+            f"{f.get('code')}: {f.get('explanation', '')}"
+            for f in (results.get("activeManifest") or {}).get("failure", [])
+        ]
+        return Verification(reader.get_validation_state() or "Invalid", reader.get_active_manifest(), failures)
+
+
+def media_digest(path: Path) -> str:
+    """sha256 of a film without its C2PA manifest box (whose salts are random by design)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while header := fh.read(8):
+            size, kind = struct.unpack(">I4s", header)
+            head = header
+            if size == 1:
+                extra = fh.read(8)
+                size, head = struct.unpack(">Q", extra)[0], header + extra
+            elif size == 0:
+                size = os.fstat(fh.fileno()).st_size - fh.tell() + 8
+            body = fh.read(size - len(head))
+            if kind == b"uuid" and body[:16] == C2PA_BOX_UUID:
+                continue
+            h.update(head + body)
+    return h.hexdigest()
