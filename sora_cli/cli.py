@@ -276,6 +276,21 @@ def render(
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
     cameos: CameoOption = None,
     policy: PolicyOption = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="Where chains render: local (worker processes) or ray (a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="The cluster to use (host:port, ray://host:port or auto); default: a local one."
+        ),
+    ] = None,
+    ray_actors: Annotated[
+        int, typer.Option("--ray-actors", min=1, help="Actors (backend instances) on the cluster.")
+    ] = 2,
+    ray_gpus: Annotated[
+        float, typer.Option("--ray-gpus-per-actor", min=0, help="GPUs each actor reserves (one model per GPU).")
+    ] = 0.0,
 ) -> None:
     """Render a storyboard into a film: picture, dialogue, sound and subtitles.
 
@@ -306,6 +321,7 @@ def render(
             otio=otio,
             cameo_dirs=cameos,
             policy=policy,
+            farm=_farm(executor, ray_address, ray_actors, ray_gpus),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         if hasattr(progress, "__enter__"):
@@ -577,6 +593,18 @@ def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption 
     with _guard():
         revoke_cameo(_cameo_name(name), _library(library))
     _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
+
+
+def _farm(executor: str, address: str | None, actors: int, gpus: float):
+    from sora_cli.render.shots import Farm
+
+    if executor not in ("local", "ray"):
+        raise UsageError(f"--executor {executor!r}: use local or ray")
+    if executor == "local":
+        if address:
+            raise UsageError("--ray-address needs --executor ray")
+        return None
+    return Farm(address=address, actors=actors, gpus_per_actor=gpus)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -34,7 +34,7 @@ from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import ShotFile, quiet_interrupts, render_shots, run_busy, stop_workers
+from sora_cli.render.shots import Farm, ShotFile, quiet_interrupts, render_shots, run_busy, stop_workers
 from sora_cli.sound.mix import MixReport, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard
 
@@ -45,7 +45,7 @@ CACHE_DIR_NAME = ".sora-cache"
 class RenderRequest:
     storyboard: str | Path
     output: Path | None = None
-    backend: str | None = None
+    backend: str | type | None = None  # a registered name, or (from Python) a backend class
     draft: bool = False
     only: tuple[str, ...] = ()
     jobs: int = field(default_factory=lambda: multiprocessing.cpu_count())
@@ -54,6 +54,7 @@ class RenderRequest:
     otio: bool = False
     cameo_dirs: Path | None = None
     policy: Path | None = None
+    farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -80,7 +81,7 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
     return copy
 
 
-def _check_backend(sb: Storyboard, name: str) -> None:
+def _check_backend(sb: Storyboard, name: str | type) -> None:
     """The backend exists (exit 2 listing the installed ones) and accepts ``backend.options``."""
     check = getattr(backend_class(name), "check_options", None)
     if check:
@@ -99,8 +100,9 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
     sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
-    backend_name = request.backend or sb.backend.name
-    _check_backend(sb, backend_name)
+    backend = request.backend or sb.backend.name
+    _check_backend(sb, backend)
+    backend_name = backend_class(backend).name
     if request.draft:
         sb = draft_storyboard(sb)
     plan = make_plan(sb, request.cameo_dirs)
@@ -137,7 +139,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                 picture_started = time.perf_counter()
                 shot_files = render_shots(
                     plan,
-                    backend_name,
+                    backend,
                     film,
                     video,
                     cache,
@@ -145,6 +147,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                     max(1, request.jobs),
                     progress,
                     identity.update,
+                    request.farm,
                 )
                 picture_seconds = time.perf_counter() - picture_started
                 progress.stage("sound")
@@ -157,7 +160,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         cue_list = subs.cues(plan)
         _assemble(plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions")
         written = _write_subtitles(plan, cue_list, output)
-        generative = bool(getattr(backend_class(backend_name), "generative", False))
+        generative = bool(getattr(backend_class(backend), "generative", False))
         facts = provenance_facts(plan, backend_name, identity)
         sign_film(output, plan.title, generative, facts)
         assemble_seconds = time.perf_counter() - assemble_started

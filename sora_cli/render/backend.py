@@ -112,8 +112,13 @@ def installed_backends() -> dict[str, Any]:
     return found
 
 
-def backend_class(name: str) -> type:
-    """The backend class registered as ``name``, or an exit-2 error listing the installed ones."""
+def backend_class(name: str | type) -> type:
+    """The backend class registered as ``name``, or an exit-2 error listing the installed ones.
+
+    A class is returned as it is (the Python API and tests may pass one directly).
+    """
+    if isinstance(name, type):
+        return name
     found = installed_backends()
     if name not in found:
         names = sorted(found)

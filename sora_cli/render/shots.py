@@ -138,15 +138,25 @@ def _render_chain_in_worker(jobs: list[ShotJob], video: VideoSettings) -> list[S
 
 
 def render_chain(
-    jobs: list[ShotJob], backend: Any, cache: ShotCache, video: VideoSettings, progress: Progress
+    jobs: list[ShotJob],
+    backend: Any,
+    cache: ShotCache,
+    video: VideoSettings,
+    progress: Progress,
+    carry: Carry | None = None,
 ) -> list[ShotFile]:
-    """Render one chain, reusing cached shots; a cached shot's carry feeds the next shot."""
+    """Render one chain, reusing cached shots; a cached shot's carry feeds the next shot.
+
+    ``carry`` is the state to start from when ``jobs`` begins with a ``continue``
+    shot whose predecessor is not in ``cache`` (a farm worker's case).
+    """
     first = next((i for i, job in enumerate(jobs) if job.force or not cache.has(job.key)), len(jobs))
     # a continue shot needs the carry of the shot before it: step back until one is stored
     while 0 < first < len(jobs) and cache.load_carry(jobs[first - 1].key) is None:
         first -= 1
+    if 0 < first < len(jobs):
+        carry = cache.load_carry(jobs[first - 1].key)
     results: list[ShotFile] = []
-    carry: Carry | None = cache.load_carry(jobs[first - 1].key) if 0 < first < len(jobs) else None
     for i, job in enumerate(jobs):
         if i < first:
             results.append(ShotFile(job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True))
@@ -204,9 +214,18 @@ def _render_one(
 # --- the driver side ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Farm:
+    """Where chains render when not in local worker processes (``--executor ray``)."""
+
+    address: str | None = None
+    actors: int = 2
+    gpus_per_actor: float = 0.0
+
+
 def render_shots(
     plan: Plan,
-    backend_name: str,
+    backend_name: str | type,
     film: Film,
     video: VideoSettings,
     cache: ShotCache,
@@ -214,6 +233,7 @@ def render_shots(
     jobs: int,
     progress: Progress,
     on_identity: Callable[[dict[str, Any]], None] | None = None,
+    farm: Farm | None = None,
 ) -> dict[str, ShotFile]:
     cls = backend_class(backend_name)
     identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
@@ -226,13 +246,23 @@ def render_shots(
     todo = [chain for chain in work if any(j.force or not cache.has(j.key) for j in chain)]
     results: dict[str, ShotFile] = {}
     for chain in work:
-        if chain not in todo:
-            for job in chain:
+        for job in chain:
+            # chains with nothing to do; on a farm also the cached start of a chain (the farm sends only the rest)
+            if chain not in todo or (farm is not None and not job.force and cache.has(job.key)):
                 results[job.shot.id] = ShotFile(
                     job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True
                 )
                 progress.shot_finished(job.shot.id, True)
     if not todo:
+        return results
+    if farm is not None:
+        from sora_cli.render.farm import render_on_ray
+
+        results.update(
+            render_on_ray(
+                todo, backend_name, film, video, cache, farm.address, farm.actors, farm.gpus_per_actor, progress
+            )
+        )
         return results
     workers = max(1, min(jobs, len(todo)))
     if workers == 1:
