@@ -1,0 +1,242 @@
+"""Tiny, randomly initialised diffusers pipelines, built fully offline.
+
+``make_tiny_pipeline(directory, family)`` builds a pipeline of one of the
+supported video families with every component a few kilobytes big (the sizes
+diffusers' own fast tests use), and saves it to ``directory`` the way a real
+model is laid out (``model_index.json`` and one folder per component). The
+tests render films with them, and ``sora doctor --diffusers`` uses them to
+smoke-test an install. The text encoder's tokenizer is built in code from a
+small Unigram vocabulary, so nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v")
+
+_WORDS = [
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "and",
+    "with",
+    "by",
+    "from",
+    "for",
+    "is",
+    "are",
+    "was",
+    "it",
+    "this",
+    "that",
+    "wide",
+    "medium",
+    "close",
+    "shot",
+    "camera",
+    "static",
+    "pans",
+    "left",
+    "right",
+    "tilts",
+    "up",
+    "down",
+    "zooms",
+    "dollies",
+    "handheld",
+    "light",
+    "lighting",
+    "dawn",
+    "day",
+    "golden",
+    "hour",
+    "dusk",
+    "night",
+    "clear",
+    "sky",
+    "overcast",
+    "rain",
+    "snow",
+    "blizzard",
+    "fog",
+    "storm",
+    "thunderstorm",
+    "falling",
+    "street",
+    "city",
+    "ice",
+    "forest",
+    "sea",
+    "desert",
+    "room",
+    "office",
+    "harbour",
+    "pier",
+    "explorer",
+    "parka",
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "grey",
+    "white",
+    "black",
+    "coat",
+    "jacket",
+    "walks",
+    "runs",
+    "turns",
+    "waves",
+    "sits",
+    "drag",
+    "sled",
+    "lamp",
+]
+
+
+def tiny_tokenizer():
+    """A T5-style SentencePiece Unigram tokenizer (pad, eos, unk, words, letters), built in memory."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
+    from tokenizers.models import Unigram
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = ["<pad>", "</s>", "<unk>", "▁"]
+    pieces += [f"▁{w}" for w in _WORDS]
+    pieces += [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)] + list(",.:;!?'-")
+    vocab = [(p, 0.0 if i < 3 else -float(i) / 10) for i, p in enumerate(dict.fromkeys(pieces))]
+    model = Unigram(vocab, unk_id=2, byte_fallback=False)
+    tok = Tokenizer(model)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=512
+    )
+
+
+def tiny_text_encoder():
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        vocab_size=256,
+        d_model=32,
+        d_kv=8,
+        d_ff=37,
+        num_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        dropout_rate=0.0,
+    )
+    return T5EncoderModel(config).eval()
+
+
+def _wan_vae():
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+
+
+def _wan_transformer(cls, **extra):
+    return cls(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, out_channels=16, text_dim=32, freq_dim=256,
+        ffn_dim=32, cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32, **extra,
+    )  # fmt: skip
+
+
+def _ltx_components() -> dict:
+    from diffusers import AutoencoderKLLTXVideo, LTXVideoTransformer3DModel
+
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=32,
+    )  # fmt: skip
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False), upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1), timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
+        decoder_causal=False,
+    )  # fmt: skip
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    return {"transformer": transformer, "vae": vae}
+
+
+def _cogvideox_components(image_to_video: bool) -> dict:
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
+
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2 if image_to_video else 4, attention_head_dim=16 if image_to_video else 8,
+        in_channels=8 if image_to_video else 4, out_channels=4, time_embed_dim=2, text_embed_dim=32, num_layers=1,
+        sample_width=2, sample_height=2, sample_frames=9, patch_size=2, temporal_compression_ratio=4,
+        max_text_seq_length=16, use_rotary_positional_embeddings=image_to_video, use_learned_positional_embeddings=image_to_video,
+    )  # fmt: skip
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4, up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8), latent_channels=4, layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4,
+    )  # fmt: skip
+    return {"transformer": transformer, "vae": vae}
+
+
+def build_tiny_pipeline(family: str):
+    """The pipeline object itself (see :func:`make_tiny_pipeline`)."""
+    import diffusers
+    import torch
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r} (families: {', '.join(FAMILIES)})")
+    torch.manual_seed(0)
+    text = {"text_encoder": tiny_text_encoder(), "tokenizer": tiny_tokenizer()}
+    if family.startswith("ltx"):
+        parts = _ltx_components()
+        cls = diffusers.LTXConditionPipeline if family == "ltx-condition" else diffusers.LTXPipeline
+        return cls(scheduler=diffusers.FlowMatchEulerDiscreteScheduler(), **parts, **text)
+    if family.startswith("cogvideox"):
+        parts = _cogvideox_components(family == "cogvideox-i2v")
+        cls = diffusers.CogVideoXImageToVideoPipeline if family == "cogvideox-i2v" else diffusers.CogVideoXPipeline
+        return cls(scheduler=diffusers.DDIMScheduler(), **parts, **text)
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0)
+    if family == "wan":
+        transformer = _wan_transformer(diffusers.WanTransformer3DModel, in_channels=16, num_layers=2)
+        return diffusers.WanPipeline(transformer=transformer, vae=_wan_vae(), scheduler=scheduler, **text)
+    if family == "wan-vace":
+        transformer = _wan_transformer(
+            diffusers.WanVACETransformer3DModel, in_channels=16, num_layers=3, vace_layers=[0, 2], vace_in_channels=96
+        )
+        return diffusers.WanVACEPipeline(transformer=transformer, vae=_wan_vae(), scheduler=scheduler, **text)
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    transformer = _wan_transformer(diffusers.WanTransformer3DModel, in_channels=36, num_layers=2, image_dim=4)
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=4,
+            projection_dim=4,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            intermediate_size=16,
+            patch_size=1,
+        )
+    )
+    return diffusers.WanImageToVideoPipeline(
+        transformer=transformer, vae=_wan_vae(), scheduler=scheduler, image_encoder=encoder,
+        image_processor=CLIPImageProcessor(crop_size=32, size=32), **text,
+    )  # fmt: skip
+
+
+def make_tiny_pipeline(directory: str | Path, family: str) -> Path:
+    """Build a tiny random pipeline of ``family`` and save it to ``directory`` (returned)."""
+    directory = Path(directory)
+    build_tiny_pipeline(family).save_pretrained(directory)
+    return directory
