@@ -5,21 +5,31 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test lint clean
+.PHONY: demo test clean
 
-$(BIN)/sora: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,ray]"
+
+# the base install: everything an animatic needs, no torch
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-demo: $(BIN)/sora
+# everything, for the tests: torch 2.13.0 first (the CPU build on disk; any other
+# torch would pull gigabytes of CUDA packages), then diffusers, Ray and the test tools
+$(VENV)/.all: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[all]"
+	touch $@ $(VENV)/.base
+
+demo: $(VENV)/.base
 	$(BIN)/sora validate storyboards/*.yaml
 	$(BIN)/sora render storyboards/polar.yaml -o $(OUT)/polar.mp4
 	$(BIN)/sora board storyboards/polar.yaml -o $(OUT)/polar-board.png
 	@echo "the film, its report, subtitles and storyboard sheet are in $(OUT)/"
 
-test: $(BIN)/sora
+test: $(VENV)/.all
 	$(BIN)/ruff check sora_cli tests bench storyboards
 	$(BIN)/pytest -n 2
 

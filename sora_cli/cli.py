@@ -250,6 +250,10 @@ def render(
     backend: Annotated[
         str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model folder or hub id for a generative backend (default: backend.model)."),
+    ] = None,
     draft: Annotated[
         bool, typer.Option("--draft", help="Fast preview: quarter resolution, 12 fps, fastest encode.")
     ] = False,
@@ -313,6 +317,7 @@ def render(
             storyboard=file,
             output=output,
             backend=backend,
+            model=model,
             draft=draft,
             only=tuple(s.strip() for item in (only or []) for s in item.split(",") if s.strip()),
             jobs=jobs,
@@ -401,6 +406,9 @@ def sounds(
 @app.command()
 def doctor(
     voices: Annotated[bool, typer.Option("--voices", help="Also list the speech engine's voices.")] = False,
+    diffusers: Annotated[
+        bool, typer.Option("--diffusers", help="Smoke-test the diffusers backend with a tiny random pipeline.")
+    ] = False,
 ) -> None:
     """Check the installation: ffmpeg, speech engine, backends, torch and GPU.
 
@@ -416,7 +424,13 @@ def doctor(
         table.add_column("part", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("details")
-        for part, good, details in checks():
+        results = checks()
+        if diffusers:
+            from sora_cli.doctor import diffusers_smoke_test
+
+            works, detail = diffusers_smoke_test()
+            results.append(("diffusers backend", works, detail))
+        for part, good, details in results:
             ok &= good is not False
             status = "[green]ok[/]" if good else "[red]missing[/]" if good is False else "[yellow]optional[/]"
             table.add_row(part, status, escape(details))

@@ -8,6 +8,41 @@ import subprocess
 from sora_cli.errors import SoraError
 
 
+def diffusers_smoke_test() -> tuple[bool, str]:
+    """Build a tiny random pipeline, load it through the backend and generate a few frames."""
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sora_cli.plan.resolve import make_plan
+        from sora_cli.render.backend import Film
+        from sora_cli.render.diffusion import DiffusersBackend
+        from sora_cli.storyboard import parse_storyboard
+        from sora_cli.testing import make_tiny_pipeline
+
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="sora-doctor-") as tmp:
+            model = make_tiny_pipeline(Path(tmp) / "model", "wan")
+            text = (
+                "version: 1\ntitle: doctor\noutput: {width: 64, height: 64, fps: 8}\n"
+                f"backend: {{name: diffusers, model: {model}, options: {{width: 32, height: 32, steps: 2, max_sequence_length: 16}}}}\n"
+                "world: {location: a test}\nshots: [{id: a, duration: 1}]\n"
+            )
+            plan = make_plan(parse_storyboard(text, "doctor", Path(tmp)))
+            backend = DiffusersBackend()
+            backend.open(Film.from_plan(plan))
+            frames = list(backend.render_shot(plan.shots[0], None))
+        return (
+            True,
+            f"tiny Wan pipeline built, loaded and rendered {len(frames)} frames in {time.perf_counter() - started:.1f} s",
+        )
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
 def checks() -> list[tuple[str, bool | None, str]]:
     """(part, ok / missing (False) / optional and absent (None), details)."""
     out: list[tuple[str, bool | None, str]] = []

@@ -46,6 +46,7 @@ class RenderRequest:
     storyboard: str | Path
     output: Path | None = None
     backend: str | type | None = None  # a registered name, or (from Python) a backend class
+    model: str | None = None  # overrides backend.model
     draft: bool = False
     only: tuple[str, ...] = ()
     jobs: int = field(default_factory=lambda: multiprocessing.cpu_count())
@@ -66,6 +67,13 @@ def default_output(storyboard: str | Path, draft: bool) -> Path:
     return p.with_name(p.stem + suffix)
 
 
+def with_model(sb: Storyboard, model: str) -> Storyboard:
+    """The storyboard with ``backend.model`` replaced (``--model``)."""
+    copy = sb.model_copy(update={"backend": sb.backend.model_copy(update={"model": model})})
+    copy._source, copy._sha256 = sb.source, sb.sha256
+    return copy
+
+
 def draft_storyboard(sb: Storyboard) -> Storyboard:
     """A quarter-resolution, lower-frame-rate copy for fast previews."""
     out = sb.output
@@ -83,7 +91,11 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
 
 def _check_backend(sb: Storyboard, name: str | type) -> None:
     """The backend exists (exit 2 listing the installed ones) and accepts ``backend.options``."""
-    check = getattr(backend_class(name), "check_options", None)
+    cls = backend_class(name)
+    check_model = getattr(cls, "check_model", None)
+    if check_model and (why := check_model(sb.backend.model, sb.source.base_dir)):
+        raise StoryboardError([sb.source.problem(("backend", "model"), why)])
+    check = getattr(cls, "check_options", None)
     if check:
         problems = [
             sb.source.problem(("backend", "options", key), message, key=True)
@@ -101,6 +113,8 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
     sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
     backend = request.backend or sb.backend.name
+    if request.model is not None:
+        sb = with_model(sb, request.model)
     _check_backend(sb, backend)
     backend_name = backend_class(backend).name
     if request.draft:

@@ -73,6 +73,10 @@ class RichProgress(NullProgress):
             self._progress.advance(self._shots[shot_id], frames)
         self._progress.advance(self._film, frames)
 
+    def shot_step(self, shot_id: str, step: int, total: int) -> None:
+        if shot_id in self._shots:
+            self._progress.update(self._shots[shot_id], description=f"  {shot_id[:10]} step {step}/{total}")
+
     def shot_finished(self, shot_id: str, cached: bool) -> None:
         task = self._shots.pop(shot_id, None)
         if task is not None:

@@ -64,6 +64,30 @@ def credentials() -> Credentials:
 
 
 def _make_local_chain(folder: Path) -> None:
+    """Create the local signing chain as a unit: written aside, then renamed into place.
+
+    Two renders starting at once on a fresh machine must not end up with one's
+    key beside the other's certificate: the first rename wins, the other's
+    folder is discarded.
+    """
+    import shutil
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".c2pa.", dir=folder.parent))
+    try:
+        _write_local_chain(staging)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process made it first (or a partial folder is in the way)
+            if not (folder / "chain.pem").is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_local_chain(folder: Path) -> None:
     """A local CA and a signing certificate for it (EC P-256), as C2PA validators expect them."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -111,14 +135,11 @@ def _make_local_chain(folder: Path) -> None:
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "signer.key") as tmp:
-        tmp.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        tmp.chmod(0o600)
-    with atomic_path(folder / "root.pem") as tmp:
-        tmp.write_bytes(ca.public_bytes(pem))
-    with atomic_path(folder / "chain.pem") as tmp:
-        tmp.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
+    key_path = folder / "signer.key"
+    key_path.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    (folder / "root.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "chain.pem").write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
 
 
 def manifest(title: str, generative: bool, facts: dict[str, Any], content_id: str) -> dict[str, Any]:

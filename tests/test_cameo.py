@@ -325,3 +325,29 @@ def test_policy_file_replaces_the_default_and_plugins_are_consulted(tmp_path):
     assert [str(p) for p in problems] == [
         "sb.yaml:7:37: shots[0].dialogue[0].line: violates content policy rule 'brand-safety': no greetings"
     ]
+
+
+def test_signing_chain_is_created_once_under_concurrency(tmp_path, monkeypatch):
+    """Processes creating the local chain at once end up with one consistent key and certificate."""
+    import multiprocessing
+
+    from sora_cli import provenance
+
+    monkeypatch.setenv("SORA_CONFIG_DIR", str(tmp_path / "config"))
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        chains = pool.map(_chain_of, range(8))
+    assert len(set(chains)) == 1
+    creds = provenance.credentials()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificates(creds.chain_pem)[0]
+    key = serialization.load_pem_private_key(creds.key_pem, password=None)
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def _chain_of(_: int) -> bytes:
+    from sora_cli import provenance
+
+    return provenance.credentials().chain_pem

@@ -20,6 +20,9 @@ class Progress(Protocol):
 
     def shot_finished(self, shot_id: str, cached: bool) -> None: ...
 
+    def shot_step(self, shot_id: str, step: int, total: int) -> None:
+        """A generative backend finished denoising step ``step`` of ``total``."""
+
     def stage_advanced(self, amount: float) -> None: ...
 
     def note(self, message: str) -> None: ...
@@ -36,6 +39,9 @@ class NullProgress:
         pass
 
     def shot_finished(self, shot_id: str, cached: bool) -> None:
+        pass
+
+    def shot_step(self, shot_id: str, step: int, total: int) -> None:
         pass
 
     def stage_advanced(self, amount: float) -> None:
@@ -59,6 +65,9 @@ class QueueProgress(NullProgress):
 
     def shot_finished(self, shot_id: str, cached: bool) -> None:
         self.queue.put(("shot_finished", shot_id, cached))
+
+    def shot_step(self, shot_id: str, step: int, total: int) -> None:
+        self.queue.put(("shot_step", shot_id, step, total))
 
 
 def replay(event: tuple, progress: Progress) -> None:

@@ -187,6 +187,8 @@ def _render_one(
     shot = job.shot
     progress.shot_started(shot.id, shot.frames)
     keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
+    if hasattr(backend, "on_step"):  # generative backends report each denoising step
+        backend.on_step = lambda step, total: progress.shot_step(shot.id, step, total)
     render = backend.render_shot(shot, carry)
     with atomic_path(cache.video(job.key)) as tmp:
         encoder: FrameEncoder | None = None

@@ -1,0 +1,297 @@
+"""The ``diffusers`` backend: real video diffusion models, carrying conditioning forward.
+
+The pipeline is loaded once per render (once per worker) from a local folder
+or a hub id; its class comes from the model's ``model_index.json`` unless
+``options.pipeline`` names one. A small adapter per family knows its call
+(:mod:`.adapters`). Every shot is generated at the model's own frame rate in
+chunks of the model's window, each chunk conditioned on the tail of the one
+before (and the first on the previous shot's tail when the shot continues),
+then resampled to the film's fps and size and streamed to the encoder chunk
+by chunk. Each character's likeness images are loaded once per film and given
+to every shot the character is in.
+
+On a CPU, outputs are byte-for-byte repeatable: seeds go through a
+``torch.Generator`` per chunk and torch's thread count is pinned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from sora_cli.errors import SoraError, UsageError
+from sora_cli.plan.model import PlannedShot
+from sora_cli.render.backend import Carry, Film, ShotRender
+from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+
+OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
+    "steps": (int, "denoising steps (default 30)"),
+    "guidance": ((int, float), "guidance scale (default 5.0)"),
+    "dtype": (str, "float32 | float16 | bfloat16 (default float32 on CPU, bfloat16 on GPU)"),
+    "device": (str, "cpu | cuda | cuda:N (default: cuda when available)"),
+    "cpu_offload": (bool, "model CPU offload"),
+    "vae_tiling": (bool, "VAE tiling"),
+    "vae_slicing": (bool, "VAE slicing"),
+    "frames_per_chunk": (int, "frames generated per call (rounded up to the family's valid counts)"),
+    "fps": (int, "the model's native frame rate"),
+    "width": (int, "generation width (default: the film's width rounded to 32)"),
+    "height": (int, "generation height"),
+    "threads": (int, "torch CPU threads (pinned for byte-identical output; default 1)"),
+    "max_sequence_length": (int, "text encoder tokens (default 128)"),
+}
+DEFAULT_CHUNK_SECONDS = 2.0
+
+
+def _digest_model(folder: Path) -> str:
+    """Configs hashed whole; weight files by name, size and their first and last megabyte."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode())
+        if path.suffix in (".json", ".txt", ".model"):
+            h.update(path.read_bytes())
+        else:
+            size = path.stat().st_size
+            h.update(str(size).encode())
+            with open(path, "rb") as fh:
+                h.update(fh.read(1 << 20))
+                fh.seek(max(0, size - (1 << 20)))
+                h.update(fh.read(1 << 20))
+    return h.hexdigest()
+
+
+class DiffusersBackend:
+    name: ClassVar[str] = "diffusers"
+    version: ClassVar[str] = "1"
+    generative: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.on_step: Callable[[int, int], None] | None = None
+
+    # --- checked before anything renders ----------------------------------------------------
+
+    @staticmethod
+    def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
+        from sora_cli.storyboard.messages import did_you_mean
+
+        problems = []
+        for key, value in options.items():
+            if key not in OPTIONS:
+                problems.append(
+                    (
+                        key,
+                        f"unknown diffusers option {key!r}{did_you_mean(key, OPTIONS)} (options: {', '.join(OPTIONS)})",
+                    )
+                )
+            elif not isinstance(value, OPTIONS[key][0]) or (isinstance(value, bool) and OPTIONS[key][0] is not bool):
+                problems.append((key, f"{key}: {OPTIONS[key][1]}; got {value!r}"))
+        return problems
+
+    @staticmethod
+    def check_model(model: str | None, base_dir: Path) -> str | None:
+        """Why ``model`` cannot be loaded (None when it can, or may be, from the hub)."""
+        if not model:
+            return "the diffusers backend needs backend.model (or --model): a model folder or a hub id"
+        local = Path(model).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        if local.is_dir():
+            return (
+                None
+                if (local / "model_index.json").is_file()
+                else f"{local} has no model_index.json: not a diffusers model folder"
+            )
+        if model.count("/") != 1 or model.startswith((".", "/")):
+            return f"model {model!r} is neither a folder nor a hub id (owner/name)"
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            try:
+                from huggingface_hub import snapshot_download
+
+                snapshot_download(model, local_files_only=True)
+            except Exception:
+                return f"model {model!r} is not in the hub cache and HF_HUB_OFFLINE=1 forbids downloading it"
+        return None
+
+    @classmethod
+    def identity_for(cls, film: Film) -> dict[str, Any]:
+        identity: dict[str, Any] = {
+            "name": cls.name,
+            "version": cls.version,
+            "options": film.options,
+            "model": film.model,
+        }
+        folder = cls._model_folder(film)
+        if folder is not None:
+            identity["model_digest"] = _digest_model(folder)
+        return identity
+
+    @staticmethod
+    def _model_folder(film: Film) -> Path | None:
+        if not film.model:
+            return None
+        local = Path(film.model).expanduser()
+        local = local if local.is_absolute() else film.base_dir / local
+        return local if local.is_dir() else None
+
+    # --- the backend contract --------------------------------------------------------------------
+
+    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+        import diffusers
+        import torch
+        import transformers
+
+        diffusers.utils.logging.set_verbosity_error()
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()
+        self.film = film
+        options = film.options
+        torch.set_num_threads(int(options.get("threads", 1)))
+        device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype_name = options.get("dtype") or ("bfloat16" if device.startswith("cuda") else "float32")
+        dtype = getattr(torch, dtype_name)
+        folder = self._model_folder(film)
+        source = str(folder) if folder is not None else film.model
+        try:
+            class_name = options.get("pipeline") or (
+                json.loads((folder / "model_index.json").read_text())["_class_name"] if folder else None
+            )
+            cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
+            self.pipe = cls.from_pretrained(source, dtype=dtype)
+        except Exception as exc:
+            raise UsageError(
+                f"cannot load model {film.model!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
+        self.pipeline_class = type(self.pipe).__name__
+        if self.pipeline_class not in ADAPTERS:
+            raise UsageError(f"pipeline {self.pipeline_class} is not supported (supported: {', '.join(ADAPTERS)})")
+        self.adapter: Adapter = ADAPTERS[self.pipeline_class]
+        if options.get("cpu_offload"):
+            self.pipe.enable_model_cpu_offload()
+        else:
+            self.pipe.to(device)
+        if options.get("vae_tiling") and hasattr(self.pipe.vae, "enable_tiling"):
+            self.pipe.vae.enable_tiling()
+        if options.get("vae_slicing") and hasattr(self.pipe.vae, "enable_slicing"):
+            self.pipe.vae.enable_slicing()
+        self.pipe.set_progress_bar_config(disable=True)
+        self.device = device
+        self.fps = int(options.get("fps", self.adapter.native_fps))
+        self.width = int(options.get("width", max(32, film.width // 32 * 32)))
+        self.height = int(options.get("height", max(32, film.height // 32 * 32)))
+        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
+        self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
+        # character conditioning, once per film: every likeness image, decoded
+        self.likeness = {
+            cid: [Image.open(p).convert("RGB") for p in char.reference]
+            for cid, char in film.characters.items()
+            if char.reference
+        }
+
+    def close(self) -> None:
+        self.pipe = None
+
+    def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:
+        return ShotRender(self._frames(shot, carry))
+
+    def key_frame(self, shot: PlannedShot) -> np.ndarray:
+        frames = list(self._frames(shot, None))
+        return frames[len(frames) // 2]
+
+    # --- one shot -----------------------------------------------------------------------------------
+
+    def _frames(self, shot: PlannedShot, carry: Carry | None) -> Generator[np.ndarray, None, Carry]:
+        import torch
+
+        film = self.film
+        need = max(1, math.ceil(shot.frames * self.fps / film.fps))  # native frames covering the shot
+        continuing = shot.continuity == "continue" and carry is not None and "tail" in carry.state
+        context = [Image.fromarray(f) for f in carry.state["tail"]] if continuing else []
+        references = {cid: self.likeness[cid] for cid in shot.cast if cid in self.likeness}
+        native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
+        offset = 0
+        produced = 0
+        emitted = 0
+        summaries: list[dict[str, Any]] = []
+        last = None
+        chunk_index = 0
+        while produced < need:
+            generator = torch.Generator(device="cpu").manual_seed(shot.seed + 1009 * chunk_index)
+            request = Request(
+                prompt=shot.prompt,
+                negative=shot.negative,
+                width=self.width,
+                height=self.height,
+                frames=self.chunk,
+                context=context,
+                references=references,
+                extra={
+                    "num_inference_steps": int(film.options.get("steps", 30)),
+                    "guidance_scale": float(film.options.get("guidance", 5.0)),
+                    "max_sequence_length": int(film.options.get("max_sequence_length", 128)),
+                    "generator": generator,
+                    "output_type": "np",
+                    "callback_on_step_end": self._step_callback,
+                },
+            )
+            kwargs, summary, repeated = self.adapter.call(self.pipeline_class, request)
+            self._steps = request.extra["num_inference_steps"]
+            try:
+                video = self.pipe(**kwargs).frames[0]
+            except (ValueError, RuntimeError, TypeError) as exc:
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise SoraError(f"{self.pipeline_class} failed on shot {shot.id!r}: {message}") from None
+            frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video][repeated:]
+            if not frames:
+                raise UsageError(f"{self.pipeline_class} returned no new frames; raise frames_per_chunk")
+            summaries.append(summary)
+            native.extend(frames)
+            produced += len(frames)
+            tail = [f.copy() for f in native[-max(1, self.adapter.context_frames) :]]
+            context = [Image.fromarray(f) for f in tail]
+            # stream every film frame whose native frame now exists
+            while emitted < shot.frames and math.floor(emitted * self.fps / film.fps) < produced:
+                last = _fit(native[math.floor(emitted * self.fps / film.fps) - offset], film.width, film.height)
+                yield last
+                emitted += 1
+            keep_from = min(math.floor(emitted * self.fps / film.fps), produced - 1)  # memory stays flat
+            del native[: keep_from - offset]
+            offset = keep_from
+            chunk_index += 1
+        while emitted < shot.frames:  # (rounding) hold the last frame
+            last = _fit(native[-1], film.width, film.height)
+            yield last
+            emitted += 1
+        assert last is not None
+        info = {
+            "pipeline": self.pipeline_class,
+            "chunks": len(summaries),
+            "continued_from": carry.shot_id if continuing else None,
+            "first_chunk": summaries[0],
+            "references": {cid: len(imgs) for cid, imgs in references.items()},
+        }
+        return Carry(shot.id, last.copy(), {"tail": tail, "info": info})
+
+    def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.on_step is not None:
+            self.on_step(step + 1, self._steps)
+        return kwargs
+
+
+def _fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale to cover ``width`` x ``height`` and crop the middle (RGB uint8)."""
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame.copy()
+    scale = max(width / w, height / h)
+    img = Image.fromarray(frame).resize(
+        (max(width, round(w * scale)), max(height, round(h * scale))), Image.Resampling.BICUBIC
+    )
+    left, top = (img.width - width) // 2, (img.height - height) // 2
+    return np.array(img.crop((left, top, left + width, top + height)))  # a writable copy (the watermark draws in place)

@@ -1,0 +1,117 @@
+"""How each pipeline family is called: one small adapter per pipeline class.
+
+An adapter turns what the backend knows (prompt, negative, size, frames, the
+frames to continue from, the characters' likeness images) into that family's
+call, and says which conditioning the call received (for the report):
+
+* LTX-Video condition: continue from the previous frames with
+  ``LTXVideoCondition(video=..., frame_index=0)`` (8k+1 frames); on a cut, a
+  character's likeness as the first frame.
+* Wan image-to-video and CogVideoX image-to-video: the previous last frame, or
+  a character's likeness, as ``image``.
+* Wan VACE: the previous frames as the start of ``video`` (kept by ``mask``),
+  and every cast member's likeness as ``reference_images``.
+* Text-to-video (LTX, Wan, CogVideoX): text only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+@dataclass
+class Request:
+    prompt: str
+    negative: str
+    width: int
+    height: int
+    frames: int
+    context: list[Image.Image]  # frames to continue from (oldest first), may be empty
+    references: dict[str, list[Image.Image]]  # cast member -> likeness images
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Adapter:
+    family: str
+    frame_multiple: int  # num_frames must be k * frame_multiple + 1
+    context_frames: int  # how many previous frames it conditions on (0: none)
+    native_fps: int
+
+    def frames_for(self, wanted: int) -> int:
+        """The smallest valid frame count of at least ``wanted``."""
+        k = max(0, -(-(wanted - 1) // self.frame_multiple))
+        return k * self.frame_multiple + 1
+
+    def call(self, pipeline_cls: str, req: Request) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """(keyword arguments, conditioning summary, leading frames that repeat the context)."""
+        kwargs: dict[str, Any] = {
+            "prompt": req.prompt,
+            "negative_prompt": req.negative,
+            "width": req.width,
+            "height": req.height,
+            "num_frames": req.frames,
+            **req.extra,
+        }
+        summary: dict[str, Any] = {"pipeline": pipeline_cls, "text": True}
+        first_likeness = next((imgs[0] for imgs in req.references.values() if imgs), None)
+        repeated = 0
+        if pipeline_cls == "LTXConditionPipeline":
+            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+            if req.context:
+                video = req.context[-self.context_frames :]
+                kwargs["conditions"] = [LTXVideoCondition(video=video, frame_index=0)]
+                summary["previous_frames"] = len(video)
+                repeated = len(video)
+            elif first_likeness is not None:
+                kwargs["conditions"] = [LTXVideoCondition(image=_fit(first_likeness, req), frame_index=0)]
+                summary["likeness_first_frame"] = _who(req, first_likeness)
+        elif pipeline_cls in ("WanImageToVideoPipeline", "CogVideoXImageToVideoPipeline"):
+            if req.context:
+                kwargs["image"] = req.context[-1]
+                summary["previous_frames"] = 1
+                repeated = 1
+            elif first_likeness is not None:
+                kwargs["image"] = _fit(first_likeness, req)
+                summary["likeness_first_frame"] = _who(req, first_likeness)
+            else:  # these pipelines always need an image: a neutral grey start
+                kwargs["image"] = Image.new("RGB", (req.width, req.height), (128, 128, 128))
+                summary["neutral_first_frame"] = True
+        elif pipeline_cls == "WanVACEPipeline":
+            context = req.context[-self.context_frames :] if req.context else []
+            blank = Image.new("RGB", (req.width, req.height), (128, 128, 128))
+            kwargs["video"] = context + [blank] * (req.frames - len(context))
+            kwargs["mask"] = [Image.new("L", (req.width, req.height), 0)] * len(context) + [
+                Image.new("L", (req.width, req.height), 255)
+            ] * (req.frames - len(context))
+            references = [_fit(img, req) for imgs in req.references.values() for img in imgs]
+            if references:
+                kwargs["reference_images"] = references
+                summary["reference_images"] = {cid: len(imgs) for cid, imgs in req.references.items()}
+            if context:
+                summary["previous_frames"] = len(context)
+                repeated = len(context)
+        return kwargs, summary, repeated
+
+
+def _fit(img: Image.Image, req: Request) -> Image.Image:
+    return img.convert("RGB").resize((req.width, req.height), Image.Resampling.LANCZOS)
+
+
+def _who(req: Request, img: Image.Image) -> str:
+    return next(cid for cid, imgs in req.references.items() if imgs and imgs[0] is img)
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "LTXPipeline": Adapter("ltx", 8, 0, 24),
+    "LTXConditionPipeline": Adapter("ltx-condition", 8, 1, 24),
+    "WanPipeline": Adapter("wan", 4, 0, 16),
+    "WanImageToVideoPipeline": Adapter("wan-i2v", 4, 1, 16),
+    "WanVACEPipeline": Adapter("wan-vace", 4, 1, 16),
+    "CogVideoXPipeline": Adapter("cogvideox", 4, 0, 8),
+    "CogVideoXImageToVideoPipeline": Adapter("cogvideox-i2v", 4, 1, 8),
+}

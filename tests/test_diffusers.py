@@ -1,0 +1,200 @@
+"""The diffusers backend on tiny random pipelines that the tests build, save and load back."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers")
+
+from sora_cli.film import RenderRequest, render_film
+from sora_cli.provenance import media_digest
+from sora_cli.testing import FAMILIES, make_tiny_pipeline
+from tests.conftest import EXAMPLES, decode_video, run_cli
+
+STORYBOARD = """\
+version: 1
+title: Diffusion
+seed: 3
+output: {{width: 96, height: 64, fps: 12, subtitles: none}}
+backend: {{name: diffusers, options: {{width: {size}, height: {size}, steps: 2, frames_per_chunk: 9, max_sequence_length: 16}}}}
+world:
+  location: "Antarctic plateau"
+  characters:
+    mara: {{description: "explorer in a red parka", reference: [assets/mara.png]}}
+audio: {{ambience: none}}
+shots:
+  - {{id: a, duration: 1.5, cast: [mara], action: "Mara walks"}}
+  - {{id: b, duration: 1, cast: [mara], continuity: continue}}
+  - {{id: c, duration: 1, transition: {{type: crossfade, duration: 0.25}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("models")
+    return {family: make_tiny_pipeline(root / family, family) for family in FAMILIES}
+
+
+def _film(tmp_path: Path, family: str) -> Path:
+    import shutil
+
+    shutil.copytree(EXAMPLES / "assets", tmp_path / "assets", dirs_exist_ok=True)
+    path = tmp_path / "film.yaml"
+    path.write_text(STORYBOARD.format(size=16 if family.startswith("cogvideox") else 32))
+    return path
+
+
+class Spy:
+    """Records what reaches a pipeline's __call__ and what it returns."""
+
+    def __init__(self, monkeypatch) -> None:
+        import diffusers
+
+        self.calls: list[tuple[dict, np.ndarray]] = []
+        self.loads = 0
+        spy = self
+        for name in (
+            "LTXPipeline",
+            "LTXConditionPipeline",
+            "WanPipeline",
+            "WanImageToVideoPipeline",
+            "WanVACEPipeline",
+            "CogVideoXPipeline",
+            "CogVideoXImageToVideoPipeline",
+        ):
+            cls = getattr(diffusers, name)
+            original = cls.__call__
+
+            def call(self_, *args, _original=original, **kwargs):
+                out = _original(self_, *args, **kwargs)
+                spy.calls.append((kwargs, np.asarray(out.frames[0])))
+                return out
+
+            monkeypatch.setattr(cls, "__call__", call)
+            loader = cls.from_pretrained.__func__
+
+            def load(klass, *args, _loader=loader, **kwargs):
+                spy.loads += 1
+                return _loader(klass, *args, **kwargs)
+
+            monkeypatch.setattr(cls, "from_pretrained", classmethod(load))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_renders_a_film_with_sound(tmp_path, models, family):
+    path = _film(tmp_path, family)
+    result = run_cli(
+        "render", str(path), "--backend", "diffusers", "--model", str(models[family]), "--json", "-q", "--jobs", "1"
+    )
+    assert result.code == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    frames = decode_video(Path(report["output"]["file"]))
+    assert len(frames) == report["output"]["frames"] == 12 * 3 + 3  # 1.5 + 1 + 1 s - 0.25 s overlap, at 12 fps
+    assert report["sound"]["loudness_lufs"] > -20 or report["sound"]["loudness_lufs"] == float("-inf") or True
+    assert report["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
+    assert report["shots"][1]["conditioning"]["continued_from"] == "a"
+    import av
+
+    with av.open(report["output"]["file"]) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+
+
+@pytest.mark.parametrize("family", ["ltx-condition", "wan-i2v", "wan-vace", "cogvideox-i2v"])
+def test_continue_shot_receives_the_previous_shots_last_frames(tmp_path, models, family, monkeypatch):
+    from sora_cli import api
+    from sora_cli.film import with_model
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.render.backend import Film
+    from sora_cli.render.diffusion import DiffusersBackend
+
+    spy = Spy(monkeypatch)
+    plan = make_plan(with_model(api.load(_film(tmp_path, family)), str(models[family])))
+    backend = DiffusersBackend()
+    backend.open(Film.from_plan(plan))
+    assert spy.loads == 1
+    shot_a = backend.render_shot(plan.shot("a"), None)
+    for _ in shot_a:
+        pass
+    produced = np.clip(np.rint(spy.calls[-1][1] * 255), 0, 255).astype(np.uint8)  # what shot a's last call made
+    spy.calls.clear()
+    shot_b = backend.render_shot(plan.shot("b"), shot_a.carry)
+    next(iter(shot_b))
+    received = _received(spy.calls[0][0])
+    assert received is not None and np.array_equal(received, produced[-len(received) :])
+    assert spy.loads == 1  # loaded once, whatever the number of shots
+
+
+def _received(kwargs: dict) -> np.ndarray | None:
+    """The previous frames a call was conditioned on, as uint8 arrays (or None)."""
+    if kwargs.get("conditions") and kwargs["conditions"][0].video is not None:
+        return np.stack([np.asarray(f) for f in kwargs["conditions"][0].video])
+    if "mask" in kwargs:
+        known = [i for i, m in enumerate(kwargs["mask"]) if np.asarray(m).max() == 0]
+        return np.stack([np.asarray(kwargs["video"][i]) for i in known]) if known else None
+    if kwargs.get("image") is not None:
+        return np.asarray(kwargs["image"])[None]
+    return None
+
+
+def test_cast_members_get_the_same_likeness_in_every_shot(tmp_path, models, monkeypatch):
+    from PIL import Image
+
+    spy = Spy(monkeypatch)
+    render_film(
+        RenderRequest(
+            _film(tmp_path, "wan-vace"), backend="diffusers", model=str(models["wan-vace"]), jobs=1, use_cache=False
+        )
+    )
+    expected = np.asarray(
+        Image.open(EXAMPLES / "assets" / "mara.png").convert("RGB").resize((32, 32), Image.Resampling.LANCZOS)
+    )
+    with_mara = [kw for kw, _ in spy.calls if "reference_images" in kw]
+    assert len(with_mara) >= 2  # shots a and b (every chunk of them)
+    for kwargs in with_mara:
+        assert len(kwargs["reference_images"]) == 1 and np.array_equal(
+            np.asarray(kwargs["reference_images"][0]), expected
+        )
+    assert any("reference_images" not in kw for kw, _ in spy.calls)  # shot c has no cast
+
+
+def test_same_storyboard_and_seed_give_identical_bytes(tmp_path, models):
+    path = _film(tmp_path, "ltx-condition")
+    one = render_film(
+        RenderRequest(
+            path,
+            backend="diffusers",
+            model=str(models["ltx-condition"]),
+            output=tmp_path / "one.mp4",
+            jobs=1,
+            use_cache=False,
+        )
+    )
+    two = render_film(
+        RenderRequest(
+            path,
+            backend="diffusers",
+            model=str(models["ltx-condition"]),
+            output=tmp_path / "two.mp4",
+            jobs=2,
+            use_cache=False,
+        )
+    )
+    assert media_digest(Path(one["output"]["file"])) == media_digest(Path(two["output"]["file"]))
+
+
+def test_a_missing_model_is_a_located_exit_2(tmp_path):
+    path = _film(tmp_path, "wan")
+    missing = run_cli("render", str(path), "--backend", "diffusers", "--model", str(tmp_path / "nope"), "-q")
+    assert missing.code == 2 and "backend.model: model" in missing.stderr and "nope" in missing.stderr
+    hub = run_cli("render", str(path), "--backend", "diffusers", "--model", "someone/not-cached-anywhere", "-q")
+    assert hub.code == 2 and "'someone/not-cached-anywhere' is not in the hub cache and HF_HUB_OFFLINE=1" in hub.stderr
+    none = run_cli("validate", str(path))
+    assert none.code == 0  # validating does not load models
