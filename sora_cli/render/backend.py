@@ -105,6 +105,26 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def check_option_types(backend: str, options: dict[str, Any], types: dict[str, Any]) -> list[tuple[str, str]]:
+    """Problems with a backend's ``options`` as (key, message): unknown keys (with a hint) and wrong types.
+
+    ``types`` maps each option to its type (or tuple of types); a bool is not
+    accepted where a number is asked for.
+    """
+    problems = []
+    for key, value in options.items():
+        if key not in types:
+            problems.append(
+                (key, f"unknown {backend} option {key!r}{did_you_mean(key, types)} (options: {', '.join(types)})")
+            )
+            continue
+        expected = types[key] if isinstance(types[key], tuple) else (types[key],)
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            names = " or ".join("true or false" if t is bool else "text" if t is str else "a number" for t in expected)
+            problems.append((key, f"expected {names}, got {value!r}"))
+    return problems
+
+
 def installed_backends() -> dict[str, Any]:
     found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     if "animatic" not in found:  # running from a source tree that was not pip-installed

@@ -36,7 +36,7 @@ from sora_cli.render.animatic.figures import (
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.sky import Light, blend, light_for
-from sora_cli.render.backend import Carry, Film, ShotRender
+from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
 LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
@@ -71,20 +71,7 @@ class AnimaticBackend:
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems with ``backend.options`` as (key, message), checked before rendering."""
-        from sora_cli.storyboard.messages import did_you_mean
-
-        problems = []
-        for key, value in options.items():
-            if key not in OPTIONS:
-                problems.append(
-                    (
-                        key,
-                        f"unknown animatic option {key!r}{did_you_mean(key, OPTIONS)} (options: {', '.join(OPTIONS)})",
-                    )
-                )
-            elif not isinstance(value, OPTIONS[key][0]):
-                problems.append((key, f"expected true or false, got {value!r}"))
-        return problems
+        return check_option_types("animatic", options, {key: kind for key, (kind, _, _) in OPTIONS.items()})
 
     def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
         self.film = film

@@ -29,7 +29,7 @@ from PIL import Image
 
 from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
-from sora_cli.render.backend import Carry, Film, ShotRender
+from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -80,20 +80,7 @@ class DiffusersBackend:
 
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
-        from sora_cli.storyboard.messages import did_you_mean
-
-        problems = []
-        for key, value in options.items():
-            if key not in OPTIONS:
-                problems.append(
-                    (
-                        key,
-                        f"unknown diffusers option {key!r}{did_you_mean(key, OPTIONS)} (options: {', '.join(OPTIONS)})",
-                    )
-                )
-            elif not isinstance(value, OPTIONS[key][0]) or (isinstance(value, bool) and OPTIONS[key][0] is not bool):
-                problems.append((key, f"{key}: {OPTIONS[key][1]}; got {value!r}"))
-        return problems
+        return check_option_types("diffusers", options, {key: kind for key, (kind, _) in OPTIONS.items()})
 
     @staticmethod
     def check_model(model: str | None, base_dir: Path) -> str | None:
