@@ -178,7 +178,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         facts = provenance_facts(plan, backend_name, identity)
         sign_film(output, plan.title, generative, facts)
         assemble_seconds = time.perf_counter() - assemble_started
-        report = _report(plan, request, backend_name, identity, shot_files, mix, output, written)
+        report = _report(plan, request, backend_name, identity, shot_files, mix, output, written, len(cue_list))
         check = verify(output)
         report["provenance"] = {
             "c2pa": check.state,
@@ -286,6 +286,7 @@ def _report(
     mix: MixReport,
     output: Path,
     subtitles: dict[str, str],
+    cue_count: int,
 ) -> dict[str, Any]:
     shots = []
     for shot in plan.shots:
@@ -329,7 +330,7 @@ def _report(
             "true_peak_dbtp": round(mix.true_peak_dbtp, 2),
             "limited": mix.limited,
         },
-        "subtitles": {"modes": list(plan.subtitles), "files": subtitles, "cues": len(subs.cues(plan))},
+        "subtitles": {"modes": list(plan.subtitles), "files": subtitles, "cues": cue_count},
         "outputs": {"film": str(output), **subtitles},
         "shots": shots,
         "reused": [s["id"] for s in shots if s["reused"]],

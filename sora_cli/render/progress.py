@@ -25,8 +25,6 @@ class Progress(Protocol):
 
     def stage_advanced(self, amount: float) -> None: ...
 
-    def note(self, message: str) -> None: ...
-
 
 class NullProgress:
     def stage(self, name: str, total: float | None = None) -> None:
@@ -45,9 +43,6 @@ class NullProgress:
         pass
 
     def stage_advanced(self, amount: float) -> None:
-        pass
-
-    def note(self, message: str) -> None:
         pass
 
 

@@ -34,8 +34,8 @@ def world_changes(changes: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...
     for key, value in changes.items():
         parts = tuple(str(key).split("."))
         if isinstance(value, dict) and value:
-            for sub_key, parts_tail, sub_value in world_changes(value):
-                yield key, parts + tuple(sub_key.split(".")) + parts_tail[len(sub_key.split(".")) :], sub_value
+            for _, sub_parts, sub_value in world_changes(value):
+                yield key, parts + sub_parts, sub_value
         else:
             yield key, parts, value
 
