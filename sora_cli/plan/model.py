@@ -45,6 +45,13 @@ class ResolvedWorld(Frozen):
     props: dict[str, str]  # prop id -> description, as changed by `set:`
 
 
+class Viseme(Frozen):
+    """A mouth shape (Rhubarb Lip Sync letter, see ``plan/visemes.py``) from film time ``t`` on."""
+
+    t: float  # seconds from the film's start, on a frame
+    shape: str
+
+
 class PlannedLine(Frozen):
     speaker: str
     line: str
@@ -53,6 +60,7 @@ class PlannedLine(Frozen):
     start: float  # seconds from the film's start
     end: float
     audio: str | None = None  # absolute path of a recorded take
+    visemes: tuple[Viseme, ...] = ()  # lip-sync: shape changes in film time, ending at rest (X)
 
 
 class PlannedSfx(Frozen):

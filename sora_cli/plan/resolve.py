@@ -24,12 +24,14 @@ from sora_cli.plan.model import (
     PlannedTransition,
     ResolvedCharacter,
     ResolvedWorld,
+    Viseme,
 )
 from sora_cli.plan.prompt import compose_prompt
 from sora_cli.plan.seeds import shot_seed
 from sora_cli.plan.timing import LineTime, overflow, place_lines, shot_frames, start_frames
+from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
 from sora_cli.sound.catalog import EFFECTS
-from sora_cli.sound.files import AudioFileError, audio_duration
+from sora_cli.sound.files import MIX_RATE, AudioFileError, load_take
 from sora_cli.sound.speech import speak
 from sora_cli.sound.voices import assign_voices
 from sora_cli.storyboard.model import Storyboard
@@ -95,20 +97,28 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
 
     # timing
     placed: list[list[LineTime]] = []
+    sounds: list[list[Segment]] = []  # lip-sync segments of every line, in storyboard order
     frames: list[int] = []
     for i, shot in enumerate(sb.shots):
         lengths = []
         for j, line in enumerate(shot.dialogue):
             if line.audio:
                 try:
-                    lengths.append(audio_duration(source.resolve_asset(line.audio)))
+                    take = load_take(source.resolve_asset(line.audio))
+                    lengths.append(len(take) / MIX_RATE)  # the spoken length, silence trimmed
+                    sounds.append(from_audio(take, MIX_RATE))
                 except AudioFileError as exc:
                     problems.append(
                         source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {exc}")
                     )
                     lengths.append(0.0)
+                    sounds.append([])
             else:
-                lengths.append(speak(line.line, voices[line.speaker], line.delivery).duration)
+                speech = speak(line.line, voices[line.speaker], line.delivery)
+                lengths.append(speech.duration)
+                sounds.append(
+                    from_phonemes(speech.phonemes) if speech.phonemes else from_audio(speech.samples, speech.rate)
+                )
         lines = place_lines([line.at for line in shot.dialogue], lengths)
         placed.append(lines)
         n = shot_frames(shot.duration, lines, fps)
@@ -153,6 +163,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
     overlaps = [0] + [tr.frames for tr in transitions[1:]]
     starts = start_frames(frames, overlaps)
     shots: list[PlannedShot] = []
+    line_sounds = iter(sounds)
     for i, shot in enumerate(sb.shots):
         start = starts[i] / fps
         camera = Camera(framing=shot.camera.framing, move=shot.camera.move)
@@ -185,6 +196,10 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                         start=start + t.at,
                         end=start + t.end,
                         audio=str(source.resolve_asset(line.audio)) if line.audio else None,
+                        visemes=tuple(
+                            Viseme(t=round((starts[i] + k) / fps, 6), shape=shape)
+                            for k, shape in on_frames(next(line_sounds), t.length, t.at, fps)
+                        ),
                     )
                     for line, t in zip(shot.dialogue, placed[i], strict=True)
                 ),

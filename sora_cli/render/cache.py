@@ -57,6 +57,8 @@ def shot_key(
     world["characters"] = {cid: c for cid, c in world["characters"].items() if cid in cast}
     for line in data["dialogue"]:
         line.pop("start"), line.pop("end")
+        # lip-sync in shot time: the same shot elsewhere in the film keeps its key
+        line["visemes"] = [[round(v["t"] - shot.start, 6), v["shape"]] for v in line.get("visemes", [])]
     line_lengths = [round(line.end - line.start, 6) for line in shot.dialogue]
     assets = {ref: file_digest(ref) for cid in sorted(cast) for ref in shot.world.characters[cid].reference}
     payload = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import struct
 import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -30,10 +31,17 @@ from sora_cli.storyboard.messages import did_you_mean
 EDGE_PAD = 0.01
 
 
+#: A phoneme as the engine spoke it: (seconds from the start of the trimmed samples, mnemonic).
+Phoneme = tuple[float, str]
+
+
 @dataclass(frozen=True)
 class Speech:
     samples: np.ndarray  # float32 mono, trimmed to the spoken part
     rate: int
+    #: when each sound starts, from the engine itself (empty for engines that do not say;
+    #: lip-sync then reads the samples instead)
+    phonemes: tuple[Phoneme, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -62,16 +70,39 @@ class SpeechEngine(Protocol):
         ...
 
 
-def trim_silence(samples: np.ndarray, rate: int, threshold: float = 0.004) -> np.ndarray:
-    """Cut leading and trailing silence so a line's start is its first sound."""
+def spoken_span(samples: np.ndarray, rate: int, threshold: float = 0.004) -> tuple[int, int]:
+    """``(first, end)`` sample indices of the spoken part, with :data:`EDGE_PAD` either side."""
     loud = np.flatnonzero(np.abs(samples) > threshold)
     if loud.size == 0:
-        return samples[:0]
+        return 0, 0
     pad = int(EDGE_PAD * rate)
-    return samples[max(0, loud[0] - pad) : loud[-1] + pad + 1]
+    return max(0, int(loud[0]) - pad), int(loud[-1]) + pad + 1
 
 
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+def trim_silence(samples: np.ndarray, rate: int, threshold: float = 0.004) -> np.ndarray:
+    """Cut leading and trailing silence so a line's start is its first sound."""
+    first, end = spoken_span(samples, rate, threshold)
+    return samples[first:end]
+
+
+class _Event(ctypes.Structure):
+    """``espeak_EVENT`` (speak_lib.h); ``id`` is the union whose ``string`` holds a phoneme's mnemonic."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_EVENT_LIST_TERMINATED, _EVENT_PHONEME = 0, 7
+_INITIALIZE_PHONEME_EVENTS = 0x0001
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
@@ -124,7 +155,10 @@ class EspeakEngine:
             lib.espeak_Initialize.restype = ctypes.c_int
             lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
             rate = lib.espeak_Initialize(
-                _AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), _INITIALIZE_DONT_EXIT
+                _AUDIO_OUTPUT_SYNCHRONOUS,
+                0,
+                espeakng_loader.get_data_path().encode(),
+                _INITIALIZE_DONT_EXIT | _INITIALIZE_PHONEME_EVENTS,  # events only: the samples are the same
             )
             if rate <= 0:
                 raise SoraError("espeak-ng failed to initialise (its voice data may be missing)")
@@ -187,10 +221,13 @@ class EspeakEngine:
                 raw = self._speak_here(text, voice, delivery)
             else:
                 raw = self._speak_in_child(text, voice, delivery)
-        samples = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+        pcm, events = _unpack(raw)
+        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         if delivery == "shout":
             samples = vocal_effort(samples)
-        return Speech(trim_silence(samples, self._rate), self._rate)
+        first, end = spoken_span(samples, self._rate)
+        phonemes = tuple((max(0.0, (at - first) / self._rate), name) for at, name in events if at < end)
+        return Speech(samples[first:end], self._rate, phonemes)
 
     def _speak_in_child(self, text: str, voice: ResolvedVoice, delivery: str) -> bytes:
         read_fd, write_fd = os.pipe()
@@ -219,11 +256,18 @@ class EspeakEngine:
         variant, pitch_off, range_off, rate_factor, volume = DELIVERY_STYLE[delivery]
         name = voice.voice.split("+")[0] + f"+{variant}" if variant else voice.voice
         chunks: list[bytes] = []
+        phonemes: list[str] = []
 
         @_SYNTH_CALLBACK
-        def collect(wav, count, _events):  # type: ignore[no-untyped-def]
+        def collect(wav, count, events):  # type: ignore[no-untyped-def]
             if count > 0 and wav:
                 chunks.append(ctypes.string_at(wav, count * 2))
+            i = 0
+            while events and events[i].type != _EVENT_LIST_TERMINATED:
+                if events[i].type == _EVENT_PHONEME:
+                    name = bytes(events[i].id).split(b"\0")[0].decode("utf-8", "replace")
+                    phonemes.append(f"{events[i].sample}\t{name}")
+                i += 1
             return 0
 
         lib = self._library()
@@ -239,7 +283,19 @@ class EspeakEngine:
         lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         lib.espeak_Synchronize()
         lib.espeak_SetSynthCallback(_SYNTH_CALLBACK(0))
-        return b"".join(chunks)
+        pcm = b"".join(chunks)
+        return struct.pack("<Q", len(pcm)) + pcm + "\n".join(phonemes).encode()
+
+
+def _unpack(raw: bytes) -> tuple[bytes, list[tuple[int, str]]]:
+    """What a child sends back: the PCM's length, the PCM, then ``sample<TAB>mnemonic`` lines."""
+    (n,) = struct.unpack_from("<Q", raw)
+    pcm, tail = raw[8 : 8 + n], raw[8 + n :].decode("utf-8", "replace")
+    events = []
+    for row in tail.splitlines():
+        at, _, name = row.partition("\t")
+        events.append((int(at), name))
+    return pcm, events
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from sora_cli.render.animatic.camera import REFERENCE_VIEW, CameraPose, eased, f
 from sora_cli.render.animatic.figures import (
     PROP_SIZES,
     Look,
+    Mouth,
     draw_figure,
     draw_prop,
     head_height,
@@ -58,7 +59,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend:
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "2"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "3"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: Film | None = None
@@ -364,9 +365,7 @@ class AnimaticBackend:
                     draw_prop(canvas, prop_kind(pid, w.props.get(pid, "")), w.props.get(pid, ""), x, lit, glow)
             for name, body in sorted(bodies.items(), key=lambda kv: kv[1].x):
                 look = self._look(name, light)
-                draw_figure(
-                    canvas, look, body.pose(look.height, leans.get(name, 0.0)), self._speaking(shot, name, t), t
-                )
+                draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t)
             canvas.restore()
             weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
             if particles.flash > 0.02:
@@ -390,13 +389,6 @@ class AnimaticBackend:
         if "switch" in said or "switches" in said:
             return min(1.0, max(0.0, (t - 0.3) / 0.3))
         return 1.0 if {"lamp", "lantern", "glow"} & set(words(shot.world.lighting)) else 0.0
-
-    @staticmethod
-    def _speaking(shot: PlannedShot, name: str, t: float) -> float:
-        for line in shot.dialogue:
-            if line.speaker == name and line.at <= t <= line.at + (line.end - line.start):
-                return 1.0
-        return 0.0
 
     @staticmethod
     def _lightning(canvas: skia.Canvas, particles: weather.Particles, to_screen: Any, W: int, H: int) -> None:
@@ -492,6 +484,18 @@ def _bands(canvas: skia.Canvas, y0: float, y1: float, c0: RGB, c1: RGB, width: i
     for k, (r, g, b) in enumerate(colors):
         paint.setColor(skia.Color(r, g, b))
         canvas.drawRect(skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), paint)
+
+
+def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
+    """``name``'s mouth at shot time ``t``: the plan's lip-sync shape, at rest (X) between lines."""
+    for line in shot.dialogue:
+        if line.speaker != name or not line.visemes:
+            continue
+        local = [(v.t - shot.start, v.shape) for v in line.visemes]
+        if local[0][0] - 1e-6 <= t < local[-1][0] - 1e-6:
+            shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
+            return Mouth(shape, line.delivery, talking=True)
+    return Mouth()
 
 
 def _card_text(action: str) -> str | None:

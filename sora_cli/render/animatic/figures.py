@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, hex_rgb, shade, words
+from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, hex_rgb, mix, shade, words
 from sora_cli.plan.model import ResolvedCharacter
 
 SKIN_TONES: tuple[RGB, ...] = ((241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172))
@@ -119,6 +119,54 @@ def _paint(color: RGB, alpha: int = 255, stroke: float = 0.0) -> skia.Paint:
     return paint
 
 
+@dataclass(frozen=True)
+class Mouth:
+    """What a face is saying this frame: a lip-sync shape (``plan/visemes.py``) and how it is said."""
+
+    shape: str = "X"
+    delivery: str = "normal"
+    talking: bool = False  # inside one of the character's lines
+
+
+#: shape -> (width, opening) of the mouth, as fractions of the head's radius
+MOUTH_SHAPES: dict[str, tuple[float, float]] = {
+    "X": (0.40, 0.0), "A": (0.44, 0.0), "B": (0.44, 0.10), "C": (0.42, 0.24), "D": (0.46, 0.38),
+    "E": (0.36, 0.26), "F": (0.26, 0.22), "G": (0.42, 0.06), "H": (0.40, 0.20),
+}  # fmt: skip
+#: delivery -> (opening factor, width factor, torso lean in radians, arms spread 0..1, head tilt in degrees)
+DELIVERY_POSE: dict[str, tuple[float, float, float, float, float]] = {
+    "normal": (1.0, 1.0, 0.0, 0.0, 0.0),
+    "whisper": (0.6, 0.85, 0.16, 0.0, 6.0),  # leaning in, head bowed, mouth barely open
+    "shout": (1.35, 1.15, -0.1, 1.0, -10.0),  # leaning back, arms out, head thrown back
+}
+MOUTH_INSIDE: RGB = (74, 18, 26)
+BREATH_HZ = 0.27  # breaths per second at rest
+
+
+def draw_mouth(canvas: skia.Canvas, mouth: Mouth, x: float, y: float, head_r: float, skin: RGB) -> None:
+    """One Rhubarb shape centred at ``(x, y)``: lips, and the dark inside when open."""
+    width, opening = MOUTH_SHAPES.get(mouth.shape, MOUTH_SHAPES["X"])
+    k_open, k_wide, *_ = DELIVERY_POSE.get(mouth.delivery, DELIVERY_POSE["normal"])
+    w, h = width * k_wide * head_r, opening * k_open * head_r
+    lip = mix(skin, (150, 52, 56), 0.65)
+    if h <= 0:  # closed: pressed lips (A) or a relaxed line (X)
+        thick = head_r * (0.1 if mouth.shape == "A" else 0.06)
+        canvas.drawLine(x - w / 2, y, x + w / 2, y, _paint(lip, stroke=thick))
+        return
+    rect = skia.Rect.MakeLTRB(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+    canvas.drawOval(rect, _paint(MOUTH_INSIDE))
+    if mouth.shape in ("D", "G"):  # upper teeth
+        teeth = skia.Rect.MakeLTRB(x - w * 0.32, y - h / 2, x + w * 0.32, y - h / 2 + max(h * 0.18, head_r * 0.04))
+        canvas.drawRect(teeth, _paint((240, 238, 230)))
+    if mouth.shape == "H":  # tongue up behind the teeth
+        canvas.drawOval(skia.Rect.MakeLTRB(x - w * 0.22, y - h / 2, x + w * 0.22, y), _paint((196, 92, 100)))
+    stroke = head_r * (0.09 if mouth.shape in ("E", "F") else 0.06)
+    outline = skia.Rect.MakeLTRB(
+        rect.left() - stroke / 2, rect.top() - stroke / 2, rect.right() + stroke / 2, rect.bottom() + stroke / 2
+    )
+    canvas.drawOval(outline, _paint(lip, stroke=stroke))  # lips around the opening, not over it
+
+
 @dataclass
 class Pose:
     """Where a figure is and what its body is doing (all in metres / radians)."""
@@ -135,10 +183,19 @@ class Pose:
     wave_phase: float = 0.0
 
 
-def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t: float) -> None:
-    """Draw a figure in world metres (y up is drawn as -y); the caller sets the camera transform."""
+def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: float) -> None:
+    """Draw a figure in world metres (y up is drawn as -y); the caller sets the camera transform.
+
+    The figure breathes (the chest rises and falls), and the way a line is
+    delivered shows in the pose: a whisper leans in with the head bowed, a shout
+    leans back with the arms out and the head thrown back.
+    """
     h, bw = look.height, look.build
     head_r = 0.115 * h / 1.75
+    _, _, lean_extra, spread, head_tilt = DELIVERY_POSE.get(mouth.delivery, DELIVERY_POSE["normal"])
+    if not mouth.talking:
+        lean_extra, spread, head_tilt = 0.0, 0.0, 0.0
+    breath = 0.008 * h / 1.75 * math.sin(2 * math.pi * BREATH_HZ * t)
     canvas.save()
     canvas.translate(pose.x, -pose.y)
     canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
@@ -165,8 +222,8 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t:
             )
     canvas.save()
     canvas.translate(0, -hip_y)
-    canvas.rotate(math.degrees(pose.lean) * f)
-    torso_h = 0.34 * h
+    canvas.rotate(math.degrees(pose.lean + lean_extra) * f)
+    torso_h = 0.34 * h + breath
     coat = _paint(look.coat)
     path = skia.Path()
     w = 0.2 * bw
@@ -183,20 +240,19 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t:
         if side == 1 and pose.wave > 0.01:
             ang = math.radians(150 + 25 * math.sin(pose.wave_phase)) * pose.wave + (1 - pose.wave) * 0.2
         else:
-            ang = side * 0.5 * pose.swing * math.sin(pose.stride + math.pi) + 0.12 * side
+            ang = side * 0.5 * pose.swing * math.sin(pose.stride + math.pi) + (0.12 + 0.9 * spread) * side
         hx, hy = side * w * 0.9 + math.sin(ang) * 0.36 * h / 1.75 * f, shoulder + math.cos(ang) * 0.36
         canvas.drawLine(side * w * 0.9, shoulder, hx, hy, arm)
         canvas.drawCircle(hx, hy, 0.045, _paint(look.skin))
     head_y = -torso_h - head_r - 0.05
     canvas.drawLine(0, -torso_h, 0, head_y + head_r, _paint(look.skin, stroke=0.07))
+    canvas.save()
+    canvas.rotate(head_tilt * f, 0, head_y + head_r)  # about the neck
     if look.hood:
         canvas.drawCircle(0, head_y, head_r * 1.45, _paint(look.coat))
         canvas.drawCircle(0, head_y, head_r * 1.22, _paint(look.fur))  # fur rim
-    if speaking > 0:
-        pulse = 0.5 + 0.5 * math.sin(t * 12)
-        canvas.drawCircle(
-            0, head_y, head_r * (1.6 + 0.12 * pulse), _paint(look.coat, int(110 + 80 * speaking), stroke=0.035)
-        )
+    if mouth.talking:  # who is speaking, at a glance (steady: the mouth carries the timing)
+        canvas.drawCircle(0, head_y, head_r * 1.65, _paint(look.coat, 170, stroke=0.035))
     if look.face is not None:
         canvas.save()
         clip = skia.Path()
@@ -208,6 +264,8 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t:
             skia.SamplingOptions(skia.FilterMode.kLinear),
         )
         canvas.restore()
+        if mouth.talking:  # the likeness's own mouth at rest; shapes drawn over it while speaking
+            draw_mouth(canvas, mouth, 0.0, head_y + head_r * 0.5, head_r, look.skin)
     else:
         canvas.drawCircle(0, head_y, head_r, _paint(look.skin))
         if not look.hood:
@@ -230,13 +288,7 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t:
             beard = skia.Path()
             beard.addArc(skia.Rect.MakeLTRB(-head_r, head_y - head_r * 0.6, head_r, head_y + head_r * 1.05), 0, 180)
             canvas.drawPath(beard, _paint(look.hair))
-        mouth_open = speaking * (0.5 + 0.5 * abs(math.sin(t * 14)))
-        canvas.drawOval(
-            skia.Rect.MakeXYWH(
-                eye_x - head_r * 0.22, head_y + head_r * 0.38, head_r * 0.44, head_r * (0.06 + 0.3 * mouth_open)
-            ),
-            _paint((120, 40, 40)),
-        )
+        draw_mouth(canvas, mouth, eye_x, head_y + head_r * 0.5, head_r, look.skin)
     if look.bun:
         canvas.drawCircle(0, head_y - head_r * 1.05, head_r * 0.42, _paint(look.hair))
     if look.hat:
@@ -246,6 +298,7 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, speaking: float, t:
             0.04,
             _paint(shade(look.coat, 0.5) if look.coat != (35, 35, 40) else (20, 20, 22)),
         )
+    canvas.restore()
     canvas.restore()
     canvas.restore()
 
