@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from sora_cli.plan.places import place_for
 from sora_cli.plan.resolve import make_plan
 from sora_cli.render.animatic import AnimaticBackend
-from sora_cli.render.animatic.place import place_for
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, example_text, small
@@ -247,3 +247,39 @@ def test_unknown_backend_is_an_exit_2_error():
 
     with pytest.raises(UsageError, match=r"no backend 'animatc'; did you mean 'animatic'\? \(installed: animatic"):
         backend_class("animatc")
+
+
+WEATHER_ROOM = """\
+version: 1
+title: Weather at the camera
+world: {{location: "{location}", weather: {weather}}}
+backend: {{name: animatic, options: {{slate: false, captions: false, name_tags: false}}}}
+output: {{width: 192, height: 108, fps: 12, subtitles: none, watermark: "off"}}
+shots:
+  - {{id: a, duration: 2, camera: {{framing: wide, move: static}}}}
+"""
+
+
+def test_indoors_the_weather_stays_outside_the_windows(tmp_path):
+    """Decoded films: snow in an office never reaches the floor; the same snow outdoors does."""
+    from tests.conftest import decode_video, run_cli
+
+    def floor_motion(location: str, weather: str) -> float:
+        sb = tmp_path / f"{weather}-{len(location)}.yaml"
+        sb.write_text(WEATHER_ROOM.format(location=location, weather=weather), encoding="utf-8")
+        out = sb.with_suffix(".mp4")
+        assert run_cli("render", str(sb), "-o", str(out), "--quiet", "--no-cache", "--jobs", "1").code == 0
+        frames = [np.asarray(f, np.int16) for f in decode_video(out)]
+        floor = slice(int(0.68 * frames[0].shape[0]), None)  # below the windows' sills, down to the bottom
+        return float(np.mean([np.abs(a[floor] - b[floor]).mean() for a, b in itertools.pairwise(frames)]))
+
+    office = "a small office with a desk"
+    noise_floor = floor_motion(office, "clear")
+    indoors = floor_motion(office, "snow")
+    outdoors = floor_motion("a snowy mountain valley", "snow")
+    print(f"floor change per frame: office clear {noise_floor:.3f}, office snow {indoors:.3f}, outdoors {outdoors:.3f}")
+    assert indoors <= noise_floor + 0.05
+    assert outdoors > 10 * (noise_floor + 0.05)
+    plan = plan_of(WEATHER_ROOM.format(location=office, weather="snow"))
+    facts = plan.shots[0].world.facts
+    assert facts.indoors and facts.weather_at_camera == "clear" and facts.weather_beyond_windows == "snow"

@@ -329,3 +329,26 @@ def test_scripts_the_main_font_lacks_fall_back_to_a_shipped_font(tmp_path):
         frames[text] = decode_video(Path(report["output"]["file"]))[6][130:180]
     differing = (np.abs(frames["日本"].astype(int) - frames["本日"]).max(axis=2) > 40).sum()
     assert differing > 100  # boxes in swapped order would be pixel-identical
+
+
+def test_indoors_the_weather_is_heard_muffled_through_the_walls():
+    """The bed obeys the plan's facts: rain outside an office is low and soft, outdoors it hisses."""
+
+    def plan_for(location: str):
+        text = (
+            f"version: 1\ntitle: R\nworld: {{location: '{location}', weather: rain}}\nshots: [{{id: a, duration: 2}}]\n"
+        )
+        return make_plan(parse_storyboard(text, "sb.yaml", EXAMPLES))
+
+    office, street = plan_for("a kitchen in a flat"), plan_for("a busy city street")
+    assert office.shots[0].world.facts.weather_heard == "muffled"
+    assert bed_for(office.shots[0]) == ("rain_muffled", "room_tone")
+    assert "rain" in bed_for(street.shots[0])
+
+    def high_share(component: str) -> float:
+        x = component_range(component, RATE, RATE * 2)[:, 0]
+        power = np.abs(np.fft.rfft(x)) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / RATE)
+        return float(power[freqs > 1500].sum() / power.sum())
+
+    assert high_share("rain_muffled") < 0.02 < 0.5 < high_share("rain")

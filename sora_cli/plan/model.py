@@ -36,6 +36,23 @@ class ResolvedCharacter(Frozen):
     cameo_hash: str | None = None  # the capture's hash, never its data
 
 
+class WorldFacts(Frozen):
+    """The physical facts of a shot's world, resolved once (``plan/facts.py``) and obeyed by every stage.
+
+    Nothing downstream reads the place from the location's words again: the
+    picture draws this place and lets this weather reach the camera, the
+    ambience plays this place and hears the weather as said here.
+    """
+
+    place: str  # ice, mountains, city, market, interior, forest, sea, desert, neutral
+    indoors: bool
+    surface: str  # what the cast stands on: floor, snow, ice, sand, grass, asphalt, deck, ground
+    light_sources: tuple[str, ...]  # named sources (lamp, lantern, neon, ...) and sun, moon or windows
+    weather_at_camera: str  # what falls between the camera and the cast: the weather outdoors, clear indoors
+    weather_beyond_windows: str  # indoors: the weather seen through the windows ("" outdoors)
+    weather_heard: str  # full (outdoors), muffled (indoors, through the walls) or none
+
+
 class ResolvedWorld(Frozen):
     location: str
     time_of_day: str
@@ -43,6 +60,7 @@ class ResolvedWorld(Frozen):
     lighting: str
     characters: dict[str, ResolvedCharacter]
     props: dict[str, str]  # prop id -> description, as changed by `set:`
+    facts: WorldFacts
 
 
 class Viseme(Frozen):

@@ -13,6 +13,7 @@ from pathlib import Path
 from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError
 from sora_cli.plan.colors import first_color
+from sora_cli.plan.facts import world_facts
 from sora_cli.plan.model import (
     Camera,
     Plan,
@@ -93,7 +94,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 props[parts[1]] = str(value)
             else:
                 state[parts[0]] = value
-        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props)))
+        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=world_facts(**state)))
 
     # timing
     placed: list[list[LineTime]] = []

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sora_cli.plan.model import Plan, PlannedShot
-from sora_cli.plan.places import place_for
 from sora_cli.sound.synth import RATE, seconds, shaped_noise, tone
 
 GRAIN = RATE  # one-second grains
@@ -102,6 +101,18 @@ def _traffic(rng: np.random.Generator, k: int) -> np.ndarray:
     return shaped_noise(rng, GRAIN, 40, 1200, tilt=-3) * swell
 
 
+def _muffled_rain(rng: np.random.Generator, k: int) -> np.ndarray:
+    """Rain on the other side of a wall and a window: a low, soft patter."""
+    return shaped_noise(rng, GRAIN, 60, 700, tilt=-2)
+
+
+def _muffled_storm(rng: np.random.Generator, k: int) -> np.ndarray:
+    out = _muffled_rain(rng, k)
+    if rng.random() < 0.18:  # thunder carries through walls
+        out += 2.0 * shaped_noise(rng, GRAIN, 25, 140, tilt=-4) * np.hanning(GRAIN)
+    return out
+
+
 #: component -> (grain recipe, level in dB)
 COMPONENTS: dict[str, tuple[Grain, float]] = {
     "breeze": (_wind(80, 1200, 0.4), -34),
@@ -117,6 +128,9 @@ COMPONENTS: dict[str, tuple[Grain, float]] = {
     "room_tone": (_room, -40),
     "traffic": (_traffic, -30),
     "desert_wind": (_wind(100, 1600, 0.5), -34),
+    "rain_muffled": (_muffled_rain, -36),
+    "storm_muffled": (_muffled_storm, -32),
+    "wind_muffled": (_wind(40, 420, 0.6), -36),
 }
 
 WEATHER_BED = {
@@ -134,12 +148,18 @@ PLACE_BED = {
 }  # fmt: skip
 
 
+#: weather heard through walls: only its low end, and softer
+MUFFLED_BED = {"rain": "rain_muffled", "storm": "storm_muffled", "blizzard": "wind_muffled"}
+
+
 def bed_for(shot: PlannedShot) -> tuple[str, ...]:
-    """The bed's components for a shot's world (indoors, the weather is muffled away)."""
-    place = place_for(shot.world.location)
-    parts = [PLACE_BED[place]]
-    if place != "interior":
+    """The bed's components for a shot's world, as the plan resolved it (indoors the weather is muffled)."""
+    facts = shot.world.facts
+    parts = [PLACE_BED[facts.place]]
+    if facts.weather_heard == "full":
         parts.append(WEATHER_BED[shot.world.weather])
+    elif facts.weather_heard == "muffled":
+        parts.append(MUFFLED_BED.get(shot.world.weather))
     return tuple(sorted({p for p in parts if p}))
 
 

@@ -112,7 +112,7 @@ class AnimaticBackend:
         fps = film.fps
         dt = 1.0 / fps
         w = shot.world
-        light = light_for(w.time_of_day, w.weather, w.lighting)
+        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors)
         before = light  # the light the shot starts under (the previous shot's, when continuing)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
@@ -185,7 +185,7 @@ class AnimaticBackend:
                     else LIGHT_STEPS
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
-                place = self._place(w.location, w.time_of_day, now)
+                place = self._place(w.location, w.facts.place, w.time_of_day, now)
                 self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles)
             yield frame
         assert pose is not None
@@ -196,7 +196,7 @@ class AnimaticBackend:
             "track": track_x,
             "weather": particles.state(),
             "clock": clock,
-            "sky": (w.time_of_day, w.weather, w.lighting),
+            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
 
@@ -259,12 +259,12 @@ class AnimaticBackend:
         half_h = pose.view_h / 2 / pose.zoom
         return pose.cx - half_w, pose.cx + half_w, pose.cy - half_h, pose.cy + half_h
 
-    def _place(self, location: str, time_of_day: str, light: Light) -> Place:
-        """The place, recorded once per location and light (layers are static pictures)."""
+    def _place(self, location: str, kind: str, time_of_day: str, light: Light) -> Place:
+        """The plan's place, recorded once per location and light (layers are static pictures)."""
         night = time_of_day in ("night", "dusk")
         key = (location, night, light)
         if key not in self._places:
-            self._places[key] = build_place(location, _stable_seed(location), night, light)
+            self._places[key] = build_place(kind, _stable_seed(location), night, light)
         return self._places[key]
 
     def _look(self, name: str, light: Light) -> Look:
@@ -308,7 +308,7 @@ class AnimaticBackend:
             far_p = min((layer.parallax for layer in place.layers), default=0.2)
             horizon = ground_y(far_p * 0.5)
             ground_near, ground_far = place.ground, place.ground_far
-            if particles.cover > 0:  # snow lying on the ground
+            if particles.cover > 0 and not w.facts.indoors:  # snow lying on the ground (never on a floor)
                 snow = lit((246, 249, 255))
                 ground_near, ground_far = (
                     mix(ground_near, snow, particles.cover * 0.8),
@@ -357,6 +357,16 @@ class AnimaticBackend:
                 apply(canvas, layer.parallax)
                 canvas.drawPicture(layer.picture)
                 canvas.restore()
+            if w.facts.indoors and place.windows:  # the weather is outside: seen only through the panes
+                canvas.save()
+                apply(canvas, place.wall_parallax)
+                panes = skia.Path()
+                for x0, y0, x1, y1 in place.windows:
+                    panes.addRect(skia.Rect.MakeLTRB(x0, -y1, x1, -y0))
+                canvas.clipPath(panes, doAntiAlias=True)
+                canvas.resetMatrix()
+                weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+                canvas.restore()
             canvas.save()
             apply(canvas, 1.0)
             glow = self._glow(shot, t)
@@ -367,7 +377,8 @@ class AnimaticBackend:
                 look = self._look(name, light)
                 draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t)
             canvas.restore()
-            weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+            if not w.facts.indoors:
+                weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
             if particles.flash > 0.02:
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)

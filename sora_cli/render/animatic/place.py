@@ -15,7 +15,6 @@ import numpy as np
 import skia
 
 from sora_cli.plan.colors import RGB, mix, shade
-from sora_cli.plan.places import place_for
 from sora_cli.render.animatic.sky import Light
 
 SPAN = 140.0  # metres of background drawn each side of 0 (room for pans and walks)
@@ -35,6 +34,10 @@ class Place:
     has_sky: bool
     layers: tuple[Layer, ...]
     water: bool = False
+    #: indoors: the window panes (x0, y0, x1, y1 in metres of the wall layer), the only
+    #: place the weather shows; and that layer's parallax
+    windows: tuple[tuple[float, float, float, float], ...] = ()
+    wall_parallax: float = 1.0
 
 
 class _Pen:
@@ -74,8 +77,8 @@ def _record(draw: Callable[[skia.Canvas], None]) -> skia.Picture:
     return recorder.finishRecordingAsPicture()
 
 
-def build_place(location: str, seed: int, night: bool, light: Light) -> Place:
-    kind = place_for(location)
+def build_place(kind: str, seed: int, night: bool, light: Light) -> Place:
+    """The place of kind ``kind`` (the plan's ``facts.place``), its details seeded by ``seed``."""
     rng = np.random.default_rng(seed)
     haze = light.sky_horizon
     window = (255, 214, 120) if night else (150, 180, 205)
@@ -163,6 +166,7 @@ def build_place(location: str, seed: int, night: bool, light: Light) -> Place:
         return Place(kind, *ground((150, 130, 110), mix((160, 140, 120), haze, 0.3)), True, tuple(layers))
     if kind == "interior":
         wall = (226, 220, 208)
+        panes = tuple((float(x), 1.0, float(x) + 2.4, 2.6) for x in np.arange(-SPAN + 3, SPAN, 9))
 
         def room(c: skia.Canvas) -> None:
             pen.rect(c, -SPAN, 0, SPAN, 60, wall)
@@ -175,7 +179,9 @@ def build_place(location: str, seed: int, night: bool, light: Light) -> Place:
             pen.rect(c, -SPAN, 0, SPAN, 0.12, shade(wall, 0.75))  # skirting
 
         layer(0.9, room)
-        return Place(kind, *ground((176, 140, 100), (160, 126, 92)), False, tuple(layers))
+        return Place(
+            kind, *ground((176, 140, 100), (160, 126, 92)), False, tuple(layers), windows=panes, wall_parallax=0.9
+        )
     if kind == "forest":
 
         def trees(c: skia.Canvas, density: float, scale: float, col: RGB) -> None:

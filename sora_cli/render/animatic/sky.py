@@ -54,7 +54,8 @@ class Light:
         return (r, g, b)
 
 
-def light_for(time_of_day: str, weather: str, lighting: str) -> Light:
+def light_for(time_of_day: str, weather: str, lighting: str, indoors: bool = False) -> Light:
+    """The light of a world; indoors the daylight comes through windows, dimmed by the weather, without haze."""
     top, horizon, ambient = SKIES[time_of_day]
     grey = GREY_SKY.get(weather, 0.0)
     if grey:
@@ -71,7 +72,7 @@ def light_for(time_of_day: str, weather: str, lighting: str) -> Light:
         multiply=multiply,  # type: ignore[arg-type]
         glow=tint if neon else None,
         stars=time_of_day == "night" and weather in ("clear", "cloudy"),
-        haze=HAZE.get(weather, 0.0),
+        haze=0.0 if indoors else HAZE.get(weather, 0.0),
         haze_color=haze_color,  # type: ignore[arg-type]
     )
 
