@@ -23,19 +23,10 @@ from sora_cli.plan.colors import RGB, hex_rgb, mix, words
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.animatic import weather
 from sora_cli.render.animatic.camera import REFERENCE_VIEW, CameraPose, eased, framed, moved
-from sora_cli.render.animatic.figures import (
-    PROP_SIZES,
-    Look,
-    Mouth,
-    draw_figure,
-    draw_prop,
-    head_height,
-    lit_look,
-    look_for,
-    prop_kind,
-)
+from sora_cli.render.animatic.figures import Look, Mouth, draw_figure, head_height, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
+from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 
@@ -245,7 +236,7 @@ class AnimaticBackend:
         if cast:
             base = framed(shot.camera.framing, track_x, head_height(self.looks[cast[0]]) + bodies[cast[0]].y)
         elif shot.props:  # a product shot: frame the first prop whole, however close
-            _, size = PROP_SIZES.get(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], "")), (0.6, 0.5))
+            _, size = kind_of(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], ""))).size
             base = framed(shot.camera.framing, track_x, size)
             if base.view_h < size * 1.7:
                 base = CameraPose(track_x, size * 0.55, size * 1.7)

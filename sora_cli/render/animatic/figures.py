@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, hex_rgb, mix, shade, words
+from sora_cli.plan.colors import COLOR_WORDS, RGB, hex_rgb, mix, shade, words
 from sora_cli.plan.model import ResolvedCharacter
+from sora_cli.plan.resolve import identity_color
 
 SKIN_TONES: tuple[RGB, ...] = ((241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172))
 
@@ -39,6 +40,7 @@ class Look:
     face: skia.Image | None  # likeness, circle-cropped
     fur: RGB = (236, 232, 222)
     boots: RGB = (30, 30, 34)
+    wear: frozenset[str] = frozenset()  # garments and features from WARDROBE
 
 
 def _likeness(path: str) -> skia.Image | None:
@@ -70,6 +72,21 @@ def lit_look(look: Look, lit: Callable[[RGB], RGB]) -> Look:
     )  # fmt: skip
 
 
+#: words in a description -> the garment or feature drawn
+WARDROBE: dict[str, str] = {
+    "suit": "suit", "tuxedo": "suit", "blazer": "suit", "robe": "robe", "gown": "robe", "cassock": "robe",
+    "kimono": "robe", "apron": "apron", "raincoat": "raincoat", "mac": "raincoat", "slicker": "raincoat",
+    "oilskin": "raincoat", "oilskins": "raincoat", "parka": "parka", "anorak": "parka", "helmet": "helmet",
+    "glasses": "glasses", "spectacles": "glasses", "specs": "glasses", "sunglasses": "sunglasses",
+    "shades": "sunglasses", "beard": "beard", "bearded": "beard", "bun": "bun", "scarf": "scarf",
+    "tie": "tie", "necktie": "tie", "dress": "dress", "skirt": "dress", "hat": "hat", "cap": "hat",
+    "beanie": "hat", "hood": "hood", "hooded": "hood", "goggles": "goggles", "backpack": "backpack",
+    "rucksack": "backpack", "moustache": "moustache", "mustache": "moustache",
+}  # fmt: skip
+#: garments whose usual colour replaces a hue made up from the id (a suit with no colour is charcoal)
+USUAL_COLOR: dict[str, RGB] = {"suit": (46, 50, 62), "raincoat": (246, 200, 40), "robe": (120, 40, 50)}
+
+
 def look_for(character: ResolvedCharacter) -> Look:
     said = words(character.description)
     h = int.from_bytes(character.id.encode()[:4].ljust(4, b"\0"), "big")
@@ -85,7 +102,14 @@ def look_for(character: ResolvedCharacter) -> Look:
         build = 0.85
     colors = [COLOR_WORDS[w] for w in said if w in COLOR_WORDS]
     coat = hex_rgb(character.color)
-    trousers = shade(colors[1], 0.7) if len(colors) > 1 else (52, 56, 66)
+    wear = frozenset(WARDROBE[w] for w in said if w in WARDROBE)
+    if wear & {"parka"}:
+        wear |= {"hood"}
+    made_up = character.color == identity_color(character.id)  # no colour given or named
+    usual = next((USUAL_COLOR[g] for g in ("suit", "raincoat", "robe") if g in wear), None)
+    if usual and made_up:
+        coat = usual
+    trousers = shade(colors[1], 0.7) if len(colors) > 1 else shade(coat, 0.9) if "suit" in wear else (52, 56, 66)
     hair = (60, 40, 28)
     for i, w in enumerate(said):
         if w in ("hair", "beard") and i and said[i - 1] in COLOR_WORDS:
@@ -101,12 +125,13 @@ def look_for(character: ResolvedCharacter) -> Look:
         hair=hair,
         height=height,
         build=build,
-        hood={"hood", "hooded", "parka"} & set(said) != set(),
-        hat={"cap", "hat", "helmet", "beanie"} & set(said) != set(),
-        beard={"beard", "bearded"} & set(said) != set(),
-        bun="bun" in said,
-        goggles="goggles" in said,
+        hood="hood" in wear,
+        hat="hat" in wear,
+        beard="beard" in wear,
+        bun="bun" in wear,
+        goggles="goggles" in wear,
         face=face,
+        wear=wear,
     )
 
 
@@ -232,7 +257,10 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     path.lineTo(w, -torso_h)
     path.quadTo(0, -torso_h - 0.06, -w, -torso_h)
     path.close()
+    if "backpack" in look.wear:  # on the back: behind the torso
+        canvas.drawRoundRect(skia.Rect.MakeLTRB(-f * w * 1.45, -torso_h * 0.95, -f * w * 0.6, -torso_h * 0.3), 0.05, 0.05, _paint(shade(look.coat, 0.6)))  # fmt: skip
     canvas.drawPath(path, coat)
+    _garments(canvas, look, w, torso_h, h, f)
     canvas.drawLine(-w * 0.8, -0.02, w * 0.8, -0.02, _paint(shade(look.coat, 0.6), stroke=0.04))  # belt line
     arm = _paint(shade(look.coat, 0.85), stroke=0.1 * bw)
     shoulder = -torso_h + 0.05
@@ -289,8 +317,23 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
             beard.addArc(skia.Rect.MakeLTRB(-head_r, head_y - head_r * 0.6, head_r, head_y + head_r * 1.05), 0, 180)
             canvas.drawPath(beard, _paint(look.hair))
         draw_mouth(canvas, mouth, eye_x, head_y + head_r * 0.5, head_r, look.skin)
+    if look.face is None:
+        _eyewear(canvas, look, f * head_r * 0.35, head_y, head_r)
     if look.bun:
         canvas.drawCircle(0, head_y - head_r * 1.05, head_r * 0.42, _paint(look.hair))
+    if "helmet" in look.wear:  # a hard dome with a brim, over the hair
+        dome = skia.Path()
+        dome.addArc(
+            skia.Rect.MakeLTRB(-head_r * 1.15, head_y - head_r * 1.25, head_r * 1.15, head_y + head_r * 0.5), 180, 180
+        )
+        canvas.drawPath(dome, _paint(shade(look.coat, 0.75) if "raincoat" not in look.wear else (250, 250, 246)))
+        canvas.drawLine(
+            -head_r * 1.3,
+            head_y - head_r * 0.38,
+            head_r * 1.3,
+            head_y - head_r * 0.38,
+            _paint(shade(look.coat, 0.5), stroke=head_r * 0.14),
+        )
     if look.hat:
         canvas.drawRoundRect(
             skia.Rect.MakeLTRB(-head_r * 1.05, head_y - head_r * 1.15, head_r * 1.05, head_y - head_r * 0.45),
@@ -307,61 +350,85 @@ def head_height(look: Look) -> float:
     return look.height - 0.115 * look.height / 1.75
 
 
-# --- props ------------------------------------------------------------------------------------
-
-PROP_SIZES: dict[str, tuple[float, float]] = {
-    "sled": (1.7, 0.45), "lamp": (0.45, 0.7), "laptop": (0.4, 0.28), "lantern": (0.3, 0.42), "bike": (1.7, 1.0),
-    "bicycle": (1.7, 1.0), "boat": (4.0, 1.3), "car": (4.2, 1.4), "table": (1.4, 0.75), "desk": (1.5, 0.76),
-    "chair": (0.5, 0.9), "bag": (0.4, 0.35), "box": (0.6, 0.5), "phone": (0.08, 0.16), "cup": (0.1, 0.12),
-    "tent": (2.2, 1.4), "sign": (1.0, 2.2), "tree": (1.5, 4.0),
-}  # fmt: skip
-
-
-def prop_kind(prop_id: str, description: str) -> str:
-    for w in [*words(prop_id), *words(description)]:
-        if w in PROP_SIZES:
-            return w
-    return "box"
-
-
-def draw_prop(
-    canvas: skia.Canvas, kind: str, description: str, x: float, lit: Callable[[RGB], RGB], glow: float = 0.0
-) -> None:
-    w, h = PROP_SIZES.get(kind, (0.6, 0.5))
-    col = lit(first_color(description) or (150, 140, 128))
-    body = _paint(col)
-    dark = _paint(shade(col, 0.55))
-    if kind == "sled":
+def _garments(canvas: skia.Canvas, look: Look, w: float, torso_h: float, h: float, f: float) -> None:
+    """What is worn over the torso, in torso coordinates (hip at 0, up is -y)."""
+    wear = look.wear
+    hem = {"robe": 0.46 * h, "raincoat": 0.3 * h, "dress": 0.24 * h}
+    length = max((hem[g] for g in hem if g in wear), default=0.0)
+    if length:  # a long garment flares from the waist toward its hem
+        skirt = skia.Path()
+        skirt.moveTo(-w * 0.85, -0.04)
+        skirt.lineTo(w * 0.85, -0.04)
+        skirt.lineTo(w * 1.25, length)
+        skirt.lineTo(-w * 1.25, length)
+        skirt.close()
+        canvas.drawPath(skirt, _paint(look.coat))
+        if "raincoat" in wear:  # a shine down the front and a row of buttons
+            canvas.drawLine(w * 0.45, -torso_h * 0.9, w * 0.7, length * 0.9, _paint((255, 255, 255), 90, stroke=0.03))
+            for k in range(4):
+                canvas.drawCircle(
+                    0, -torso_h * 0.8 + k * (torso_h * 0.8 + length * 0.7) / 4, 0.018, _paint(shade(look.coat, 0.5))
+                )
+        if "robe" in wear:  # a sash
+            canvas.drawLine(-w * 0.9, -0.06, w * 0.9, -0.06, _paint(shade(look.coat, 0.55), stroke=0.06))
+    if "suit" in wear or "tie" in wear:  # shirt, tie, lapels
+        shirt = skia.Path()
+        shirt.moveTo(-w * 0.38, -torso_h)
+        shirt.lineTo(w * 0.38, -torso_h)
+        shirt.lineTo(0, -torso_h * 0.45)
+        shirt.close()
+        canvas.drawPath(shirt, _paint((245, 245, 242)))
+        tie = skia.Path()
+        tie.moveTo(-0.025, -torso_h + 0.01)
+        tie.lineTo(0.025, -torso_h + 0.01)
+        tie.lineTo(0.035, -torso_h * 0.5)
+        tie.lineTo(0, -torso_h * 0.42)
+        tie.lineTo(-0.035, -torso_h * 0.5)
+        tie.close()
+        canvas.drawPath(tie, _paint((150, 30, 40) if look.coat != (150, 30, 40) else (30, 30, 60)))
+        lapel = _paint(shade(look.coat, 0.7), stroke=0.025)
+        canvas.drawLine(-w * 0.38, -torso_h, 0, -torso_h * 0.42, lapel)
+        canvas.drawLine(w * 0.38, -torso_h, 0, -torso_h * 0.42, lapel)
+    if "apron" in wear:  # bib and skirt of an apron, with a neck strap
         canvas.drawRoundRect(
-            skia.Rect.MakeLTRB(x - w / 2, -h, x + w / 2, -0.12), 0.06, 0.06, _paint(lit((150, 105, 60)))
+            skia.Rect.MakeLTRB(-w * 0.6, -torso_h * 0.8, w * 0.6, 0.22 * h), 0.03, 0.03, _paint((246, 244, 236))
         )
-        canvas.drawRoundRect(
-            skia.Rect.MakeLTRB(x - w / 2 + 0.1, -h - 0.18, x + w / 2 - 0.1, -h + 0.05),
-            0.08,
-            0.08,
-            _paint(lit((235, 120, 40))),
-        )
-        canvas.drawLine(x - w / 2 - 0.15, -0.04, x + w / 2, -0.04, _paint(lit((80, 60, 40)), stroke=0.05))
-    elif kind in ("lamp", "lantern"):
-        light = (255, 196, 90)
-        if glow > 0:
-            canvas.drawCircle(x, -h * 0.85, h * (1.2 + 0.6 * glow), _paint(light, int(90 * glow)))
-        canvas.drawRoundRect(skia.Rect.MakeLTRB(x - w / 2, -0.05, x + w / 2, 0), 0.02, 0.02, dark)
-        canvas.drawLine(x, -0.05, x + w * 0.2, -h * 0.8, _paint(col, stroke=0.035))
-        canvas.drawCircle(x + w * 0.2, -h * 0.85, w * 0.28, body)
-        canvas.drawCircle(x + w * 0.2, -h * 0.85, w * 0.16, _paint(light if glow > 0 else shade(col, 0.8)))
-    elif kind in ("bike", "bicycle"):
-        for wx in (x - w * 0.32, x + w * 0.32):
-            canvas.drawCircle(wx, -0.34, 0.33, _paint((30, 30, 30), stroke=0.05))
-        canvas.drawLine(x - w * 0.32, -0.34, x, -0.75, _paint(col, stroke=0.06))
-        canvas.drawLine(x, -0.75, x + w * 0.32, -0.34, _paint(col, stroke=0.06))
-        canvas.drawLine(x - w * 0.1, -0.34, x, -0.75, _paint(col, stroke=0.06))
-    elif kind == "laptop":
-        canvas.drawRect(skia.Rect.MakeLTRB(x - w / 2, -0.03, x + w / 2, 0), dark)
-        canvas.drawRect(skia.Rect.MakeLTRB(x - w / 2 + 0.02, -h, x + w / 2 - 0.04, -0.03), body)
+        canvas.drawLine(-w * 0.5, -torso_h * 0.8, -w * 0.3, -torso_h, _paint((246, 244, 236), stroke=0.025))
+        canvas.drawLine(w * 0.5, -torso_h * 0.8, w * 0.3, -torso_h, _paint((246, 244, 236), stroke=0.025))
         canvas.drawRect(
-            skia.Rect.MakeLTRB(x - w / 2 + 0.05, -h + 0.03, x + w / 2 - 0.07, -0.06),
-            _paint((120, 170, 220) if glow else (50, 60, 70)),
+            skia.Rect.MakeLTRB(-w * 0.35, -torso_h * 0.2, w * 0.35, 0.02), _paint((226, 222, 212))
+        )  # pocket
+    if "scarf" in wear:  # round the neck, one end hanging
+        scarf = _paint(shade(look.coat, 0.6) if "suit" not in wear else (170, 40, 40))
+        canvas.drawRoundRect(skia.Rect.MakeLTRB(-w * 0.6, -torso_h - 0.05, w * 0.6, -torso_h + 0.05), 0.04, 0.04, scarf)
+        canvas.drawRoundRect(
+            skia.Rect.MakeLTRB(f * w * 0.15, -torso_h, f * w * 0.15 + 0.08 * f, -torso_h * 0.45), 0.02, 0.02, scarf
         )
-    else:
-        canvas.drawRoundRect(skia.Rect.MakeLTRB(x - w / 2, -h, x + w / 2, 0), min(w, h) * 0.15, min(w, h) * 0.15, body)
+
+
+def _eyewear(canvas: skia.Canvas, look: Look, eye_x: float, head_y: float, head_r: float) -> None:
+    """Glasses (rims), sunglasses (dark lenses) and a moustache, on a drawn face."""
+    wear = look.wear
+    if "glasses" in wear or "sunglasses" in wear:
+        dark = "sunglasses" in wear
+        for dx in (-0.33, 0.33):
+            cx, cy, r = eye_x + dx * head_r, head_y - head_r * 0.1, head_r * 0.24
+            if dark:
+                canvas.drawCircle(cx, cy, r, _paint((20, 20, 26)))
+            canvas.drawCircle(cx, cy, r, _paint((30, 30, 36), stroke=head_r * 0.07))
+        canvas.drawLine(
+            eye_x - head_r * 0.1,
+            head_y - head_r * 0.12,
+            eye_x + head_r * 0.1,
+            head_y - head_r * 0.12,
+            _paint((30, 30, 36), stroke=head_r * 0.06),
+        )
+    if "moustache" in wear:
+        canvas.drawRoundRect(
+            skia.Rect.MakeLTRB(
+                eye_x - head_r * 0.4, head_y + head_r * 0.22, eye_x + head_r * 0.4, head_y + head_r * 0.42
+            ),
+            head_r * 0.06,
+            head_r * 0.06,
+            _paint(look.hair),
+        )
