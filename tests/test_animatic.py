@@ -57,11 +57,16 @@ def test_continue_starts_where_the_previous_shot_ended(before, after):
 
 
 def test_a_cut_is_a_new_set_up():
+    """The picture's layout (8x8-pixel block means: rain streaks in a close-up average out) jumps at a cut."""
     plan = plan_of(example_text("harbour_night", width=W, height=H))
     frames = frames_of(plan, CLEAN)
-    rain = frames["rain-starts"]
+
+    def layout(f: np.ndarray) -> np.ndarray:
+        return f.reshape(H // 8, 8, W // 8, 8, 3).mean(axis=(1, 3))
+
+    rain = [layout(f) for f in frames["rain-starts"]]
     step_inside = max(diff(rain[i], rain[i + 1]) for i in range(len(rain) - 1))
-    assert diff(rain[-1], frames["ben-close"][0]) > 3 * step_inside
+    assert diff(rain[-1], layout(frames["ben-close"][0])) > 3 * step_inside
 
 
 IDENTITY = """\
@@ -283,3 +288,58 @@ def test_indoors_the_weather_stays_outside_the_windows(tmp_path):
     plan = plan_of(WEATHER_ROOM.format(location=office, weather="snow"))
     facts = plan.shots[0].world.facts
     assert facts.indoors and facts.weather_at_camera == "clear" and facts.weather_beyond_windows == "snow"
+
+
+FRAMING = """\
+version: 1
+title: Framing
+world:
+  location: "somewhere undefined"
+  characters:
+    ann: {{description: "woman", color: "#d01010"}}
+    bob: {{description: "man", color: "#10d010"}}
+output: {{width: {w}, height: {h}, fps: 12}}
+shots:
+  - {{id: a, duration: 0.5, cast: [ann, bob], camera: {{framing: {framing}, move: static}}}}
+"""
+
+
+@pytest.mark.parametrize("size", [(256, 144), (144, 256), (192, 192), (288, 120)])
+def test_framings_cut_the_body_where_a_cinematographer_would(size):
+    """Close-up: head and shoulders; medium: waist up; wide: the whole body, in every aspect ratio."""
+    from sora_cli.render.animatic.figures import look_for
+
+    w, h = size
+
+    def parts(framing: str) -> dict[str, int]:
+        plan = plan_of(FRAMING.format(w=w, h=h, framing=framing))
+        f = frames_of(plan, CLEAN)["a"][0].astype(np.int16)
+        skin = np.array(look_for(plan.characters["ann"]).skin)
+        near = lambda rgb, tol=12: np.all(np.abs(f - np.array(rgb)) <= tol, axis=2)  # noqa: E731
+        face = near(skin, 6)
+        return {
+            "coat": int(near((208, 16, 16), 20).sum()),
+            "belt": int(near((125, 10, 10), 14).sum()),
+            "boots": int(near((30, 30, 34), 4)[h // 2 :].sum()),  # (the eyes are as dark: look low)
+            "legs": int(near((52, 56, 66), 8)[h // 3 :].sum()),
+            "face": int(face.sum()),
+            "face_at_top": int(face[0].sum()),
+        }
+
+    close, medium, wide = parts("close_up"), parts("medium"), parts("wide")
+    assert close["face"] > 0 and close["coat"] > 0 and close["face_at_top"] == 0, close
+    assert close["belt"] == 0 and close["boots"] == 0 and close["legs"] == 0, close  # nothing below the chest
+    assert medium["belt"] > 0 and medium["boots"] == 0 and medium["face_at_top"] == 0, medium  # waist up
+    assert wide["legs"] > 0 and wide["face"] > 0 and wide["face_at_top"] == 0, wide  # head to feet
+    # legs against coat: the whole leg in a wide, at most the top of the thighs in a medium
+    assert wide["legs"] > 0.5 * wide["coat"] and medium["legs"] < 0.15 * medium["coat"], (wide, medium)
+
+
+def test_name_tags_only_for_characters_in_frame():
+    def tag_pixels(framing: str) -> int:
+        plan = plan_of(FRAMING.format(w=256, h=144, framing=framing))
+        f = frames_of(plan, {"slate": False, "captions": False, "name_tags": True})["a"][0].astype(np.int16)
+        return int(np.all(np.abs(f - np.array((16, 208, 16))) <= 30, axis=2).sum())
+
+    assert tag_pixels("wide") > 40  # bob's tag, under bob
+    assert tag_pixels("close_up") == 0  # the close-up is on ann; bob is out of frame, and so is his tag

@@ -22,8 +22,8 @@ from sora_cli.fonts import BOLD, MONO, REGULAR
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.animatic import weather
-from sora_cli.render.animatic.camera import REFERENCE_VIEW, CameraPose, eased, framed, moved
-from sora_cli.render.animatic.figures import Look, Mouth, draw_figure, head_height, lit_look, look_for
+from sora_cli.render.animatic.camera import BODY_CUTS, REFERENCE_VIEW, CameraPose, eased, framed, moved
+from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
@@ -214,9 +214,18 @@ class AnimaticBackend:
         return bodies, props
 
     def _subject_x(self, shot: PlannedShot, bodies: dict[str, Body], props: dict[str, float]) -> float:
+        """Where the camera looks: the group when it fits the framing's width, else its first member."""
         present = [bodies[n].x for n in shot.cast if n in bodies]
-        if shot.camera.framing in ("close_up", "extreme_close_up") and present:
-            return present[0]
+        framing = shot.camera.framing
+        if framing in BODY_CUTS and present:
+            film = self.film
+            assert film is not None
+            bottom, top = BODY_CUTS[framing]
+            width = (
+                self.looks[next(n for n in shot.cast if n in bodies)].height * (top - bottom) * film.width / film.height
+            )
+            if framing != "medium" or max(present) - min(present) + 0.6 > width:
+                return present[0]
         if present:
             return (min(present) + max(present)) / 2
         if props:
@@ -234,14 +243,17 @@ class AnimaticBackend:
     ) -> CameraPose:
         cast = [n for n in shot.cast if n in bodies]
         if cast:
-            base = framed(shot.camera.framing, track_x, head_height(self.looks[cast[0]]) + bodies[cast[0]].y)
+            look, body = self.looks[cast[0]], bodies[cast[0]]
+            # sitting lowers everything above the hips by SIT_DROP of the height
+            height = look.height * (1 - SIT_DROP * body.sit)
+            base = framed(shot.camera.framing, track_x, height, body.y)
         elif shot.props:  # a product shot: frame the first prop whole, however close
             _, size = kind_of(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], ""))).size
-            base = framed(shot.camera.framing, track_x, size)
+            base = framed(shot.camera.framing, track_x, size * 1.1)
             if base.view_h < size * 1.7:
                 base = CameraPose(track_x, size * 0.55, size * 1.7)
         else:
-            base = framed(shot.camera.framing, track_x, 1.6)
+            base = framed(shot.camera.framing, track_x, 1.75)
         return moved(base, shot.camera.move, t, shot.duration, aspect, shot.seed)
 
     @staticmethod
@@ -421,7 +433,12 @@ class AnimaticBackend:
             for name, body in bodies.items():
                 if name not in film.characters:
                     continue
-                sx, sy = to_screen(np.array([[body.x, body.y]]))[0]
+                (left, feet), (right, head) = to_screen(
+                    np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
+                )
+                if right < 0 or left > W or head > H or feet < 0:
+                    continue  # out of frame: no tag at the edge for someone who is not there
+                sx, sy = (left + right) / 2, feet
                 label = name.capitalize()
                 width = font.measureText(label)
                 y = min(float(sy) + pad * 0.6, H - font.getSize() * 1.6 - pad)
@@ -435,6 +452,8 @@ class AnimaticBackend:
                 if pid not in shot.props:
                     continue
                 sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
+                if not 0 <= sx <= W or sy < 0:
+                    continue
                 width = small.measureText(pid)
                 y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
                 x = min(max(float(sx) - width / 2, pad), W - width - pad)

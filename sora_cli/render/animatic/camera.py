@@ -15,8 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: framing -> metres of the subject plane visible top to bottom
+#: framing -> metres of the subject plane visible top to bottom (the wide framings; the close
+#: ones are cut on the subject's body, see :data:`BODY_CUTS`)
 VIEW_HEIGHT = {"extreme_wide": 22.0, "wide": 8.5, "medium": 2.6, "close_up": 0.95, "extreme_close_up": 0.42}
+#: framing -> (frame's bottom edge, top edge) as fractions of the subject's height, as a
+#: cinematographer cuts: close-up head and shoulders (from the upper chest), medium from the
+#: waist up, extreme close-up the face; wide framings show the whole body in its place
+BODY_CUTS = {"close_up": (0.66, 1.07), "medium": (0.45, 1.1), "extreme_close_up": (0.84, 1.03)}
 REFERENCE_VIEW = 8.5  # the wide framing: background layers are drawn to look right here
 EASE_SECONDS = 1.2  # how long a continued pose takes to settle into the new framing
 
@@ -44,17 +49,17 @@ def _wobble(t: float, seed: int, k: int) -> float:
     return (math.sin(t * 1.9 + a) + 0.6 * math.sin(t * 3.7 + 2 * a) + 0.3 * math.sin(t * 7.3 + 3 * a)) / 1.9
 
 
-def framed(framing: str, subject_x: float, head_y: float) -> CameraPose:
+def framed(framing: str, subject_x: float, height: float, base_y: float = 0.0) -> CameraPose:
+    """The camera on a subject ``height`` metres tall standing (or sitting) at ``base_y``.
+
+    The cut is on the body, so it holds for a child or a tall adult and in every
+    aspect ratio (the frame's height is fixed by the cut; its width follows).
+    """
+    if framing in BODY_CUTS:
+        bottom, top = BODY_CUTS[framing]
+        return CameraPose(subject_x, base_y + height * (bottom + top) / 2, height * (top - bottom))
     view_h = VIEW_HEIGHT[framing]
-    if framing in ("extreme_wide", "wide"):
-        cy = view_h * 0.3
-    elif framing == "medium":
-        cy = head_y - 0.55
-    elif framing == "close_up":
-        cy = head_y - 0.1
-    else:
-        cy = head_y
-    return CameraPose(subject_x, cy, view_h)
+    return CameraPose(subject_x, view_h * 0.3, view_h)
 
 
 def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float, seed: int) -> CameraPose:

@@ -166,6 +166,7 @@ DELIVERY_POSE: dict[str, tuple[float, float, float, float, float]] = {
 }
 MOUTH_INSIDE: RGB = (74, 18, 26)
 BREATH_HZ = 0.27  # breaths per second at rest
+SIT_DROP = 0.21  # how far sitting lowers the head, as a fraction of the height
 
 
 def draw_mouth(canvas: skia.Canvas, mouth: Mouth, x: float, y: float, head_r: float, skin: RGB) -> None:
@@ -226,7 +227,7 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
     canvas.scale(max(0.35, abs(pose.facing)), 1)  # a turn squashes the figure through side-on
     f = 1.0 if pose.facing >= 0 else -1.0
-    hip_y = 0.5 * h * (1 - 0.42 * pose.sit)
+    hip_y = 0.5 * h * (1 - 2 * SIT_DROP * pose.sit)
     leg = 0.5 * h
     limb = _paint(look.trousers, stroke=0.12 * bw)
     for side in (-1, 1):
@@ -344,10 +345,6 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     canvas.restore()
     canvas.restore()
     canvas.restore()
-
-
-def head_height(look: Look) -> float:
-    return look.height - 0.115 * look.height / 1.75
 
 
 def _garments(canvas: skia.Canvas, look: Look, w: float, torso_h: float, h: float, f: float) -> None:
