@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -32,7 +33,7 @@ def make_board(plan: Plan, backend_name: str, out: Path) -> Path:
     backend = backend_class(backend_name)()
     backend.open(Film.from_plan(plan, width=width, height=height))
     try:
-        frames = [backend.key_frame(shot) for shot in plan.shots]
+        frames = _key_frames(plan, backend)
     finally:
         backend.close()
     title_font = ImageFont.truetype(str(BOLD), 26)
@@ -67,3 +68,19 @@ def make_board(plan: Plan, backend_name: str, out: Path) -> Path:
     with atomic_path(out) as tmp:
         sheet.save(tmp, format="PDF" if out.suffix.lower() == ".pdf" else "PNG", resolution=150)
     return out
+
+
+def _key_frames(plan: Plan, backend: Any) -> list[np.ndarray]:
+    """One key frame per shot; a ``continue`` shot's is the film's own, from the chain's carried state.
+
+    Backends that can step a shot without drawing it offer ``key_frame_after(shot,
+    carry) -> (frame, carry)``; the others are asked for ``key_frame(shot)`` alone.
+    """
+    chained = getattr(backend, "key_frame_after", None)
+    if chained is None:
+        return [backend.key_frame(shot) for shot in plan.shots]
+    frames, carry = [], None
+    for shot in plan.shots:
+        frame, carry = chained(shot, carry if shot.continuity == "continue" else None)
+        frames.append(frame)
+    return frames

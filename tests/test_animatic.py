@@ -343,3 +343,41 @@ def test_name_tags_only_for_characters_in_frame():
 
     assert tag_pixels("wide") > 40  # bob's tag, under bob
     assert tag_pixels("close_up") == 0  # the close-up is on ann; bob is out of frame, and so is his tag
+
+
+CHAIN = """\
+version: 1
+title: Chain
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+output: {width: 480, height: 270, fps: 12, subtitles: none, watermark: "off"}
+shots:
+  - {id: a, duration: 2, cast: [kim], action: "Kim walks right", camera: {framing: wide}}
+  - {id: b, duration: 2, continuity: continue, cast: [kim], action: "Kim runs right", camera: {framing: medium}}
+"""
+
+
+def test_the_board_shows_a_continue_shot_as_the_film_does(tmp_path):
+    """The sheet's panel of a ``continue`` shot is the film's own middle frame, not a fresh set-up."""
+    from PIL import Image
+
+    from sora_cli import board
+    from tests.conftest import decode_video, run_cli
+
+    sb = tmp_path / "chain.yaml"
+    sb.write_text(CHAIN, encoding="utf-8")
+    film, sheet = tmp_path / "chain.mp4", tmp_path / "chain.png"
+    assert run_cli("render", str(sb), "-o", str(film), "--quiet", "--no-cache", "--jobs", "1").code == 0
+    assert run_cli("board", str(sb), "-o", str(sheet)).code == 0
+    plan = plan_of(CHAIN)
+    shot = plan.shots[1]
+    frame = decode_video(film)[shot.start_frame + shot.frames // 2].astype(np.int16)
+    x = 18 + 1 * (board.PANEL_W + 18)  # the second panel of the first row
+    panel = np.asarray(Image.open(sheet).convert("RGB"))[70 : 70 + 270, x : x + 480].astype(np.int16)
+    fresh = AnimaticBackend()
+    fresh.open(Film.from_plan(plan, width=480, height=270))
+    set_up = fresh.key_frame(shot).astype(np.int16)  # the same shot entered by a cut
+    assert np.abs(panel - frame).mean() < 3
+    assert np.abs(set_up - frame).mean() > 3 * np.abs(panel - frame).mean() + 3

@@ -86,12 +86,28 @@ class AnimaticBackend:
         return ShotRender(self._frames(shot, carry, draw=lambda i: True))
 
     def key_frame(self, shot: PlannedShot) -> np.ndarray:
+        return self.key_frame_after(shot, None)[0]
+
+    def key_frame_after(self, shot: PlannedShot, carry: Carry | None) -> tuple[np.ndarray, Carry]:
+        """The shot's middle frame as the film shows it, and the carry for the shot after it.
+
+        A ``continue`` shot picks up the previous shot's state, so its key frame is
+        the film's own frame only when the chain before it has been run: every frame
+        is stepped, only the middle one is drawn.
+        """
         middle = shot.frames // 2
-        frames = self._frames(shot, None, draw=lambda i: i == middle)
-        for i, frame in enumerate(frames):
+        frames = self._frames(shot, carry, draw=lambda i: i == middle)
+        key: np.ndarray | None = None
+        i = 0
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration as done:
+                assert key is not None
+                return key, done.value
             if i == middle:
-                return frame[:, :, :3].copy()
-        raise AssertionError("unreachable")
+                key = frame[:, :, :3].copy()
+            i += 1
 
     # --- one shot ---------------------------------------------------------------------------
 
