@@ -128,3 +128,75 @@ def test_a_suit_with_no_colour_is_dark_not_a_made_up_hue():
     suit = figure("man in a suit")
     torso = suit[190:240, 100:140].reshape(-1, 3)
     assert np.median(torso.max(axis=1)) < 90  # charcoal, not the id's bright hue
+
+
+ACTS = """\
+version: 1
+title: Acts
+world:
+  location: "{location}"
+  characters:
+    bo: {{description: "man in a suit"}}
+  props:
+    desk: {{description: "oak desk"}}
+    chair: {{description: "wooden chair"}}
+    mug: {{description: "red mug"}}
+    bike: {{description: "blue bike"}}
+    sled: {{description: "wooden sled"}}
+output: {{width: 256, height: 144, fps: 12}}
+shots:
+  - {{id: a, duration: 2, cast: [bo], props: {props}, action: "{action}", camera: {{framing: {framing}}}}}
+"""
+
+
+def run_shot(action: str, props: str = "[]", location: str = "a small office", framing: str = "wide"):
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.backend import Film
+    from tests.test_animatic import CLEAN, plan_of
+
+    plan = plan_of(ACTS.format(action=action, props=props, location=location, framing=framing))
+    backend = AnimaticBackend()
+    film = Film.from_plan(plan)
+    backend.open(Film(**{**film.__dict__, "options": CLEAN}))
+    render = backend.render_shot(plan.shots[0], None)
+    frames = [f[:, :, :3].copy() for f in render]
+    return plan.shots[0], frames, render.carry.state
+
+
+def test_staging_reads_which_prop_each_action_uses():
+    from sora_cli.render.animatic.motion import read_action
+    from sora_cli.render.animatic.staging import stage
+
+    def staged(action: str, props: str, location: str = "a small office"):
+        from tests.test_animatic import plan_of
+
+        shot = plan_of(ACTS.format(action=action, props=props, location=location, framing="wide")).shots[0]
+        return stage(shot, read_action(shot.action, shot.cast))
+
+    at_desk = staged("Bo sits at his desk", "[desk]")
+    assert at_desk.seats == {"bo": None} and at_desk.worktops == {"bo": "desk"}  # a chair is implied
+    assert staged("Bo sits down", "[chair]").seats == {"bo": "chair"}
+    assert staged("Bo sits on the ice", "[]", "a frozen lake of ice").seats == {}  # outdoors, on the ground
+    assert staged("Bo rides away", "[bike]").rides == {"bo": "bike"}
+    assert staged("Bo drinks", "[mug]").held == {"bo": "mug"}
+    assert staged("Bo drags the sled", "[sled]").dragged == {"sled": "bo"}
+
+
+def test_sit_puts_the_body_on_the_seat_and_ride_on_the_bike():
+    _, _, state = run_shot("Bo sits down", "[chair]")
+    assert state["bodies"]["bo"]["sit"] > 0.9
+    assert state["props"]["chair"] == pytest.approx(state["bodies"]["bo"]["x"])
+    _, _, state = run_shot("Bo rides his bike to the right", "[bike]", "a city street")
+    assert state["bodies"]["bo"]["x"] > 2.0  # under way
+    assert state["props"]["bike"] == pytest.approx(state["bodies"]["bo"]["x"])
+
+
+def test_drink_raises_the_cup_to_the_mouth():
+    _, frames, _ = run_shot("Bo drinks his coffee", "[mug]", framing="medium")
+
+    def mug_y(f: np.ndarray) -> float:
+        red = (f[..., 0] > 150) & (f[..., 1] < 70) & (f[..., 2] < 70)
+        assert red.sum() > 3
+        return float(np.nonzero(red)[0].mean())
+
+    assert mug_y(frames[-1]) < mug_y(frames[0]) - 10  # raised, by more than 10 px of 144

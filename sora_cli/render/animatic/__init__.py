@@ -28,6 +28,7 @@ from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, s
 from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
+from sora_cli.render.animatic.staging import Staging, stage
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
@@ -157,7 +158,8 @@ class AnimaticBackend:
             first = self._target_pose(shot, bodies, props, track_x, 0.0, aspect)
             particles = weather.start(w.weather, shot.seed, self._view(first, aspect))
 
-        drag_props = [p for p in shot.props if any("drag" in intents[c].verbs for c in shot.cast if c in intents)][:1]
+        staging = stage(shot, intents)
+        drag_props = list(staging.dragged)
         pose = start_pose
         frame = self.buffer
         for i in range(shot.frames):
@@ -180,6 +182,7 @@ class AnimaticBackend:
                 weather.step(particles, dt, clock, particles_view)
             else:
                 leans = {name: 0.0 for name in bodies}
+            _place_used_props(staging, bodies, props)
             target = self._target_pose(shot, bodies, props, track_x, t, aspect)
             pose = eased(start_pose, target, t + (dt if continuing else 0.0)) if start_pose else target
             for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
@@ -193,7 +196,7 @@ class AnimaticBackend:
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
                 place = self._place(w.location, w.facts.place, w.time_of_day, now)
-                self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles)
+                self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles, staging)
             yield frame
         assert pose is not None
         state = {
@@ -294,7 +297,7 @@ class AnimaticBackend:
 
     # --- drawing ---------------------------------------------------------------------------------
 
-    def _draw(self, shot, index, t, place, light, pose, bodies, leans, props, particles) -> None:
+    def _draw(self, shot, index, t, place, light, pose, bodies, leans, props, particles, staging) -> None:
         film = self.film
         assert film is not None
         W, H = film.width, film.height
@@ -389,12 +392,44 @@ class AnimaticBackend:
             canvas.save()
             apply(canvas, 1.0)
             glow = self._glow(shot, t)
+            facing = {
+                pid: bodies[n].facing
+                for n, pid in [*staging.seats.items(), *staging.rides.items()]
+                if pid and n in bodies
+            }
             for pid, x in props.items():
+                if pid in staging.carried:
+                    continue  # in a hand
                 if pid in shot.props or any(b.exiting == 0 for b in bodies.values()):
-                    draw_prop(canvas, prop_kind(pid, w.props.get(pid, "")), w.props.get(pid, ""), x, lit, glow)
+                    kind = staging.kinds.get(pid) or prop_kind(pid, w.props.get(pid, ""))
+                    _turned_prop(canvas, kind, w.props.get(pid, ""), x, facing.get(pid, 1.0), lit, glow)
+            for name, seat in staging.seats.items():  # an implied chair under whoever sits
+                if seat is None and name in bodies and bodies[name].sit > 0.05:
+                    _turned_prop(canvas, "chair", "", bodies[name].x, bodies[name].facing, lit)
+            for name, bike in staging.rides.items():  # an implied bike under a rider
+                if bike is None and name in bodies:
+                    _turned_prop(canvas, "bike", "", bodies[name].x, bodies[name].facing, lit)
             for name, body in sorted(bodies.items(), key=lambda kv: kv[1].x):
                 look = self._look(name, light)
-                draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t)
+                held = None
+                if name in staging.held:
+                    pid = staging.held[name]
+                    kind, desc = (staging.kinds[pid], w.props.get(pid, "")) if pid else ("cup", "")
+                    held = _holder(kind, desc, lit)
+                draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t, held)
+            for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
+                pullers = [bodies[c] for c in shot.cast if c in bodies]
+                if pid in props and pullers:
+                    ahead = 1.0 if pullers[0].vx >= 0 else -1.0
+                    lead = max(pullers, key=lambda b: b.x * ahead)
+                    pw, ph = kind_of(staging.kinds[pid]).size
+                    rope = skia.Paint(
+                        AntiAlias=True,
+                        Color=skia.Color(*lit((120, 96, 60))),
+                        StrokeWidth=0.035,
+                        Style=skia.Paint.kStroke_Style,
+                    )
+                    canvas.drawLine(lead.x - ahead * 0.18, -0.85, props[pid] + ahead * pw / 2, -ph * 0.6, rope)
             canvas.restore()
             if not w.facts.indoors:
                 weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
@@ -533,6 +568,53 @@ def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
             shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
             return Mouth(shape, line.delivery, talking=True)
     return Mouth()
+
+
+def _place_used_props(staging: Staging, bodies: dict[str, Body], props: dict[str, float]) -> None:
+    """Props follow the bodies that use them: the seat under a sitter, the desk before them, the bike under a rider."""
+    for name, pid in staging.seats.items():
+        if pid and name in bodies:
+            props[pid] = bodies[name].x
+    for name, pid in staging.worktops.items():
+        if name in bodies:
+            props[pid] = bodies[name].x + (1.0 if bodies[name].facing >= 0 else -1.0) * 0.85
+    for name, pid in staging.rides.items():
+        if pid and name in bodies:
+            props[pid] = bodies[name].x
+
+
+def _turned_prop(
+    canvas: skia.Canvas,
+    kind: str,
+    description: str,
+    x: float,
+    facing: float,
+    lit: Callable[[RGB], RGB],
+    glow: float = 0.0,
+) -> None:
+    """A prop at ``x`` turned the way ``facing`` says (a chair's back behind its sitter, a bike along its ride)."""
+    canvas.save()
+    canvas.translate(x, 0)
+    if facing < 0:
+        canvas.scale(-1, 1)
+    draw_prop(canvas, kind, description, 0.0, lit, glow)
+    canvas.restore()
+
+
+def _holder(
+    kind: str, description: str, lit: Callable[[RGB], RGB]
+) -> Callable[[skia.Canvas, float, float, float], None]:
+    """Draws a prop held in a hand: centred on the hand, tilted as it is raised."""
+    height = kind_of(kind).size[1]
+
+    def held(canvas: skia.Canvas, x: float, y: float, tilt: float) -> None:
+        canvas.save()
+        canvas.translate(x, y + height / 2)
+        canvas.rotate(tilt)
+        draw_prop(canvas, kind, description, 0.0, lit)
+        canvas.restore()
+
+    return held
 
 
 def _card_text(action: str) -> str | None:

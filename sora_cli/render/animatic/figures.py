@@ -167,6 +167,7 @@ DELIVERY_POSE: dict[str, tuple[float, float, float, float, float]] = {
 MOUTH_INSIDE: RGB = (74, 18, 26)
 BREATH_HZ = 0.27  # breaths per second at rest
 SIT_DROP = 0.21  # how far sitting lowers the head, as a fraction of the height
+SADDLE = 0.86  # metres: a bike's saddle, where a rider's hips go
 
 
 def draw_mouth(canvas: skia.Canvas, mouth: Mouth, x: float, y: float, head_r: float, skin: RGB) -> None:
@@ -207,14 +208,20 @@ class Pose:
     sit: float = 0.0  # 0 standing .. 1 seated
     wave: float = 0.0  # 0 .. 1 arm raised
     wave_phase: float = 0.0
+    drink: float = 0.0  # 0 .. 1 the front hand raised to the mouth
+    ride: float = 0.0  # 0 .. 1 on a saddle (bike): raised and seated
 
 
-def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: float) -> None:
+Held = Callable[[skia.Canvas, float, float, float], None]  # (canvas, hand x, hand y, tilt degrees)
+
+
+def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: float, held: Held | None = None) -> None:
     """Draw a figure in world metres (y up is drawn as -y); the caller sets the camera transform.
 
     The figure breathes (the chest rises and falls), and the way a line is
     delivered shows in the pose: a whisper leans in with the head bowed, a shout
-    leans back with the arms out and the head thrown back.
+    leans back with the arms out and the head thrown back. ``held`` draws what
+    the front hand holds (a cup raised to the mouth as ``drink`` rises).
     """
     h, bw = look.height, look.build
     head_r = 0.115 * h / 1.75
@@ -222,18 +229,20 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     if not mouth.talking:
         lean_extra, spread, head_tilt = 0.0, 0.0, 0.0
     breath = 0.008 * h / 1.75 * math.sin(2 * math.pi * BREATH_HZ * t)
+    sit = max(pose.sit, 0.7 * pose.ride)
+    lift = max(0.0, SADDLE - 0.5 * h * (1 - 2 * SIT_DROP * sit)) * pose.ride  # up onto a saddle
     canvas.save()
-    canvas.translate(pose.x, -pose.y)
+    canvas.translate(pose.x, -pose.y - lift)
     canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
     canvas.scale(max(0.35, abs(pose.facing)), 1)  # a turn squashes the figure through side-on
     f = 1.0 if pose.facing >= 0 else -1.0
-    hip_y = 0.5 * h * (1 - 2 * SIT_DROP * pose.sit)
+    hip_y = 0.5 * h * (1 - 2 * SIT_DROP * sit)
     leg = 0.5 * h
     limb = _paint(look.trousers, stroke=0.12 * bw)
     for side in (-1, 1):
         a = side * 0.45 * pose.swing * math.sin(pose.stride)
-        if pose.sit > 0.01:
-            knee = (f * 0.45 * h * 0.5 * pose.sit + math.sin(a) * leg * 0.5, -(hip_y - 0.02))
+        if sit > 0.01:
+            knee = (f * 0.45 * h * 0.5 * sit + math.sin(a) * leg * 0.5, -(hip_y - 0.02))
             foot = (knee[0] + math.sin(a) * 0.05, -max(0.0, hip_y - leg * 0.55))
             canvas.drawLine(side * 0.05, -hip_y, *knee, limb)
             canvas.drawLine(*knee, *foot, limb)
@@ -271,7 +280,18 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
         else:
             ang = side * 0.5 * pose.swing * math.sin(pose.stride + math.pi) + (0.12 + 0.9 * spread) * side
         hx, hy = side * w * 0.9 + math.sin(ang) * 0.36 * h / 1.75 * f, shoulder + math.cos(ang) * 0.36
-        canvas.drawLine(side * w * 0.9, shoulder, hx, hy, arm)
+        if side == 1 and (held or pose.drink > 0.01):  # the front hand, holding something
+            mouth_at = (f * head_r * 1.1, -torso_h - 0.05 - head_r * 0.45)
+            rest_at = (f * w * 1.3, shoulder + 0.3)
+            u = pose.drink
+            hx, hy = rest_at[0] + (mouth_at[0] - rest_at[0]) * u, rest_at[1] + (mouth_at[1] - rest_at[1]) * u
+            elbow = (f * w * 1.2, shoulder + 0.22 - 0.08 * u)
+            canvas.drawLine(side * w * 0.9, shoulder, *elbow, arm)
+            canvas.drawLine(*elbow, hx, hy, arm)
+            if held:
+                held(canvas, hx + f * 0.03, hy, -f * 35 * u)
+        else:
+            canvas.drawLine(side * w * 0.9, shoulder, hx, hy, arm)
         canvas.drawCircle(hx, hy, 0.045, _paint(look.skin))
     head_y = -torso_h - head_r - 0.05
     canvas.drawLine(0, -torso_h, 0, head_y + head_r, _paint(look.skin, stroke=0.07))

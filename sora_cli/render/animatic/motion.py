@@ -30,9 +30,11 @@ VERBS: dict[str, tuple[str, ...]] = {
     "sit": ("sit", "sits", "sitting", "seated"),
     "wave": ("wave", "waves", "waving", "gesture", "gestures"),
     "turn": ("turn", "turns", "turning", "spin", "spins", "looks"),
+    "ride": ("ride", "rides", "riding", "cycle", "cycles", "cycling", "pedal", "pedals", "bikes"),
+    "drink": ("drink", "drinks", "drinking", "sip", "sips", "sipping", "gulp", "gulps"),
 }  # fmt: skip
-SPEEDS = {"walk": 1.3, "run": 3.6, "drag": 0.8}
-ACCEL = {"walk": 2.0, "run": 5.0, "drag": 1.2}
+SPEEDS = {"walk": 1.3, "run": 3.6, "drag": 0.8, "ride": 4.2}
+ACCEL = {"walk": 2.0, "run": 5.0, "drag": 1.2, "ride": 2.5}
 _VERB_OF = {form: verb for verb, forms in VERBS.items() for form in forms}
 _CLAUSE = re.compile(r"[,;.:!?]|\band\b|\bwhile\b|\bas\b|\bthen\b|\bbefore\b|\bafter\b")
 
@@ -95,6 +97,8 @@ class Body:
     jumped: bool = False
     phase: float = 0.0  # idle sway offset
     exiting: float = 0.0  # direction of exit, 0 when staying
+    drink: float = 0.0  # 0 .. 1 a held cup raised to the mouth
+    ride: float = 0.0  # 0 .. 1 on a saddle
 
     def pose(self, height: float, lean: float) -> Pose:
         return Pose(
@@ -108,6 +112,8 @@ class Body:
             sit=self.sit,
             wave=self.wave,
             wave_phase=self.wave_phase,
+            drink=self.drink,
+            ride=self.ride,
         )
 
 
@@ -115,8 +121,18 @@ def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body
     """Advance ``body`` by ``dt`` at shot time ``t``; returns its torso lean."""
     verbs = intent.verbs
     mode = (
-        "run" if "run" in verbs or body.exiting else "drag" if "drag" in verbs else "walk" if "walk" in verbs else None
+        "run"
+        if "run" in verbs or body.exiting
+        else "ride"
+        if "ride" in verbs
+        else "drag"
+        if "drag" in verbs
+        else "walk"
+        if "walk" in verbs
+        else None
     )
+    if mode == "ride":
+        body.ride = 1.0
     direction = body.exiting or intent.direction
     if intent.toward and intent.toward in others and not body.exiting:
         gap = others[intent.toward].x - body.x
@@ -147,6 +163,8 @@ def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body
         body.tilt = min(math.pi / 2, body.tilt + body.spin * dt)
     if "sit" in verbs and t >= 0.3:
         body.sit += (1 - body.sit) * min(1.0, dt / 0.35)
+    if "drink" in verbs and t >= 0.3:
+        body.drink += (1 - body.drink) * min(1.0, dt / 0.5)
     if "wave" in verbs:
         body.wave += (1 - body.wave) * min(1.0, dt / 0.25)
         body.wave_phase += dt * 9

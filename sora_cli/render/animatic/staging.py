@@ -1,0 +1,72 @@
+"""Staging: actions that use props, decided once per shot from the verbs and the props' kinds.
+
+"Bo sits at his desk" puts Bo on a seat (the shot's chair, stool, bench, sofa
+or bed; else a chair when the action names furniture, the shot has a desk or
+table, or the place is indoors) with the desk in front of him; "rides" puts
+the rider on the shot's bike (or one implied); "drinks" raises the shot's cup,
+mug, glass or bottle (or an implied cup) from the hand to the mouth; "drags"
+ties a rope from the hands to the thing dragged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sora_cli.plan.colors import words
+from sora_cli.plan.model import PlannedShot
+from sora_cli.render.animatic.motion import Intent
+from sora_cli.render.animatic.props import prop_kind
+
+SEATS = ("chair", "stool", "bench", "sofa", "bed")
+WORKTOPS = ("desk", "table", "counter")
+DRINKS = ("cup", "mug", "glass", "bottle")
+FURNITURE_WORDS = {"chair", "seat", "stool", "bench", "sofa", "couch", "desk", "table", "counter", "armchair"}
+
+
+@dataclass
+class Staging:
+    kinds: dict[str, str]  # prop id -> library kind
+    seats: dict[str, str | None] = field(default_factory=dict)  # sitter -> seat prop (None: an implied chair)
+    worktops: dict[str, str] = field(default_factory=dict)  # sitter -> the desk or table in front
+    rides: dict[str, str | None] = field(default_factory=dict)  # rider -> bike prop (None: an implied bike)
+    held: dict[str, str | None] = field(default_factory=dict)  # drinker -> what is drunk from (None: a cup)
+    dragged: dict[str, str] = field(default_factory=dict)  # prop -> who pulls it
+
+    @property
+    def carried(self) -> set[str]:
+        """Props drawn in a hand rather than on the ground."""
+        return {pid for pid in self.held.values() if pid}
+
+
+def stage(shot: PlannedShot, intents: dict[str, Intent]) -> Staging:
+    kinds = {pid: prop_kind(pid, shot.world.props.get(pid, "")) for pid in shot.props}
+    staging = Staging(kinds)
+    free = list(shot.props)
+
+    def take(allowed: tuple[str, ...]) -> str | None:
+        pid = next((p for p in free if kinds[p] in allowed), None)
+        if pid:
+            free.remove(pid)
+        return pid
+
+    said = set(words(shot.action))
+    cast = [c for c in shot.cast if c in intents]
+    for name in cast:
+        verbs = intents[name].verbs
+        if "sit" in verbs:
+            seat = take(SEATS)
+            desk = take(WORKTOPS)
+            if seat or desk or said & FURNITURE_WORDS or shot.world.facts.indoors:
+                staging.seats[name] = seat
+            if desk:
+                staging.worktops[name] = desk
+        if "ride" in verbs:
+            staging.rides[name] = take(("bike",))
+        if "drink" in verbs:
+            staging.held[name] = take(DRINKS)
+    pullers = [c for c in cast if "drag" in intents[c].verbs]
+    if pullers:
+        pid = next((p for p in free if kinds[p] not in SEATS + WORKTOPS), None)
+        if pid:
+            staging.dragged[pid] = pullers[0]
+    return staging
