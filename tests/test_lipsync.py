@@ -169,3 +169,34 @@ def test_audio_reading_closes_on_short_gaps_and_rests_on_long_ones(rate):
     assert any(s == "X" and 0.58 <= t0 <= 0.9 for t0, s in shapes_at.items())  # a 300 ms gap: a rest
     changes = on_frames(segments, 1.0, 0.0, 24)
     assert changes[-1] == (24, "X")
+
+
+def test_whisper_and_shout_show_in_face_and_pose():
+    """Mid-line in a medium shot: a shout spreads the arms and opens the mouth wider; a whisper leans in."""
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.backend import Film
+
+    def frame(delivery: str) -> np.ndarray:
+        text = (
+            storyboard("Open the door right now.")
+            .replace("framing: close_up", "framing: medium")
+            .replace("line: 'Open the door right now.'", f"line: 'Open the door right now.', delivery: {delivery}")
+        )
+        plan = plan_of(text)
+        backend = AnimaticBackend()
+        backend.open(Film.from_plan(plan))
+        line = plan.shots[0].dialogue[0]
+        middle = round((line.at + (line.end - line.start) / 2) * FPS)
+        return [f[:, :, :3].copy() for f in backend.render_shot(plan.shots[0], None)][middle].astype(np.int16)
+
+    normal, whisper, shout = frame("normal"), frame("whisper"), frame("shout")
+
+    skin = np.array(look_for(plan_of(storyboard("x")).characters["ann"]).skin)
+
+    def hands_apart(f: np.ndarray) -> int:
+        """Columns between the outermost skin pixels in the lower half (the hands; the face is above)."""
+        cols = np.nonzero(np.any(np.all(np.abs(f[H // 2 :] - skin) < 30, axis=2), axis=0))[0]
+        return int(cols.max() - cols.min())
+
+    assert hands_apart(shout) > hands_apart(normal) + 10  # arms out
+    assert np.abs(whisper - normal).mean() > 1 and np.abs(shout - normal).mean() > 1
