@@ -200,3 +200,16 @@ def test_whisper_and_shout_show_in_face_and_pose():
 
     assert hands_apart(shout) > hands_apart(normal) + 10  # arms out
     assert np.abs(whisper - normal).mean() > 1 and np.abs(shout - normal).mean() > 1
+
+
+def test_plan_json_gives_each_line_its_visemes(tmp_path):
+    sb = tmp_path / "lips.yaml"
+    sb.write_text(storyboard("Mama made bread."), encoding="utf-8")
+    result = run_cli("plan", str(sb), "--json")
+    assert result.code == 0, result.stderr
+    import json
+
+    line = json.loads(result.stdout)["shots"][0]["dialogue"][0]
+    assert line["visemes"][0] == {"t": pytest.approx(line["visemes"][0]["t"]), "shape": "A"}  # the first m
+    assert {v["shape"] for v in line["visemes"]} <= set("ABCDEFGHX") and line["visemes"][-1]["shape"] == "X"
+    assert all(a["t"] < b["t"] for a, b in zip(line["visemes"], line["visemes"][1:], strict=False))

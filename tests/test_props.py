@@ -200,3 +200,36 @@ def test_drink_raises_the_cup_to_the_mouth():
         return float(np.nonzero(red)[0].mean())
 
     assert mug_y(frames[-1]) < mug_y(frames[0]) - 10  # raised, by more than 10 px of 144
+
+
+def test_hand_over_moves_the_thing_from_one_hand_to_the_other():
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.backend import Film
+    from tests.test_animatic import CLEAN, plan_of
+
+    text = """\
+version: 1
+title: Gift
+world:
+  location: "a quiet park"
+  characters:
+    ann: {description: "woman in blue"}
+    bo: {description: "man in green"}
+  props:
+    gift: {description: "red parcel"}
+output: {width: 256, height: 144, fps: 12}
+shots:
+  - {id: a, duration: 2, cast: [ann, bo], props: [gift], action: "Ann hands the gift to Bo", camera: {framing: medium}}
+"""
+    plan = plan_of(text)
+    backend = AnimaticBackend()
+    film = Film.from_plan(plan)
+    backend.open(Film(**{**film.__dict__, "options": CLEAN}))
+    frames = [f[:, :, :3].copy() for f in backend.render_shot(plan.shots[0], None)]
+
+    def parcel_x(f: np.ndarray) -> float:
+        red = (f[..., 0] > 150) & (f[..., 1] < 80) & (f[..., 2] < 80)
+        assert red.sum() > 5
+        return float(np.nonzero(red)[1].mean())
+
+    assert parcel_x(frames[0]) < 128 < parcel_x(frames[-1])  # in Ann's hand (left), then in Bo's (right)

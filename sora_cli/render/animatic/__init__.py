@@ -223,7 +223,7 @@ class AnimaticBackend:
             facing = intent.direction if moving else (1.0 if x <= 0 else -1.0)
             if moving and not intent.toward:
                 x -= intent.direction * min(6.0, SPEEDS[moving] * shot.duration * 0.45)
-            if intent.toward:
+            if intent.toward and moving:  # walking up to someone: start a little further off
                 x -= intent.direction * 1.5
             bodies[name] = Body(x=x, facing=facing, facing_target=facing, phase=_stable_seed(name) % 7)
         props: dict[str, float] = {}
@@ -416,6 +416,8 @@ class AnimaticBackend:
                     pid = staging.held[name]
                     kind, desc = (staging.kinds[pid], w.props.get(pid, "")) if pid else ("cup", "")
                     held = _holder(kind, desc, lit)
+                elif name in (handed := staging.holder(t, shot.duration)):
+                    held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
                 draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t, held)
             for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
                 pullers = [bodies[c] for c in shot.cast if c in bodies]

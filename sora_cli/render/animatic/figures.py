@@ -295,6 +295,8 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
         canvas.drawCircle(hx, hy, 0.045, _paint(look.skin))
     head_y = -torso_h - head_r - 0.05
     canvas.drawLine(0, -torso_h, 0, head_y + head_r, _paint(look.skin, stroke=0.07))
+    if mouth.talking and mouth.shape == "D":  # emphasis: the widest vowels come with a nod
+        head_tilt += 4.0
     canvas.save()
     canvas.rotate(head_tilt * f, 0, head_y + head_r)  # about the neck
     if look.hood:

@@ -32,6 +32,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "turn": ("turn", "turns", "turning", "spin", "spins", "looks"),
     "ride": ("ride", "rides", "riding", "cycle", "cycles", "cycling", "pedal", "pedals", "bikes"),
     "drink": ("drink", "drinks", "drinking", "sip", "sips", "sipping", "gulp", "gulps"),
+    "give": ("hand", "hands", "handing", "give", "gives", "giving", "pass", "passes", "passing", "offer", "offers"),
 }  # fmt: skip
 SPEEDS = {"walk": 1.3, "run": 3.6, "drag": 0.8, "ride": 4.2}
 ACCEL = {"walk": 2.0, "run": 5.0, "drag": 1.2, "ride": 2.5}

@@ -5,7 +5,8 @@ or bed; else a chair when the action names furniture, the shot has a desk or
 table, or the place is indoors) with the desk in front of him; "rides" puts
 the rider on the shot's bike (or one implied); "drinks" raises the shot's cup,
 mug, glass or bottle (or an implied cup) from the hand to the mouth; "drags"
-ties a rope from the hands to the thing dragged.
+ties a rope from the hands to the thing dragged; "hands ... to" passes the
+shot's first portable prop from the giver's hand to the receiver's halfway through.
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ class Staging:
     rides: dict[str, str | None] = field(default_factory=dict)  # rider -> bike prop (None: an implied bike)
     held: dict[str, str | None] = field(default_factory=dict)  # drinker -> what is drunk from (None: a cup)
     dragged: dict[str, str] = field(default_factory=dict)  # prop -> who pulls it
+    handed: tuple[str, str, str] | None = None  # (prop, giver, receiver): it changes hands halfway
+
+    def holder(self, t: float, duration: float) -> dict[str, str]:
+        """Who holds a handed prop at shot time ``t``: the giver, then from halfway the receiver."""
+        if not self.handed:
+            return {}
+        pid, giver, receiver = self.handed
+        return {receiver if t >= duration / 2 else giver: pid}
 
     @property
     def carried(self) -> set[str]:
         """Props drawn in a hand rather than on the ground."""
-        return {pid for pid in self.held.values() if pid}
+        return {pid for pid in self.held.values() if pid} | ({self.handed[0]} if self.handed else set())
 
 
 def stage(shot: PlannedShot, intents: dict[str, Intent]) -> Staging:
@@ -64,6 +73,14 @@ def stage(shot: PlannedShot, intents: dict[str, Intent]) -> Staging:
             staging.rides[name] = take(("bike",))
         if "drink" in verbs:
             staging.held[name] = take(DRINKS)
+    givers = [c for c in cast if "give" in intents[c].verbs]
+    if givers and len(cast) > 1:
+        giver = givers[0]
+        receiver = intents[giver].toward or next(c for c in cast if c != giver)
+        pid = next((p for p in free if kinds[p] not in SEATS + WORKTOPS), None)
+        if pid:
+            free.remove(pid)
+            staging.handed = (pid, giver, receiver)
     pullers = [c for c in cast if "drag" in intents[c].verbs]
     if pullers:
         pid = next((p for p in free if kinds[p] not in SEATS + WORKTOPS), None)
