@@ -41,7 +41,9 @@ class Pen:
         self.c, self.col, self.lit = canvas, color, lit
 
     def paint(self, color: RGB | None = None, k: float = 1.0, stroke: float = 0.0, alpha: int = 255) -> skia.Paint:
-        rgb = self.lit(shade(color or self.col, k) if k != 1.0 else (color or self.col))
+        base = color or self.col
+        # a light source is as bright in the dark as in daylight
+        rgb = base if base in EMITTING else self.lit(shade(base, k) if k != 1.0 else base)
         paint = skia.Paint(AntiAlias=True, Color=skia.Color(*rgb, alpha))
         if stroke:
             paint.setStyle(skia.Paint.kStroke_Style)
@@ -89,6 +91,7 @@ WHITE: RGB = (240, 240, 236)
 SCREEN_ON: RGB = (120, 170, 220)
 SCREEN_OFF: RGB = (44, 52, 62)
 WARM: RGB = (255, 200, 100)
+EMITTING = (WARM, SCREEN_ON)  # colours that give light: never dimmed by the scene's light
 
 
 def _legs(p: Pen, x: float, w: float, top: float, inset: float = 0.05, width: float = 0.05) -> None:
