@@ -56,6 +56,7 @@ class RenderRequest:
     cameo_dirs: Path | None = None
     policy: Path | None = None
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
+    qc: bool = True  # run the delivery checks (sora qc) on the written film
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -190,6 +191,11 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
             "assemble_seconds": round(assemble_seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         }
+        if request.qc:
+            from sora_cli.qc import profile_for, run_qc
+
+            progress.stage("qc")
+            report["qc"] = run_qc(output, profile_for(None, plan), plan).to_json()
         if request.otio:
             from sora_cli.assemble.timeline import write_otio
 

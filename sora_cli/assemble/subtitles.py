@@ -56,7 +56,23 @@ def cues(plan: Plan) -> list[Cue]:
                 end = t + (line.end - line.start) * weight / total
                 out.append(Cue(round(t, 3), round(end, 3), tuple(group), line.speaker))
                 t = end
-    return sorted(out, key=lambda c: (c.start, c.end))
+    return _readable(sorted(out, key=lambda c: (c.start, c.end)), plan.duration)
+
+
+MIN_CUE_SECONDS = 5 / 6  # shortest time on screen (Netflix timed-text style; checked by sora qc)
+READING_CPS = 17.0  # characters per second a cue is given room for, when there is room
+
+
+def _readable(cue_list: list[Cue], film_end: float) -> list[Cue]:
+    """Hold a short cue on screen long enough to read: at least :data:`MIN_CUE_SECONDS` and
+    its characters at :data:`READING_CPS`, never past the next cue's start or the film's end."""
+    out: list[Cue] = []
+    for i, cue in enumerate(cue_list):
+        limit = cue_list[i + 1].start if i + 1 < len(cue_list) else film_end
+        wanted = cue.start + max(MIN_CUE_SECONDS, len("".join(cue.lines)) / READING_CPS)
+        end = max(cue.end, min(wanted, limit))
+        out.append(Cue(cue.start, round(end, 3), cue.lines, cue.speaker))
+    return out
 
 
 def _clock(t: float, sep: str) -> str:
