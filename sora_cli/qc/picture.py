@@ -141,9 +141,7 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
             times.append(t)
             black.append(float((y < BLACK_LUMA).mean()) >= BLACK_SHARE)
             luma = y.astype(np.int16)
-            frozen.append(
-                previous is not None and float((np.abs(luma - previous) > FREEZE_DIFF).mean()) < FREEZE_SHARE
-            )
+            frozen.append(previous is not None and float((np.abs(luma - previous) > FREEZE_DIFF).mean()) < FREEZE_SHARE)
             previous = luma
             lo, hi = spec.luma_range
             share = float(((y < lo) | (y > hi)).mean())
