@@ -12,10 +12,12 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from sora_cli.plan.resolve import make_plan
 from sora_cli.qc import load_profile
 from sora_cli.qc.profiles import PROFILES, ProfileError
 from sora_cli.render import watermark
-from tests.conftest import EXAMPLES, run_cli
+from sora_cli.storyboard import parse_storyboard
+from tests.conftest import EXAMPLES, MINIMAL, problems_of, run_cli
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 SIZE = "160x90"
@@ -238,9 +240,24 @@ def test_profiles_and_bad_input(clean, tmp_path):
     text.write_text("hello")
     assert run_cli("qc", str(text)).code == 2
     broken = tmp_path / "broken.yaml"
-    broken.write_text("loudness: {target: loud}\n")
-    with pytest.raises(ProfileError, match=r"loudness\.target"):
+    broken.write_text("loudness: {target: loud}\npicture: {widht: 5}\n")
+    with pytest.raises(ProfileError, match=r"loudness\.target: .*; picture\.widht: "):
         load_profile(str(broken))
+
+
+def plan_of(text: str):
+    return make_plan(parse_storyboard(text, "sb.yaml", EXAMPLES))
+
+
+def test_output_profile_in_the_storyboard():
+    assert problems_of(MINIMAL.replace("title: Test", "title: Test\noutput: {profile: ebu-r129}")) == [
+        "sb.yaml:3:19: output.profile: no delivery profile 'ebu-r129' (built in: web, ebu-r128, ebu-r128-s1, "
+        "atsc-a85, social-9x16, social-1x1; or a .yaml file)"
+    ]
+    assert plan_of(MINIMAL.replace("title: Test", "title: Test\noutput: {profile: ebu-r128}")).loudness == -23
+    both = "title: Test\noutput: {profile: atsc-a85, loudness: -20}"
+    assert plan_of(MINIMAL.replace("title: Test", both)).loudness == -20  # output.loudness overrides
+    assert plan_of(MINIMAL).loudness == -14 and plan_of(MINIMAL).profile == "web"
 
 
 def test_watermark_fits_tiny_frames_and_stays_out_of_the_slate_and_subtitle_bands():

@@ -184,7 +184,6 @@ def load_profile(spec: str, base_dir: Path | None = None) -> Profile:
     data.setdefault("name", path.stem)
     try:
         return Profile.model_validate(_merge(PROFILES[base_name].model_dump(), data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ProfileError(f"{spec}: {where}: {first['msg']}") from None
+    except ValidationError as exc:  # every problem at once
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ProfileError(f"{spec}: {problems}") from None
