@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from sora_cli.qc.planned import Intended
@@ -78,10 +79,20 @@ class _Swings:
         return float((where & swing).mean())
 
 
-def _cells(plane: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    rows, cols = min(grid[0], plane.shape[0]), min(grid[1], plane.shape[1])
-    h, w = plane.shape[0] // rows * rows, plane.shape[1] // cols * cols
-    return plane[:h, :w].reshape(rows, h // rows, cols, w // cols).mean(axis=(1, 3))
+def _cells(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The planes averaged over a grid of at most :data:`GRID` cells (fewer on tiny frames)."""
+    rows, cols = min(GRID[0], u.shape[0]), min(GRID[1], u.shape[1])
+    return tuple(  # type: ignore[return-value]
+        cv2.resize(plane, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32) for plane in (y, u, v)
+    )
+
+
+def _outside(plane: np.ndarray, limits: tuple[int, int]) -> float:
+    """Share of samples outside ``limits`` (a cheap min/max first: most frames are in range)."""
+    lo, hi = limits
+    if plane.min() >= lo and plane.max() <= hi:
+        return 0.0
+    return np.count_nonzero((plane < lo) | (plane > hi)) / plane.size
 
 
 def _light(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,25 +150,22 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
             y = yuv[:h]
             chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
             times.append(t)
-            black.append(float((y < BLACK_LUMA).mean()) >= BLACK_SHARE)
-            luma = y.astype(np.int16)
-            frozen.append(previous is not None and float((np.abs(luma - previous) > FREEZE_DIFF).mean()) < FREEZE_SHARE)
-            previous = luma
-            lo, hi = spec.luma_range
-            share = float(((y < lo) | (y > hi)).mean())
+            pixels = y.size
+            black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
+            if previous is None:
+                frozen.append(False)
+            else:
+                changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
+                frozen.append(changed < FREEZE_SHARE * pixels)
+            previous = y
+            share = _outside(y, spec.luma_range)
             if chroma is not None:
-                clo, chi = spec.chroma_range
-                share = max(share, float(((chroma < clo) | (chroma > chi)).mean()))
+                share = max(share, _outside(chroma, spec.chroma_range))
             worst_range = max(worst_range, share)
             if share > spec.out_of_range_area:
                 out_of_range.append(t)
             if chroma is not None:
-                fy = _cells(y.astype(np.float32), GRID)
-                fu = _cells(chroma[0].astype(np.float32), (fy.shape[0], fy.shape[1]))
-                fv = _cells(chroma[1].astype(np.float32), (fy.shape[0], fy.shape[1]))
-                if fu.shape != fy.shape:  # tiny frames: match the chroma grid
-                    fy = _cells(y.astype(np.float32), fu.shape)
-                luminance, red = _light(fy, fu, fv)
+                luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
                 if luma_swings.step(luminance) >= spec.flash_area:
                     flash_times.append(t - step)
                 if red_swings.step(red) >= spec.flash_area:
