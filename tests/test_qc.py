@@ -312,3 +312,43 @@ def test_every_example_renders_exit_0_and_passes_qc_and_ebur128(tmp_path, name):
     assert abs(loudness - target) <= 0.5 and peak <= -1.0, (loudness, peak)
     code, again = qc_json(tmp_path / f"{name}.mp4", "--plan", str(sb))
     assert code == 0 and again["passed"]
+
+
+SLATE = """\
+version: 1
+title: Slate
+output: {width: WIDTH, height: HEIGHT, fps: 12, watermark: on}
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+shots:
+  - id: a-rather-long-shot-identifier
+    duration: 1
+    camera: {framing: extreme_close_up, move: dolly_in}
+    cast: [kim]
+    action: "Kim walks along the street in the rain, looking for the right door number, then knocks twice"
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1920), (480, 270)])
+def test_the_slate_and_caption_stay_in_the_band_the_watermark_avoids(size):
+    """Drawn with and without slate and caption: what they add lies in the top band, and no mark position
+    reaches into it (nor into the bottom band of burned subtitles)."""
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.backend import Film
+
+    width, height = size
+    plan = plan_of(SLATE.replace("WIDTH", str(width)).replace("HEIGHT", str(height)))
+    frames = {}
+    for on in (True, False):
+        backend = AnimaticBackend()
+        film = Film.from_plan(plan)
+        backend.open(Film(**{**film.__dict__, "options": {"slate": on, "captions": on, "name_tags": False}}))
+        frames[on] = next(iter(backend.render_shot(plan.shots[0], None)))[:, :, :3].astype(np.int16)
+        backend.close()
+    rows = np.flatnonzero(np.abs(frames[True] - frames[False]).max(axis=(1, 2)) > 0)
+    assert len(rows) and rows.max() < height * watermark.TOP_BAND
+    for index in range(0, 8 * 12, 12):
+        _, y, _, h = watermark.placement(width, height, index, 12)
+        assert y > rows.max() and y + h <= height * (1 - watermark.BOTTOM_BAND) + 1
