@@ -346,6 +346,7 @@ def render(
         _stderr().print(
             f"[green]wrote[/] {escape(out['file'])}  {out['duration']:.2f} s, {out['width']}x{out['height']} @ {out['fps']} fps, "
             f"{report['sound']['loudness_lufs']} LUFS, {reused}/{len(report['shots'])} shots reused"
+            + (f", passes {escape(report['qc']['profile'])}" if report.get("qc", {}).get("passed") else "")
         )
     qc = report.get("qc")
     if qc and not qc["passed"]:
