@@ -303,6 +303,8 @@ def render(
 
     Writes FILM.mp4, FILM.report.json and, per output.subtitles, FILM.srt/.vtt.
     Shots are cached by content: a re-render only redraws what changed.
+    The film is then checked against its delivery profile (output.profile, as
+    sora qc does): exit 3 when it is out of spec (the film stays), unless --no-qc.
 
     Examples:
 

@@ -12,6 +12,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from sora_cli import api
 from sora_cli.plan.resolve import make_plan
 from sora_cli.qc import load_profile
 from sora_cli.qc.profiles import PROFILES, ProfileError
@@ -104,6 +105,7 @@ def test_a_clean_film_passes_and_exits_0(clean, lenient):
     code, report = qc_json(clean, "--profile", str(lenient))
     assert code == 0 and report["passed"], [c for c in report["checks"] if not c["passed"]]
     assert report["profile"] == "lenient"
+    assert api.qc(clean, str(lenient)) == report  # the Python API gives what the CLI prints
     assert {c["id"] for c in report["checks"]} >= {
         "audio.loudness", "audio.true_peak", "audio.silence", "picture.black", "picture.freeze",
         "picture.legal_range", "picture.flashes", "picture.red_flashes", "container.moov_first",
