@@ -354,3 +354,27 @@ def test_the_slate_and_caption_stay_in_the_band_the_watermark_avoids(size):
     for index in range(0, 8 * 12, 12):
         _, y, _, h = watermark.placement(width, height, index, 12)
         assert y > rows.max() and y + h <= height * (1 - watermark.BOTTOM_BAND) + 1
+
+
+def test_frames_are_converted_with_bt709_and_tagged(tmp_path):
+    """HD: the BT.709 matrix (not BT.601's), limited range, all four tags; the stitcher decodes it back."""
+    import av
+
+    from sora_cli.assemble.stitch import decode_frames
+    from sora_cli.render.encode import FrameEncoder, VideoSettings
+
+    path = tmp_path / "shot.mp4"
+    encoder = FrameEncoder(path, VideoSettings(1280, 720, 12, preset="ultrafast"), [0], channels=3)
+    colour = np.zeros((720, 1280, 3), np.uint8)
+    colour[:] = (200, 40, 60)
+    for _ in range(3):
+        encoder.write(colour)
+    encoder.close()
+    with av.open(str(path)) as container:
+        ctx = container.streams.video[0].codec_context
+        assert (ctx.color_primaries, ctx.color_trc, ctx.colorspace, ctx.color_range) == (1, 1, 1, 1)
+        luma = next(container.decode(video=0)).to_ndarray()[360, 640]
+    r, g, b = 200 / 255, 40 / 255, 60 / 255
+    assert abs(luma - (16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b))) <= 1  # BT.709: 81 (BT.601 gives 93)
+    assert np.abs(decode_frames(path, 0, 1)[0][360, 640].astype(int) - (200, 40, 60)).max() <= 3
+    assert check(qc_json(path)[1], "container.colour")["passed"]
