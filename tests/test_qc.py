@@ -378,3 +378,17 @@ def test_frames_are_converted_with_bt709_and_tagged(tmp_path):
     assert abs(luma - (16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b))) <= 1  # BT.709: 81 (BT.601 gives 93)
     assert np.abs(decode_frames(path, 0, 1)[0][360, 640].astype(int) - (200, 40, 60)).max() <= 3
     assert check(qc_json(path)[1], "container.colour")["passed"]
+
+
+def test_burned_captions_outside_title_safe_fail(films, clean):
+    """The picture before and after burning: changed pixels low on the frame are outside the title-safe area."""
+    from sora_cli.qc.burned import burned_caption_check
+
+    low = make_film(films / "low.mp4", video="drawbox=x=40:y=ih-5:w=80:h=4:t=fill:c=white:enable='gte(t,1)'")
+    high = make_film(films / "high.mp4", video="drawbox=x=40:y=ih-20:w=80:h=8:t=fill:c=white:enable='gte(t,1)'")
+    web = PROFILES["web"]
+    failing = burned_caption_check(clean, low, [0.5, 1.5, 2.5], web)
+    assert not failing.passed and failing.at == (1.5, 2.5)
+    assert burned_caption_check(clean, high, [0.5, 1.5, 2.5], web).passed
+    # a 9:16 platform keeps its bottom 35% clear: the same caption fails there
+    assert not burned_caption_check(clean, high, [1.5], PROFILES["social-9x16"]).passed

@@ -127,9 +127,11 @@ def _ass_clock(t: float) -> str:
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
-def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
+def to_ass(cue_list: list[Cue], width: int, height: int, font: str, margins: tuple[int, int] | None = None) -> str:
+    """``margins``: (left and right, bottom) in pixels, e.g. to keep inside a delivery profile's safe area."""
     size = max(12, round(height / 18))
     margin = max(8, round(height / 24))
+    side, vertical = margins or (margin, margin)
     header = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
@@ -138,7 +140,7 @@ def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
         "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
         "MarginR, MarginV, Encoding\n"
         f"Style: Default,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
-        f"{max(1, size // 14)},0,2,{margin},{margin},{margin},1\n\n"
+        f"{max(1, size // 14)},0,2,{side},{side},{vertical},1\n\n"
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     events = [
