@@ -7,10 +7,11 @@ stays valid when shots before it change length.
 
 The corners are those of the picture's middle band: the top band holds the
 animatic's slate and action caption, the bottom band burned subtitles (their
-style in ``assemble/subtitles.py``: size H/18, margin H/24, two lines), so the
-mark never covers either (the animatic's slate and a two-line caption end
-above 0.22 of the height on frames from 480x270 up; on smaller frames their
-minimum font sizes make them taller than any band). Its width is capped at
+style in ``assemble/subtitles.py``: size H/18, two lines, 6% up from the
+bottom for the title-safe area), so the mark never covers either (the
+animatic's slate and a two-line caption end above 0.22 of the height on
+frames from 480x270 up; on smaller frames their minimum font sizes make them
+taller than any band). Its width is capped at
 :data:`MAX_WIDTH` of the frame, and on frames too small for that it is
 cropped rather than drawn outside the picture.
 """
@@ -29,7 +30,7 @@ TEXT = "AI-GENERATED"
 OPACITY = 0.55
 #: share of the height kept for the slate and caption (top) and for burned subtitles (bottom)
 TOP_BAND = 0.24
-BOTTOM_BAND = 0.2
+BOTTOM_BAND = 0.22
 MAX_WIDTH = 0.3
 
 
