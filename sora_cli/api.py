@@ -17,3 +17,14 @@ def load(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None =
 def plan(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Plan:
     """Load, check and resolve a storyboard into its :class:`Plan`."""
     return make_plan(load_storyboard(path, cameo_dirs, policy), cameo_dirs)
+
+
+def qc(film: str | Path, profile: str | None = None, storyboard: str | Path | None = None) -> dict:
+    """``sora qc`` as a dict: the film checked against ``profile`` (default: the storyboard's, else web).
+
+    With ``storyboard`` the checks know the film's plan (its fades and title cards are not defects).
+    """
+    from sora_cli.qc import profile_for, run_qc
+
+    the_plan = plan(storyboard) if storyboard is not None else None
+    return run_qc(Path(film), profile_for(profile, the_plan, Path.cwd()), the_plan).to_json()

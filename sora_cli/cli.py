@@ -295,11 +295,16 @@ def render(
     ray_gpus: Annotated[
         float, typer.Option("--ray-gpus-per-actor", min=0, help="GPUs each actor reserves (one model per GPU).")
     ] = 0.0,
+    no_qc: Annotated[
+        bool, typer.Option("--no-qc", help="Skip the delivery checks (sora qc) on the written film.")
+    ] = False,
 ) -> None:
     """Render a storyboard into a film: picture, dialogue, sound and subtitles.
 
     Writes FILM.mp4, FILM.report.json and, per output.subtitles, FILM.srt/.vtt.
     Shots are cached by content: a re-render only redraws what changed.
+    The film is then checked against its delivery profile (output.profile, as
+    sora qc does): exit 3 when it is out of spec (the film stays), unless --no-qc.
 
     Examples:
 
@@ -327,6 +332,7 @@ def render(
             cameo_dirs=cameos,
             policy=policy,
             farm=_farm(executor, ray_address, ray_actors, ray_gpus),
+            qc=not no_qc,
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         if hasattr(progress, "__enter__"):
@@ -342,7 +348,13 @@ def render(
         _stderr().print(
             f"[green]wrote[/] {escape(out['file'])}  {out['duration']:.2f} s, {out['width']}x{out['height']} @ {out['fps']} fps, "
             f"{report['sound']['loudness_lufs']} LUFS, {reused}/{len(report['shots'])} shots reused"
+            + (f", passes {escape(report['qc']['profile'])}" if report.get("qc", {}).get("passed") else "")
         )
+    qc = report.get("qc")
+    if qc and not qc["passed"]:
+        if not as_json and not quiet:
+            print_qc(_stderr(), qc)
+        _fail(f"{report['output']['file']} is out of spec for {qc['profile']} (sora qc); the film is kept", QC_FAILED)
 
 
 @app.command()
@@ -497,6 +509,77 @@ def verify_command(
             console.print(f"  [red]{'failed':<18}[/] {escape(failure)}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+QC_FAILED = 3  # the film was written but is out of spec for its delivery profile
+
+
+@app.command("qc")
+def qc_command(
+    film: Annotated[Path, typer.Argument(help="An MP4 or MOV (made by sora or not).")],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", help="web, ebu-r128, ebu-r128-s1, atsc-a85, social-9x16, social-1x1, or a profile .yaml file."
+        ),
+    ] = None,
+    plan_file: Annotated[
+        str | None,
+        typer.Option(
+            "--plan", help="The film's storyboard: its fades and title cards are not defects.", metavar="STORYBOARD"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")] = False,
+    cameos: CameoOption = None,
+) -> None:
+    """Check a film against a delivery profile: loudness, true peak, picture, container and captions.
+
+    Exits 0 when every check passes, 3 when the film is out of spec, 2 for bad input.
+    The profile is --profile, else the --plan storyboard's output.profile, else web.
+
+    Examples:
+
+      sora qc film.mp4
+
+      sora qc ad.mp4 --profile ebu-r128-s1 --plan ad.yaml
+
+      sora qc film.mp4 --json | jq '.checks[] | select(.passed | not)'
+    """
+    from sora_cli.qc import profile_for, run_qc
+
+    with _guard():
+        plan = api.plan(plan_file, cameos) if plan_file else None
+        chosen = profile_for(profile, plan, Path.cwd())
+        result = run_qc(film, chosen, plan)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_qc(_stdout(), result.to_json())
+    if not result.passed:
+        raise typer.Exit(QC_FAILED)
+
+
+def print_qc(console: Console, result: dict) -> None:
+    """The checks as a table: id, measured value, limit, pass/fail and the first times it failed."""
+    if not console.is_terminal:
+        console.width = max(console.width, 150)  # a pipe or a log: whole check ids and values, not ellipses
+    verdict = "[green]passes[/]" if result["passed"] else "[red]fails[/]"
+    table = Table(title=f"{escape(result['film'])}: {verdict} {escape(result['profile'])}", show_lines=False)
+    for column in ("check", "value", "limit", "", "at (s)"):
+        table.add_column(column, no_wrap=column != "at (s)")
+    for check in result["checks"]:
+        value = check["value"]
+        shown = "-" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        unit = f" {check['unit']}" if check.get("unit") and value is not None else ""
+        limit = check["limit"]
+        status = "[green]ok[/]" if check["passed"] else "[red]FAIL[/]"
+        if check.get("note") == "reported":
+            status = "[dim]info[/]"
+        at = ", ".join(f"{t:g}" for t in check["at"][:6]) + (" ..." if len(check["at"]) > 6 else "")
+        table.add_row(
+            escape(check["id"]), escape(shown + unit), escape("-" if limit is None else str(limit)), status, at
+        )
+    console.print(table)
 
 
 cameo_app = typer.Typer(

@@ -56,6 +56,7 @@ class RenderRequest:
     cameo_dirs: Path | None = None
     policy: Path | None = None
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
+    qc: bool = True  # run the delivery checks (sora qc) on the written film
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -172,7 +173,9 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         progress.stage("assemble")
         assemble_started = time.perf_counter()
         cue_list = subs.cues(plan)
-        _assemble(plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions")
+        burn_pair = _assemble(
+            plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions"
+        )
         written = _write_subtitles(plan, cue_list, output)
         generative = bool(getattr(backend_class(backend), "generative", False))
         facts = provenance_facts(plan, backend_name, identity)
@@ -190,6 +193,18 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
             "assemble_seconds": round(assemble_seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         }
+        if request.qc:
+            from sora_cli.qc import profile_for, run_qc
+
+            progress.stage("qc")
+            profile = profile_for(None, plan)
+            checked = run_qc(output, profile, plan)
+            if burn_pair:
+                from sora_cli.qc.burned import burned_caption_check
+
+                middles = [(c.start + c.end) / 2 for c in cue_list]
+                checked.checks.append(burned_caption_check(*burn_pair, middles, profile))
+            report["qc"] = checked.to_json()
         if request.otio:
             from sora_cli.assemble.timeline import write_otio
 
@@ -235,7 +250,8 @@ def _assemble(
     output: Path,
     scratch: Path,
     transitions: Path,
-) -> None:
+) -> tuple[Path, Path] | None:
+    """Write the film; with burned subtitles, the picture before and after burning (for the safe-area check)."""
     files = {sid: f.path for sid, f in shot_files.items()}
     segments = plan_segments(plan, files, video, transitions, {sid: f.key for sid, f in shot_files.items()})
     template = files[plan.shots[0].id]
@@ -250,11 +266,18 @@ def _assemble(
         template = burned
     with atomic_path(output) as tmp:
         write_film(tmp, video_packets(segments, plan.fps), template, sound, plan.duration, soft)
+    return (stitched, burned) if "burn" in plan.subtitles and cue_list else None
 
 
 def _burn(video_path: Path, cue_list: list[subs.Cue], plan: Plan, video: VideoSettings, scratch: Path) -> Path:
     """Draw the subtitles into the picture with libass and the fonts sora ships."""
-    (scratch / "subs.ass").write_text(subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans"), encoding="utf-8")
+    from sora_cli.qc import profile_for
+    from sora_cli.qc.burned import safe_box
+
+    left, _, _, bottom = safe_box(profile_for(None, plan), plan.width, plan.height)
+    margins = (left + max(2, plan.width // 100), plan.height - bottom + max(2, plan.height // 100))
+    text = subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans", margins)
+    (scratch / "subs.ass").write_text(text, encoding="utf-8")
     fonts = scratch / "fonts"
     fonts.mkdir(exist_ok=True)
     for _, font in fallback_chain():

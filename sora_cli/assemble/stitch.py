@@ -49,7 +49,7 @@ def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
             if index >= last:
                 break
             if index >= first:
-                out.append(frame.to_ndarray(format="rgb24"))
+                out.append(frame.to_ndarray(format="rgb24", src_colorspace="ITU709"))  # as encode.py converts
     if len(out) != last - first:
         raise SoraError(f"shot file {path.name} has fewer frames than planned ({len(out)} of {last - first} in range)")
     return out

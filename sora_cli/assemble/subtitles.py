@@ -56,7 +56,23 @@ def cues(plan: Plan) -> list[Cue]:
                 end = t + (line.end - line.start) * weight / total
                 out.append(Cue(round(t, 3), round(end, 3), tuple(group), line.speaker))
                 t = end
-    return sorted(out, key=lambda c: (c.start, c.end))
+    return _readable(sorted(out, key=lambda c: (c.start, c.end)), plan.duration)
+
+
+MIN_CUE_SECONDS = 5 / 6  # shortest time on screen (Netflix timed-text style; checked by sora qc)
+READING_CPS = 17.0  # characters per second a cue is given room for, when there is room
+
+
+def _readable(cue_list: list[Cue], film_end: float) -> list[Cue]:
+    """Hold a short cue on screen long enough to read: at least :data:`MIN_CUE_SECONDS` and
+    its characters at :data:`READING_CPS`, never past the next cue's start or the film's end."""
+    out: list[Cue] = []
+    for i, cue in enumerate(cue_list):
+        limit = cue_list[i + 1].start if i + 1 < len(cue_list) else film_end
+        wanted = cue.start + max(MIN_CUE_SECONDS, len("".join(cue.lines)) / READING_CPS)
+        end = max(cue.end, min(wanted, limit))
+        out.append(Cue(cue.start, round(end, 3), cue.lines, cue.speaker))
+    return out
 
 
 def _clock(t: float, sep: str) -> str:
@@ -111,9 +127,11 @@ def _ass_clock(t: float) -> str:
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
-def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
+def to_ass(cue_list: list[Cue], width: int, height: int, font: str, margins: tuple[int, int] | None = None) -> str:
+    """``margins``: (left and right, bottom) in pixels, e.g. to keep inside a delivery profile's safe area."""
     size = max(12, round(height / 18))
     margin = max(8, round(height / 24))
+    side, vertical = margins or (margin, margin)
     header = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
@@ -122,7 +140,7 @@ def to_ass(cue_list: list[Cue], width: int, height: int, font: str) -> str:
         "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
         "MarginR, MarginV, Encoding\n"
         f"Style: Default,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,0,0,0,0,100,100,0,0,1,"
-        f"{max(1, size // 14)},0,2,{margin},{margin},{margin},1\n\n"
+        f"{max(1, size // 14)},0,2,{side},{side},{vertical},1\n\n"
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     events = [

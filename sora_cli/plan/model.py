@@ -153,6 +153,7 @@ class Plan(Frozen):
     frames: int
     duration: float
     loudness: float
+    profile: str = "web"  # a built-in profile's name or the absolute path of a profile file
     subtitles: tuple[str, ...]
     watermark: str
     backend: PlannedBackend

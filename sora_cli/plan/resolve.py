@@ -52,6 +52,21 @@ def identity_color(char_id: str, description: str = "") -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
+def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float]:
+    """``output.profile``: a built-in name or a profile file (made absolute); its loudness target."""
+    from sora_cli.qc.profiles import PROFILES, ProfileError, load_profile
+
+    spec = sb.output.profile
+    try:
+        profile = load_profile(spec, sb.source.base_dir)
+    except ProfileError as exc:
+        problems.append(sb.source.problem(("output", "profile"), str(exc)))
+        return spec, -14.0
+    if spec in PROFILES:
+        return spec, profile.loudness.target
+    return str(sb.source.resolve_asset(spec)), profile.loudness.target
+
+
 def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
     source = sb.source
     problems: list[Problem] = []
@@ -158,6 +173,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 )
             )
         transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
+    profile_name, profile_target = _profile(sb, problems)
     if problems:
         raise StoryboardError(problems)
 
@@ -231,7 +247,8 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
         fps=fps,
         frames=total,
         duration=total / fps,
-        loudness=sb.output.loudness,
+        loudness=sb.output.loudness if sb.output.loudness is not None else profile_target,
+        profile=profile_name,
         subtitles=tuple(sorted(sb.output.subtitle_modes)),
         watermark=sb.output.watermark,
         backend=PlannedBackend(name=sb.backend.name, model=sb.backend.model, options=dict(sb.backend.options)),

@@ -9,6 +9,13 @@ copying their packets. Settings that make this exact and repeatable:
 * a fixed number of encoder threads: x264 is deterministic for a given thread
   count, so the bytes do not depend on the machine's cores;
 * ``+bitexact``: no version or date strings that change between runs.
+
+Colour: every film, whatever its size, is converted from RGB with the BT.709
+matrix into limited range and tagged BT.709 (primaries, transfer, matrix) and
+limited range, in the stream and in the H.264 VUI. HD requires it; smaller
+frames follow the same explicit convention, so players never guess (BT.601 is
+what they guess for SD). The tags are part of the codec's extradata, which
+the stitcher checks is identical across shot files and re-encoded overlaps.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 
 ENCODER_THREADS = 4
+#: the frames' colour description, set after conversion (the encoder takes the frames' tags over its options)
+COLOUR_PARAMS = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class VideoSettings:
     fps: int
     preset: str = "veryfast"
     crf: int = 20
+    #: the colour convention; part of every shot's cache key, so changing it re-encodes cached shots
+    colour: str = "bt709-tv"
 
     def codec_args(self) -> list[str]:
         return [
@@ -42,8 +53,13 @@ class VideoSettings:
             "-profile:v", "high", "-bf", "0", "-g", str(self.fps * 4), "-keyint_min", "1",
             "-x264-params", f"threads={ENCODER_THREADS}:open-gop=0:scenecut=0",
             "-r", str(self.fps), "-video_track_timescale", str(self.fps * 1000),
+            "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
             "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
         ]  # fmt: skip
+
+    def rgb_conversion(self) -> list[str]:
+        """The filter that turns RGB frames into the stream's Y'CbCr: BT.709 matrix, limited range."""
+        return ["-vf", "scale=out_color_matrix=bt709:out_range=tv," + COLOUR_PARAMS]
 
 
 class FrameEncoder:
@@ -62,7 +78,7 @@ class FrameEncoder:
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{settings.width}x{settings.height}",
             "-framerate", str(settings.fps), "-i", "pipe:0", "-an",
-            *settings.codec_args(), *force, "-f", "mp4", str(path),
+            *settings.rgb_conversion(), *settings.codec_args(), *force, "-f", "mp4", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
 

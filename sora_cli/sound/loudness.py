@@ -6,9 +6,12 @@ over a stream of blocks carrying filter state, so the mix never has to be in
 memory at once. ``tests/test_sound.py`` checks it against pyloudnorm itself.
 
 The limiter keeps the 4x-oversampled (true) peak under a ceiling: the gain a
-sample needs is the ceiling over its peak; a minimum over twice the smoothing
-window, then a moving average over it, gives a smooth gain that is never above
-what any nearby sample needs.
+sample needs is the ceiling over its true peak (every sample interpolated); a
+minimum over twice the smoothing window (the lookahead), then a moving average
+over it, gives a smooth gain that is never above what any nearby sample needs.
+
+The meter also gives momentary (400 ms) and short-term (3 s) loudness and the
+loudness range (EBU Tech 3341/3342) for ``sora qc``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sora_cli.sound.synth import RATE
 SUB_BLOCK = RATE // 10  # 100 ms: the gating step
 LIMITER_WINDOW = RATE // 200  # 5 ms
 LIMITER_MARGIN = 2 * LIMITER_WINDOW + 64  # context a block needs on each side
+CONTEXT = 48  # samples of context carried between blocks for the true-peak interpolator
 
 
 class LoudnessMeter:
@@ -36,6 +40,8 @@ class LoudnessMeter:
         self.samples = 0
         self.peak = 0.0
         self._tail = np.zeros((0, channels))
+        self._peaks: list[np.ndarray] = []  # true peak (linear) per 100 ms sub-block
+        self._peak_pending = np.zeros(0)
 
     def add(self, block: np.ndarray) -> None:
         block = np.asarray(block, dtype=np.float64)
@@ -53,12 +59,54 @@ class LoudnessMeter:
         self._pending = data[whole:]
         self.samples += len(block)
         if self.track_peak:
-            self.peak = max(self.peak, true_peak(np.concatenate([self._tail, block])))
+            per_sample = _true_peak_per_sample(np.concatenate([self._tail, block]))[len(self._tail) :]
+            if len(per_sample):
+                self.peak = max(self.peak, float(per_sample.max()))
+            data = np.concatenate([self._peak_pending, per_sample])
+            whole = len(data) // SUB_BLOCK * SUB_BLOCK
+            if whole:
+                self._peaks.append(data[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
+            self._peak_pending = data[whole:]
             self._tail = block[-CONTEXT:]
+
+    def peaks(self) -> np.ndarray:
+        """True peak (linear) of every 100 ms of the signal so far, in order (the last one partial)."""
+        parts = [*self._peaks, self._peak_pending.max(keepdims=True)] if len(self._peak_pending) else self._peaks
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _sub_blocks(self) -> np.ndarray:
+        return np.concatenate(self._energy) if self._energy else np.zeros((0, 2))
+
+    def windowed(self, seconds: float) -> np.ndarray:
+        """Ungated loudness (LUFS) of every ``seconds``-long window, one per 100 ms step.
+
+        0.4 s gives momentary loudness, 3 s short-term loudness (EBU Tech 3341);
+        a film shorter than the window has none.
+        """
+        energy = self._sub_blocks()
+        width = round(seconds * 10)
+        if len(energy) < width:
+            return np.zeros(0)
+        csum = np.concatenate([np.zeros((1, energy.shape[1])), np.cumsum(energy, axis=0)])
+        z = (csum[width:] - csum[:-width]) / (width * SUB_BLOCK)
+        return -0.691 + 10 * np.log10(np.maximum(z.sum(axis=1), 1e-20))
+
+    def loudness_range(self) -> float:
+        """Loudness range (LU, EBU Tech 3342): the spread of gated short-term loudness, 10th to 95th percentile."""
+        short = self.windowed(3.0)
+        short = short[short >= -70.0]
+        if len(short) == 0:
+            return 0.0
+        power = np.mean(10 ** ((short + 0.691) / 10))
+        kept = short[short >= -0.691 + 10 * np.log10(power) - 20.0]
+        if len(kept) == 0:
+            return 0.0
+        low, high = np.percentile(kept, [10, 95])
+        return float(high - low)
 
     def integrated(self) -> float:
         """Integrated loudness in LUFS (-inf for silence), as pyloudnorm computes it."""
-        energy = np.concatenate(self._energy) if self._energy else np.zeros((0, 2))
+        energy = self._sub_blocks()
         total_seconds = self.samples / RATE
         blocks = int(np.round((total_seconds - 0.4) / 0.1)) + 1
         if blocks <= 0 or len(energy) < 4:
@@ -76,33 +124,19 @@ class LoudnessMeter:
         return float(-0.691 + 10 * np.log10(kept.mean(axis=0).sum()))
 
 
-WINDOW = 512  # samples per window checked for inter-sample peaks
-CONTEXT = 48  # samples of context around an oversampled window
-HEADROOM = 10 ** (4.0 / 20)  # inter-sample peaks stay well within 4 dB of the sample peak
-
-
-def sample_peaks_over(block: np.ndarray, threshold: float) -> np.ndarray:
-    """Start indices of :data:`WINDOW`-sample windows whose sample peak reaches ``threshold``."""
-    n = len(block)
-    padded = np.zeros((-(-n // WINDOW) * WINDOW, block.shape[1]), np.float32)
-    padded[:n] = block
-    return np.flatnonzero(np.abs(padded).reshape(-1, WINDOW * block.shape[1]).max(axis=1) >= threshold) * WINDOW
-
-
 #: a 48-tap 4x interpolator (the shape BS.1770-4 Annex 2 describes), as its four 12-tap phases
 _PHASES = [np.ascontiguousarray(h) for h in (firwin(48, 0.25, window=("kaiser", 7.0)) * 4).reshape(12, 4).T]
 _DELAY = 6  # samples of group delay of each phase
 
 
-def oversampled_peak(block: np.ndarray, floor: float) -> np.ndarray:
-    """Per-sample true peak (max over channels and the four interpolation phases).
+def oversampled_peak(block: np.ndarray) -> np.ndarray:
+    """Per-sample true peak: the max over channels and the four interpolation phases.
 
-    A block whose sample peak stays below ``floor / HEADROOM`` cannot reach
-    ``floor``; it keeps its sample peak and is not interpolated.
+    Every sample is interpolated: whether a quiet passage needs limiting depends
+    on the gain applied later, so skipping "quiet" windows here would let their
+    inter-sample peaks through once the mix is made louder.
     """
     peak = np.abs(block).max(axis=1).astype(np.float32)
-    if len(sample_peaks_over(block, floor / HEADROOM)) == 0:
-        return peak
     n = len(block)
     for ch in range(block.shape[1]):
         x = np.asarray(block[:, ch], dtype=np.float32)
@@ -117,6 +151,14 @@ def oversampled_peak(block: np.ndarray, floor: float) -> np.ndarray:
 _MEASURE = firwin(81, 0.25, window=("kaiser", 5.0))
 
 
+def _true_peak_per_sample(block: np.ndarray) -> np.ndarray:
+    """For each input sample, the largest |value| of the 4x-oversampled signal at or just after it."""
+    if len(block) == 0:
+        return np.zeros(0)
+    up = np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=_MEASURE))
+    return up.reshape(len(block), 4, -1).max(axis=(1, 2))
+
+
 def true_peak(block: np.ndarray) -> float:
     """Peak of the 4x-oversampled signal (linear): the accurate measurement.
 
@@ -128,17 +170,15 @@ def true_peak(block: np.ndarray) -> float:
     return float(np.max(np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=_MEASURE))))
 
 
-def peak_headroom(block: np.ndarray, floor: float) -> np.ndarray:
+def peak_headroom(block: np.ndarray) -> np.ndarray:
     """``1 / true peak``, held (minimum) over the limiter's lookahead window.
 
     The part of the limiter that does not depend on gain or ceiling, so it is
     computed once per block: for gain ``g`` and ceiling ``c`` the limiter's
     gain is then :func:`limiter_gain` ``(min(1, c / g * headroom))``. ``block``
-    includes :data:`LIMITER_MARGIN` samples of context on each side; ``floor``
-    is the lowest true peak that may need limiting (quieter blocks are not
-    interpolated).
+    includes :data:`LIMITER_MARGIN` samples of context on each side.
     """
-    inverse = 1.0 / np.maximum(oversampled_peak(block, floor), 1e-12)
+    inverse = 1.0 / np.maximum(oversampled_peak(block), 1e-12)
     return minimum_filter1d(inverse, size=2 * LIMITER_WINDOW + 1, mode="nearest").astype(np.float32)
 
 

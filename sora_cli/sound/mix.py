@@ -5,10 +5,14 @@ music. The mix is made in blocks, so memory does not grow with the film:
 
 1. render the raw mix block by block into a scratch file, measuring its
    integrated loudness on the way;
-2. pick the gain that brings it to ``output.loudness``, run the true-peak
+2. pick the gain that brings it to the loudness target, run the true-peak
    limiter over it and measure again, correcting the gain until the result is
    within :data:`TOLERANCE_LU` of the target;
-3. write the final pass to AAC.
+3. write the final pass to AAC, decode what was written and measure its true
+   peak: the AAC encoder can overshoot the limiter, so when the delivered file
+   is over :data:`DELIVERY_PEAK_DBTP` the limiter's ceiling is lowered by the
+   overshoot and steps 2-3 run again. A soundtrack that never gets under it is
+   an error, never a delivered file.
 
 Mixing the whole film at once (rather than per shot) is what keeps sound and
 picture from drifting apart at shot boundaries.
@@ -41,9 +45,15 @@ from sora_cli.sound.speech import speak
 from sora_cli.sound.synth import RATE, seconds
 
 BLOCK = RATE * 8
-CEILING_DBTP = -2.0  # under the -1 dBTP limit, with room for the AAC encoder's overshoot
-MAX_TRUE_PEAK = 10 ** (-1.0 / 20)  # what the delivered file must never exceed
-TOLERANCE_LU = 0.2
+CEILING_DBTP = -2.0  # the limiter's first ceiling: under -1 dBTP, with room for the AAC encoder's overshoot
+#: what the decoded delivery may reach: -1 dBTP (EBU R 128, streaming) less a margin for meters that
+#: interpolate differently (ffmpeg's ebur128 upsamples with its own filter)
+DELIVERY_PEAK_DBTP = -1.3
+MAX_TRUE_PEAK = 10 ** (DELIVERY_PEAK_DBTP / 20)
+ENCODE_TRIES = 6
+TOLERANCE_LU = 0.1  # of the limited mix before AAC
+DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
+LIMITER_FORMAT = 2  # bump when the limiter's output changes for the same raw mix
 #: peak level of a spoken line, by delivery
 SPEECH_PEAK = {"whisper": 0.32, "normal": 0.6, "shout": 0.85}
 RECORDED_PEAK = 0.6
@@ -213,20 +223,25 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
     return meter.integrated()
 
 
-def _headroom_pass(mixer: Mixer, scratch: _Scratch, floor: float, cache_dir: Path | None) -> None:
-    """The limiter's gain-independent analysis, per block (cached by the block and its neighbours)."""
+def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> None:
+    """The limiter's gain-independent analysis, per block (cached by the block and its neighbours).
+
+    The cache name holds the block's own key and its neighbours' in fixed
+    slots: the last block must not share a name with the one before it.
+    """
     m = LIMITER_MARGIN
     blocks = list(_blocks(scratch.total))
     keys = [mixer.block_key(start, n) for start, n in blocks]
     with open(scratch.headroom, "wb") as fh:
         for i, (start, n) in enumerate(blocks):
-            name = hashlib.sha256(repr(("headroom", floor, keys[max(0, i - 1) : i + 2])).encode()).hexdigest()
+            around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
+            name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
             cached = cache_dir / f"{name}.headroom" if cache_dir else None
             if cached is not None and cached.is_file():
                 fh.write(cached.read_bytes())
                 continue
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
-            data = peak_headroom(wide, floor)[m : m + n].astype("<f4").tobytes()
+            data = peak_headroom(wide)[m : m + n].astype("<f4").tobytes()
             if cached is not None:
                 with atomic_path(cached) as tmp:
                     tmp.write_bytes(data)
@@ -259,19 +274,30 @@ def mix_soundtrack(
         scratch = _Scratch(Path(tmp), total)
         progress.stage("sound", total / RATE * 3)
         raw = _raw_pass(mixer, scratch, cache_dir, progress)
-        _headroom_pass(mixer, scratch, 10 ** (CEILING_DBTP / 20) / 10 ** (6 / 20), cache_dir)
+        _headroom_pass(mixer, scratch, cache_dir)
         ceiling_db = CEILING_DBTP
         gain_db = 0.0 if raw == float("-inf") else target - raw
-        for _ in range(3):  # AAC can overshoot the limiter a little: check what was written
-            gain_db, limited = _fit_gain(scratch, raw, target, gain_db, 10 ** (ceiling_db / 20))
+        aim = target  # what the mix before AAC aims at, so that the decoded delivery lands on target
+        for _ in range(ENCODE_TRIES):
+            gain_db, limited = _fit_gain(scratch, raw, aim, gain_db, 10 ** (ceiling_db / 20))
             progress.stage_advanced(total / RATE)
             _encode_aac(
                 (block for block, _ in _limited(scratch, 10 ** (gain_db / 20), 10 ** (ceiling_db / 20))), out_path
             )
             loudness, peak = measure_file(out_path)
-            if peak <= MAX_TRUE_PEAK:
+            on_target = not np.isfinite(loudness) or abs(loudness - target) <= DELIVERY_TOLERANCE_LU
+            if peak <= MAX_TRUE_PEAK and on_target:
                 break
-            ceiling_db -= 20 * np.log10(peak / MAX_TRUE_PEAK) + 0.2
+            if peak > MAX_TRUE_PEAK:
+                ceiling_db -= 20 * np.log10(peak / MAX_TRUE_PEAK) + 0.2
+            if not on_target:
+                aim += target - loudness
+        else:  # off target but under the ceiling is delivered (sora qc reports the loudness); over it never is
+            if peak > MAX_TRUE_PEAK:
+                raise SoraError(
+                    f"the soundtrack's true peak stays at {20 * np.log10(peak):+.2f} dBTP after AAC encoding "
+                    f"(limit {DELIVERY_PEAK_DBTP} dBTP) even with the limiter's ceiling at {ceiling_db:.1f} dBTP"
+                )
         progress.stage_advanced(total / RATE)
     peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
     return MixReport(loudness=loudness, true_peak_dbtp=float(peak_db), gain_db=gain_db, limited=limited)
@@ -359,7 +385,9 @@ def soundtrack_key(plan: Plan) -> str:
     """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
     mixer = Mixer(plan)
     blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
-    payload = repr(("soundtrack", MIX_FORMAT, blocks, plan.loudness, CEILING_DBTP, AAC_BITRATE))
+    payload = repr(
+        ("soundtrack", MIX_FORMAT, LIMITER_FORMAT, blocks, plan.loudness, CEILING_DBTP, DELIVERY_PEAK_DBTP, AAC_BITRATE)
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

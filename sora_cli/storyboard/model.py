@@ -47,7 +47,15 @@ class Output(Strict):
     width: int = Field(1280, ge=64, le=4096, multiple_of=2)
     height: int = Field(720, ge=64, le=4096, multiple_of=2)
     fps: int = Field(24, ge=1, le=120)
-    loudness: float = Field(-14, ge=-70, le=-5, description="integrated LUFS target of the final mix")
+    loudness: float | None = Field(
+        None, ge=-70, le=-5, description="integrated LUFS target of the final mix (default: the profile's, -14 for web)"
+    )
+    profile: str = Field(
+        "web",
+        min_length=1,
+        description="delivery profile: web | ebu-r128 | ebu-r128-s1 | atsc-a85 | social-9x16 | "
+        "social-1x1, or a profile .yaml file",
+    )
     subtitles: Annotated[list[SubtitleMode], WithJsonSchema(_SUBTITLES_SCHEMA)] = Field(
         default_factory=lambda: ["sidecar"], description="none | sidecar | soft | burn, or a list"
     )

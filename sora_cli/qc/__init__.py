@@ -1,0 +1,61 @@
+"""``sora qc``: a film checked against a delivery profile, each check with its value, limit and times.
+
+Works on any MP4 or MOV that PyAV opens; with the film's plan, what the plan
+asked for (fades, title cards) is not counted as a defect. ``sora render``
+runs the same checks on what it wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+
+from sora_cli.errors import UsageError
+from sora_cli.plan.model import Plan
+from sora_cli.qc.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
+from sora_cli.qc.result import Check, QcResult
+
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
+
+
+def run_qc(film: Path, profile: Profile, plan: Plan | None = None) -> QcResult:
+    """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`."""
+    from sora_cli.qc.audio import audio_checks
+    from sora_cli.qc.captions import caption_checks
+    from sora_cli.qc.container import container_checks
+    from sora_cli.qc.picture import picture_checks
+    from sora_cli.qc.planned import intended
+
+    film = Path(film)
+    if not film.is_file():
+        raise UsageError(f"{film}: no such file")
+    try:
+        with av.open(str(film)) as container:
+            if not container.streams.video and not container.streams.audio:
+                raise UsageError(f"{film}: has neither video nor audio")
+    except av.FFmpegError as exc:
+        raise UsageError(f"{film}: not a film PyAV can open ({exc.strerror or type(exc).__name__})") from None
+    wanted = intended(plan)
+    result = QcResult(str(film), profile.name)
+    result.checks += audio_checks(film, profile, wanted)
+    picture, facts = picture_checks(film, profile, wanted)
+    result.checks += picture
+    result.checks += container_checks(film, profile)
+    result.checks += caption_checks(film, profile, facts.fps)
+    return result
+
+
+def profile_for(spec: str | None, plan: Plan | None, base_dir: Path | None = None) -> Profile:
+    """``--profile`` if given, else the plan's ``output.profile``, else :data:`DEFAULT_PROFILE`.
+
+    A plan whose storyboard sets ``output.loudness`` checks against that target.
+    """
+    try:
+        profile = load_profile(spec or (plan.profile if plan else DEFAULT_PROFILE), base_dir)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    if plan is not None and not spec and plan.loudness != profile.loudness.target:
+        loudness = profile.loudness.model_copy(update={"target": plan.loudness})
+        profile = profile.model_copy(update={"loudness": loudness})
+    return profile

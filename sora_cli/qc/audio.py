@@ -1,0 +1,117 @@
+"""Audio checks: loudness (BS.1770-4), true peak, momentary/short-term maxima, loudness range, silence.
+
+Measured with sora's own streaming meter (:mod:`sora_cli.sound.loudness`) on
+the decoded audio of any file PyAV opens, resampled to 48 kHz; mono stays
+mono (one channel, as BS.1770 weighs it), anything else is measured as stereo.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+import numpy as np
+
+from sora_cli.qc.planned import Intended
+from sora_cli.qc.profiles import Profile
+from sora_cli.qc.result import Check, runs
+from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
+from sora_cli.sound.synth import RATE
+
+BLOCK = RATE * 8
+
+
+def _db(x: float) -> float:
+    return 20 * math.log10(x) if x > 0 else float("-inf")
+
+
+def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
+    spec = profile.loudness
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return [Check("audio.present", False, "no audio stream", "an audio stream")]
+        stream = container.streams.audio[0]
+        mono = stream.codec_context.channels == 1
+        channels = 1 if mono else 2
+        meter = LoudnessMeter(channels=channels)
+        resampler = av.AudioResampler(format="flt", layout="mono" if mono else "stereo", rate=RATE)
+        rms: list[np.ndarray] = []
+        pending = np.zeros((0, channels), np.float32)
+
+        def feed(block: np.ndarray) -> np.ndarray:
+            meter.add(block)
+            data = np.concatenate([pending, block])
+            whole = len(data) // SUB_BLOCK * SUB_BLOCK
+            if whole:
+                rms.append(np.sqrt(np.mean(np.square(data[:whole].reshape(-1, SUB_BLOCK * channels)), axis=1)))
+            return data[whole:]
+
+        parts: list[np.ndarray] = []
+        size = 0
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                parts.append(out.to_ndarray().reshape(-1, channels))
+                size += len(parts[-1])
+            if size >= BLOCK:
+                pending = feed(np.concatenate(parts))
+                parts, size = [], 0
+        for out in resampler.resample(None):
+            parts.append(out.to_ndarray().reshape(-1, channels))
+        if parts:
+            pending = feed(np.concatenate(parts))
+    step = SUB_BLOCK / RATE
+    checks: list[Check] = []
+
+    integrated = meter.integrated()
+    silent_by_plan = plan.silent and not math.isfinite(integrated)
+    checks.append(
+        Check(
+            "audio.loudness",
+            silent_by_plan or (math.isfinite(integrated) and abs(integrated - spec.target) <= spec.tolerance),
+            integrated,
+            f"{spec.target:g} +-{spec.tolerance:g}",
+            unit="LUFS",
+            note="the plan has no sound" if silent_by_plan else "",
+        )
+    )
+    peaks = meter.peaks()
+    ceiling = 10 ** (spec.true_peak / 20)
+    over = np.flatnonzero(peaks > ceiling)
+    checks.append(
+        Check("audio.true_peak", len(over) == 0, _db(meter.peak), spec.true_peak, _times(over, step), unit="dBTP")
+    )
+    for check_id, seconds, limit in (
+        ("audio.max_momentary", 0.4, spec.max_momentary),
+        ("audio.max_short_term", 3.0, spec.max_short_term),
+    ):
+        series = meter.windowed(seconds)
+        top = float(series.max()) if len(series) else float("-inf")
+        bad = np.flatnonzero(series > limit) if limit is not None else np.zeros(0, int)
+        checks.append(
+            Check(check_id, len(bad) == 0, top, limit, _times(bad, step), unit="LUFS", note="" if limit else "reported")
+        )
+    checks.append(Check("audio.loudness_range", True, meter.loudness_range(), None, unit="LU", note="reported"))
+
+    levels = np.concatenate(rms) if rms else np.zeros(0)
+    silent = [bool(v < 10 ** (spec.silence_db / 20)) for v in levels]
+    times = [i * step for i in range(len(levels))]
+    gaps = [
+        (start, length)
+        for start, length in runs(silent, times, step)
+        if length > spec.silence_max and not plan.quiet_ok(start, start + length)
+    ]
+    longest = max((length for _, length in gaps), default=0.0)
+    checks.append(Check("audio.silence", not gaps, longest, spec.silence_max, tuple(s for s, _ in gaps), unit="s"))
+    return checks
+
+
+def _times(indices: np.ndarray, step: float) -> tuple[float, ...]:
+    """Start times of the runs of consecutive indices (one time per violation, not per 100 ms)."""
+    out: list[float] = []
+    previous = -2
+    for i in indices.tolist():
+        if i != previous + 1:
+            out.append(i * step)
+        previous = i
+    return tuple(out)

@@ -1,0 +1,118 @@
+"""Caption checks on sidecar (SRT/WebVTT beside the film) and soft (mov_text track) subtitles.
+
+Limits per cue: characters per line, lines, reading speed (characters per
+second, spaces included, over the time on screen), minimum and maximum time
+on screen, and the gap to the next cue (touching cues are fine; a gap
+shorter than two frames reads as a flicker).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from sora_cli.qc.profiles import Profile
+from sora_cli.qc.result import Check
+
+_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
+_ARROW = re.compile(rf"{_TIME.pattern}\s*-->\s*{_TIME.pattern}")
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True)
+class Caption:
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    source: str
+
+
+def _seconds(h: str | None, m: str, s: str, ms: str) -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+def parse_timed_text(text: str, source: str) -> list[Caption]:
+    """Cues of an SRT or WebVTT file: the timing line and the text lines after it."""
+    cues: list[Caption] = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines = block.split("\n")
+        for i, line in enumerate(lines):
+            m = _ARROW.search(line)
+            if m:
+                g = m.groups()
+                body = tuple(_TAG.sub("", t) for t in lines[i + 1 :] if t.strip())
+                cues.append(Caption(_seconds(*g[:4]), _seconds(*g[4:]), body, source))
+                break
+    return cues
+
+
+def _soft_captions(path: Path) -> list[Caption]:
+    cues: list[Caption] = []
+    with av.open(str(path)) as container:
+        for stream in container.streams.subtitles:
+            if stream.codec_context.name != "mov_text":
+                continue
+            for packet in container.demux(stream):
+                data = bytes(packet)
+                if packet.pts is None or len(data) < 2:
+                    continue
+                n = struct.unpack(">H", data[:2])[0]
+                text = data[2 : 2 + n].decode("utf-8", "replace")
+                if not text.strip():
+                    continue
+                start = float(packet.pts * packet.time_base)
+                end = start + float((packet.duration or 0) * packet.time_base)
+                cues.append(Caption(start, end, tuple(text.split("\n")), "soft"))
+    return cues
+
+
+def find_captions(film: Path) -> dict[str, list[Caption]]:
+    """Every caption source of the film: its SRT and VTT beside it, its soft track."""
+    found: dict[str, list[Caption]] = {}
+    for suffix in (".srt", ".vtt"):
+        side = film.with_suffix(suffix)
+        if side.is_file():
+            found[side.name] = parse_timed_text(side.read_text(encoding="utf-8", errors="replace"), side.name)
+    soft = _soft_captions(film)
+    if soft:
+        found["soft"] = soft
+    return found
+
+
+def caption_checks(film: Path, profile: Profile, fps: float) -> list[Check]:
+    spec = profile.captions
+    sources = find_captions(film)
+    if not sources:
+        return []
+    cues = [c for name in sorted(sources) for c in sources[name]]
+    frame = 1.0 / fps if fps else 1 / 25
+    checks: list[Check] = []
+
+    def add(check_id: str, values: list[tuple[float, float]], limit: float, unit: str, over: bool = True) -> None:
+        bad = [(t, v) for t, v in values if (v > limit if over else v < limit)]
+        worst = (max if over else min)((v for _, v in values), default=0.0)
+        checks.append(Check(check_id, not bad, worst, limit, tuple(sorted({t for t, _ in bad})), unit=unit))
+
+    add("captions.chars_per_line", [(c.start, max((len(t) for t in c.lines), default=0)) for c in cues],
+        spec.chars_per_line, "characters")  # fmt: skip
+    add("captions.lines_per_cue", [(c.start, len(c.lines)) for c in cues], spec.lines_per_cue, "lines")
+    add("captions.reading_speed",
+        [(c.start, sum(len(t) for t in c.lines) / max(c.end - c.start, 1e-3)) for c in cues],
+        spec.chars_per_second, "characters/s")  # fmt: skip
+    # durations are compared at frame accuracy: a cue that ends one frame early is a rounding, not a defect
+    add("captions.min_duration", [(c.start, c.end - c.start + frame / 2) for c in cues], spec.min_duration, "s", False)
+    add("captions.max_duration", [(c.start, c.end - c.start - frame / 2) for c in cues], spec.max_duration, "s")
+    gaps: list[tuple[float, float]] = []
+    for name in sorted(sources):
+        ordered = sorted(sources[name], key=lambda c: c.start)
+        for a, b in itertools.pairwise(ordered):
+            gap = b.start - a.end
+            if gap > 1e-3:  # touching cues are fine
+                gaps.append((a.end, round(gap / frame, 1)))
+    add("captions.gap", gaps, spec.min_gap_frames, "frames", over=False)
+    return checks

@@ -1,0 +1,63 @@
+"""What the plan asked for: stretches where black, still or silent is intended, not a defect.
+
+A fade to or from black (or white) passes through black frames and often
+silence; a title or end card holds a still picture. With the film's plan the
+checks leave these stretches alone; without one, every black or frozen run
+counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sora_cli.plan.model import Plan
+
+CARD_WORDS = ("end card", "title card", "title", "card", "super")
+SLACK = 0.1  # s around a planned stretch (frame rounding, encoder lag)
+
+
+@dataclass(frozen=True)
+class Intended:
+    fades: list[tuple[float, float]] = field(default_factory=list)
+    stills: list[tuple[float, float]] = field(default_factory=list)
+    #: where the plan puts sound, when it has no bed or music under everything (None: no plan, or sound throughout)
+    sounding: list[tuple[float, float]] | None = None
+    #: the plan has no sound at all: a silent film is what it asked for
+    silent: bool = False
+
+    def quiet_ok(self, start: float, end: float) -> bool:
+        """Silence over ``[start, end]`` was asked for: inside a fade, or where the plan places no sound."""
+        if self.faded(start) and self.faded(end):
+            return True
+        if self.sounding is None:
+            return False
+        return not any(a < end - SLACK and b > start + SLACK for a, b in self.sounding)
+
+    def faded(self, t: float) -> bool:
+        return any(a - SLACK <= t <= b + SLACK for a, b in self.fades)
+
+    def still(self, t: float) -> bool:
+        return self.faded(t) or any(a - SLACK <= t <= b + SLACK for a, b in self.stills)
+
+
+def _is_card(action: str) -> bool:
+    head, sep, _ = action.partition(":")
+    return bool(sep) and head.strip().lower() in CARD_WORDS
+
+
+def intended(plan: Plan | None) -> Intended:
+    if plan is None:
+        return Intended()
+    fades = [
+        (shot.start, shot.start + shot.transition.duration)
+        for shot in plan.shots
+        if shot.transition.type in ("fade_black", "fade_white") and shot.transition.frames
+    ]
+    stills = [(shot.start, shot.end) for shot in plan.shots if _is_card(shot.action)]
+    sounding = None
+    silent = False
+    if plan.audio.ambience == "none" and plan.audio.music is None:
+        sounding = [(line.start, line.end) for shot in plan.shots for line in shot.dialogue]
+        sounding += [(sfx.start, sfx.start + 0.2) for shot in plan.shots for sfx in shot.sfx]
+        silent = not sounding
+    return Intended(fades, stills, sounding, silent)

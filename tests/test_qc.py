@@ -1,0 +1,394 @@
+"""`sora qc`: synthetic films that fail one check each (and films that pass), measured against
+independent meters (the shipped ffmpeg's ebur128, blackdetect, freezedetect, signalstats)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from sora_cli import api
+from sora_cli.plan.resolve import make_plan
+from sora_cli.qc import load_profile
+from sora_cli.qc.profiles import PROFILES, ProfileError
+from sora_cli.render import watermark
+from sora_cli.storyboard import parse_storyboard
+from tests.conftest import EXAMPLES, MINIMAL, problems_of, run_cli
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+SIZE = "160x90"
+RATE = 12
+#: a 997 Hz tone at -14 dBFS in both channels: -14 LUFS, -14 dBTP (BS.1770's calibration)
+TONE = "sine=frequency=997:sample_rate=48000,pan=stereo|c0=c0|c1=c0,volume=4.06dB"
+TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"]
+NO_C2PA = "container: {c2pa: false}\n"
+
+
+def make_film(
+    path: Path,
+    video: str = "",
+    audio: str = TONE,
+    seconds: float = 3.0,
+    rate: int = RATE,
+    size: str = SIZE,
+    tags: bool = True,
+    source: str = "testsrc2",
+) -> Path:
+    """A film made by ffmpeg, not by sora: a moving test pattern (plus ``video`` filters) and a tone."""
+    joiner = ":" if "=" in source else "="
+    chain = f"{source}{joiner}size={size}:rate={rate}:duration={seconds}" + (f",{video}" if video else "")
+    if tags:
+        chain += ",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", chain]
+    cmd += ["-f", "lavfi", "-i", audio]
+    cmd += ["-t", str(seconds), "-ac", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k"]
+    cmd += [*(TAGS if tags else []), "-movflags", "+faststart", str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("films")
+
+
+@pytest.fixture(scope="module")
+def lenient(films) -> Path:
+    """The web profile without the C2PA requirement (ffmpeg's films carry no manifest)."""
+    path = films / "lenient.yaml"
+    path.write_text("base: web\n" + NO_C2PA)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean(films) -> Path:
+    """A film that passes every check of the lenient profile."""
+    return make_film(films / "clean.mp4")
+
+
+def qc_json(film: Path, *args: str) -> tuple[int, dict]:
+    result = run_cli("qc", str(film), "--json", *args)
+    assert result.code in (0, 3), result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def check(report: dict, check_id: str) -> dict:
+    return next(c for c in report["checks"] if c["id"] == check_id)
+
+
+def ebur128(film: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak by the shipped ffmpeg's ebur128=peak=true."""
+    cmd = [
+        FFMPEG,
+        "-hide_banner",
+        "-nostats",
+        "-i",
+        str(film),
+        "-map",
+        "0:a",
+        "-af",
+        "ebur128=peak=true:framelog=quiet",
+    ]
+    out = subprocess.run([*cmd, "-f", "null", "-"], capture_output=True, text=True).stderr
+    summary = out[out.rfind("Summary:") :]
+    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return loudness, peak
+
+
+def test_a_clean_film_passes_and_exits_0(clean, lenient):
+    code, report = qc_json(clean, "--profile", str(lenient))
+    assert code == 0 and report["passed"], [c for c in report["checks"] if not c["passed"]]
+    assert report["profile"] == "lenient"
+    assert api.qc(clean, str(lenient)) == report  # the Python API gives what the CLI prints
+    assert {c["id"] for c in report["checks"]} >= {
+        "audio.loudness", "audio.true_peak", "audio.silence", "picture.black", "picture.freeze",
+        "picture.legal_range", "picture.flashes", "picture.red_flashes", "container.moov_first",
+        "container.colour", "container.c2pa",
+    }  # fmt: skip
+
+
+def test_qc_agrees_with_ebur128_on_a_film_sora_did_not_make(films):
+    film = make_film(
+        films / "foreign.mp4",
+        audio="sine=frequency=997:sample_rate=48000,volume=-3dB,aeval=val(0)*(0.6+0.4*sin(2*PI*0.7*t))|val(0)",
+        seconds=5,
+    )
+    _, report = qc_json(film)
+    loudness, peak = ebur128(film)
+    assert abs(check(report, "audio.loudness")["value"] - loudness) <= 0.1
+    assert abs(check(report, "audio.true_peak")["value"] - peak) <= 0.1
+    assert not check(report, "container.c2pa")["passed"]  # ffmpeg's film has no manifest
+
+
+def test_clipped_tone_fails_true_peak_at_its_time(films, lenient):
+    film = make_film(films / "clipped.mp4", audio=f"{TONE},volume=30dB:enable='between(t,1.5,2)'")
+    code, report = qc_json(film, "--profile", str(lenient))
+    peak = check(report, "audio.true_peak")
+    assert code == 3 and not peak["passed"] and peak["value"] > -1.0
+    assert peak["at"] and all(1.3 <= t <= 2.1 for t in peak["at"])
+    assert abs(peak["value"] - ebur128(film)[1]) <= 0.2
+    result = run_cli("qc", str(film), "--profile", str(lenient))
+    assert result.code == 3 and "audio.true_peak" in result.stdout and "FAIL" in result.stdout
+
+
+def test_black_gap_fails_and_blackdetect_agrees(films, lenient):
+    film = make_film(films / "black.mp4", video="drawbox=t=fill:c=black:enable='between(t,1,2)'")
+    _, report = qc_json(film, "--profile", str(lenient))
+    black = check(report, "picture.black")
+    assert not black["passed"] and black["at"] == [pytest.approx(1.0, abs=0.1)]
+    out = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(film), "-vf", "blackdetect=d=0.5", "-an", "-f", "null", "-"],
+        capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    start = float(re.search(r"black_start:([\d.]+)", out).group(1))
+    assert abs(start - black["at"][0]) <= 1 / RATE + 1e-6
+
+
+def test_frozen_second_fails_and_freezedetect_agrees(films, lenient):
+    film = make_film(
+        films / "frozen.mp4", video=f"split[a][b];[a][b]freezeframes=first={RATE}:last={2 * RATE}:replace={RATE}"
+    )
+    _, report = qc_json(film, "--profile", str(lenient))
+    frozen = check(report, "picture.freeze")
+    assert not frozen["passed"] and frozen["value"] >= 1.0
+    assert frozen["at"] == [pytest.approx(1.0, abs=0.1)]
+    out = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(film), "-vf", "freezedetect=d=0.5", "-an", "-f", "null", "-"],
+        capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    assert abs(float(re.search(r"freeze_start: ([\d.]+)", out).group(1)) - frozen["at"][0]) <= 1 / RATE + 1e-6
+
+
+def test_ten_hertz_full_screen_flash_fails(films, lenient):
+    flashing = make_film(
+        films / "flash.mp4", source="color=c=white", rate=20,
+        video="drawbox=t=fill:c=black:enable='between(t,1,2)*eq(mod(n,2),1)'",
+    )  # fmt: skip
+    _, report = qc_json(flashing, "--profile", str(lenient))
+    flashes = check(report, "picture.flashes")
+    assert not flashes["passed"] and flashes["value"] >= 9 and flashes["at"][0] == pytest.approx(1.0, abs=0.15)
+    slow = make_film(
+        films / "slow.mp4", source="color=c=white", rate=20,
+        video="drawbox=t=fill:c=black:enable='between(t,1,2)*lt(mod(n,10),5)'",
+    )  # 2 Hz: at most three flashes in any second  # fmt: skip
+    assert check(qc_json(slow, "--profile", str(lenient))[1], "picture.flashes")["passed"]
+
+
+def test_red_flash_fails(films, lenient):
+    film = make_film(
+        films / "red.mp4", source="color=c=black", rate=20,
+        video="drawbox=t=fill:c=red:enable='between(t,0.5,2)*eq(mod(n,4),0)'",
+    )  # fmt: skip
+    _, report = qc_json(film, "--profile", str(lenient))
+    red = check(report, "picture.red_flashes")
+    assert not red["passed"] and red["value"] > 3 and red["at"][0] == pytest.approx(0.5, abs=0.15)
+
+
+def test_out_of_range_luma_fails_and_signalstats_agrees(films, clean, lenient):
+    film = make_film(films / "hot.mp4", video="lutyuv=y=250")
+    _, report = qc_json(film, "--profile", str(lenient))
+    legal = check(report, "picture.legal_range")
+    assert not legal["passed"] and legal["value"] > 0.9 and legal["at"] == [0.0]
+    out = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(film), "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YMIN",
+         "-frames:v", "1", "-an", "-f", "null", "-"], capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    assert int(re.search(r"YMIN=(\d+)", out).group(1)) > 246
+    assert check(qc_json(clean, "--profile", str(lenient))[1], "picture.legal_range")["passed"]
+
+
+def test_captions_at_30_characters_a_second_fail(films, lenient):
+    fast = make_film(films / "fast.mp4")
+    fast.with_suffix(".srt").write_text(
+        "1\n00:00:00,500 --> 00:00:01,500\nThirty characters in a second.\n\n"
+        "2\n00:00:01,600 --> 00:00:02,900\nThis one is fine.\n",
+        encoding="utf-8",
+    )
+    _, report = qc_json(fast, "--profile", str(lenient))
+    speed = check(report, "captions.reading_speed")
+    assert not speed["passed"] and speed["value"] == pytest.approx(30.0) and speed["at"] == [0.5]
+    assert check(report, "captions.chars_per_line")["passed"]
+    calm = make_film(films / "calm.mp4")
+    calm.with_suffix(".srt").write_text("1\n00:00:00,500 --> 00:00:02,500\nA calm line.\n", encoding="utf-8")
+    assert all(
+        c["passed"] for c in qc_json(calm, "--profile", str(lenient))[1]["checks"] if c["id"].startswith("captions")
+    )
+
+
+def test_missing_colour_tags_fail(films, clean, lenient):
+    untagged = make_film(films / "untagged.mp4", tags=False)
+    _, report = qc_json(untagged, "--profile", str(lenient))
+    assert not check(report, "container.colour")["passed"]
+    assert check(qc_json(clean, "--profile", str(lenient))[1], "container.colour")["passed"]
+
+
+def test_profiles_and_bad_input(clean, tmp_path):
+    assert PROFILES["ebu-r128"].loudness.target == -23 and PROFILES["atsc-a85"].loudness.true_peak == -2
+    assert PROFILES["ebu-r128-s1"].loudness.max_short_term == -18
+    assert (PROFILES["social-9x16"].picture.width, PROFILES["social-9x16"].picture.height) == (1080, 1920)
+    # the clean tone is at -14 LUFS: far from EBU R 128's -23
+    code, report = qc_json(clean, "--profile", "ebu-r128")
+    assert code == 3 and not check(report, "audio.loudness")["passed"]
+    assert not check(report, "picture.frame_rate")["passed"]  # 12 fps is not a broadcast rate
+    bad = run_cli("qc", str(clean), "--profile", "nope")
+    assert bad.code == 2 and "no delivery profile 'nope'" in bad.stderr
+    text = tmp_path / "not-a-film.mp4"
+    text.write_text("hello")
+    assert run_cli("qc", str(text)).code == 2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("loudness: {target: loud}\npicture: {widht: 5}\n")
+    with pytest.raises(ProfileError, match=r"loudness\.target: .*; picture\.widht: "):
+        load_profile(str(broken))
+
+
+def plan_of(text: str):
+    return make_plan(parse_storyboard(text, "sb.yaml", EXAMPLES))
+
+
+def test_output_profile_in_the_storyboard():
+    assert problems_of(MINIMAL.replace("title: Test", "title: Test\noutput: {profile: ebu-r129}")) == [
+        "sb.yaml:3:19: output.profile: no delivery profile 'ebu-r129' (built in: web, ebu-r128, ebu-r128-s1, "
+        "atsc-a85, social-9x16, social-1x1; or a .yaml file)"
+    ]
+    assert plan_of(MINIMAL.replace("title: Test", "title: Test\noutput: {profile: ebu-r128}")).loudness == -23
+    both = "title: Test\noutput: {profile: atsc-a85, loudness: -20}"
+    assert plan_of(MINIMAL.replace("title: Test", both)).loudness == -20  # output.loudness overrides
+    assert plan_of(MINIMAL).loudness == -14 and plan_of(MINIMAL).profile == "web"
+
+
+def test_watermark_fits_tiny_frames_and_stays_out_of_the_slate_and_subtitle_bands():
+    for width, height in ((64, 64), (64, 36), (96, 64), (192, 108), (1280, 720), (1080, 1920)):
+        frame = np.zeros((height, width, 3), np.uint8)
+        for index in range(0, 8 * RATE, RATE):
+            watermark.mark(frame, index, RATE)  # must not raise at any size
+            x, y, w, h = watermark.placement(width, height, index, RATE)
+            assert x >= 0 and x + w <= width and y >= 0 and y + h <= height
+            if height >= 90:
+                assert y >= height * watermark.TOP_BAND - 1 and y + h <= height * (1 - watermark.BOTTOM_BAND) + 1
+
+
+def test_render_checks_what_it_wrote(tmp_path):
+    """A render puts the checks in its report; a profile it cannot meet exits 3 and keeps the film."""
+    text = (EXAMPLES / "product_ad.yaml").read_text()
+    text = text.replace("width: 1280", "width: 192").replace("height: 720", "height: 108")
+    text = text.replace("fps: 30", "fps: 12").replace("loudness: -16 ", "profile: ebu-r128-s1\n  loudness: -16 ")
+    sb = tmp_path / "ad.yaml"
+    sb.write_text(text)
+    for asset in ("assets",):
+        (tmp_path / asset).symlink_to(EXAMPLES / asset)
+    result = run_cli("render", str(sb), "-q", "--json")
+    film = tmp_path / "ad.mp4"
+    assert result.code == 3 and film.is_file()  # 12 fps is not an EBU rate, and -16 LUFS is over s1's -18 short-term
+    report = json.loads(result.stdout)
+    assert report["qc"]["profile"] == "ebu-r128-s1" and not report["qc"]["passed"]
+    failed = {c["id"] for c in report["qc"]["checks"] if not c["passed"]}
+    assert "picture.frame_rate" in failed and "audio.max_short_term" in failed
+    assert check(report["qc"], "audio.loudness")["passed"]  # output.loudness overrides the profile's -23
+    skipped = run_cli("render", str(sb), "-q", "--json", "--no-qc")
+    assert skipped.code == 0 and "qc" not in json.loads(skipped.stdout)
+
+
+@pytest.mark.parametrize("name", ["polar", "product_ad", "harbour_night"])
+def test_every_example_renders_exit_0_and_passes_qc_and_ebur128(tmp_path, name):
+    """Small frames (loudness does not depend on them); the loudness and peak re-measured by ebur128."""
+    text = (EXAMPLES / f"{name}.yaml").read_text()
+    text = re.sub(r"(?m)^  width: \d+", "  width: 192", text)
+    text = re.sub(r"(?m)^  height: \d+", "  height: 108", text)
+    text = re.sub(r"(?m)^  fps: \d+", "  fps: 12", text)
+    for folder in ("assets", "cameos"):
+        (tmp_path / folder).symlink_to(EXAMPLES / folder)
+    sb = tmp_path / f"{name}.yaml"
+    sb.write_text(text)
+    result = run_cli("render", str(sb), "-q", "--json")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["qc"]["passed"], [c for c in report["qc"]["checks"] if not c["passed"]]
+    loudness, peak = ebur128(tmp_path / f"{name}.mp4")
+    target = report["sound"]["target_lufs"]
+    assert abs(loudness - target) <= 0.5 and peak <= -1.0, (loudness, peak)
+    code, again = qc_json(tmp_path / f"{name}.mp4", "--plan", str(sb))
+    assert code == 0 and again["passed"]
+
+
+SLATE = """\
+version: 1
+title: Slate
+output: {width: WIDTH, height: HEIGHT, fps: 12, watermark: on}
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+shots:
+  - id: a-rather-long-shot-identifier
+    duration: 1
+    camera: {framing: extreme_close_up, move: dolly_in}
+    cast: [kim]
+    action: "Kim walks along the street in the rain, looking for the right door number, then knocks twice"
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1920), (480, 270)])
+def test_the_slate_and_caption_stay_in_the_band_the_watermark_avoids(size):
+    """Drawn with and without slate and caption: what they add lies in the top band, and no mark position
+    reaches into it (nor into the bottom band of burned subtitles)."""
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.backend import Film
+
+    width, height = size
+    plan = plan_of(SLATE.replace("WIDTH", str(width)).replace("HEIGHT", str(height)))
+    frames = {}
+    for on in (True, False):
+        backend = AnimaticBackend()
+        film = Film.from_plan(plan)
+        backend.open(Film(**{**film.__dict__, "options": {"slate": on, "captions": on, "name_tags": False}}))
+        frames[on] = next(iter(backend.render_shot(plan.shots[0], None)))[:, :, :3].astype(np.int16)
+        backend.close()
+    rows = np.flatnonzero(np.abs(frames[True] - frames[False]).max(axis=(1, 2)) > 0)
+    assert len(rows) and rows.max() < height * watermark.TOP_BAND
+    for index in range(0, 8 * 12, 12):
+        _, y, _, h = watermark.placement(width, height, index, 12)
+        assert y > rows.max() and y + h <= height * (1 - watermark.BOTTOM_BAND) + 1
+
+
+def test_frames_are_converted_with_bt709_and_tagged(tmp_path):
+    """HD: the BT.709 matrix (not BT.601's), limited range, all four tags; the stitcher decodes it back."""
+    import av
+
+    from sora_cli.assemble.stitch import decode_frames
+    from sora_cli.render.encode import FrameEncoder, VideoSettings
+
+    path = tmp_path / "shot.mp4"
+    encoder = FrameEncoder(path, VideoSettings(1280, 720, 12, preset="ultrafast"), [0], channels=3)
+    colour = np.zeros((720, 1280, 3), np.uint8)
+    colour[:] = (200, 40, 60)
+    for _ in range(3):
+        encoder.write(colour)
+    encoder.close()
+    with av.open(str(path)) as container:
+        ctx = container.streams.video[0].codec_context
+        assert (ctx.color_primaries, ctx.color_trc, ctx.colorspace, ctx.color_range) == (1, 1, 1, 1)
+        luma = next(container.decode(video=0)).to_ndarray()[360, 640]
+    r, g, b = 200 / 255, 40 / 255, 60 / 255
+    assert abs(luma - (16 + 219 * (0.2126 * r + 0.7152 * g + 0.0722 * b))) <= 1  # BT.709: 81 (BT.601 gives 93)
+    assert np.abs(decode_frames(path, 0, 1)[0][360, 640].astype(int) - (200, 40, 60)).max() <= 3
+    assert check(qc_json(path)[1], "container.colour")["passed"]
+
+
+def test_burned_captions_outside_title_safe_fail(films, clean):
+    """The picture before and after burning: changed pixels low on the frame are outside the title-safe area."""
+    from sora_cli.qc.burned import burned_caption_check
+
+    low = make_film(films / "low.mp4", video="drawbox=x=40:y=ih-5:w=80:h=4:t=fill:c=white:enable='gte(t,1)'")
+    high = make_film(films / "high.mp4", video="drawbox=x=40:y=ih-20:w=80:h=8:t=fill:c=white:enable='gte(t,1)'")
+    web = PROFILES["web"]
+    failing = burned_caption_check(clean, low, [0.5, 1.5, 2.5], web)
+    assert not failing.passed and failing.at == (1.5, 2.5)
+    assert burned_caption_check(clean, high, [0.5, 1.5, 2.5], web).passed
+    # a 9:16 platform keeps its bottom 35% clear: the same caption fails there
+    assert not burned_caption_check(clean, high, [1.5], PROFILES["social-9x16"]).passed
