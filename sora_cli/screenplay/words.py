@@ -1,0 +1,105 @@
+"""The screenplay words a breakdown reads: times of day, weather, light, delivery, emotion.
+
+Kept apart from the breakdown so the vocabulary can grow without touching the
+logic, and so export can use the same tables backwards.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Heading times -> (storyboard time_of_day, lighting or None).
+TIMES: dict[str, tuple[str, str | None]] = {
+    "DAY": ("day", None), "DAYTIME": ("day", None), "NOON": ("day", "high midday sun"),
+    "MIDDAY": ("day", "high midday sun"), "MORNING": ("day", "soft morning light"),
+    "EARLY MORNING": ("dawn", "early morning light"), "LATE MORNING": ("day", "soft morning light"),
+    "AFTERNOON": ("day", "warm afternoon light"), "LATE AFTERNOON": ("golden_hour", "low afternoon sun"),
+    "DAWN": ("dawn", None), "SUNRISE": ("dawn", "sunrise"), "DAYBREAK": ("dawn", None),
+    "FIRST LIGHT": ("dawn", None), "SUNSET": ("golden_hour", "sunset glow"),
+    "MAGIC HOUR": ("golden_hour", None), "GOLDEN HOUR": ("golden_hour", None),
+    "DUSK": ("dusk", None), "TWILIGHT": ("dusk", None), "EVENING": ("dusk", "evening light"),
+    "NIGHT": ("night", None), "MIDNIGHT": ("night", None), "LATE NIGHT": ("night", None),
+    "PRE-DAWN": ("night", "first grey before dawn"),
+}  # fmt: skip
+#: Heading "times" that say when relative to the last scene: the time of day carries on.
+RELATIVE_TIMES = {
+    "CONTINUOUS", "LATER", "MOMENTS LATER", "A MOMENT LATER", "SECONDS LATER", "MINUTES LATER",
+    "SAME", "SAME TIME", "SIMULTANEOUS", "CONTINUING", "INTERCUT",
+}  # fmt: skip
+#: storyboard time_of_day -> the heading word export writes.
+HEADING_TIME = {"dawn": "DAWN", "day": "DAY", "golden_hour": "MAGIC HOUR", "dusk": "DUSK", "night": "NIGHT"}
+
+#: Weather words in action -> storyboard weather (first one named in a scene wins).
+_WEATHER = (
+    (r"blizzard|whiteout", "blizzard"),
+    (r"storm\w*|thunder\w*|lightning", "storm"),
+    (r"snow\w*|sleet", "snow"),
+    (r"rain\w*|drizzl\w*|downpour|showers?", "rain"),
+    (r"fog\w*|mist\w*|haze", "fog"),
+    (r"clouds?|cloudy|overcast", "cloudy"),
+)
+WEATHER = re.compile(r"\b(" + "|".join(p for p, _ in _WEATHER) + r")\b", re.IGNORECASE)
+
+LIGHT = re.compile(
+    r"\b((?:neon|sodium|street|lamp|candle|fire|moon|sun|torch|flash|head|spot|strobe|fluorescent|"
+    r"halogen|morning|evening|dawn)[\w -]{0,12}?(?:light|lights|glow|lamps?)|candlelight|moonlight|"
+    r"firelight|lamplight|sunlight|torchlight|flashlight|spotlight|headlights|neon|candles)\b",
+    re.IGNORECASE,
+)
+
+WHISPER = re.compile(
+    r"\b(whisper\w*|quiet\w*|soft\w*|hush\w*|murmur\w*|under (?:his|her|their|my) breath|sotto voce|low voice)\b",
+    re.IGNORECASE,
+)
+SHOUT = re.compile(
+    r"\b(shout\w*|yell\w*|scream\w*|bellow\w*|roar\w*|holler\w*|call\w* out|loud\w*|at the top of)\b",
+    re.IGNORECASE,
+)
+EMOTION = re.compile(
+    r"\b(cry\w*|crie\w*|sob\w*|tear\w*|furious\w*|angr\w*|terrified|desperate\w*|plead\w*|breaking|"
+    r"trembling|choking|horrified|enraged|heartbroken|weeping)\b",
+    re.IGNORECASE,
+)
+#: Extensions meaning the speaker is not on screen: heard, not cast in the shot.
+OFF_SCREEN = re.compile(r"^(V\.?O\.?|O\.?S\.?|O\.?C\.?|OFF|OFF[- ]SCREEN|PRE-LAP|ON PHONE|PHONE|RADIO|FILTERED)$", re.I)
+
+MOTION = re.compile(r"\b(run\w*|ran|chas\w*|race[sd]?|racing|flee\w*|fled|fight\w*|sprint\w*|scrambl\w*)\b", re.I)
+
+DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "my", "your", "our", "this", "that", "some", "one"}
+#: Capitalised words in action that are sounds or camera language, never props.
+NOT_PROPS = {
+    "bang", "boom", "crash", "thud", "slam", "click", "knock", "ring", "rings", "beep", "creak", "whoosh",
+    "scream", "thunder", "pov", "insert", "angle", "close", "wide", "later", "continuous", "cut", "fade",
+    "v.o", "o.s", "cont'd", "moment", "beat", "silence", "end",
+}  # fmt: skip
+
+
+def weather_in(text: str) -> str | None:
+    """The first weather the text names, as a storyboard weather."""
+    match = WEATHER.search(text)
+    if not match:
+        return None
+    word = match.group(1)
+    return next(value for pattern, value in _WEATHER if re.fullmatch(pattern, word, re.IGNORECASE))
+
+
+def light_in(text: str) -> str | None:
+    match = LIGHT.search(text)
+    return match.group(1).lower() if match else None
+
+
+def delivery_of(parenthetical: str) -> str | None:
+    """``(whispering)`` -> whisper, ``(shouting)`` -> shout, anything else -> None."""
+    if SHOUT.search(parenthetical):
+        return "shout"
+    if WHISPER.search(parenthetical):
+        return "whisper"
+    return None
+
+
+def slug(name: str, separator: str = "_") -> str:
+    """A name as a storyboard id: lower-case ASCII letters, digits, ``_`` and ``-``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    out = re.sub(r"[^a-z0-9_-]+", separator, ascii_name.lower()).strip("_-")
+    return out[:64].strip("_-")
