@@ -143,7 +143,8 @@ class _Artist:
         return char_id
 
     _INTRO = re.compile(
-        r"(?<![\w'])((?:[A-Z][A-Z0-9'’.-]*)(?:[ \t]+[A-Z][A-Z0-9'’.-]*)*)(?:\s*\(([^)]*)\))?,\s*([^,.;:!?\n]+)"
+        r"(?<![\w'])((?:(?:Mc|Mac)?[A-Z][A-Z0-9'’.-]*)(?:[ \t]+(?:Mc|Mac)?[A-Z][A-Z0-9'’.-]*)*)"
+        r"(?:\s*\(([^)]*)\))?,\s*([^,.;:!?\n]+)"
     )
 
     def _introductions(self, text: str, line: int) -> None:
@@ -157,7 +158,10 @@ class _Artist:
             full = " ".join(tokens)
             char_id = self._who_is(full)
             if char_id is None:
-                if not re.match(r"(?:a|an|the|his|her|their|\d|in|about|mid|late|early|young|old)\b", description):
+                # someone who never speaks: an age, or "a ..." after a name that no article or possessive owns
+                owner = re.findall(r"[A-Za-z]+", text[: match.start()])[-1:]
+                owned = bool(owner) and owner[0].lower() in words.DETERMINERS - {"a", "an", "one"}
+                if owned or not (age or re.match(r"(?:a|an)\b", description)):
                     continue
                 char_id = self._character(full)
             self.names.setdefault(full.upper(), char_id)
@@ -199,9 +203,10 @@ class _Artist:
         """The characters (in order of first mention) and props an action names."""
         found: list[tuple[int, str]] = []
         for name, char_id in self.names.items():
-            for form in {name, name.title()}:
-                if match := re.search(rf"(?<![\w']){re.escape(form)}(?!\w)", text):
+            for match in re.finditer(rf"(?<![\w']){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+                if match.group()[0].isupper():
                     found.append((match.start(), char_id))
+                    break
         cast = list(dict.fromkeys(char_id for _, char_id in sorted(found)))
         props = [pid for word, pid in self.prop_words.items() if re.search(rf"(?<![\w']){re.escape(word)}(?!\w)", text)]
         return cast, list(dict.fromkeys(props))
@@ -217,7 +222,7 @@ class _Artist:
             self._scene(heading, items)
         tail = list(self.pending)
         if self.transition is not None:
-            tail.append(f"{self.transition[1]}: the film ends here")
+            tail.append(f"the film ends on {self.transition[1]}")
         for char_id, character in self.characters.items():
             if not character["description"]:
                 name = next(n for n, c in self.names.items() if c == char_id)
@@ -269,7 +274,7 @@ class _Artist:
             else:
                 changes = {k: v for k, v in place.items() if self.current.get(k) != v}
                 self.current.update(place)
-        continuing = insert or (same_place and self.shots != [])
+        continuing = same_place and not insert and self.shots != []
         first = True
         blocks = self._blocks(items)
         for block in blocks:
@@ -277,7 +282,8 @@ class _Artist:
                 self._other(block)
                 continue
             shot_changes = changes if first else {}
-            if first and not continuing and not (isinstance(block, Element) and block.kind == "action"):
+            opens_with_action = isinstance(block, Element) and block.kind == "action"
+            if first and not continuing and not insert and not opens_with_action:
                 self._shot(self._establishing(place or {}), "wide", [], [], block_line(block), shot_changes)
                 shot_changes = {}
                 first = False
@@ -324,12 +330,7 @@ class _Artist:
                     out[-1] = (out[-1], block)
                 else:
                     out.append(block)
-            elif element.kind in ("parenthetical", "dialogue") or (
-                element.kind == "lyric" and out and _open_block(out[-1])
-            ):
-                target = out[-1][1] if isinstance(out[-1], tuple) else out[-1]
-                target.parts.append(element)
-            elif element.kind == "note" and out and _open_block(out[-1]) and _last_line(items, element):
+            elif out and _open_block(out[-1]) and _belongs(element, out[-1], items):
                 (out[-1][1] if isinstance(out[-1], tuple) else out[-1]).parts.append(element)
             elif element.kind == "lyric" and out and isinstance(out[-1], Element) and out[-1].kind == "lyric":
                 out[-1] = Element("lyric", f"{out[-1].text}\n{element.text}", out[-1].line)
@@ -442,7 +443,8 @@ class _Artist:
             said = (
                 "" if kind["type"] != "cut" or element.text.upper().rstrip(":. ") in ("CUT TO", "CUT") else " (a cut)"
             )
-            self.transition = (kind, f"{'>' if element.forced else ''}{element.text}{said}  (line {element.line})")
+            self.transition = (kind, element.text)
+            self.pending.append(f"{'>' if element.forced else ''}{element.text}{said}  (line {element.line})")
             return
         self.pending.append(comment_for(element))
 
@@ -475,7 +477,6 @@ class _Artist:
                 kind = {"type": "fade_black", "duration": kind["duration"]}
             if kind["type"] != "cut":
                 fields["transition"] = kind
-            comments.append(f"{transition[1]}")
         if continuing and self.shots and transition is None:
             fields["continuity"] = "continue"
         if changes and self.shots:
@@ -495,11 +496,17 @@ def _open_block(item: Any) -> bool:
     return isinstance(item, (_Block, tuple))
 
 
-def _last_line(items: list[Element], note: Element) -> bool:
-    """A note inside a dialogue block (between its lines) stays with that block."""
-    index = items.index(note)
+def _belongs(element: Element, block: Any, items: list[Element]) -> bool:
+    """Whether an element is part of the speech block before it (a note inside or at the end of it counts)."""
+    if element.kind in ("parenthetical", "dialogue") or (element.kind == "lyric" and element.in_dialogue):
+        return True
+    if element.kind != "note":
+        return False
+    last = block[1] if isinstance(block, tuple) else block
+    end = max([last.cue.line, *(p.line for p in last.parts)])
+    index = items.index(element)
     following = items[index + 1] if index + 1 < len(items) else None
-    return following is not None and following.kind in ("dialogue", "parenthetical", "lyric")
+    return element.line <= end or (following is not None and following.kind in ("dialogue", "parenthetical"))
 
 
 def _off_screen(cue: Element) -> bool:

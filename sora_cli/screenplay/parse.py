@@ -43,7 +43,8 @@ class Element:
     """One screenplay element at its 1-based source line.
 
     ``text`` is as written, markup included (see :func:`plain`); ``extensions``
-    and ``dual`` belong to cues, ``level`` to sections, ``number`` to headings.
+    and ``dual`` belong to cues, ``level`` to sections, ``number`` to headings,
+    ``in_dialogue`` to lyrics sung by a character.
     """
 
     kind: str
@@ -54,6 +55,7 @@ class Element:
     dual: bool = False
     level: int = 0
     number: str = ""
+    in_dialogue: bool = False  # a lyric sung by the cue above it
 
 
 @dataclass
@@ -233,7 +235,7 @@ def _body(lines: list[tuple[int, str]]) -> list[Element]:
             if stripped.startswith("(") and stripped.endswith(")"):
                 out.append(Element("parenthetical", stripped, number))
             elif stripped.startswith("~"):
-                out.append(Element("lyric", stripped[1:].strip(), number))
+                out.append(Element("lyric", stripped[1:].strip(), number, in_dialogue=True))
             elif out and out[-1].kind == "dialogue":
                 last = out[-1]
                 out[-1] = Element("dialogue", f"{last.text}\n{stripped}" if last.text else stripped, last.line)
