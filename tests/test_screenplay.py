@@ -96,7 +96,9 @@ def test_parser_sees_every_element_at_its_line():
     assert at[("cue", 22)].extensions == ("CONT'D",) and at[("cue", 28)].extensions == ("V.O.",)
     assert at[("cue", 62)].dual and at[("cue", 62)].text == "STEEL"
     assert at[("boneyard", 36)].text.startswith("An older version") and "swim ashore" in at[("boneyard", 36)].text
-    assert at[("note", 16)].text == "A storm would suit this scene." and at[("note", 47)].text == "She does not move yet."
+    assert (
+        at[("note", 16)].text == "A storm would suit this scene." and at[("note", 47)].text == "She does not move yet."
+    )
     assert at[("dialogue", 47)].text == "Coming!"  # the inline note is cut out of the line
     assert at[("transition", 91)].forced and at[("transition", 91)].text == "SMASH CUT TO:"
     assert at[("transition", 97)].text == "FADE OUT."
@@ -348,3 +350,24 @@ def test_export_reads_as_a_screenplay(tmp_path):
     out = tmp_path / "harbour.fountain"
     assert run_cli("export", "fountain", str(EXAMPLES / "harbour_night.yaml"), "-o", str(out)).code == 0
     assert out.read_text() == result.stdout
+
+
+@pytest.mark.parametrize(
+    ("heading", "location", "time_of_day", "comment"),
+    [
+        ("INT. HOUSE - KITCHEN - NIGHT", "house - kitchen, interior", "night", None),
+        ("INT. HOUSE - KITCHEN", "house - kitchen, interior", "day", None),
+        ("EXT. ROAD - 3 AM", "road, exterior", "night", None),
+        ("EXT. ROAD - THE NEXT MORNING", "road, exterior", "day", None),
+        ("INT./EXT. CAR - SUNSET", "car, interior and exterior", "golden_hour", None),
+        ("EXT. PIER - EVENING", "pier, exterior", "dusk", None),
+        ("INT. BAR - FLASHBACK", "bar, interior", "day", "time 'FLASHBACK' is not a time of day"),
+        (".THE VOID", "the void", "day", None),
+    ],
+)
+def test_scene_headings_set_place_and_time(tmp_path, heading, location, time_of_day, comment):
+    text = import_fountain(f"{heading}\n\nSomething happens.\n".encode(), "h.fountain", tmp_path)
+    sb = parse_storyboard(text, "h.yaml", tmp_path)
+    assert (sb.world.location, sb.world.time_of_day) == (location, time_of_day)
+    if comment:
+        assert comment in comments_of(text)

@@ -545,16 +545,23 @@ def _split_heading(text: str, forced: bool) -> tuple[str, str]:
     parts = re.split(r"\s+[-–—]+\s+", body)
     if len(parts) > 1:
         last = parts[-1].strip().rstrip(".").upper()
-        if last in words.TIMES or last in words.RELATIVE_TIMES or re.fullmatch(r"[A-Z' -]+", last):
+        if last in words.TIMES or last in words.RELATIVE_TIMES or _time_of(last)[0] or words.TIMEISH.search(last):
             when, body = parts[-1].strip().rstrip("."), " - ".join(parts[:-1])
     place = plain(body).strip().lower() or UNKNOWN_PLACE
     return (f"{place}, {side}" if side else place), when
+
+
+#: Clock hours -> time of day ("3 AM" is night, "6 PM" golden hour).
+_HOURS = ["night"] * 5 + ["dawn"] * 2 + ["day"] * 10 + ["golden_hour"] * 2 + ["dusk"] * 2 + ["night"] * 3
 
 
 def _time_of(when: str) -> tuple[str | None, str | None]:
     key = when.upper().strip()
     if key in words.TIMES:
         return words.TIMES[key]
+    if clock := re.search(r"\b(\d{1,2})(?::\d\d)?\s*([AP])\.?M\b", key):
+        hour = int(clock.group(1)) % 12 + (12 if clock.group(2) == "P" else 0)
+        return _HOURS[hour], None
     for word, value in words.TIMES.items():
         if re.search(rf"\b{re.escape(word)}\b", key):
             return value

@@ -27,6 +27,10 @@ RELATIVE_TIMES = {
     "CONTINUOUS", "LATER", "MOMENTS LATER", "A MOMENT LATER", "SECONDS LATER", "MINUTES LATER",
     "SAME", "SAME TIME", "SIMULTANEOUS", "CONTINUING", "INTERCUT",
 }  # fmt: skip
+#: Words that make the last part of a heading a time ("3 AM", "THE NEXT MORNING") rather than a place.
+TIMEISH = re.compile(
+    r"\d|\b(AM|PM|A\.M|P\.M|O'CLOCK|HOUR|LATER|BEFORE|AFTER|NEXT|SAME|FLASHBACK|PRESENT|YEARS?|DAYS?)\b"
+)
 #: storyboard time_of_day -> the heading word export writes.
 HEADING_TIME = {"dawn": "DAWN", "day": "DAY", "golden_hour": "MAGIC HOUR", "dusk": "DUSK", "night": "NIGHT"}
 
