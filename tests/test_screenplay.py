@@ -6,6 +6,7 @@ The scripts are in tests/fountain/ (see its README for their sources and licence
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import av
 import pytest
 import yaml
 
+from sora_cli.errors import StoryboardError
 from sora_cli.screenplay import import_fountain
 from sora_cli.screenplay.export import export_fountain
 from sora_cli.screenplay.parse import KINDS, parse_fountain
@@ -264,7 +266,7 @@ def test_text_that_means_something_else_in_yaml_stays_text(tmp_path):
         (b"INT. ROOM - DAY\n\nHello.\nCaf\xe9 au lait\n", ":4:4: ", "not UTF-8 text"),
         (b"INT. ROOM - DAY\n\nA bell\x07 rings.\n", ":3:7: ", "control character"),
         (b"version: 1\ntitle: x\nshots:\n  - id: a\n", ":1:1: ", "this is a storyboard already"),
-        (b"[[just a note]]\n\n/* and a cut */\n", ":1:1: ", "only notes and boneyard"),
+        (b"[[just a note]]\n\n/* and a cut */\n", ":1:1: ", "only boneyard, note: no scene heading"),
     ],
 )
 def test_bad_input_is_exit_2_located(tmp_path, content, where, message):
@@ -371,3 +373,35 @@ def test_scene_headings_set_place_and_time(tmp_path, heading, location, time_of_
     assert (sb.world.location, sb.world.time_of_day) == (location, time_of_day)
     if comment:
         assert comment in comments_of(text)
+
+
+def test_an_edited_export_keeps_the_writers_additions():
+    _, sb = imported("no_heading.fountain")
+    script = export_fountain(sb)
+    edited = script.replace("[[sora shot:", "Dawn breaks.\n\nCARA\nMorning, all.\n\n[[sora shot:", 1)
+    again = parse_storyboard(import_fountain(edited.encode(), "e.fountain", SCRIPTS), "e.yaml", SCRIPTS)
+    assert lines_of(again) == [("cara", "Morning, all."), *lines_of(sb)]
+    assert again.shots[0].action == "Dawn breaks." and again.shots[1:] == sb.shots
+    assert "cara" in again.world.characters
+
+
+PIECES = [
+    "INT. ROOM - DAY", "EXT. X - NIGHT", ".FORCED", "MARA", "@bob", "BOB ^", "(whisper)", "(beat)", "Hi *there*",
+    "~la la", "> CUT TO:", ">c<", "===", "# sec", "= syn", "[[n", "]]", "/*", "*/", "", "", "", "  ", "!BANG",
+    "CUT TO:", "FADE OUT.", "Title: x", "Author:", "    indented", "The LAMP, a thing.", "JO (V.O.)", "_u_", "\\*",
+    "null", "on", "é☃", "\t", "A GUARD, a man.", "INSERT - X", "李", "JOSÉ", "(sighs)", "INT.", "@", "^", "()",
+    "(V.O.)", '[[sora shot: {"id": "a"}]]', "[[sora shot: {bad", "[[sora storyboard: {}]]", "MR. O'NEIL", "12",
+]  # fmt: skip
+
+
+def test_any_mix_of_fountain_imports_or_is_refused_located():
+    """Never a traceback: a mix of every Fountain shape either imports to a valid storyboard or is exit 2."""
+    rng = random.Random(17)
+    for _ in range(150):
+        script = "\n".join(rng.choice(PIECES) for _ in range(rng.randint(1, 25)))
+        try:
+            text = import_fountain(script.encode(), "mix.fountain", SCRIPTS)
+        except StoryboardError as exc:
+            assert all(p.file == "mix.fountain" and p.line >= 1 for p in exc.problems), script
+            continue
+        parse_storyboard(text, "mix.yaml", SCRIPTS)

@@ -68,7 +68,7 @@ def breakdown(script: Script, file: str, default_title: str) -> Draft:
     """Break ``script`` into a storyboard draft."""
     elements = script.elements
     base_note = next((e for e in elements if e.kind == "note" and e.text.startswith(STORYBOARD_NOTE)), None)
-    if base_note is not None or any(e.kind == "note" and e.text.startswith(SHOT_NOTE) for e in elements):
+    if any(e.kind == "note" and e.text.startswith(SHOT_NOTE) for e in elements):
         return _Noted(script, file, base_note).run()
     return _Artist(script, default_title).run()
 
@@ -203,6 +203,8 @@ class _Artist:
         """The characters (in order of first mention) and props an action names."""
         found: list[tuple[int, str]] = []
         for name, char_id in self.names.items():
+            if not name.strip():
+                continue
             for match in re.finditer(rf"(?<![\w']){re.escape(name)}(?!\w)", text, re.IGNORECASE):
                 if match.group()[0].isupper():
                     found.append((match.start(), char_id))
@@ -622,6 +624,18 @@ class _Noted:
                 current.fields.setdefault("action", "")
                 shots.append(current)
                 pending = []
+            elif current is None and element.kind in ("action", "centered", "cue"):
+                # written before any shot note (by hand, after the export): a shot of its own
+                current = DraftShot(
+                    {"id": f"added-{element.line}", "action": "", "_extras": []}, [], pending, element.line
+                )
+                shots.append(current)
+                pending = []
+                if element.kind == "cue":
+                    cue, delivery = speaker_of.get(element.text.upper(), words.slug(element.text) or "someone"), None
+                else:
+                    text = plain(element.text) if element.kind == "action" else f"Title card: {plain(element.text)}"
+                    current.fields["action"] = text
             elif current is None or element.kind in (*COMMENT_KINDS, "heading", "transition"):
                 if element.kind not in ("heading", "transition"):
                     pending.append(comment_for(element))
@@ -630,7 +644,7 @@ class _Noted:
                 action = current.fields["action"]
                 current.fields["action"] = f"{action}\n\n{text}" if action else text
             elif element.kind == "cue":
-                cue = speaker_of.get(element.text.upper(), words.slug(element.text))
+                cue = speaker_of.get(element.text.upper(), words.slug(element.text) or "someone")
                 delivery = None
             elif element.kind == "parenthetical":
                 delivery = words.delivery_of(element.text)
@@ -645,5 +659,10 @@ class _Noted:
             for line, extra in zip(shot.lines, extras, strict=False):
                 if isinstance(extra, dict):
                     line.fields.update(extra)
-        tail = pending
-        return Draft(head, [], {}, shots, tail)
+        characters = head["world"].setdefault("characters", {})
+        notes: dict[str, str] = {}
+        for line in (line for shot in shots for line in shot.lines):
+            if line.fields["speaker"] not in characters:  # a speaker the writer added after the export
+                characters[line.fields["speaker"]] = {"description": line.fields["speaker"].replace("_", " ").title()}
+                notes[line.fields["speaker"]] = f"new in the script at line {line.source}"
+        return Draft(head, [], notes, shots, pending)

@@ -34,6 +34,8 @@ _TITLE_KEYS = {
     "title", "credit", "author", "authors", "source", "draft date", "date", "contact", "copyright",
     "notes", "revision", "episode", "format", "font",
 }  # fmt: skip
+#: Elements that can make a shot; a script with none of them has nothing to storyboard.
+_CONTENT = {"heading", "action", "cue", "dialogue", "lyric", "centered"}
 #: Control characters that never occur in a text screenplay (tab, LF, CR and form feed do).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -101,9 +103,14 @@ def parse_fountain(text: str, file: str) -> Script:
     start = _title_page(lines, script)
     script.elements = _body(lines[start:])
     script.elements = sorted(script.elements + cut, key=lambda e: e.line)
-    if not any(e.kind not in ("note", "boneyard") for e in script.elements) and not script.title_page:
-        what = "only notes and boneyard" if script.elements else "nothing"
-        raise StoryboardError([Problem(file, 1, 1, "", f"the script has {what} to storyboard: no action, no dialogue")])
+    if not any(e.kind in _CONTENT for e in script.elements):
+        kinds = sorted(
+            {e.kind.replace("_", " ") for e in script.elements} | ({"title page"} if script.title_page else set())
+        )
+        what = f"only {', '.join(kinds)}" if kinds else "nothing"
+        raise StoryboardError(
+            [Problem(file, 1, 1, "", f"the script has {what}: no scene heading, action or dialogue to storyboard")]
+        )
     return script
 
 
@@ -279,7 +286,8 @@ def classify(line: str, number: int, prev_blank: bool, next_blank: bool) -> Elem
         return Element("heading", text, number, number=scene_number)
     if prev_blank and line.startswith("@") and not next_blank:
         name, extensions, dual = _cue(line[1:])
-        return Element("cue", name, number, forced=True, extensions=extensions, dual=dual)
+        if name:
+            return Element("cue", name, number, forced=True, extensions=extensions, dual=dual)
     if prev_blank and next_blank and line == line.upper() and (line.endswith("TO:") or _KNOWN_TRANSITION.match(line)):
         return Element("transition", line, number)
     if prev_blank and not next_blank:
