@@ -514,15 +514,15 @@ def import_command(
 
       cat script.fountain | sora import - | sora validate -
     """
-    from sora_cli.screenplay import import_fountain
     from sora_cli.screenplay.files import read_script, write_output
+    from sora_cli.screenplay.importer import import_fountain, summary
 
     with _guard():
         raw, name, base = read_script(script)
         text = import_fountain(raw, name, output.resolve().parent if output else base, policy)
         write_output(text, output, force)
     if output is not None:
-        _stderr().print(f"[green]wrote[/] {escape(str(output))}  {text.count(chr(10) + '  - id: ')} shots")
+        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}")
 
 
 export_app = typer.Typer(help="Write a storyboard in another format.", no_args_is_help=True)

@@ -304,7 +304,8 @@ def test_missing_file_and_existing_output(tmp_path):
     script = str(SCRIPTS / "no_heading.fountain")
     result = run_cli("import", script, "-o", str(out))
     assert result.code == 2 and "already exists" in result.stderr and out.read_text() == "mine\n"
-    assert run_cli("import", script, "-o", str(out), "--force").code == 0
+    forced = run_cli("import", script, "-o", str(out), "--force")
+    assert forced.code == 0 and f"wrote {out}: 0 scenes, 2 shots, 2 lines" in forced.stderr
     assert run_cli("validate", str(out)).code == 0
 
 

@@ -303,7 +303,8 @@ class _Artist:
         place: dict[str, Any] = {"location": location}
         time, light = _time_of(when)
         if when and time is None and when.upper() not in words.RELATIVE_TIMES:
-            self.pending.append(f"time {when!r} is not a time of day; the time carries on  (line {heading.line})")  # type: ignore[union-attr]
+            line = heading.line if heading else 1
+            self.pending.append(f"time {when!r} is not a time of day; the time carries on  (line {line})")
         if time is not None:
             place["time_of_day"] = time
         weather = words.weather_in(action)

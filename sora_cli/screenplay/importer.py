@@ -35,6 +35,14 @@ def import_fountain(raw: bytes, file: str, base_dir: Path, policy: Path | None =
     return storyboard
 
 
+def summary(storyboard: str) -> str:
+    """``3 scenes, 12 shots, 30 lines`` of an imported storyboard, for the command line."""
+    scenes = storyboard.count("\n  # Scene: ")
+    shots = storyboard.count("\n  - id: ")
+    lines = storyboard.count("\n      - {speaker: ")
+    return f"{scenes} scene{'s' * (scenes != 1)}, {shots} shot{'s' * (shots != 1)}, {lines} line{'s' * (lines != 1)}"
+
+
 def _check(storyboard: str, draft: Draft, file: str, base_dir: Path, policy: Path | None) -> None:
     from sora_cli.storyboard import parse_storyboard
 
