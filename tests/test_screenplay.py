@@ -447,3 +447,23 @@ def test_any_text_survives_export_and_import():
         script = export_fountain(sb)
         again = parse_storyboard(import_fountain(script.encode(), "x.fountain", SCRIPTS), "y.yaml", SCRIPTS)
         assert again.model_dump() == sb.model_dump(), script
+
+
+def test_sounds_in_capitals_become_sound_effects(tmp_path):
+    script = b"INT. FLAT - NIGHT\n\nThe phone RINGS. Somewhere a dog BARKS. The phone RINGS again.\n"
+    sb = parse_storyboard(import_fountain(script, "s.fountain", tmp_path), "s.yaml", tmp_path)
+    assert [(s.sound, s.at) for s in sb.shots[0].sfx] == [("phone_ring", 0.3), ("dog_bark", 0.8)]
+    assert sb.world.props == {}  # RINGS and BARKS are sounds, not props
+
+
+def test_a_speech_or_action_longer_than_a_field_is_split_not_cut(tmp_path):
+    speech = " ".join(f"This is sentence number {i} of a very long speech." for i in range(120))
+    action = " ".join(f"The wind moves thing number {i} across the yard." for i in range(120))
+    script = f"EXT. YARD - DAY\n\n{action}\n\nVERA\n{speech}\n".encode()
+    sb = parse_storyboard(import_fountain(script, "long.fountain", tmp_path), "long.yaml", tmp_path)
+    lines = [line for shot in sb.shots for line in shot.dialogue]
+    assert len(lines) == 2 and all(len(line.line) <= 4000 for line in lines)
+    assert " ".join(line.line for line in lines) == speech and {line.speaker for line in lines} == {"vera"}
+    actions = [s for s in sb.shots if s.action]
+    assert len(actions) == 2 and " ".join(s.action for s in actions) == action
+    assert actions[1].continuity == "continue"

@@ -185,7 +185,9 @@ class _Artist:
     def _find_props(self, text: str) -> None:
         for match in self._CAPS.finditer(text):
             phrase = match.group(1)
-            if self._who_is(phrase) or phrase.lower() in words.NOT_PROPS or phrase.upper() in self.prop_words:
+            if self._who_is(phrase) or phrase.lower() in words.NOT_PROPS or words.is_sound(phrase):
+                continue
+            if phrase.upper() in self.prop_words:
                 continue
             before = re.findall(r"[A-Za-z'’]+", text[: match.start()])[-3:]
             lowered = [w.lower() for w in before]
@@ -344,13 +346,17 @@ class _Artist:
     def _content(self, block: Any, *, first: bool, continuing: bool, changes: dict[str, Any]) -> None:
         if isinstance(block, Element):
             if block.kind == "action":
-                text = re.sub(r"\s+", " ", plain(block.text)).strip()
-                cast, props = self._mentioned(text)
-                framing = self.framing_hint or ("wide" if first or len(cast) != 1 else "medium")
-                move = "handheld" if words.MOTION.search(text) else "static"
-                if first and not continuing and _exterior(self.current.get("location", "")):
-                    framing, move = "extreme_wide", "pan_right" if move == "static" else move
-                self._shot(text, framing, cast, props, block.line, changes, continuing, move)
+                whole = re.sub(r"\s+", " ", plain(block.text)).strip()
+                for part, text in enumerate(chunks(whole)):  # a paragraph too long for one shot goes on in the next
+                    cast, props = self._mentioned(text)
+                    framing = self.framing_hint or ("wide" if first or len(cast) != 1 else "medium")
+                    move = "handheld" if words.MOTION.search(text) else "static"
+                    if first and not continuing and _exterior(self.current.get("location", "")):
+                        framing, move = "extreme_wide", "pan_right" if move == "static" else move
+                    self._shot(text, framing, cast, props, block.line, changes, continuing or part > 0, move)
+                    if sfx := words.sounds_in(text):
+                        self.shots[-1].fields["sfx"] = sfx
+                    changes, first = {}, False
             elif block.kind == "centered":
                 self._shot(f"Title card: {spoken(block.text)}", "wide", [], [], block.line, changes, continuing)
             elif block.kind == "lyric":
@@ -427,13 +433,15 @@ class _Artist:
                 if not text:
                     notes.append(f"an empty line of dialogue  (line {part.line})")
                     continue
-                fields: dict[str, Any] = {"speaker": speaker, "line": text}
-                if delivery:
-                    fields["delivery"] = delivery
                 if part.kind == "lyric":
                     notes.append(f"sung: ~{part.text}  (line {part.line})")
-                out.append(DraftLine(fields, notes, part.line))
-                notes, delivery = [], None
+                for said in chunks(text):  # a speech longer than a line may be is said in parts
+                    fields: dict[str, Any] = {"speaker": speaker, "line": said}
+                    if delivery:
+                        fields["delivery"] = delivery
+                    out.append(DraftLine(fields, notes, part.line))
+                    notes = []
+                delivery = None
         if notes and out:
             out[-1].comments.extend(notes)
         elif notes:
@@ -487,6 +495,21 @@ class _Artist:
         while any(s.fields["id"] == fields["id"] for s in self.shots):
             fields["id"] += "b"
         self.shots.append(DraftShot(fields, [], comments, line))
+
+
+#: The longest text a storyboard field holds (``Text`` in the model).
+MAX_TEXT = 4000
+
+
+def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut after a sentence where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind(mark, 0, limit) for mark in (". ", "! ", "? ", "; ", ", ", " "))
+        cut = cut + 1 if cut > 0 else limit
+        pieces.append(text[:cut].strip())
+        text = text[cut:].strip()
+    return [*pieces, text]
 
 
 def block_line(block: Any) -> int:

@@ -44,10 +44,11 @@ def summary(storyboard: str) -> str:
 
 
 def _check(storyboard: str, draft: Draft, file: str, base_dir: Path, policy: Path | None) -> None:
+    from sora_cli.plan.resolve import make_plan
     from sora_cli.storyboard import parse_storyboard
 
-    try:
-        parse_storyboard(storyboard, "<imported storyboard>", base_dir, policy=policy)
+    try:  # what `sora validate` does: load, rules, policy, then the plan (timing from real speech)
+        make_plan(parse_storyboard(storyboard, "<imported storyboard>", base_dir, policy=policy))
     except StoryboardError as exc:
         raise StoryboardError([_in_script(p, draft, file) for p in exc.problems]) from None
 

@@ -74,9 +74,45 @@ DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "my", "your", "ou
 #: Capitalised words in action that are sounds or camera language, never props.
 NOT_PROPS = {
     "bang", "boom", "crash", "thud", "slam", "click", "knock", "ring", "rings", "beep", "creak", "whoosh",
-    "scream", "thunder", "pov", "insert", "angle", "close", "wide", "later", "continuous", "cut", "fade",
+    "scream", "thunder", "pov", "knocks", "slams", "shatters", "bangs", "splash", "chime", "insert", "angle", "close", "wide", "later", "continuous", "cut", "fade",
     "v.o", "o.s", "cont'd", "moment", "beat", "silence", "end",
 }  # fmt: skip
+
+
+#: Sounds written in capitals in action ("the phone RINGS") -> built-in sound effects.
+SOUNDS = (
+    (r"RINGS?|RINGING", "phone_ring"),
+    (r"KNOCKS?|KNOCKING", "door_knock"),
+    (r"SLAMS?|SLAMMING", "door_slam"),
+    (r"THUNDER|RUMBLES?", "thunder"),
+    (r"SHATTERS?|SMASH(?:ES)?", "glass_break"),
+    (r"BANG|BANGS|THUD|THUDS|CRASH|CRASHES|BOOM", "impact"),
+    (r"BARKS?|BARKING", "dog_bark"),
+    (r"SPLASH(?:ES)?", "splash"),
+    (r"CLICKS?", "click"),
+    (r"WHOOSH(?:ES)?", "whoosh"),
+    (r"APPLAUSE|CLAPPING", "applause"),
+    (r"HEARTBEAT", "heartbeat"),
+    (r"CRACKLES?|CRACKLING", "fire_crackle"),
+    (r"DRIPS?|DRIPPING", "water_drip"),
+    (r"CHIMES?", "chime"),
+)
+_SOUND = re.compile(r"(?<![\w'])(" + "|".join(p for p, _ in SOUNDS) + r")(?![\w'])")
+
+
+def is_sound(word: str) -> bool:
+    return bool(_SOUND.fullmatch(word))
+
+
+def sounds_in(text: str) -> list[dict[str, object]]:
+    """The built-in sounds an action writes in capitals (the first three, each once)."""
+    names: list[str] = []
+    for match in _SOUND.finditer(text):
+        name = next(value for pattern, value in SOUNDS if re.fullmatch(pattern, match.group(1)))
+        if name not in names:
+            names.append(name)
+    # a shot without dialogue lasts 2 s: three sounds fit, half a second apart
+    return [{"sound": name, "at": 0.3 + 0.5 * i} for i, name in enumerate(names[:3])]
 
 
 def weather_in(text: str) -> str | None:
