@@ -467,3 +467,9 @@ def test_a_speech_or_action_longer_than_a_field_is_split_not_cut(tmp_path):
     actions = [s for s in sb.shots if s.action]
     assert len(actions) == 2 and " ".join(s.action for s in actions) == action
     assert actions[1].continuity == "continue"
+
+
+def test_an_unclosed_note_after_a_boneyard_is_located_exactly():
+    with pytest.raises(StoryboardError) as caught:
+        parse_fountain("INT. A - DAY\n\n/* cut\nout */ Then [[ open", "f.fountain")
+    assert [str(p) for p in caught.value.problems] == ["f.fountain:4:13: note: [[ opened here is never closed with ]]"]

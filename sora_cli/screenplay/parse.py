@@ -166,6 +166,7 @@ def _cut_boneyard_and_notes(text: str, file: str) -> tuple[list[tuple[int, str]]
                 body = text[i + 2 : end]
                 cut.append(Element(kind, body.strip(), line_no))
                 line_no += body.count("\n")
+                col = (len(body) - body.rfind("\n") + 2) if "\n" in body else col + len(body) + 4
                 i = min(end + 2, n)
                 touched = True
                 break

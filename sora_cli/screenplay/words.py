@@ -138,8 +138,8 @@ def delivery_of(parenthetical: str) -> str | None:
     return None
 
 
-def slug(name: str, separator: str = "_") -> str:
+def slug(name: str) -> str:
     """A name as a storyboard id: lower-case ASCII letters, digits, ``_`` and ``-``."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    out = re.sub(r"[^a-z0-9_-]+", separator, ascii_name.lower()).strip("_-")
+    out = re.sub(r"[^a-z0-9_-]+", "_", ascii_name.lower()).strip("_-")
     return out[:64].strip("_-")
