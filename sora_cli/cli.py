@@ -518,8 +518,8 @@ def import_command(
     from sora_cli.screenplay.importer import import_fountain, summary
 
     with _guard():
-        raw, name, base = read_script(script)
-        text = import_fountain(raw, name, output.resolve().parent if output else base, policy)
+        raw, name, _ = read_script(script)
+        text = import_fountain(raw, name, output.resolve().parent if output else Path.cwd(), policy)
         write_output(text, output, force)
     if output is not None:
         _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}")
@@ -547,7 +547,8 @@ def export_fountain_command(
     from sora_cli.storyboard import load_storyboard
 
     with _guard():
-        write_output(export_fountain(load_storyboard(file, cameos)), output, force)
+        folder = output.resolve().parent if output else Path.cwd()
+        write_output(export_fountain(load_storyboard(file, cameos), folder), output, force)
 
 
 cameo_app = typer.Typer(

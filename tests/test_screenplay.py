@@ -6,6 +6,7 @@ The scripts are in tests/fountain/ (see its README for their sources and licence
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -339,7 +340,8 @@ def test_examples_survive_export_and_import(example):
     assert lines_of(fresh) == lines_of(sb)
 
 
-def test_export_reads_as_a_screenplay(tmp_path):
+def test_export_reads_as_a_screenplay(tmp_path, monkeypatch):
+    monkeypatch.chdir(EXAMPLES)  # stdout: asset paths are for the current folder, here the storyboard's own
     result = run_cli("export", "fountain", str(EXAMPLES / "harbour_night.yaml"))
     assert result.code == 0, result.stderr
     script = parse_fountain(result.stdout, "harbour.fountain")
@@ -352,7 +354,7 @@ def test_export_reads_as_a_screenplay(tmp_path):
     assert "FADE TO BLACK." in [e.text for e in script.elements if e.kind == "transition"]
     out = tmp_path / "harbour.fountain"
     assert run_cli("export", "fountain", str(EXAMPLES / "harbour_night.yaml"), "-o", str(out)).code == 0
-    assert out.read_text() == result.stdout
+    assert out.read_text() == result.stdout.replace('"assets/', '"' + os.path.relpath(EXAMPLES, tmp_path) + "/assets/")
 
 
 @pytest.mark.parametrize(
@@ -473,3 +475,19 @@ def test_an_unclosed_note_after_a_boneyard_is_located_exactly():
     with pytest.raises(StoryboardError) as caught:
         parse_fountain("INT. A - DAY\n\n/* cut\nout */ Then [[ open", "f.fountain")
     assert [str(p) for p in caught.value.problems] == ["f.fountain:4:13: note: [[ opened here is never closed with ]]"]
+
+
+def test_an_export_elsewhere_keeps_its_assets(tmp_path):
+    """Asset paths are rewritten for the script's folder, so its import there validates and finds them."""
+    script = tmp_path / "scripts" / "ad.fountain"
+    script.parent.mkdir()
+    assert run_cli("export", "fountain", str(EXAMPLES / "product_ad.yaml"), "-o", str(script)).code == 0
+    assert '"../' in script.read_text()
+    board = tmp_path / "scripts" / "ad.yaml"
+    result = run_cli("import", str(script), "-o", str(board))
+    assert result.code == 0, result.stderr
+    assert "1 scene, 4 shots, 3 lines" in " ".join(result.stderr.split())
+    again = load_storyboard(board)
+    assert [s.id for s in again.shots] == [s.id for s in load_storyboard(EXAMPLES / "product_ad.yaml").shots]
+    (reference,) = again.world.characters["nora"].reference
+    assert (board.parent / reference).resolve() == (EXAMPLES / "assets" / "nora.png").resolve()

@@ -661,8 +661,13 @@ class _Noted:
                     text = plain(element.text) if element.kind == "action" else f"Title card: {plain(element.text)}"
                     current.fields["action"] = text
             elif current is None or element.kind in (*COMMENT_KINDS, "heading", "transition"):
-                if element.kind not in ("heading", "transition"):
-                    pending.append(comment_for(element))
+                # headings and transitions are for the reader here: the notes hold the world and the cuts
+                label = "Scene: " if element.kind == "heading" else ""
+                pending.append(
+                    f"{label}{element.text}  (line {element.line})"
+                    if label or element.kind == "transition"
+                    else comment_for(element)
+                )
             elif element.kind in ("action", "centered"):
                 text = plain(element.text) if element.kind == "action" else f"Title card: {plain(element.text)}"
                 action = current.fields["action"]

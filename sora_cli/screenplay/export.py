@@ -13,11 +13,15 @@ afresh.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sora_cli.screenplay.breakdown import SHOT_NOTE, STORYBOARD_NOTE
 from sora_cli.screenplay.parse import classify, escape
 from sora_cli.screenplay.words import HEADING_TIME
+from sora_cli.sound.catalog import EFFECTS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
@@ -25,13 +29,23 @@ _ENTRANCE = {"crossfade": "DISSOLVE TO:", "fade_black": "FADE TO BLACK.", "fade_
 _DELIVERY = {"whisper": "(whispering)", "shout": "(shouting)"}
 
 
-def export_fountain(sb: Storyboard) -> str:
+def export_fountain(sb: Storyboard, move_to: Path | None = None) -> str:
+    """The screenplay of ``sb``; with ``move_to``, asset paths are rewritten to work from that folder."""
+    move = _mover(sb, move_to)
     out: list[str] = []
     title_lines = sb.title.splitlines() or [sb.title]
     out.append(f"Title: {escape(title_lines[0])}")
     out += [f"    {escape(line)}" for line in title_lines[1:]]
     out += ["Credit: storyboard exported by sora", ""]
     head = sb.model_dump(mode="json", exclude_defaults=True, exclude={"shots", "title", "version"})
+    for character in head.get("world", {}).get("characters", {}).values():
+        if "reference" in character:
+            character["reference"] = [move(ref) for ref in character["reference"]]
+    audio = head.get("audio", {})
+    if "music" in audio:
+        audio["music"]["file"] = move(audio["music"]["file"])
+    if audio.get("ambience", "auto") not in ("auto", "none"):
+        audio["ambience"] = move(audio["ambience"])
     out += [f"[[{STORYBOARD_NOTE} {note_json(head)}]]", ""]
     place = (sb.world.location, sb.world.time_of_day)
     shown: tuple[str, str] | None = None
@@ -49,9 +63,14 @@ def export_fountain(sb: Storyboard) -> str:
             shown = place
         note = shot.model_dump(mode="json", exclude_defaults=True, exclude={"action", "dialogue"})
         note["id"] = shot.id
+        for sfx in note.get("sfx", []):
+            sfx["sound"] = sfx["sound"] if sfx["sound"] in EFFECTS else move(sfx["sound"])
         extras = [
             line.model_dump(mode="json", exclude_defaults=True, include={"at", "audio"}) for line in shot.dialogue
         ]
+        for extra in extras:
+            if "audio" in extra:
+                extra["audio"] = move(extra["audio"])
         if any(extras):
             note["lines"] = extras
         out += [f"[[{SHOT_NOTE} {note_json(note)}]]", ""]
@@ -61,6 +80,21 @@ def export_fountain(sb: Storyboard) -> str:
             out += _dialogue(line.speaker, line.line, line.delivery, previous == line.speaker)
             previous = line.speaker
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _mover(sb: Storyboard, move_to: Path | None) -> Callable[[str], str]:
+    """Asset paths are relative to the storyboard's folder; the script may live in another."""
+    source = sb.source
+    if move_to is None or source is None:
+        return lambda path: path
+    start, target = Path(source.base_dir).resolve(), move_to.resolve()
+    if start == target:
+        return lambda path: path
+
+    def move(path: str) -> str:
+        return path if Path(path).is_absolute() else os.path.relpath(start / path, target)
+
+    return move
 
 
 def heading(location: str, time_of_day: str) -> str:
