@@ -522,7 +522,7 @@ def import_command(
         text = import_fountain(raw, name, output.resolve().parent if output else Path.cwd(), policy)
         write_output(text, output, force)
     if output is not None:
-        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}")
+        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
 
 
 export_app = typer.Typer(help="Write a storyboard in another format.", no_args_is_help=True)
