@@ -14,80 +14,41 @@
 * Every spoken line is kept once, in order, with its speaker; what has no
   storyboard meaning (notes, boneyard, sections, synopses, page breaks, other
   parentheticals, scene numbers) is kept as a comment where it was.
+* Sounds written in capitals become sound effects; a paragraph or speech longer
+  than a storyboard field is split, never cut.
 
 A script exported by ``sora export fountain`` carries ``[[sora ...]]`` notes with
 what a screenplay cannot say (shot ids, cameras, cast, the world); when they are
-present they are followed exactly, so an import of an export gives the same shots.
+present they are followed exactly (:mod:`.notes`), so an import of an export gives
+the same shots.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sora_cli.errors import Problem, StoryboardError
 from sora_cli.screenplay import words
+from sora_cli.screenplay.draft import (
+    COMMENT_KINDS,
+    SHOT_NOTE,
+    UNKNOWN_PLACE,
+    Draft,
+    DraftLine,
+    DraftShot,
+    comment_for,
+    spoken,
+)
+from sora_cli.screenplay.notes import Noted
 from sora_cli.screenplay.parse import Element, Script, plain
-
-#: Note prefixes that carry storyboard data through a screenplay (see export).
-STORYBOARD_NOTE = "sora storyboard:"
-SHOT_NOTE = "sora shot:"
-COMMENT_KINDS = ("note", "boneyard", "section", "synopsis", "page_break")
-UNKNOWN_PLACE = "an unknown place"
-
-
-@dataclass
-class DraftLine:
-    fields: dict[str, Any]
-    comments: list[str] = field(default_factory=list)
-    source: int = 0  # the script line it came from
-
-
-@dataclass
-class DraftShot:
-    fields: dict[str, Any]
-    lines: list[DraftLine] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
-    source: int = 0
-
-
-@dataclass
-class Draft:
-    """A storyboard as data, with the comments that go around it."""
-
-    head: dict[str, Any]  # everything but shots, in the order it is written
-    head_comments: list[str] = field(default_factory=list)
-    character_comments: dict[str, str] = field(default_factory=dict)
-    shots: list[DraftShot] = field(default_factory=list)
-    tail_comments: list[str] = field(default_factory=list)
 
 
 def breakdown(script: Script, file: str, default_title: str) -> Draft:
     """Break ``script`` into a storyboard draft."""
-    elements = script.elements
-    base_note = next((e for e in elements if e.kind == "note" and e.text.startswith(STORYBOARD_NOTE)), None)
-    if any(e.kind == "note" and e.text.startswith(SHOT_NOTE) for e in elements):
-        return _Noted(script, file, base_note).run()
+    if any(e.kind == "note" and e.text.startswith(SHOT_NOTE) for e in script.elements):
+        return Noted(script, file).run()
     return _Artist(script, default_title).run()
-
-
-def comment_for(element: Element) -> str:
-    """How an element without storyboard meaning reads as a comment."""
-    text = element.text
-    return {
-        "note": f"[[{text}]]",
-        "boneyard": f"/* {text} */",
-        "section": f"{'#' * max(element.level, 1)} {text}",
-        "synopsis": f"= {text}",
-        "page_break": "=== (page break)",
-    }.get(element.kind, text) + f"  (line {element.line})"
-
-
-def spoken(text: str) -> str:
-    """Dialogue as it is said: markup removed, lines joined, spaces collapsed."""
-    return re.sub(r"\s+", " ", plain(text)).strip()
 
 
 @dataclass
@@ -603,95 +564,3 @@ def _transition(text: str) -> dict[str, Any]:
     if "FADE" in upper or "BLACK" in upper:
         return {"type": "fade_black", "duration": 1.0}
     return {"type": "cut"}
-
-
-class _Noted:
-    """A script carrying ``[[sora ...]]`` notes (an export): follow them exactly."""
-
-    def __init__(self, script: Script, file: str, base_note: Element | None):
-        self.script = script
-        self.file = file
-        self.base_note = base_note
-
-    def _json(self, element: Element, prefix: str) -> dict[str, Any]:
-        try:
-            value = json.loads(element.text[len(prefix) :])
-        except json.JSONDecodeError as exc:
-            raise StoryboardError(
-                [Problem(self.file, element.line, 1, "note", f"a [[{prefix} ...]] note must hold JSON: {exc.msg}")]
-            ) from None
-        if not isinstance(value, dict):
-            raise StoryboardError([Problem(self.file, element.line, 1, "note", f"[[{prefix} ...]] holds an object")])
-        return value
-
-    def run(self) -> Draft:
-        note = self._json(self.base_note, STORYBOARD_NOTE) if self.base_note else {}
-        head: dict[str, Any] = {"version": 1, "title": self.script.title() or "Untitled"}
-        head.update({k: v for k, v in note.items() if k not in ("version", "title")})
-        head.setdefault("world", {"location": UNKNOWN_PLACE})
-        shots: list[DraftShot] = []
-        pending: list[str] = []
-        speaker_of: dict[str, str] = {}
-        for char_id in head.get("world", {}).get("characters", {}):
-            speaker_of[char_id.upper()] = char_id
-        current: DraftShot | None = None
-        delivery: str | None = None
-        cue: str | None = None
-        for element in self.script.elements:
-            if element is self.base_note:
-                continue
-            if element.kind == "note" and element.text.startswith(SHOT_NOTE):
-                fields = self._json(element, SHOT_NOTE)
-                extras = fields.pop("lines", [])
-                current = DraftShot(fields, [], pending, element.line)
-                current.fields["_extras"] = extras
-                current.fields.setdefault("action", "")
-                shots.append(current)
-                pending = []
-            elif current is None and element.kind in ("action", "centered", "cue"):
-                # written before any shot note (by hand, after the export): a shot of its own
-                current = DraftShot(
-                    {"id": f"added-{element.line}", "action": "", "_extras": []}, [], pending, element.line
-                )
-                shots.append(current)
-                pending = []
-                if element.kind == "cue":
-                    cue, delivery = speaker_of.get(element.text.upper(), words.slug(element.text) or "someone"), None
-                else:
-                    text = plain(element.text) if element.kind == "action" else f"Title card: {plain(element.text)}"
-                    current.fields["action"] = text
-            elif current is None or element.kind in (*COMMENT_KINDS, "heading", "transition"):
-                # headings and transitions are for the reader here: the notes hold the world and the cuts
-                label = "Scene: " if element.kind == "heading" else ""
-                pending.append(
-                    f"{label}{element.text}  (line {element.line})"
-                    if label or element.kind == "transition"
-                    else comment_for(element)
-                )
-            elif element.kind in ("action", "centered"):
-                text = plain(element.text) if element.kind == "action" else f"Title card: {plain(element.text)}"
-                action = current.fields["action"]
-                current.fields["action"] = f"{action}\n\n{text}" if action else text
-            elif element.kind == "cue":
-                cue = speaker_of.get(element.text.upper(), words.slug(element.text) or "someone")
-                delivery = None
-            elif element.kind == "parenthetical":
-                delivery = words.delivery_of(element.text)
-            elif element.kind in ("dialogue", "lyric") and cue:
-                fields = {"speaker": cue, "line": plain(element.text)}
-                if delivery:
-                    fields["delivery"] = delivery
-                current.lines.append(DraftLine(fields, [], element.line))
-                delivery = None
-        for shot in shots:
-            extras = shot.fields.pop("_extras")
-            for line, extra in zip(shot.lines, extras, strict=False):
-                if isinstance(extra, dict):
-                    line.fields.update(extra)
-        characters = head["world"].setdefault("characters", {})
-        notes: dict[str, str] = {}
-        for line in (line for shot in shots for line in shot.lines):
-            if line.fields["speaker"] not in characters:  # a speaker the writer added after the export
-                characters[line.fields["speaker"]] = {"description": line.fields["speaker"].replace("_", " ").title()}
-                notes[line.fields["speaker"]] = f"new in the script at line {line.source}"
-        return Draft(head, [], notes, shots, pending)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from sora_cli.screenplay.breakdown import Draft, DraftShot
+from sora_cli.screenplay.draft import Draft, DraftShot
 
 _SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
 _RESERVED = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}

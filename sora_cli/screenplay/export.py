@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sora_cli.screenplay.breakdown import SHOT_NOTE, STORYBOARD_NOTE
+from sora_cli.screenplay.draft import SHOT_NOTE, STORYBOARD_NOTE
 from sora_cli.screenplay.parse import classify, escape
 from sora_cli.screenplay.words import HEADING_TIME
 from sora_cli.sound.catalog import EFFECTS
