@@ -582,6 +582,58 @@ def print_qc(console: Console, result: dict) -> None:
     console.print(table)
 
 
+@app.command("import")
+def import_command(
+    script: Annotated[str, typer.Argument(help="A Fountain screenplay (.fountain); - reads stdin.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The storyboard (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    policy: PolicyOption = None,
+) -> None:
+    """Turn a Fountain screenplay into a commented storyboard that validates and renders as it is.
+
+    Examples:
+
+      sora import script.fountain -o storyboard.yaml && sora render storyboard.yaml --draft
+
+      cat script.fountain | sora import - | sora validate -
+    """
+    from sora_cli.screenplay.files import read_script, write_output
+    from sora_cli.screenplay.importer import import_fountain, summary
+
+    with _guard():
+        raw, name, _ = read_script(script)
+        text = import_fountain(raw, name, output.resolve().parent if output else Path.cwd(), policy)
+        write_output(text, output, force)
+    if output is not None:
+        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
+
+
+export_app = typer.Typer(help="Write a storyboard in another format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("fountain")
+def export_fountain_command(
+    file: Annotated[str, typer.Argument(help="Storyboard file; - reads stdin.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The screenplay (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    cameos: CameoOption = None,
+) -> None:
+    """A Fountain screenplay of a storyboard, for screenwriting apps; `sora import` reads it back to the same shots.
+
+    Example:
+
+      sora export fountain storyboards/harbour_night.yaml -o harbour.fountain
+    """
+    from sora_cli.screenplay.export import export_fountain
+    from sora_cli.screenplay.files import write_output
+    from sora_cli.storyboard import load_storyboard
+
+    with _guard():
+        folder = output.resolve().parent if output else Path.cwd()
+        write_output(export_fountain(load_storyboard(file, cameos), folder), output, force)
+
+
 cameo_app = typer.Typer(
     help="Cameos: a consenting person's likeness and voice, for `cameo: NAME` characters.", no_args_is_help=True
 )
