@@ -103,6 +103,12 @@ def _check_backend(sb: Storyboard, name: str | type) -> None:
         ]
         if problems:
             raise StoryboardError(problems)
+    check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
+    if check_film:
+        out = sb.output
+        found = check_film(sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps)
+        if found:
+            raise StoryboardError([sb.source.problem(path, message) for path, message in found])
 
 
 def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:

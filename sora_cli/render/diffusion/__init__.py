@@ -31,6 +31,7 @@ from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+from sora_cli.render.diffusion.preflight import ModelInfo, choose_plan, device_free_bytes, film_problems, inspect_model
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -38,7 +39,8 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "guidance": ((int, float), "guidance scale (default 5.0)"),
     "dtype": (str, "float32 | float16 | bfloat16 (default float32 on CPU, bfloat16 on GPU)"),
     "device": (str, "cpu | cuda | cuda:N (default: cuda when available)"),
-    "cpu_offload": (bool, "model CPU offload"),
+    "cpu_offload": (bool, "model CPU offload (the same as offload: model)"),
+    "offload": (str, "auto | none | model | sequential (default auto: the cheapest plan that fits the free memory)"),
     "vae_tiling": (bool, "VAE tiling"),
     "vae_slicing": (bool, "VAE slicing"),
     "frames_per_chunk": (int, "frames generated per call (rounded up to the family's valid counts)"),
@@ -107,6 +109,39 @@ class DiffusersBackend:
         return None
 
     @classmethod
+    def check_film(
+        cls, model: str | None, base_dir: Path, options: dict[str, Any], width: int, height: int, fps: int
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """Film settings the model cannot honour (read from its configs, no weights loaded)."""
+        folder = cls._resolve_folder(model, base_dir)
+        if folder is None:
+            return []
+        try:
+            info = inspect_model(folder, options.get("pipeline") if isinstance(options.get("pipeline"), str) else None)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return [(("backend", "model"), f"cannot read the model's configs in {folder}: {exc}")]
+        return film_problems(info, options, width, height)
+
+    @staticmethod
+    def _resolve_folder(model: str | None, base_dir: Path) -> Path | None:
+        """The model's local folder: the path itself, or a hub id's snapshot already in the cache."""
+        if not model:
+            return None
+        local = Path(model).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        if local.is_dir():
+            return local if (local / "model_index.json").is_file() else None
+        if model.count("/") != 1:
+            return None
+        try:
+            from huggingface_hub import snapshot_download
+
+            cached = Path(snapshot_download(model, local_files_only=True))
+        except Exception:
+            return None
+        return cached if (cached / "model_index.json").is_file() else None
+
+    @classmethod
     def identity_for(cls, film: Film) -> dict[str, Any]:
         identity: dict[str, Any] = {
             "name": cls.name,
@@ -159,27 +194,62 @@ class DiffusersBackend:
         if self.pipeline_class not in ADAPTERS:
             raise UsageError(f"pipeline {self.pipeline_class} is not supported (supported: {', '.join(ADAPTERS)})")
         self.adapter: Adapter = ADAPTERS[self.pipeline_class]
-        if options.get("cpu_offload"):
+        self.info: ModelInfo | None = inspect_model(folder, self.pipeline_class) if folder is not None else None
+        self.device = device
+        self.fps = int(options.get("fps", self.info.native_fps if self.info else self.adapter.native_fps))
+        if self.info is not None:
+            from sora_cli.render.diffusion.preflight import generation_size
+
+            self.width, self.height = generation_size(self.info, options, film.width, film.height)
+        else:
+            self.width = int(options.get("width", max(32, film.width // 32 * 32)))
+            self.height = int(options.get("height", max(32, film.height // 32 * 32)))
+        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
+        self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
+        self.plan = self._memory_plan(options, device, dtype_name)
+        if self.plan is not None and progress is not None:
+            progress(
+                f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
+                f" {self.width}x{self.height}x{self.chunk}; offload {self.plan.offload},"
+                f" VAE tiling {'on' if self.plan.vae_tiling else 'off'} ({self.plan.reason})"
+            )
+        offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
+        if offload == "model" and device.startswith("cuda"):
             self.pipe.enable_model_cpu_offload()
+        elif offload == "sequential" and device.startswith("cuda"):
+            self.pipe.enable_sequential_cpu_offload()
         else:
             self.pipe.to(device)
-        if options.get("vae_tiling") and hasattr(self.pipe.vae, "enable_tiling"):
+        tiling = self.plan.vae_tiling if self.plan is not None else bool(options.get("vae_tiling"))
+        if tiling and hasattr(self.pipe.vae, "enable_tiling"):
             self.pipe.vae.enable_tiling()
         if options.get("vae_slicing") and hasattr(self.pipe.vae, "enable_slicing"):
             self.pipe.vae.enable_slicing()
         self.pipe.set_progress_bar_config(disable=True)
-        self.device = device
-        self.fps = int(options.get("fps", self.adapter.native_fps))
-        self.width = int(options.get("width", max(32, film.width // 32 * 32)))
-        self.height = int(options.get("height", max(32, film.height // 32 * 32)))
-        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
-        self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
         # character conditioning, once per film: every likeness image, decoded
         self.likeness = {
             cid: [Image.open(p).convert("RGB") for p in char.reference]
             for cid, char in film.characters.items()
             if char.reference
         }
+
+    def _memory_plan(self, options: dict[str, Any], device: str, dtype: str) -> Any:
+        """The offload plan from the model's configs and the device's free memory (None without configs)."""
+        if self.info is None:
+            return None
+        requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
+        on_gpu = device.startswith("cuda")
+        return choose_plan(
+            self.info,
+            self.width,
+            self.height,
+            self.chunk,
+            dtype,
+            device_free_bytes(device),
+            requested if on_gpu else "none",
+            options.get("vae_tiling") if "vae_tiling" in options else None,
+            on_gpu,
+        )
 
     def close(self) -> None:
         self.pipe = None
