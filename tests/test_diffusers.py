@@ -198,3 +198,23 @@ def test_a_missing_model_is_a_located_exit_2(tmp_path):
     assert hub.code == 2 and "'someone/not-cached-anywhere' is not in the hub cache and HF_HUB_OFFLINE=1" in hub.stderr
     none = run_cli("validate", str(path))
     assert none.code == 0  # validating does not load models
+
+
+def test_the_watermark_fits_a_64_pixel_frame(tmp_path, models):
+    """Generative frames are marked at every size, down to the smallest film (64x64)."""
+    films = {}
+    for mode in ("on", "off"):
+        path = tmp_path / f"{mode}.yaml"
+        path.write_text(
+            f"version: 1\ntitle: Small\nseed: 1\noutput: {{width: 64, height: 64, fps: 8, subtitles: none, watermark: {mode}}}\n"
+            "backend: {name: diffusers, options: {width: 32, height: 32, steps: 2, frames_per_chunk: 9, max_sequence_length: 16}}\n"
+            "world: {location: a room}\naudio: {ambience: none}\nshots: [{id: a, duration: 1}]\n"
+        )
+        result = run_cli("render", str(path), "--model", str(models["wan"]), "--json", "-q", "--no-cache")
+        assert result.code == 0, result.stderr[-2000:]
+        films[mode] = decode_video(Path(json.loads(result.stdout)["output"]["file"]))
+    marked, plain = (np.stack(films[m]).astype(np.int16) for m in ("on", "off"))
+    assert marked.shape == plain.shape == (8, 64, 64, 3)
+    corner = np.abs(marked[:, :16, :32] - plain[:, :16, :32]).mean()
+    middle = np.abs(marked[:, 28:36, 28:36] - plain[:, 28:36, 28:36]).mean()
+    assert corner > 8 * max(middle, 0.5)  # the mark is there, in the corner, and only there

@@ -44,8 +44,10 @@ def mark(frame: np.ndarray, index: int, fps: int) -> np.ndarray:
     """Draw the mark onto ``frame`` (in place) for the shot's ``index``-th frame."""
     h, w = frame.shape[:2]
     rgb, alpha = _stamp(h)
-    mh, mw = alpha.shape[:2]
     margin = max(4, h // 40)
+    fit = (slice(0, max(1, h - 2 * margin)), slice(0, max(1, w - 2 * margin)))  # a small frame crops the mark
+    rgb, alpha = rgb[fit], alpha[fit]
+    mh, mw = alpha.shape[:2]
     c = corner(index, fps)
     y = margin if c in (0, 1) else h - mh - margin
     x = margin if c in (0, 3) else w - mw - margin
