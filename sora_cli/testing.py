@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v")
+FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far")
+#: the diffusers release that first has each family's pipeline (older ones cannot build it)
+SINCE = {"anyflow-far": ("AnyFlowFARPipeline", "0.39")}
 
 _WORDS = [
     "a",
@@ -196,8 +198,20 @@ def build_tiny_pipeline(family: str):
 
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r} (families: {', '.join(FAMILIES)})")
+    if family in SINCE and not hasattr(diffusers, SINCE[family][0]):
+        name, version = SINCE[family]
+        raise RuntimeError(f"{family} needs diffusers >= {version} ({name}); installed: {diffusers.__version__}")
     torch.manual_seed(0)
     text = {"text_encoder": tiny_text_encoder(), "tokenizer": tiny_tokenizer()}
+    if family == "anyflow-far":  # Wan-based, causal chunks with a KV cache; takes latent history
+        transformer = diffusers.AnyFlowFARTransformer3DModel(
+            patch_size=(1, 2, 2), compressed_patch_size=(1, 4, 4), full_chunk_limit=3, num_attention_heads=2,
+            attention_head_dim=12, in_channels=16, out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32,
+            num_layers=2, rope_max_seq_len=32, chunk_partition=(1, 2),
+        )  # fmt: skip
+        return diffusers.AnyFlowFARPipeline(
+            transformer=transformer, vae=_wan_vae(), scheduler=diffusers.FlowMapEulerDiscreteScheduler(), **text
+        )
     if family.startswith("ltx"):
         parts = _ltx_components()
         cls = diffusers.LTXConditionPipeline if family == "ltx-condition" else diffusers.LTXPipeline

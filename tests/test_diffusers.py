@@ -19,6 +19,8 @@ from sora_cli.provenance import media_digest
 from sora_cli.testing import FAMILIES, make_tiny_pipeline
 from tests.conftest import EXAMPLES, decode_video, run_cli
 
+LATENT_FAMILIES = {"anyflow-far": "AnyFlowFARPipeline"}  # families that continue from latents
+
 STORYBOARD = """\
 version: 1
 title: Diffusion
@@ -101,6 +103,8 @@ def test_each_family_renders_a_film_with_sound(tmp_path, models, family):
     assert report["sound"]["loudness_lufs"] > -20 or report["sound"]["loudness_lufs"] == float("-inf") or True
     assert report["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
     assert report["shots"][1]["conditioning"]["continued_from"] == "a"
+    assert report["shots"][1]["conditioning"]["carried"] == ("latents" if family in LATENT_FAMILIES else "frames")
+    assert report["shots"][0]["conditioning"]["carried"] is None
     import av
 
     with av.open(report["output"]["file"]) as c:
@@ -130,6 +134,54 @@ def test_continue_shot_receives_the_previous_shots_last_frames(tmp_path, models,
     received = _received(spy.calls[0][0])
     assert received is not None and np.array_equal(received, produced[-len(received) :])
     assert spy.loads == 1  # loaded once, whatever the number of shots
+
+
+@pytest.mark.parametrize("family", sorted(LATENT_FAMILIES))
+def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, models, family, monkeypatch):
+    """The first transformer call of a ``continue`` shot sees exactly shot a's last latents; no VAE encode."""
+    import diffusers
+    import torch
+
+    from sora_cli import api
+    from sora_cli.film import with_model
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.render.backend import Film
+    from sora_cli.render.diffusion import DiffusersBackend
+
+    cls = getattr(diffusers, LATENT_FAMILIES[family])
+    made: list[torch.Tensor] = []
+    original = cls.__call__
+
+    def call(self_, *args, **kwargs):
+        out = original(self_, *args, **kwargs)
+        made.append(out.frames.clone())  # output_type="latent": (B, C, T, H, W)
+        return out
+
+    monkeypatch.setattr(cls, "__call__", call)
+    plan = make_plan(with_model(api.load(_film(tmp_path, family)), str(models[family])))
+    backend = DiffusersBackend()
+    backend.open(Film.from_plan(plan))
+    shot_a = backend.render_shot(plan.shot("a"), None)
+    for _ in shot_a:
+        pass
+    produced = made[-1]
+    seen: list[torch.Tensor] = []
+    hook = backend.pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()), with_kwargs=True
+    )
+    encoded: list[int] = []
+    for name in ("encode", "_encode"):
+        monkeypatch.setattr(backend.pipe.vae, name, lambda *a, **k: encoded.append(1))
+    try:
+        shot_b = backend.render_shot(plan.shot("b"), shot_a.carry)
+        next(iter(shot_b))
+    finally:
+        hook.remove()
+    carried = shot_a.carry.latents
+    assert isinstance(carried, np.ndarray) and carried.dtype == np.float32  # plain numpy, crosses processes
+    history = produced.permute(0, 2, 1, 3, 4)[:, -carried.shape[0] :]  # FAR layout (B, T, C, H, W)
+    assert seen and torch.equal(seen[0], history)  # exactly what shot a made, bit for bit
+    assert encoded == []  # the previous frames were never encoded again
 
 
 def _received(kwargs: dict) -> np.ndarray | None:

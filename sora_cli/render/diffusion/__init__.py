@@ -31,6 +31,7 @@ from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+from sora_cli.render.diffusion.latents import HISTORY_LATENTS, LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import ModelInfo, choose_plan, device_free_bytes, film_problems, inspect_model
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -184,8 +185,14 @@ class DiffusersBackend:
             class_name = options.get("pipeline") or (
                 json.loads((folder / "model_index.json").read_text())["_class_name"] if folder else None
             )
+            if class_name and not hasattr(diffusers, class_name):
+                since = SINCE.get(class_name)
+                needs = f"diffusers >= {since}" if since else "a diffusers that has it"
+                raise UsageError(f"{class_name} needs {needs} (installed: diffusers {diffusers.__version__})")
             cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
             self.pipe = cls.from_pretrained(source, dtype=dtype)
+        except UsageError:
+            raise
         except Exception as exc:
             raise UsageError(
                 f"cannot load model {film.model!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -270,6 +277,17 @@ class DiffusersBackend:
         need = max(1, math.ceil(shot.frames * self.fps / film.fps))  # native frames covering the shot
         continuing = shot.continuity == "continue" and carry is not None and "tail" in carry.state
         context = [Image.fromarray(f) for f in carry.state["tail"]] if continuing else []
+        latent_family = LATENT_FAMILIES.get(self.pipeline_class)
+        latent_key = [self.pipeline_class, self.width, self.height]
+        history = (
+            carry.latents
+            if continuing
+            and latent_family
+            and carry.latents is not None
+            and carry.state.get("latents_of") == latent_key
+            else None
+        )
+        carried = "latents" if history is not None else "frames" if continuing else None
         references = {cid: self.likeness[cid] for cid in shot.cast if cid in self.likeness}
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
@@ -299,12 +317,24 @@ class DiffusersBackend:
             )
             kwargs, summary, repeated = self.adapter.call(self.pipeline_class, request)
             self._steps = request.extra["num_inference_steps"]
+            latent_call = None
+            if latent_family is not None:
+                if "guidance" not in film.options:
+                    kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
+                latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
+                summary.update(latent_call.summary)
             try:
-                video = self.pipe(**kwargs).frames[0]
+                video = self.pipe(**kwargs).frames
+                if latent_call is not None:
+                    frames, made = latent_family[1](self.pipe, video, latent_call.history)
+                    history = made[-HISTORY_LATENTS:].copy()
+                else:
+                    frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[0]][
+                        repeated:
+                    ]
             except (ValueError, RuntimeError, TypeError) as exc:
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise SoraError(f"{self.pipeline_class} failed on shot {shot.id!r}: {message}") from None
-            frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video][repeated:]
             if not frames:
                 raise UsageError(f"{self.pipeline_class} returned no new frames; raise frames_per_chunk")
             summaries.append(summary)
@@ -330,10 +360,14 @@ class DiffusersBackend:
             "pipeline": self.pipeline_class,
             "chunks": len(summaries),
             "continued_from": carry.shot_id if continuing else None,
+            "carried": carried,  # what the shot continued from: "latents", "frames" or None (a cut)
             "first_chunk": summaries[0],
             "references": {cid: len(imgs) for cid, imgs in references.items()},
         }
-        return Carry(shot.id, last.copy(), {"tail": tail, "info": info})
+        state: dict[str, Any] = {"tail": tail, "info": info}
+        if history is not None:
+            state["latents_of"] = latent_key
+        return Carry(shot.id, last.copy(), state, history)
 
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.on_step is not None:

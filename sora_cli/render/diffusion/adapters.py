@@ -12,6 +12,21 @@ call, and says which conditioning the call received (for the report):
 * Wan VACE: the previous frames as the start of ``video`` (kept by ``mask``),
   and every cast member's likeness as ``reference_images``.
 * Text-to-video (LTX, Wan, CogVideoX): text only.
+* AnyFlow-FAR: continues from the previous shot's latents (``video_latents``),
+  built in :mod:`.latents`; the previous last frame is the fallback.
+
+The causal-VAE first-frame trap, per family. Causal video VAEs encode a clip's
+first frame alone and every later latent from a group of frames, so the tail
+latents of a clip are not a fresh encode of its last frames:
+
+* LTX condition, Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
+  frames are handed over as pixels and the pipeline encodes them afresh as the
+  new clip's first frame(s), which is what they were trained on; the frames
+  decoded from that conditioning repeat the previous ones and are dropped.
+* AnyFlow-FAR (latent family): the tail latents are used as they are, as
+  history the model attends to, never decoded and re-encoded; on decode the
+  frames that come out of the history latents (its first read as a single
+  frame) are dropped (details in :mod:`.latents`).
 """
 
 from __future__ import annotations
@@ -114,4 +129,6 @@ ADAPTERS: dict[str, Adapter] = {
     "WanVACEPipeline": Adapter("wan-vace", 4, 1, 16),
     "CogVideoXPipeline": Adapter("cogvideox", 4, 0, 8),
     "CogVideoXImageToVideoPipeline": Adapter("cogvideox-i2v", 4, 1, 8),
+    # latent history (see latents.py): the call itself is built there
+    "AnyFlowFARPipeline": Adapter("anyflow-far", 4, 1, 16),
 }

@@ -1,0 +1,102 @@
+"""Latent continuation: a ``continue`` shot starts from the latents the previous shot made.
+
+Chaining through decoded frames (decode, then encode again in the next call)
+is slower and loses detail at every round trip. A latent-capable family takes
+the previous clip's latents as history instead; the backend keeps them on the
+CPU as a plain ``float32`` numpy array (:attr:`Carry.latents`), so they cross
+processes and Ray actors like any other array.
+
+Each family here is called with ``output_type="latent"`` and its latents are
+decoded by the same steps its pipeline would take, so the latents that leave a
+call are exactly the ones the next call receives.
+
+**The causal-VAE trap.** Video VAEs of these families are causal: latent 0
+stands for the first frame alone, every later latent for ``r`` frames
+(``r`` = 4 for Wan's VAE). A tail slice of a clip's latents is therefore not
+what encoding the clip's last frames afresh would give: its first latent holds
+``r`` frames, and was computed with the whole clip before it in the encoder's
+causal cache. Per family:
+
+* **AnyFlow-FAR** (``AnyFlowFARPipeline``, diffusers >= 0.39): the history goes
+  in as ``video_latents`` in FAR layout ``(B, T, C, H, W)`` and fills the first
+  chunk of ``chunk_partition`` exactly (so it is never re-noised); the model
+  only attends to it through its KV cache, so the slice is used as it is, with
+  no re-encode. When decoding, the causal decoder reads the history's first
+  latent as a single frame, so the ``1 + r * (c - 1)`` frames decoded from the
+  ``c`` history latents are dropped and only the new ones are kept; the new
+  frames are decoded with the history in the decoder's causal cache, which is
+  what keeps them continuous with the previous shot.
+
+Frames stay the fallback: when there are no carried latents (a carry from
+another family or size, or an older cache), the previous last frame goes in as
+``video`` and the pipeline encodes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: the diffusers release that first has each latent-capable pipeline (for the error when it is missing)
+SINCE = {"AnyFlowFARPipeline": "0.39", "HeliosPipeline": "0.37", "LTX2Pipeline": "0.37"}
+HISTORY_LATENTS = 2  # latent frames carried to the next call (8 frames of motion for a 4x temporal VAE)
+
+
+@dataclass
+class LatentCall:
+    kwargs: dict[str, Any]
+    history: int  # latent frames of history at the head of the call's output
+    summary: dict[str, Any]
+
+
+def anyflow_call(
+    pipe: Any, kwargs: dict[str, Any], frames: int, history: np.ndarray | None, context: list[Any]
+) -> LatentCall:
+    """An AnyFlow-FAR call making ``frames`` new frames after ``history`` latents (or one context frame)."""
+    import torch
+
+    r = pipe.vae_scale_factor_temporal
+    summary: dict[str, Any] = {}
+    if history is not None:
+        c = history.shape[0]
+        kwargs["video_latents"] = torch.from_numpy(history).unsqueeze(0)  # (1, T, C, H, W), FAR layout
+        summary["previous_latents"] = c
+    elif context:
+        c = 1  # the previous last frame, encoded by the pipeline (the pixel fallback)
+        frame = np.asarray(context[-1], dtype=np.float32) / 255.0
+        kwargs["video"] = torch.from_numpy(frame).permute(2, 0, 1)[None, None]  # (1, 1, C, H, W) in [0, 1]
+        summary["previous_frames"] = 1
+    else:
+        c = 0
+    new = max(1, (frames - 1) // r + (0 if c else 1))  # new latent frames: r new frames each (1 for a first latent)
+    chunks = [c] if c else [1]
+    rest = new - (0 if c else 1)
+    while rest > 0:
+        chunks.append(min(3, rest))
+        rest -= chunks[-1]
+    total = sum(chunks)
+    kwargs.update(num_frames=1 + r * (total - 1), chunk_partition=chunks, output_type="latent")
+    kwargs.setdefault("guidance_scale", 1.0)
+    return LatentCall(kwargs, c, summary)
+
+
+def anyflow_decode(pipe: Any, latents: Any, history: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """(new frames as uint8 RGB, all latents as float32 (T, C, H, W)) of an AnyFlow-FAR call's output."""
+    import torch
+
+    vae = pipe.vae
+    z = latents.to(vae.dtype)  # (B, C, T, H, W), normalised
+    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1).to(z)
+    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1).to(z)
+    with torch.no_grad():
+        video = vae.decode(z * std + mean, return_dict=False)[0]
+    video = pipe.video_processor.postprocess_video(video, output_type="np")[0]
+    r = pipe.vae_scale_factor_temporal
+    drop = 1 + r * (history - 1) if history else 0
+    frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[drop:]]
+    return frames, latents[0].permute(1, 0, 2, 3).float().cpu().numpy()
+
+
+LATENT_FAMILIES = {"AnyFlowFARPipeline": (anyflow_call, anyflow_decode)}
