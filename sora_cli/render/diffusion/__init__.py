@@ -50,7 +50,13 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "height": (int, "generation height"),
     "threads": (int, "torch CPU threads (pinned for byte-identical output; default 1)"),
     "max_sequence_length": (int, "text encoder tokens (default 128)"),
+    "audio": (
+        str,
+        "ambience | all | none: what the sound a model makes with the picture does (LTX-2; default ambience)",
+    ),
 }
+AUDIO_CHOICES = ("ambience", "all", "none")
+AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
 DEFAULT_CHUNK_SECONDS = 2.0
 
 
@@ -121,7 +127,30 @@ class DiffusersBackend:
             info = inspect_model(folder, options.get("pipeline") if isinstance(options.get("pipeline"), str) else None)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             return [(("backend", "model"), f"cannot read the model's configs in {folder}: {exc}")]
-        return film_problems(info, options, width, height)
+        problems = film_problems(info, options, width, height)
+        audio = options.get("audio")
+        if isinstance(audio, str) and audio not in AUDIO_CHOICES:
+            problems.append((("backend", "options", "audio"), f"{audio!r} is not one of {', '.join(AUDIO_CHOICES)}"))
+        elif audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
+            problems.append(
+                (("backend", "options", "audio"), f"{info.pipeline} makes no sound; audio: {audio} needs one of"
+                 f" {', '.join(AUDIO_PIPELINES)} (or leave it out)")
+            )  # fmt: skip
+        return problems
+
+    @classmethod
+    def model_audio(cls, model: str | None, base_dir: Path, options: dict[str, Any]) -> str | None:
+        """What the model's own sound does in the mix ("ambience" or "all"), or None when it makes none."""
+        audio = options.get("audio")
+        if audio == "none":
+            return None
+        folder = cls._resolve_folder(model, base_dir)
+        pipeline = options.get("pipeline")
+        if pipeline is None and folder is not None:
+            pipeline = json.loads((folder / "model_index.json").read_text()).get("_class_name")
+        if pipeline in AUDIO_PIPELINES:
+            return audio if audio in ("ambience", "all") else "ambience"
+        return None
 
     @staticmethod
     def _resolve_folder(model: str | None, base_dir: Path) -> Path | None:
@@ -214,6 +243,9 @@ class DiffusersBackend:
         wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
         self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
         self.plan = self._memory_plan(options, device, dtype_name)
+        makes_sound = self.pipeline_class in AUDIO_PIPELINES and options.get("audio", "ambience") != "none"
+        self.audio_mode = options.get("audio", "ambience") if makes_sound else None
+        self.audio_rate = int(self.pipe.vocoder.config.output_sampling_rate) if makes_sound else 0
         if self.plan is not None and progress is not None:
             progress(
                 f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
@@ -294,6 +326,7 @@ class DiffusersBackend:
         produced = 0
         emitted = 0
         summaries: list[dict[str, Any]] = []
+        sounds: list[np.ndarray] = []
         last = None
         chunk_index = 0
         while produced < need:
@@ -323,8 +356,15 @@ class DiffusersBackend:
                     kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
                 latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
                 summary.update(latent_call.summary)
+            if self.pipeline_class in AUDIO_PIPELINES:
+                kwargs.update(self._ltx2_extra())
             try:
-                video = self.pipe(**kwargs).frames
+                out = self.pipe(**kwargs)
+                video = out.frames
+                if self.audio_mode and getattr(out, "audio", None) is not None:
+                    sound = out.audio[0].float().cpu().numpy().T  # (samples, channels)
+                    skip = round(repeated / self.fps * self.audio_rate)  # the prefix's sound is the previous shot's
+                    sounds.append(sound[skip:])
                 if latent_call is not None:
                     frames, made = latent_family[1](self.pipe, video, latent_call.history)
                     history = made[-HISTORY_LATENTS:].copy()
@@ -367,7 +407,19 @@ class DiffusersBackend:
         state: dict[str, Any] = {"tail": tail, "info": info}
         if history is not None:
             state["latents_of"] = latent_key
-        return Carry(shot.id, last.copy(), state, history)
+        audio = None
+        if sounds:
+            audio = np.concatenate(sounds)[: round(shot.frames / film.fps * self.audio_rate)].astype(np.float32)
+            info["model_audio"] = {"mode": self.audio_mode, "seconds": round(len(audio) / self.audio_rate, 3)}
+        return Carry(shot.id, last.copy(), state, history, audio, self.audio_rate if audio is not None else 0)
+
+    def _ltx2_extra(self) -> dict[str, Any]:
+        """LTX-2's call: the model's frame rate, and its spatio-temporal guidance only on blocks it has."""
+        extra: dict[str, Any] = {"frame_rate": float(self.fps)}
+        layers = int(self.pipe.transformer.config.num_layers)
+        if layers <= 28:  # the pipelines' default guidance block is 28: a smaller transformer has none
+            extra.update(spatio_temporal_guidance_blocks=None, stg_scale=0.0, audio_stg_scale=0.0)
+        return extra
 
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.on_step is not None:

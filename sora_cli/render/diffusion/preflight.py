@@ -480,6 +480,7 @@ def describe(
         ("size", f"width and height multiples of {info.size_multiple}" + (" (fixed: native only)" if info.fixed_size else "")),
         ("parameters", f"{_count(info.total_params)} in all: {params}"),
         ("dtype", f"weights {info.weights_dtype or 'unknown (no weights)'}; runs in {dtype}"),
+        ("sound", "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"),
     ]  # fmt: skip
     if plan is not None:
         free = "unknown" if plan.free_bytes is None else f"{plan.free_bytes / GIB:.1f} GiB free"
