@@ -63,10 +63,8 @@ def test_the_models_sound_is_in_the_mix_unless_audio_is_none(tmp_path, ltx2):
     shots = with_sound["shots"]
     assert [s["conditioning"]["model_audio"]["mode"] for s in shots] == ["ambience"] * 3
     assert all("model_audio" not in s["conditioning"] for s in silent["shots"])
-    assert (
-        shots[1]["conditioning"]["carried"] == "frames"
-        and shots[1]["conditioning"]["first_chunk"]["previous_frames"] == 9
-    )
+    assert shots[1]["conditioning"]["carried"] == "latents"
+    assert shots[1]["conditioning"]["first_chunk"]["previous_latents"] == 2
     frames = decode_video(Path(with_sound["output"]["file"]))
     assert len(frames) == 36 and frames[0].shape == (64, 64, 3)
 
@@ -78,3 +76,52 @@ def test_audio_for_a_model_without_sound_is_exit_2(tmp_path):
     result = run_cli("render", str(path), "--model", str(model), "-q")
     assert result.code == 2
     assert "backend.options.audio: WanPipeline makes no sound" in result.stderr
+
+
+def test_ltx2_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, ltx2, monkeypatch):
+    """The first transformer call of a ``continue`` shot holds shot a's last latents, exactly; no VAE encode."""
+    import torch
+
+    from sora_cli import api
+    from sora_cli.film import with_model
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.render.backend import Film
+    from sora_cli.render.diffusion import DiffusersBackend
+    from sora_cli.render.diffusion.latents import _ltx2_modular
+
+    path = tmp_path / "film.yaml"
+    path.write_text(STORYBOARD.format(audio=""))
+    plan = make_plan(with_model(api.load(path), str(ltx2)))
+    backend = DiffusersBackend()
+    backend.open(Film.from_plan(plan))
+    pipe = backend.pipe
+    runner = _ltx2_modular(pipe)
+    made: list = []
+
+    def recording(**kwargs):
+        out = runner(**kwargs)
+        made.append(out.latents.clone())  # packed (B, tokens, C), as the model left them
+        return out
+
+    pipe._sora_modular = recording
+    shot_a = backend.render_shot(plan.shot("a"), None)
+    for _ in shot_a:
+        pass
+    last_call = made[-1]  # shot a's last call
+    seen: list = []
+    hook = pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()), with_kwargs=True
+    )
+    encoded: list[int] = []
+    monkeypatch.setattr(pipe.vae, "encode", lambda *a, **k: encoded.append(1))
+    try:
+        shot_b = backend.render_shot(plan.shot("b"), shot_a.carry)
+        next(iter(shot_b))
+    finally:
+        hook.remove()
+    carried = shot_a.carry.latents  # (C, F, H, W), float32 numpy
+    assert isinstance(carried, np.ndarray) and carried.dtype == np.float32
+    _, f, h, w = carried.shape
+    produced = last_call[:, -f * h * w :]  # the last latent frames shot a made, as tokens
+    assert torch.equal(seen[0][:1, : f * h * w], produced)  # exactly what shot a made, bit for bit
+    assert encoded == []  # the previous frames were never encoded again

@@ -31,7 +31,7 @@ from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
-from sora_cli.render.diffusion.latents import HISTORY_LATENTS, LATENT_FAMILIES, SINCE
+from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import ModelInfo, choose_plan, device_free_bytes, film_problems, inspect_model
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -356,18 +356,25 @@ class DiffusersBackend:
                     kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
                 latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
                 summary.update(latent_call.summary)
+                if latent_call.history and "previous_latents" in latent_call.summary:
+                    summary.pop("previous_frames", None)  # the latents replaced the adapter's pixel prefix
             if self.pipeline_class in AUDIO_PIPELINES:
                 kwargs.update(self._ltx2_extra())
             try:
-                out = self.pipe(**kwargs)
+                if latent_call is not None and latent_call.history:
+                    repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
+                if latent_call is not None and latent_call.runner is not None:
+                    out = latent_call.runner(**kwargs)
+                else:
+                    out = self.pipe(**kwargs)
                 video = out.frames
                 if self.audio_mode and getattr(out, "audio", None) is not None:
                     sound = out.audio[0].float().cpu().numpy().T  # (samples, channels)
                     skip = round(repeated / self.fps * self.audio_rate)  # the prefix's sound is the previous shot's
                     sounds.append(sound[skip:])
                 if latent_call is not None:
-                    frames, made = latent_family[1](self.pipe, video, latent_call.history)
-                    history = made[-HISTORY_LATENTS:].copy()
+                    frames, made = latent_family[1](self.pipe, out if latent_call.runner else video, repeated)
+                    history = latent_family[2](made)
                 else:
                     frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[0]][
                         repeated:

@@ -16,21 +16,24 @@ call, and says which conditioning the call received (for the report):
   previous last frame as ``image``; LTX-2 text-to-video: text only. All three
   generate sound with the picture.
 * Text-to-video (LTX, Wan, CogVideoX): text only.
-* AnyFlow-FAR: continues from the previous shot's latents (``video_latents``),
-  built in :mod:`.latents`; the previous last frame is the fallback.
+* AnyFlow-FAR and LTX-2 condition: continue from the previous shot's latents
+  (``video_latents``; ``condition_latents`` through the LTX-2 modular blocks),
+  built in :mod:`.latents`; the previous frames are the fallback.
 
 The causal-VAE first-frame trap, per family. Causal video VAEs encode a clip's
 first frame alone and every later latent from a group of frames, so the tail
 latents of a clip are not a fresh encode of its last frames:
 
-* LTX condition, LTX-2 condition and image-to-video, Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
+* LTX condition, LTX-2 image-to-video (and LTX-2 condition without carried
+  latents), Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
   frames are handed over as pixels and the pipeline encodes them afresh as the
   new clip's first frame(s), which is what they were trained on; the frames
   decoded from that conditioning repeat the previous ones and are dropped.
-* AnyFlow-FAR (latent family): the tail latents are used as they are, as
-  history the model attends to, never decoded and re-encoded; on decode the
-  frames that come out of the history latents (its first read as a single
-  frame) are dropped (details in :mod:`.latents`).
+* AnyFlow-FAR and LTX-2 condition (latent families): the tail latents are used
+  as they are, never decoded and re-encoded (AnyFlow attends to them as
+  history; LTX-2 holds them clean at latent index 0); on decode the frames that
+  come out of them (the first read as a single frame) are dropped, with their
+  sound (details in :mod:`.latents`).
 """
 
 from __future__ import annotations
