@@ -174,7 +174,8 @@ class Mixer:
     def render(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
         end = start + n
-        ambience = np.zeros((n, 2), np.float32)
+        # the ambience goes straight into the mix (as it always has) unless a model's sound replaces some of it
+        ambience = np.zeros((n, 2), np.float32) if self.quiet else out
         for seg in self.beds:
             if seg.start < end and seg.end > start:
                 ambience += component_range(seg.component, start, n) * seg.gain(start, n)[:, None]
@@ -194,7 +195,8 @@ class Mixer:
             ambience += self.ambience_file.render(start, n)
         for a, b in self.quiet:  # the model's sound is the ambience there
             ambience[max(a, start) - start : max(min(b, end), start) - start] = 0
-        out += ambience
+        if ambience is not out:
+            out += ambience
         if self.music is not None:
             out += self.music.render(start, n)
         return out
