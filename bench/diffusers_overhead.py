@@ -1,6 +1,6 @@
 """The diffusers backend's per-shot overhead over calling the pipeline directly (goal <= 5%).
 
-    python bench/diffusers_overhead.py [MODEL_DIR] [--device cuda]
+    python bench/diffusers_overhead.py [MODEL_DIR] [--device cuda] [--offload none|model|sequential|auto]
 
 Without MODEL_DIR a tiny random LTX-condition pipeline is built (sora_cli.testing)
 at a size where the pipeline call dominates. Both sides make the same calls with
@@ -24,7 +24,7 @@ STORYBOARD = """\
 version: 1
 title: Overhead
 output: {{width: 320, height: 192, fps: 24, subtitles: none}}
-backend: {{name: diffusers, model: {model}, options: {{width: {size}, height: {size}, steps: {steps}, frames_per_chunk: 25, max_sequence_length: 16, device: {device}}}}}
+backend: {{name: diffusers, model: {model}, options: {{width: {size}, height: {size}, steps: {steps}, frames_per_chunk: 25, max_sequence_length: 16, device: {device}{offload}}}}}
 world: {{location: "a city street", characters: {{kim: {{description: "courier in green"}}}}}}
 shots:
 {shots}
@@ -42,14 +42,26 @@ def main() -> None:
     from sora_cli.testing import make_tiny_pipeline
 
     device = "cuda" if "--device" in sys.argv and sys.argv[sys.argv.index("--device") + 1] == "cuda" else "cpu"
-    args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in ("cuda", "cpu")]
+    offload = sys.argv[sys.argv.index("--offload") + 1] if "--offload" in sys.argv else None
+    args = [
+        a
+        for a in sys.argv[1:]
+        if not a.startswith("--") and a not in ("cuda", "cpu", "none", "model", "sequential", "auto")
+    ]
     work = Path(tempfile.mkdtemp(prefix="sora-bench-diffusers-"))
     model = Path(args[0]) if args else make_tiny_pipeline(work / "model", "ltx-condition")
     size, steps = (64, 8) if not args else (480, 30)
     shots = "\n".join(
         f"  - {{id: s{i}, duration: 2, cast: [kim], continuity: {'continue' if i % 2 else 'cut'}}}" for i in range(6)
     )
-    text = STORYBOARD.format(model=model, size=size, steps=steps, device=device, shots=shots)
+    text = STORYBOARD.format(
+        model=model,
+        size=size,
+        steps=steps,
+        device=device,
+        shots=shots,
+        offload=f", offload: {offload}" if offload else "",
+    )
     path = work / "film.yaml"
     path.write_text(text)
     plan = make_plan(parse_storyboard(text, str(path), work))

@@ -421,15 +421,44 @@ def doctor(
     diffusers: Annotated[
         bool, typer.Option("--diffusers", help="Smoke-test the diffusers backend with a tiny random pipeline.")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="A diffusers model folder (or cached hub id): what it is and needs, no weights loaded."
+        ),
+    ] = None,
+    film: Annotated[
+        str | None, typer.Option("--film", help="With --model: estimate at this storyboard's size and options.")
+    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help="With --model: cpu | cuda | cuda:N.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --model: the report as JSON.")] = False,
 ) -> None:
     """Check the installation: ffmpeg, speech engine, backends, torch and GPU.
 
     Example:
 
       sora doctor
+      sora doctor --model ./LTX-2 --film ad.yaml
     """
     from sora_cli.doctor import checks
 
+    if model is not None:
+        with _guard():
+            from sora_cli.doctor import model_report
+
+            report = model_report(model, film, device)
+            if as_json:
+                print(json.dumps({"model": {k: v for k, v in report.items() if k != "rows"}}, indent=2))
+            else:
+                table = Table(show_header=False)
+                for part, details in report["rows"]:
+                    table.add_row(part, escape(details))
+                for problem in report["problems"]:
+                    table.add_row("[red]cannot[/]", escape(f"{problem['path']}: {problem['message']}"))
+                _stdout().print(table)
+        if report["problems"]:
+            raise typer.Exit(2)
+        return
     with _guard():
         ok = True
         table = Table(show_header=True)

@@ -100,3 +100,70 @@ def checks() -> list[tuple[str, bool | None, str]]:
             )
         )
     return out
+
+
+def model_report(model: str, storyboard: str | None = None, device: str | None = None) -> dict:
+    """What a diffusers model folder is and needs, read from its configs (no weights are loaded).
+
+    With ``storyboard``, the film's generation size, its options and the problems
+    the model has with them; else the model's native size. ``device`` defaults
+    to CUDA when there is one.
+    """
+    from pathlib import Path
+
+    from sora_cli.errors import UsageError
+    from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
+    from sora_cli.render.diffusion.preflight import (
+        choose_plan,
+        describe,
+        device_free_bytes,
+        film_problems,
+        generation_size,
+        inspect_model,
+    )
+
+    options: dict = {}
+    width = height = None
+    base = Path.cwd()
+    if storyboard is not None:
+        from sora_cli import api
+
+        sb = api.load(Path(storyboard))
+        options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
+    folder = DiffusersBackend._resolve_folder(model, base)
+    if folder is None:
+        raise UsageError(f"{model}: not a diffusers model folder (no model_index.json) nor a cached hub id")
+    info = inspect_model(folder, options.get("pipeline"))
+    if width is None or height is None:
+        width, height = info.native_width, info.native_height
+    gen_w, gen_h = generation_size(info, options, width, height)
+    fps = int(options.get("fps", info.native_fps))
+    frames = info.valid_frames(int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps))))
+    if storyboard is None:
+        frames = info.valid_frames(info.native_frames)
+    if device is None:
+        device = options.get("device")
+    if device is None:
+        try:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            device = "cpu"
+    on_gpu = device.startswith("cuda")
+    dtype = options.get("dtype") or ("bfloat16" if on_gpu else "float32")
+    requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
+    plan = choose_plan(
+        info, gen_w, gen_h, frames, dtype, device_free_bytes(device), requested if on_gpu else "none",
+        options.get("vae_tiling"), on_gpu,
+    )  # fmt: skip
+    report = info.as_dict()
+    report.update(
+        device=device,
+        dtype=dtype,
+        generation={"width": gen_w, "height": gen_h, "frames": frames, "fps": fps},
+        plan={**plan.__dict__},
+        problems=[{"path": ".".join(p), "message": m} for p, m in film_problems(info, options, width, height)],
+        rows=describe(info, plan, gen_w, gen_h, frames, dtype),
+    )
+    return report

@@ -35,7 +35,7 @@ from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
 from sora_cli.render.shots import Farm, ShotFile, quiet_interrupts, render_shots, run_busy, stop_workers
-from sora_cli.sound.mix import MixReport, cached_soundtrack
+from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard
 
 CACHE_DIR_NAME = ".sora-cache"
@@ -104,6 +104,12 @@ def _check_backend(sb: Storyboard, name: str | type) -> None:
         ]
         if problems:
             raise StoryboardError(problems)
+    check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
+    if check_film:
+        out = sb.output
+        found = check_film(sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps)
+        if found:
+            raise StoryboardError([sb.source.problem(path, message) for path, message in found])
 
 
 def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
@@ -148,7 +154,12 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         sound_path = scratch / "soundtrack.m4a"
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(1, mp_context=context, initializer=quiet_interrupts) as sound_pool:
-            sound: Future[MixReport] = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+            # a model that makes sound with its picture: the mix waits for the picture (its stems)
+            model_audio = getattr(backend_class(backend), "model_audio", None)
+            audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
+            sound: Future[MixReport] | None = (
+                None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+            )
             progress.stage("picture", plan.frames)
             try:
                 picture_started = time.perf_counter()
@@ -166,6 +177,9 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                 )
                 picture_seconds = time.perf_counter() - picture_started
                 progress.stage("sound")
+                if sound is None:
+                    stems = model_stems(plan, shot_files, cache, str(audio_mode))
+                    sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
                 mix = sound.result()
             except BaseException:
                 stop_workers(sound_pool)
@@ -215,6 +229,33 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, mode: str) -> tuple[Stem, ...]:
+    """The sound each shot's model made (kept in its carry), as mix stems at the shot's place in the film.
+
+    ``mode`` ``ambience``: it replaces sora's ambience and effects in the shot; ``all``: its speech too.
+    Each stem is mono, resampled to the mix rate and brought to a 0.5 peak, like a recorded take.
+    """
+    import hashlib
+
+    import numpy as np
+    from scipy.signal import resample_poly
+
+    from sora_cli.sound.synth import RATE, seconds
+
+    replaces = frozenset({"ambience", "effects"} | ({"speech"} if mode == "all" else set()))
+    stems = []
+    for f in shot_files.values():
+        carry = cache.load_carry(f.key)
+        if carry is None or carry.audio is None or not len(carry.audio):
+            continue
+        mono = carry.audio.mean(axis=1) if carry.audio.ndim == 2 else carry.audio
+        x = resample_poly(mono, RATE, carry.audio_rate).astype(np.float32)
+        x *= np.float32(0.5 / max(float(np.max(np.abs(x))), 1e-9))
+        digest = hashlib.sha256(x.tobytes()).hexdigest()
+        stems.append(Stem(seconds(plan.shot(f.shot_id).start), x, replaces, digest))
+    return tuple(stems)
 
 
 def provenance_facts(plan: Plan, backend_name: str, identity: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v")
+FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far")
+#: LTX-2 makes sound with the picture (its tests are separate: slower, and about the sound)
+AUDIO_FAMILIES = ("ltx2", "ltx2-i2v", "ltx2-condition")
+#: the diffusers release that first has each family's pipeline (older ones cannot build it)
+SINCE = {
+    "anyflow-far": ("AnyFlowFARPipeline", "0.39"),
+    "ltx2": ("LTX2Pipeline", "0.37"),
+    "ltx2-i2v": ("LTX2ImageToVideoPipeline", "0.37"),
+    "ltx2-condition": ("LTX2ConditionPipeline", "0.37"),
+}
 
 _WORDS = [
     "a",
@@ -189,15 +198,102 @@ def _cogvideox_components(image_to_video: bool) -> dict:
     return {"transformer": transformer, "vae": vae}
 
 
+def _ltx2_components() -> dict:
+    """LTX-2's parts at the sizes of diffusers' LTX-2 fast tests, with a Gemma 3 text encoder built in code.
+
+    The vocoder upsamples by 160 (8 x 5 x 4), the hop of the 16 kHz mel spectrogram, so its sound has the
+    duration and the sample rate it claims (16 kHz), as the real model's 240x gives 24 kHz.
+    """
+    import torch
+    from diffusers import AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, LTX2VideoTransformer3DModel
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    gemma = Gemma3Config(
+        text_config={
+            "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "num_key_value_heads": 1, "head_dim": 16, "vocab_size": 256, "max_position_embeddings": 256,
+            "sliding_window": 16,
+        },
+        vision_config={
+            "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "image_size": 28, "patch_size": 14,
+        },
+        mm_tokens_per_image=4, image_token_index=255, boi_token_index=253, eoi_token_index=254,
+    )  # fmt: skip
+    width = gemma.text_config.hidden_size
+    torch.manual_seed(0)
+    text_encoder = Gemma3ForConditionalGeneration(gemma).eval()
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=width, rope_double_precision=False, rope_type="split",
+    )  # fmt: skip
+    connectors = LTX2TextConnectors(
+        caption_channels=width, text_proj_in_factor=gemma.text_config.num_hidden_layers + 1,
+        video_connector_num_attention_heads=4, video_connector_attention_head_dim=8, video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8, audio_connector_num_layers=1, audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32, rope_theta=10000.0, rope_double_precision=False,
+        causal_temporal_positioning=False, rope_type="split",
+    )  # fmt: skip
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,), decoder_block_out_channels=(8,),
+        layers_per_block=(1,), decoder_layers_per_block=(1, 1), spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,), decoder_inject_noise=(False, False), downsample_type=("spatial",),
+        upsample_residual=(False,), upsample_factor=(1,), timestep_conditioning=False, patch_size=1, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    )  # fmt: skip
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=8,
+    )  # fmt: skip
+    vocoder = LTX2Vocoder(
+        in_channels=2 * 8, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[16, 10, 8],
+        upsample_factors=[8, 5, 4], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1, output_sampling_rate=16000,
+    )  # fmt: skip
+    return {
+        "transformer": transformer, "vae": vae, "audio_vae": audio_vae, "text_encoder": text_encoder,
+        "tokenizer": tiny_tokenizer(), "connectors": connectors, "vocoder": vocoder,
+    }  # fmt: skip
+
+
 def build_tiny_pipeline(family: str):
     """The pipeline object itself (see :func:`make_tiny_pipeline`)."""
     import diffusers
     import torch
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r} (families: {', '.join(FAMILIES)})")
+    if family not in FAMILIES + AUDIO_FAMILIES:
+        raise ValueError(f"unknown family {family!r} (families: {', '.join(FAMILIES + AUDIO_FAMILIES)})")
+    if family in SINCE and not hasattr(diffusers, SINCE[family][0]):
+        name, version = SINCE[family]
+        raise RuntimeError(f"{family} needs diffusers >= {version} ({name}); installed: {diffusers.__version__}")
     torch.manual_seed(0)
+    if family.startswith("ltx2"):
+        cls = {
+            "ltx2": "LTX2Pipeline",
+            "ltx2-i2v": "LTX2ImageToVideoPipeline",
+            "ltx2-condition": "LTX2ConditionPipeline",
+        }
+        return getattr(diffusers, cls[family])(
+            scheduler=diffusers.FlowMatchEulerDiscreteScheduler(), **_ltx2_components()
+        )
     text = {"text_encoder": tiny_text_encoder(), "tokenizer": tiny_tokenizer()}
+    if family == "anyflow-far":  # Wan-based, causal chunks with a KV cache; takes latent history
+        transformer = diffusers.AnyFlowFARTransformer3DModel(
+            patch_size=(1, 2, 2), compressed_patch_size=(1, 4, 4), full_chunk_limit=3, num_attention_heads=2,
+            attention_head_dim=12, in_channels=16, out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32,
+            num_layers=2, rope_max_seq_len=32, chunk_partition=(1, 2),
+        )  # fmt: skip
+        return diffusers.AnyFlowFARPipeline(
+            transformer=transformer, vae=_wan_vae(), scheduler=diffusers.FlowMapEulerDiscreteScheduler(), **text
+        )
     if family.startswith("ltx"):
         parts = _ltx_components()
         cls = diffusers.LTXConditionPipeline if family == "ltx-condition" else diffusers.LTXPipeline

@@ -19,6 +19,8 @@ from sora_cli.provenance import media_digest
 from sora_cli.testing import FAMILIES, make_tiny_pipeline
 from tests.conftest import EXAMPLES, decode_video, run_cli
 
+LATENT_FAMILIES = {"anyflow-far": "AnyFlowFARPipeline"}  # families that continue from latents
+
 STORYBOARD = """\
 version: 1
 title: Diffusion
@@ -103,6 +105,8 @@ def test_each_family_renders_a_film_with_sound(tmp_path, models, family):
     assert report["sound"]["loudness_lufs"] > -20 or report["sound"]["loudness_lufs"] == float("-inf") or True
     assert report["provenance"]["digital_source_type"] == "trainedAlgorithmicMedia"
     assert report["shots"][1]["conditioning"]["continued_from"] == "a"
+    assert report["shots"][1]["conditioning"]["carried"] == ("latents" if family in LATENT_FAMILIES else "frames")
+    assert report["shots"][0]["conditioning"]["carried"] is None
     import av
 
     with av.open(report["output"]["file"]) as c:
@@ -132,6 +136,54 @@ def test_continue_shot_receives_the_previous_shots_last_frames(tmp_path, models,
     received = _received(spy.calls[0][0])
     assert received is not None and np.array_equal(received, produced[-len(received) :])
     assert spy.loads == 1  # loaded once, whatever the number of shots
+
+
+@pytest.mark.parametrize("family", sorted(LATENT_FAMILIES))
+def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, models, family, monkeypatch):
+    """The first transformer call of a ``continue`` shot sees exactly shot a's last latents; no VAE encode."""
+    import diffusers
+    import torch
+
+    from sora_cli import api
+    from sora_cli.film import with_model
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.render.backend import Film
+    from sora_cli.render.diffusion import DiffusersBackend
+
+    cls = getattr(diffusers, LATENT_FAMILIES[family])
+    made: list[torch.Tensor] = []
+    original = cls.__call__
+
+    def call(self_, *args, **kwargs):
+        out = original(self_, *args, **kwargs)
+        made.append(out.frames.clone())  # output_type="latent": (B, C, T, H, W)
+        return out
+
+    monkeypatch.setattr(cls, "__call__", call)
+    plan = make_plan(with_model(api.load(_film(tmp_path, family)), str(models[family])))
+    backend = DiffusersBackend()
+    backend.open(Film.from_plan(plan))
+    shot_a = backend.render_shot(plan.shot("a"), None)
+    for _ in shot_a:
+        pass
+    produced = made[-1]
+    seen: list[torch.Tensor] = []
+    hook = backend.pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()), with_kwargs=True
+    )
+    encoded: list[int] = []
+    for name in ("encode", "_encode"):
+        monkeypatch.setattr(backend.pipe.vae, name, lambda *a, **k: encoded.append(1))
+    try:
+        shot_b = backend.render_shot(plan.shot("b"), shot_a.carry)
+        next(iter(shot_b))
+    finally:
+        hook.remove()
+    carried = shot_a.carry.latents
+    assert isinstance(carried, np.ndarray) and carried.dtype == np.float32  # plain numpy, crosses processes
+    history = produced.permute(0, 2, 1, 3, 4)[:, -carried.shape[0] :]  # FAR layout (B, T, C, H, W)
+    assert seen and torch.equal(seen[0], history)  # exactly what shot a made, bit for bit
+    assert encoded == []  # the previous frames were never encoded again
 
 
 def _received(kwargs: dict) -> np.ndarray | None:
@@ -200,3 +252,23 @@ def test_a_missing_model_is_a_located_exit_2(tmp_path):
     assert hub.code == 2 and "'someone/not-cached-anywhere' is not in the hub cache and HF_HUB_OFFLINE=1" in hub.stderr
     none = run_cli("validate", str(path))
     assert none.code == 0  # validating does not load models
+
+
+def test_the_watermark_fits_a_64_pixel_frame(tmp_path, models):
+    """Generative frames are marked at every size, down to the smallest film (64x64)."""
+    films = {}
+    for mode in ("on", "off"):
+        path = tmp_path / f"{mode}.yaml"
+        path.write_text(
+            f"version: 1\ntitle: Small\nseed: 1\noutput: {{width: 64, height: 64, fps: 8, subtitles: none, watermark: {mode}}}\n"
+            "backend: {name: diffusers, options: {width: 32, height: 32, steps: 2, frames_per_chunk: 9, max_sequence_length: 16}}\n"
+            "world: {location: a room}\naudio: {ambience: none}\nshots: [{id: a, duration: 1}]\n"
+        )
+        result = run_cli("render", str(path), "--model", str(models["wan"]), "--json", "-q", "--no-cache")
+        assert result.code == 0, result.stderr[-2000:]
+        films[mode] = decode_video(Path(json.loads(result.stdout)["output"]["file"]))
+    marked, plain = (np.stack(films[m]).astype(np.int16) for m in ("on", "off"))
+    assert marked.shape == plain.shape == (8, 64, 64, 3)
+    corner = np.abs(marked[:, :16, :32] - plain[:, :16, :32]).mean()
+    middle = np.abs(marked[:, 28:36, 28:36] - plain[:, 28:36, 28:36]).mean()
+    assert corner > 8 * max(middle, 0.5)  # the mark is there, in the corner, and only there

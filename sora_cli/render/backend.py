@@ -66,13 +66,20 @@ class Carry:
     """State handed from a shot to the ``continue`` shot after it.
 
     ``last_frame`` is always there; ``state`` is whatever the backend needs to
-    continue exactly (camera pose, positions, particles, RNG; or latents). It
-    must pickle, because chains may move between processes.
+    continue exactly (camera pose, positions, particles, RNG). It must pickle,
+    because chains may move between processes. ``latents`` is a generative
+    backend's last latents (a plain float32 array on the CPU, never a tensor),
+    for families that continue from latents rather than frames. ``audio`` is
+    the sound a model generated with the shot's picture (float32, samples x
+    channels, at ``audio_rate``), for the mix.
     """
 
     shot_id: str
     last_frame: np.ndarray
     state: dict[str, Any] = field(default_factory=dict)
+    latents: np.ndarray | None = None
+    audio: np.ndarray | None = None
+    audio_rate: int = 0
 
 
 class ShotRender:

@@ -73,6 +73,25 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Stem:
+    """Sound a model generated with a shot's picture, placed at the shot's start in the film.
+
+    It replaces sora's own sounds of the kinds in ``replaces`` (``ambience``:
+    the bed and the ambience file; ``effects``; ``speech``) while it plays;
+    music stays. ``samples`` are mono float32 at :data:`RATE`.
+    """
+
+    start: int
+    samples: np.ndarray
+    replaces: frozenset[str]
+    digest: str
+
+
+def _kind(event: Event) -> str:
+    return "speech" if event.identity[0] in ("speech", "take") else "effects"
+
+
+@dataclass(frozen=True)
 class MixReport:
     loudness: float  # integrated LUFS of the final mix (before AAC)
     true_peak_dbtp: float
@@ -123,10 +142,16 @@ def _sfx_event(sfx) -> Event:
 class Mixer:
     """Renders any range of the raw (unnormalised) mix."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, stems: tuple[Stem, ...] = ()):
         self.total = seconds(plan.duration)
         events = [_speech_event(plan, line) for shot in plan.shots for line in shot.dialogue]
         events += [_sfx_event(sfx) for shot in plan.shots for sfx in shot.sfx]
+        # model sound: its stems play, and the sounds they replace do not (in their span)
+        self.stems = stems
+        spans = [(st.start, st.start + len(st.samples), st.replaces) for st in stems]
+        events = [e for e in events if not any(a <= e.start < b and _kind(e) in r for a, b, r in spans)]
+        events += [Event(st.start, len(st.samples), lambda st=st: st.samples, 1.0, ("stem", st.digest)) for st in stems]
+        self.quiet = [(a, b) for a, b, r in spans if "ambience" in r]  # where the ambience is the model's
         self.events = sorted(events, key=lambda e: e.start)
         self.beds = bed_segments(plan) if plan.audio.ambience == "auto" else []
         self.ambience_file = None
@@ -149,6 +174,7 @@ class Mixer:
             if seg.start < end and seg.end > start
         ]
         parts += [(e.identity, e.start, e.gain) for e in self.events if e.start < end and e.start + e.length > start]
+        parts += [("quiet", a, b) for a, b in self.quiet if a < end and b > start]
         for name, source in (("ambience", self.ambience_file), ("music", self.music)):
             if source is not None:
                 lines = [line for line in source.lines if line[0] - 1 < end / RATE and line[1] + 1 > start / RATE]
@@ -158,9 +184,11 @@ class Mixer:
     def render(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
         end = start + n
+        # the ambience goes straight into the mix (as it always has) unless a model's sound replaces some of it
+        ambience = np.zeros((n, 2), np.float32) if self.quiet else out
         for seg in self.beds:
             if seg.start < end and seg.end > start:
-                out += component_range(seg.component, start, n) * seg.gain(start, n)[:, None]
+                ambience += component_range(seg.component, start, n) * seg.gain(start, n)[:, None]
         for i, event in enumerate(self.events):
             if event.start >= end:
                 break
@@ -174,7 +202,11 @@ class Mixer:
             if hi > lo:
                 out[lo - start : hi - start] += (samples[lo - event.start : hi - event.start] * event.gain)[:, None]
         if self.ambience_file is not None:
-            out += self.ambience_file.render(start, n)
+            ambience += self.ambience_file.render(start, n)
+        for a, b in self.quiet:  # the model's sound is the ambience there
+            ambience[max(a, start) - start : max(min(b, end), start) - start] = 0
+        if ambience is not out:
+            out += ambience
         if self.music is not None:
             out += self.music.render(start, n)
         return out
@@ -259,7 +291,11 @@ def _limited(scratch: _Scratch, gain: float, ceiling: float) -> Iterator[tuple[n
 
 
 def mix_soundtrack(
-    plan: Plan, out_path: Path, progress: Progress | None = None, cache_dir: Path | None = None
+    plan: Plan,
+    out_path: Path,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+    stems: tuple[Stem, ...] = (),
 ) -> MixReport:
     """Mix the film's soundtrack into ``out_path`` (AAC in MP4/M4A).
 
@@ -267,7 +303,7 @@ def mix_soundtrack(
     only re-mixes the blocks the edit touched.
     """
     progress = progress or NullProgress()
-    mixer = Mixer(plan)
+    mixer = Mixer(plan, stems)
     total = mixer.total
     target = plan.loudness
     with tempfile.TemporaryDirectory(prefix="sora-mix-") as tmp:
@@ -381,9 +417,9 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
             )
 
 
-def soundtrack_key(plan: Plan) -> str:
+def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
     """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
-    mixer = Mixer(plan)
+    mixer = Mixer(plan, stems)
     blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
     payload = repr(
         ("soundtrack", MIX_FORMAT, LIMITER_FORMAT, blocks, plan.loudness, CEILING_DBTP, DELIVERY_PEAK_DBTP, AAC_BITRATE)
@@ -391,20 +427,20 @@ def soundtrack_key(plan: Plan) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def cached_soundtrack(plan: Plan, cache, out_path: Path) -> MixReport:
+def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...] = ()) -> MixReport:
     """The soundtrack from the cache when nothing it depends on changed, else mixed and stored."""
     import json
     import shutil
 
     from sora_cli.atomic import atomic_write_text
 
-    key = soundtrack_key(plan)
+    key = soundtrack_key(plan, stems)
     audio = cache.root / "sound" / f"{key}.m4a"
     meta = audio.with_suffix(".json")
     if audio.is_file() and meta.is_file():
         shutil.copyfile(audio, out_path)
         return MixReport(**json.loads(meta.read_text()))
-    report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks")
+    report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     atomic_write_text(meta, json.dumps(report.__dict__))

@@ -31,6 +31,8 @@ from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
+from sora_cli.render.diffusion.preflight import ModelInfo, choose_plan, device_free_bytes, film_problems, inspect_model
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -38,7 +40,8 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "guidance": ((int, float), "guidance scale (default 5.0)"),
     "dtype": (str, "float32 | float16 | bfloat16 (default float32 on CPU, bfloat16 on GPU)"),
     "device": (str, "cpu | cuda | cuda:N (default: cuda when available)"),
-    "cpu_offload": (bool, "model CPU offload"),
+    "cpu_offload": (bool, "model CPU offload (the same as offload: model)"),
+    "offload": (str, "auto | none | model | sequential (default auto: the cheapest plan that fits the free memory)"),
     "vae_tiling": (bool, "VAE tiling"),
     "vae_slicing": (bool, "VAE slicing"),
     "frames_per_chunk": (int, "frames generated per call (rounded up to the family's valid counts)"),
@@ -47,7 +50,13 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "height": (int, "generation height"),
     "threads": (int, "torch CPU threads (pinned for byte-identical output; default 1)"),
     "max_sequence_length": (int, "text encoder tokens (default 128)"),
+    "audio": (
+        str,
+        "ambience | all | none: what the sound a model makes with the picture does (LTX-2; default ambience)",
+    ),
 }
+AUDIO_CHOICES = ("ambience", "all", "none")
+AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
 DEFAULT_CHUNK_SECONDS = 2.0
 
 
@@ -107,6 +116,62 @@ class DiffusersBackend:
         return None
 
     @classmethod
+    def check_film(
+        cls, model: str | None, base_dir: Path, options: dict[str, Any], width: int, height: int, fps: int
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """Film settings the model cannot honour (read from its configs, no weights loaded)."""
+        folder = cls._resolve_folder(model, base_dir)
+        if folder is None:
+            return []
+        try:
+            info = inspect_model(folder, options.get("pipeline") if isinstance(options.get("pipeline"), str) else None)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return [(("backend", "model"), f"cannot read the model's configs in {folder}: {exc}")]
+        problems = film_problems(info, options, width, height)
+        audio = options.get("audio")
+        if isinstance(audio, str) and audio not in AUDIO_CHOICES:
+            problems.append((("backend", "options", "audio"), f"{audio!r} is not one of {', '.join(AUDIO_CHOICES)}"))
+        elif audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
+            problems.append(
+                (("backend", "options", "audio"), f"{info.pipeline} makes no sound; audio: {audio} needs one of"
+                 f" {', '.join(AUDIO_PIPELINES)} (or leave it out)")
+            )  # fmt: skip
+        return problems
+
+    @classmethod
+    def model_audio(cls, model: str | None, base_dir: Path, options: dict[str, Any]) -> str | None:
+        """What the model's own sound does in the mix ("ambience" or "all"), or None when it makes none."""
+        audio = options.get("audio")
+        if audio == "none":
+            return None
+        folder = cls._resolve_folder(model, base_dir)
+        pipeline = options.get("pipeline")
+        if pipeline is None and folder is not None:
+            pipeline = json.loads((folder / "model_index.json").read_text()).get("_class_name")
+        if pipeline in AUDIO_PIPELINES:
+            return audio if audio in ("ambience", "all") else "ambience"
+        return None
+
+    @staticmethod
+    def _resolve_folder(model: str | None, base_dir: Path) -> Path | None:
+        """The model's local folder: the path itself, or a hub id's snapshot already in the cache."""
+        if not model:
+            return None
+        local = Path(model).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        if local.is_dir():
+            return local if (local / "model_index.json").is_file() else None
+        if model.count("/") != 1:
+            return None
+        try:
+            from huggingface_hub import snapshot_download
+
+            cached = Path(snapshot_download(model, local_files_only=True))
+        except Exception:
+            return None
+        return cached if (cached / "model_index.json").is_file() else None
+
+    @classmethod
     def identity_for(cls, film: Film) -> dict[str, Any]:
         identity: dict[str, Any] = {
             "name": cls.name,
@@ -149,8 +214,14 @@ class DiffusersBackend:
             class_name = options.get("pipeline") or (
                 json.loads((folder / "model_index.json").read_text())["_class_name"] if folder else None
             )
+            if class_name and not hasattr(diffusers, class_name):
+                since = SINCE.get(class_name)
+                needs = f"diffusers >= {since}" if since else "a diffusers that has it"
+                raise UsageError(f"{class_name} needs {needs} (installed: diffusers {diffusers.__version__})")
             cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
             self.pipe = cls.from_pretrained(source, dtype=dtype)
+        except UsageError:
+            raise
         except Exception as exc:
             raise UsageError(
                 f"cannot load model {film.model!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -159,27 +230,65 @@ class DiffusersBackend:
         if self.pipeline_class not in ADAPTERS:
             raise UsageError(f"pipeline {self.pipeline_class} is not supported (supported: {', '.join(ADAPTERS)})")
         self.adapter: Adapter = ADAPTERS[self.pipeline_class]
-        if options.get("cpu_offload"):
+        self.info: ModelInfo | None = inspect_model(folder, self.pipeline_class) if folder is not None else None
+        self.device = device
+        self.fps = int(options.get("fps", self.info.native_fps if self.info else self.adapter.native_fps))
+        if self.info is not None:
+            from sora_cli.render.diffusion.preflight import generation_size
+
+            self.width, self.height = generation_size(self.info, options, film.width, film.height)
+        else:
+            self.width = int(options.get("width", max(32, film.width // 32 * 32)))
+            self.height = int(options.get("height", max(32, film.height // 32 * 32)))
+        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
+        self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
+        self.plan = self._memory_plan(options, device, dtype_name)
+        makes_sound = self.pipeline_class in AUDIO_PIPELINES and options.get("audio", "ambience") != "none"
+        self.audio_mode = options.get("audio", "ambience") if makes_sound else None
+        self.audio_rate = int(self.pipe.vocoder.config.output_sampling_rate) if makes_sound else 0
+        if self.plan is not None and progress is not None:
+            progress(
+                f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
+                f" {self.width}x{self.height}x{self.chunk}; offload {self.plan.offload},"
+                f" VAE tiling {'on' if self.plan.vae_tiling else 'off'} ({self.plan.reason})"
+            )
+        offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
+        if offload == "model" and device.startswith("cuda"):
             self.pipe.enable_model_cpu_offload()
+        elif offload == "sequential" and device.startswith("cuda"):
+            self.pipe.enable_sequential_cpu_offload()
         else:
             self.pipe.to(device)
-        if options.get("vae_tiling") and hasattr(self.pipe.vae, "enable_tiling"):
+        tiling = self.plan.vae_tiling if self.plan is not None else bool(options.get("vae_tiling"))
+        if tiling and hasattr(self.pipe.vae, "enable_tiling"):
             self.pipe.vae.enable_tiling()
         if options.get("vae_slicing") and hasattr(self.pipe.vae, "enable_slicing"):
             self.pipe.vae.enable_slicing()
         self.pipe.set_progress_bar_config(disable=True)
-        self.device = device
-        self.fps = int(options.get("fps", self.adapter.native_fps))
-        self.width = int(options.get("width", max(32, film.width // 32 * 32)))
-        self.height = int(options.get("height", max(32, film.height // 32 * 32)))
-        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * self.fps)))
-        self.chunk = self.adapter.frames_for(max(wanted, self.adapter.context_frames + 1))
         # character conditioning, once per film: every likeness image, decoded
         self.likeness = {
             cid: [Image.open(p).convert("RGB") for p in char.reference]
             for cid, char in film.characters.items()
             if char.reference
         }
+
+    def _memory_plan(self, options: dict[str, Any], device: str, dtype: str) -> Any:
+        """The offload plan from the model's configs and the device's free memory (None without configs)."""
+        if self.info is None:
+            return None
+        requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
+        on_gpu = device.startswith("cuda")
+        return choose_plan(
+            self.info,
+            self.width,
+            self.height,
+            self.chunk,
+            dtype,
+            device_free_bytes(device),
+            requested if on_gpu else "none",
+            options.get("vae_tiling") if "vae_tiling" in options else None,
+            on_gpu,
+        )
 
     def close(self) -> None:
         self.pipe = None
@@ -200,12 +309,24 @@ class DiffusersBackend:
         need = max(1, math.ceil(shot.frames * self.fps / film.fps))  # native frames covering the shot
         continuing = shot.continuity == "continue" and carry is not None and "tail" in carry.state
         context = [Image.fromarray(f) for f in carry.state["tail"]] if continuing else []
+        latent_family = LATENT_FAMILIES.get(self.pipeline_class)
+        latent_key = [self.pipeline_class, self.width, self.height]
+        history = (
+            carry.latents
+            if continuing
+            and latent_family
+            and carry.latents is not None
+            and carry.state.get("latents_of") == latent_key
+            else None
+        )
+        carried = "latents" if history is not None else "frames" if continuing else None
         references = {cid: self.likeness[cid] for cid in shot.cast if cid in self.likeness}
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
         produced = 0
         emitted = 0
         summaries: list[dict[str, Any]] = []
+        sounds: list[np.ndarray] = []
         last = None
         chunk_index = 0
         while produced < need:
@@ -229,12 +350,38 @@ class DiffusersBackend:
             )
             kwargs, summary, repeated = self.adapter.call(self.pipeline_class, request)
             self._steps = request.extra["num_inference_steps"]
+            latent_call = None
+            if latent_family is not None:
+                if "guidance" not in film.options:
+                    kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
+                latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
+                summary.update(latent_call.summary)
+                if latent_call.history and "previous_latents" in latent_call.summary:
+                    summary.pop("previous_frames", None)  # the latents replaced the adapter's pixel prefix
+            if self.pipeline_class in AUDIO_PIPELINES:
+                kwargs.update(self._ltx2_extra())
             try:
-                video = self.pipe(**kwargs).frames[0]
+                if latent_call is not None and latent_call.history:
+                    repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
+                if latent_call is not None and latent_call.runner is not None:
+                    out = latent_call.runner(**kwargs)
+                else:
+                    out = self.pipe(**kwargs)
+                video = out.frames
+                if self.audio_mode and getattr(out, "audio", None) is not None:
+                    sound = out.audio[0].float().cpu().numpy().T  # (samples, channels)
+                    skip = round(repeated / self.fps * self.audio_rate)  # the prefix's sound is the previous shot's
+                    sounds.append(sound[skip:])
+                if latent_call is not None:
+                    frames, made = latent_family[1](self.pipe, out if latent_call.runner else video, repeated)
+                    history = latent_family[2](made)
+                else:
+                    frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[0]][
+                        repeated:
+                    ]
             except (ValueError, RuntimeError, TypeError) as exc:
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise SoraError(f"{self.pipeline_class} failed on shot {shot.id!r}: {message}") from None
-            frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video][repeated:]
             if not frames:
                 raise UsageError(f"{self.pipeline_class} returned no new frames; raise frames_per_chunk")
             summaries.append(summary)
@@ -260,10 +407,26 @@ class DiffusersBackend:
             "pipeline": self.pipeline_class,
             "chunks": len(summaries),
             "continued_from": carry.shot_id if continuing else None,
+            "carried": carried,  # what the shot continued from: "latents", "frames" or None (a cut)
             "first_chunk": summaries[0],
             "references": {cid: len(imgs) for cid, imgs in references.items()},
         }
-        return Carry(shot.id, last.copy(), {"tail": tail, "info": info})
+        state: dict[str, Any] = {"tail": tail, "info": info}
+        if history is not None:
+            state["latents_of"] = latent_key
+        audio = None
+        if sounds:
+            audio = np.concatenate(sounds)[: round(shot.frames / film.fps * self.audio_rate)].astype(np.float32)
+            info["model_audio"] = {"mode": self.audio_mode, "seconds": round(len(audio) / self.audio_rate, 3)}
+        return Carry(shot.id, last.copy(), state, history, audio, self.audio_rate if audio is not None else 0)
+
+    def _ltx2_extra(self) -> dict[str, Any]:
+        """LTX-2's call: the model's frame rate, and its spatio-temporal guidance only on blocks it has."""
+        extra: dict[str, Any] = {"frame_rate": float(self.fps)}
+        layers = int(self.pipe.transformer.config.num_layers)
+        if layers <= 28:  # the pipelines' default guidance block is 28: a smaller transformer has none
+            extra.update(spatio_temporal_guidance_blocks=None, stg_scale=0.0, audio_stg_scale=0.0)
+        return extra
 
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.on_step is not None:

@@ -11,7 +11,29 @@ call, and says which conditioning the call received (for the report):
   a character's likeness, as ``image``.
 * Wan VACE: the previous frames as the start of ``video`` (kept by ``mask``),
   and every cast member's likeness as ``reference_images``.
+* LTX-2 condition: continue from a video prefix of the previous 9 frames with
+  ``LTX2VideoCondition(frames=..., index=0)``; LTX-2 image-to-video: the
+  previous last frame as ``image``; LTX-2 text-to-video: text only. All three
+  generate sound with the picture.
 * Text-to-video (LTX, Wan, CogVideoX): text only.
+* AnyFlow-FAR and LTX-2 condition: continue from the previous shot's latents
+  (``video_latents``; ``condition_latents`` through the LTX-2 modular blocks),
+  built in :mod:`.latents`; the previous frames are the fallback.
+
+The causal-VAE first-frame trap, per family. Causal video VAEs encode a clip's
+first frame alone and every later latent from a group of frames, so the tail
+latents of a clip are not a fresh encode of its last frames:
+
+* LTX condition, LTX-2 image-to-video (and LTX-2 condition without carried
+  latents), Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
+  frames are handed over as pixels and the pipeline encodes them afresh as the
+  new clip's first frame(s), which is what they were trained on; the frames
+  decoded from that conditioning repeat the previous ones and are dropped.
+* AnyFlow-FAR and LTX-2 condition (latent families): the tail latents are used
+  as they are, never decoded and re-encoded (AnyFlow attends to them as
+  history; LTX-2 holds them clean at latent index 0); on decode the frames that
+  come out of them (the first read as a single frame) are dropped, with their
+  sound (details in :mod:`.latents`).
 """
 
 from __future__ import annotations
@@ -70,7 +92,18 @@ class Adapter:
             elif first_likeness is not None:
                 kwargs["conditions"] = [LTXVideoCondition(image=_fit(first_likeness, req), frame_index=0)]
                 summary["likeness_first_frame"] = _who(req, first_likeness)
-        elif pipeline_cls in ("WanImageToVideoPipeline", "CogVideoXImageToVideoPipeline"):
+        elif pipeline_cls == "LTX2ConditionPipeline":
+            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
+
+            if req.context:  # a video prefix: the previous shot's last frames, kept at the start
+                video = req.context[-self.context_frames :]
+                kwargs["conditions"] = [LTX2VideoCondition(frames=video, index=0, strength=1.0)]
+                summary["previous_frames"] = len(video)
+                repeated = len(video)
+            elif first_likeness is not None:
+                kwargs["conditions"] = [LTX2VideoCondition(frames=_fit(first_likeness, req), index=0, strength=1.0)]
+                summary["likeness_first_frame"] = _who(req, first_likeness)
+        elif pipeline_cls in ("WanImageToVideoPipeline", "CogVideoXImageToVideoPipeline", "LTX2ImageToVideoPipeline"):
             if req.context:
                 kwargs["image"] = req.context[-1]
                 summary["previous_frames"] = 1
@@ -114,4 +147,10 @@ ADAPTERS: dict[str, Adapter] = {
     "WanVACEPipeline": Adapter("wan-vace", 4, 1, 16),
     "CogVideoXPipeline": Adapter("cogvideox", 4, 0, 8),
     "CogVideoXImageToVideoPipeline": Adapter("cogvideox-i2v", 4, 1, 8),
+    # LTX-2: joint audio and video (the model's sound is a stem of the mix, see backend.options.audio)
+    "LTX2Pipeline": Adapter("ltx2", 8, 0, 24),
+    "LTX2ImageToVideoPipeline": Adapter("ltx2-i2v", 8, 1, 24),
+    "LTX2ConditionPipeline": Adapter("ltx2-condition", 8, 9, 24),
+    # latent history (see latents.py): the call itself is built there
+    "AnyFlowFARPipeline": Adapter("anyflow-far", 4, 1, 16),
 }
