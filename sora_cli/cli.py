@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sora_cli import __version__, api
-from sora_cli.errors import SoraError, StoryboardError, UsageError
+from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 from sora_cli.plan.model import Plan
 from sora_cli.schema import SCHEMA_FILE, schema_text
 
@@ -48,7 +48,7 @@ def _stderr() -> Console:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"sora: {message}\n")
+    sys.stderr.write(f"sora: {one_line(message)}\n")
     raise typer.Exit(code)
 
 

@@ -13,6 +13,7 @@ because 1.1 turns ``watermark: off`` into ``False`` and ``at: 1:30`` into
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,33 @@ FieldPath = tuple[str | int, ...]
 
 #: Alias expansion beyond this many values is refused (a "billion laughs" file).
 MAX_VALUES = 200_000
+#: Mappings and lists nest at most this deep (a storyboard needs about 6 levels).
+MAX_DEPTH = 32
+
+#: Characters a storyboard's text may not contain anywhere: C0 controls other than
+#: tab, line feed and carriage return, DEL, C1 controls (NEL included: YAML would read
+#: it as a line break that no editor shows), surrogates and the non-characters
+#: U+FFFE/U+FFFF. They are invisible in editors and reinterpreted by the tools text
+#: flows into (a NUL ends a subtitle file for ffmpeg's SRT reader).
+_FORBIDDEN_IN_FILE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: The same inside a value (escapes such as "\0" or "\e" in a quoted scalar make
+#: them), where a carriage return is refused too: only tab and line feed are text.
+_FORBIDDEN_IN_VALUE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def describe_char(char: str) -> str:
+    """``U+0000 (NUL)``-style name of a forbidden character for a message."""
+    names = {0: "NUL", 0x1B: "ESC", 0x7F: "DEL", 0x85: "NEL", 0x0D: "carriage return"}
+    code = ord(char)
+    kind = names.get(code) or (
+        "a control character" if code < 0xA0 else "a surrogate" if 0xD800 <= code <= 0xDFFF else "a non-character"
+    )
+    return f"U+{code:04X} ({kind})"
+
+
+def forbidden_chars(text: str) -> Iterator[re.Match[str]]:
+    """Every forbidden character in a file's text."""
+    return _FORBIDDEN_IN_FILE.finditer(text)
 
 
 def format_path(path: FieldPath) -> str:
@@ -74,8 +102,27 @@ class SourceMap:
         return p if p.is_absolute() else self.base_dir / p
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting beyond :data:`MAX_DEPTH`, raised while composing (before Python's recursion limit)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema booleans and integers."""
+    """SafeLoader with YAML 1.2 core-schema booleans and integers, and bounded nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()
+                raise _TooDeep(
+                    problem=f"mappings and lists nest more than {MAX_DEPTH} levels deep (the limit)",
+                    problem_mark=event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -103,6 +150,7 @@ class _Builder:
         self.source = source
         self.problems: list[Problem] = []
         self.count = 0
+        self.open: set[int] = set()  # ids of the collections being built (cycle and depth guard)
 
     def fail(self, mark: Mark, path: FieldPath, message: str) -> None:
         self.problems.append(Problem(self.source.file, mark.line, mark.column, format_path(path), message))
@@ -115,51 +163,123 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
             self.fail(_mark(node), path, f"the YAML tag {node.tag!r} is not allowed; storyboards hold plain data")
             return None
-        if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # expand `<<: *anchor` merges
-            result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.fail(_mark(key_node), path, "mapping keys must be plain names")
-                    continue
-                key = str(self.scalar(key_node, path))
-                if key in result:
-                    self.fail(_mark(key_node), path + (key,), f"duplicate key {key!r}")
-                    continue
-                self.source.keys.setdefault(path + (key,), _mark(key_node))
-                result[key] = self.build(value_node, path + (key,))
-            return result
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if id(node) in self.open or len(self.open) >= MAX_DEPTH:
+            # an alias inside the value it names (`&a [*a]`) would nest without end
+            why = "an alias refers to a value that contains it" if id(node) in self.open else "nests too deep"
+            self.fail(_mark(node), path, f"{why} (aliases may nest at most {MAX_DEPTH} levels)")
+            return None
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.scalar(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
+        """A mapping, with ``<<: *anchor`` merges: explicit keys win over merged ones."""
+        result: dict[str, Any] = {}
+        merged: set[str] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
+                for source in self.merge_sources(value_node, path):
+                    built = self.build(source, path)
+                    if isinstance(built, dict):
+                        for key, value in built.items():
+                            if key not in result:
+                                result[key] = value
+                                merged.add(key)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(_mark(key_node), path, "mapping keys must be plain names")
+                continue
+            key = str(self.scalar(key_node, path))
+            if key in result and key not in merged:
+                self.fail(_mark(key_node), path + (key,), f"duplicate key {key!r}")
+                continue
+            merged.discard(key)
+            self.source.keys.setdefault(path + (key,), _mark(key_node))
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def merge_sources(self, node: yaml.Node, path: FieldPath) -> list[yaml.MappingNode]:
+        """The mappings a ``<<`` key merges: one mapping or a list of mappings."""
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if all(isinstance(item, yaml.MappingNode) for item in items):
+            return list(items)  # the first mapping wins a key they share
+        bad = next(item for item in items if not isinstance(item, yaml.MappingNode))
+        self.fail(_mark(bad), path + ("<<",), "a merge key `<<` takes a mapping or a list of mappings (`<<: *anchor`)")
+        return []
 
     def scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
             self.fail(_mark(node), path, f"the YAML tag {node.tag!r} is not allowed; storyboards hold plain data")
             return None
+        if isinstance(value, str) and (bad := _FORBIDDEN_IN_VALUE.search(value)):
+            self.fail(
+                _mark(node),
+                path,
+                f"the text contains {describe_char(bad.group())} at character {bad.start() + 1}; "
+                "only printable characters, tabs and line breaks are allowed",
+            )
+            return None
+        return value
 
 
 class _TooLarge(Exception):
     pass
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]`` (lines end at line feeds only, as in editors)."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
+    """One located problem for a YAML syntax error.
+
+    A quoted scalar that never closes runs to the end of the file, where PyYAML
+    notices; the useful place is where the quote opened (the error's context mark).
+    """
+    what = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context and "quoted scalar" in exc.context and exc.context_mark is not None:
+        mark = exc.context_mark
+        if exc.problem and "end of stream" in exc.problem:
+            what = "this quote is never closed (the file ends inside it)"
+        else:
+            what = f"in the quoted text that starts here: {what}"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(file, line, col, "", f"YAML syntax error: {what}")
+
+
 def load_yaml(text: str, file: str, base_dir: Path) -> tuple[Any, SourceMap]:
     """Parse ``text`` into plain data and its :class:`SourceMap`.
 
-    Raises :class:`StoryboardError` for syntax errors, forbidden tags, duplicate
-    keys, several documents or an empty file.
+    Raises :class:`StoryboardError` for forbidden characters, syntax errors,
+    nesting beyond :data:`MAX_DEPTH`, alias cycles, bad merge keys, forbidden
+    tags, duplicate keys, several documents or an empty file.
     """
+    bad = [
+        Problem(file, *_position(text, m.start()), "", f"{describe_char(m.group())} is not allowed in a storyboard")
+        for m in forbidden_chars(text)
+    ]
+    if bad:
+        raise StoryboardError(bad[:20])
     source = SourceMap(file=file, base_dir=base_dir)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+    except _TooDeep as exc:
+        mark = exc.problem_mark
+        raise StoryboardError([Problem(file, mark.line + 1, mark.column + 1, "", str(exc.problem))]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
-        raise StoryboardError([Problem(file, line, col, "", f"YAML syntax error: {what}")]) from None
+        raise StoryboardError([_syntax_problem(exc, file)]) from None
     except yaml.YAMLError as exc:
         raise StoryboardError([Problem(file, 1, 1, "", f"YAML error: {exc}")]) from None
     finally:
