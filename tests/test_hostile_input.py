@@ -123,3 +123,73 @@ def test_newlines_in_keys_and_values_never_split_a_message(text: str):
     for line in result.stderr.splitlines():
         assert LINE.match(line), line
     assert "\\n" in result.stderr or "\\u2028" in result.stderr
+
+
+# --- documented limits ---------------------------------------------------------------------------
+
+
+def _shots(n: int, duration: float) -> str:
+    return "".join(f"  - {{id: s{i}, duration: {duration}}}\n" for i in range(n))
+
+
+def test_a_69_day_4k_square_120fps_film_is_refused():
+    text = "version: 1\ntitle: Long\noutput: {width: 4096, height: 4096, fps: 120}\nworld: {location: x}\nshots:\n"
+    text += _shots(10_000, 600)
+    problems = problems_of(text)
+    assert any(p.startswith("sb.yaml:3:") and "output.width: 4096x4096 is 16,777,216 pixels" in p for p in problems)
+
+
+def test_a_film_longer_than_the_limit_is_refused_at_the_shots():
+    from sora_cli.storyboard.limits import MAX_FILM_SECONDS
+
+    n = MAX_FILM_SECONDS // 600 + 1
+    text = "version: 1\ntitle: Long\noutput: {fps: 1}\nworld: {location: x}\nshots:\n" + _shots(n, 600)
+    [problem] = problems_of(text)
+    assert problem.startswith("sb.yaml:6:") and "shots: the film would last 12.2 hours; at most 12 hours" in problem
+    assert problems_of(text.replace(f"  - {{id: s{n - 1}, duration: 600}}\n", "")) == []
+
+
+def test_more_shots_than_the_limit_are_refused():
+    from sora_cli.storyboard.limits import MAX_SHOTS
+
+    text = "version: 1\ntitle: Many\noutput: {fps: 1}\nworld: {location: x}\nshots:\n" + _shots(MAX_SHOTS + 1, 1)
+    assert any(f"shots: has too many entries (at most {MAX_SHOTS})" in p for p in problems_of(text))
+
+
+def test_fps_above_the_limit_is_refused():
+    assert any("output.fps: must be at most 120" in p for p in problems_of(MINIMAL + "output: {fps: 240}\n"))
+
+
+def test_a_huge_storyboard_file_is_refused_before_it_is_read(tmp_path):
+    from sora_cli.storyboard import read_source
+    from sora_cli.storyboard.limits import MAX_FILE_BYTES
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.write(MINIMAL.replace("Hello there.", "Hello " + "a" * 100).encode())
+        f.seek(64 * 1024 * 1024)  # sparse: 64 MiB on paper, no disk used
+        f.write(b"\n")
+    result = run_cli("validate", str(big))
+    assert result.code == 2
+    assert result.stderr.startswith(f"{big}:1:1: the storyboard is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB")
+    with pytest.raises(Exception, match="larger than"):
+        read_source(big)
+
+
+def test_a_huge_line_on_stdin_is_exit_2_not_a_memory_error():
+    result = run_cli("validate", "-", stdin=MINIMAL.replace("Hello there.", "x" * (3 * 1024 * 1024)))
+    assert result.code == 2
+    assert "larger than" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "old,new,path",
+    [
+        ('"Hello there."', '"' + "x" * 4001 + '"', "shots[0].dialogue[0].line"),
+        ("cast: [ann]", "cast: [ann]\n    sfx: [{sound: " + "x" * 4001 + "}]", "shots[1].sfx[0].sound"),
+        ("title: Test", "title: Test\nbackend: {options: {prompt: " + "y" * 4001 + "}}", "backend.options.prompt"),
+    ],
+)
+def test_every_text_field_has_a_length_limit(old: str, new: str, path: str):
+    problems = problems_of(MINIMAL.replace(old, new))
+    assert any(f"{path}: is too long (4001 characters; at most 4000)" in p for p in problems), problems

@@ -32,6 +32,7 @@ from sora_cli.sound.catalog import EFFECTS
 from sora_cli.sound.files import AudioFileError, audio_duration
 from sora_cli.sound.speech import speak
 from sora_cli.sound.voices import assign_voices
+from sora_cli.storyboard.limits import MAX_FILM_SECONDS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
@@ -202,6 +203,15 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
             )
         )
     total = starts[-1] + frames[-1]
+    if total / fps > MAX_FILM_SECONDS:
+        raise StoryboardError(
+            [
+                source.problem(
+                    ("shots",),
+                    f"the film would last {total / fps / 3600:.1f} hours; at most {MAX_FILM_SECONDS // 3600} hours",
+                )
+            ]
+        )
     music = sb.audio.music
     ambience = sb.audio.ambience
     return Plan(

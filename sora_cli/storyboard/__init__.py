@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sora_cli.errors import Problem, StoryboardError
+from sora_cli.storyboard.limits import MAX_FILE_BYTES
 from sora_cli.storyboard.messages import problems_from
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import check_rules
@@ -19,13 +20,29 @@ __all__ = ["Storyboard", "load_storyboard", "parse_storyboard", "read_source"]
 STDIN = "-"
 
 
+def _too_big(name: str) -> StoryboardError:
+    return StoryboardError(
+        [Problem(name, 1, 1, "", f"the storyboard is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB (the limit)")]
+    )
+
+
 def read_source(path: str | Path) -> tuple[str, str, Path]:
-    """Read a storyboard's text; ``-`` is stdin. Returns (text, display name, base dir)."""
+    """Read a storyboard's text; ``-`` is stdin. Returns (text, display name, base dir).
+
+    Never reads more than :data:`MAX_FILE_BYTES` (plus one, to notice): a huge
+    file is refused before it can fill memory.
+    """
     if str(path) == STDIN:
-        return sys.stdin.read(), "<stdin>", Path.cwd()
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise _too_big("<stdin>")
+        return text, "<stdin>", Path.cwd()
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_big(str(p))
     except FileNotFoundError:
         raise StoryboardError([Problem(str(p), 1, 1, "", "no such file")]) from None
     except IsADirectoryError:

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem
 from sora_cli.sound.catalog import EFFECTS
+from sora_cli.storyboard.limits import MAX_FRAME_PIXELS
 from sora_cli.storyboard.messages import choice_list, describe, did_you_mean, show
 from sora_cli.storyboard.model import Storyboard, Voice, World
 from sora_cli.storyboard.source import FieldPath, SourceMap
@@ -48,6 +49,14 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
     characters = sorted(sb.world.characters)
     props = sorted(sb.world.props)
+
+    out = sb.output
+    if out.width * out.height > MAX_FRAME_PIXELS:
+        fail(
+            ("output", "width"),
+            f"{out.width}x{out.height} is {out.width * out.height:,} pixels a frame; at most {MAX_FRAME_PIXELS:,}"
+            " (e.g. 4096x2160 or 3840x2160)",
+        )
 
     def refer(path: FieldPath, name: str, kind: str, choices: list[str]) -> None:
         if name not in choices:
