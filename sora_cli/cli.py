@@ -466,6 +466,10 @@ def verify_command(
         result = verify(film)
     if as_json:
         print(json.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
+    elif result.manifest is None and result.state == "Invalid":
+        _stdout().print(f"[red]Invalid[/]  {escape(str(film))}")
+        for failure in result.failures:
+            _stdout().print(f"  [red]{'failed':<18}[/] {escape(one_line(failure))}", soft_wrap=True)
     elif result.manifest is None:
         _stderr().print(
             f"[red]no provenance[/]: {escape(str(film))} has no C2PA manifest"
@@ -578,12 +582,12 @@ def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Opt
         table.add_column(column)
     for c in cameos:
         consent = c.get("consent") or {}
-        state = f"revoked {c['revoked_on']}" if c.get("revoked_on") else "usable"
+        state = c["state"] if c["usable"] else f"[red]not usable: {escape(c.get('error') or c['state'])}[/]"
         table.add_row(
-            escape(c.get("name", "?")),
-            escape(str(consent.get("by", "-"))),
-            str(consent.get("on", "-")),
-            str(consent.get("expires") or "-"),
+            escape(c["name"]),
+            escape(str(consent.get("by") or "-")),
+            escape(str(consent.get("on") or "-")),
+            escape(str(consent.get("expires") or "-")),
             state,
         )
     _stdout().print(table)
