@@ -14,6 +14,25 @@ def load(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None =
     return load_storyboard(path, cameo_dirs, policy)
 
 
-def plan(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Plan:
-    """Load, check and resolve a storyboard into its :class:`Plan`."""
-    return make_plan(load_storyboard(path, cameo_dirs, policy), cameo_dirs)
+def plan(
+    path: str | Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+) -> Plan:
+    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight.
+
+    What ``sora validate`` accepts, ``sora render`` draws: the same checks of the
+    backend (``backend``/``model`` as ``--backend``/``--model`` would override them)
+    and of every asset run here and before a render (:mod:`sora_cli.preflight`).
+    """
+    from sora_cli.preflight import preflight
+
+    sb = load_storyboard(path, cameo_dirs, policy)
+    if model is not None:
+        from sora_cli.film import with_model
+
+        sb = with_model(sb, model)
+    preflight(sb, cameo_dirs, backend)
+    return make_plan(sb, cameo_dirs)

@@ -119,8 +119,13 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the errors as JSON objects on stdout.")] = False,
     cameos: CameoOption = None,
     policy: PolicyOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Check as `render --backend NAME` would draw.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Check as `render --model MODEL` would load.")] = None,
 ) -> None:
-    """Check storyboards against every rule of the format; exit 2 if any breaks one.
+    """Check storyboards against every rule of the format and everything a render checks before drawing
+    (backend, options, model, every asset decodes); exit 2 if any breaks one.
 
     Examples:
 
@@ -132,7 +137,7 @@ def validate(
     with _guard():
         for file in files:
             try:
-                api.plan(file, cameos, policy)
+                api.plan(file, cameos, policy, backend, model)
             except StoryboardError as exc:
                 problems.extend(exc.problems)
     if as_json:

@@ -24,11 +24,12 @@ from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
 from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
-from sora_cli.errors import StoryboardError, UsageError
+from sora_cli.errors import UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
+from sora_cli.preflight import preflight
 from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
@@ -89,22 +90,6 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
     return copy
 
 
-def _check_backend(sb: Storyboard, name: str | type) -> None:
-    """The backend exists (exit 2 listing the installed ones) and accepts ``backend.options``."""
-    cls = backend_class(name)
-    check_model = getattr(cls, "check_model", None)
-    if check_model and (why := check_model(sb.backend.model, sb.source.base_dir)):
-        raise StoryboardError([sb.source.problem(("backend", "model"), why)])
-    check = getattr(cls, "check_options", None)
-    if check:
-        problems = [
-            sb.source.problem(("backend", "options", key), message, key=True)
-            for key, message in check(sb.backend.options)
-        ]
-        if problems:
-            raise StoryboardError(problems)
-
-
 def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
     """Render ``request.storyboard``; returns the report (also written beside the film)."""
     progress = progress or NullProgress()
@@ -115,7 +100,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     backend = request.backend or sb.backend.name
     if request.model is not None:
         sb = with_model(sb, request.model)
-    _check_backend(sb, backend)
+    preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
     backend_name = backend_class(backend).name
     if request.draft:
         sb = draft_storyboard(sb)

@@ -104,8 +104,9 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 try:
                     lengths.append(audio_duration(source.resolve_asset(line.audio)))
                 except AudioFileError as exc:
+                    why = str(exc).replace(str(source.resolve_asset(line.audio)), "the file")
                     problems.append(
-                        source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {exc}")
+                        source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {why}")
                     )
                     lengths.append(0.0)
             else:
