@@ -8,6 +8,7 @@ the offending value, and all of them run, so one pass shows every mistake.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ from sora_cli.storyboard.limits import MAX_FRAME_PIXELS
 from sora_cli.storyboard.messages import choice_list, describe, did_you_mean, show
 from sora_cli.storyboard.model import Storyboard, Voice, World
 from sora_cli.storyboard.source import FieldPath, SourceMap
+
+#: Text in a dialogue line that subtitle readers would not show as written: a timing
+#: arrow (an SRT reader may take the line for a new cue's timing), an ASS override block
+#: ``{\\...}``, ASS escapes ``\\N``, ``\\n``, ``\\h`` and the HTML-like tags SRT players
+#: apply (ffmpeg's SRT decoder among them). Refused, so the subtitles say what was written.
+SUBTITLE_HAZARDS = (
+    (re.compile(r"-->"), "`-->` is the arrow of SRT timing lines"),
+    (re.compile(r"\{\\"), "`{\\` starts an ASS override tag"),
+    (re.compile(r"\\[Nnh]"), "`\\N`, `\\n` and `\\h` are ASS line breaks and spaces"),
+    (re.compile(r"</?(?:i|b|u|s|font)(?:\s[^>]*)?>", re.IGNORECASE), "HTML-like tags are styling in SRT"),
+)
 
 #: World fields that ``set:`` may change directly.
 SETTABLE_WORLD = ("location", "time_of_day", "weather", "lighting")
@@ -109,6 +121,14 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             refer(base + ("props", j), name, "prop", props)
         for j, line in enumerate(shot.dialogue):
             refer(base + ("dialogue", j, "speaker"), line.speaker, "character", characters)
+            if not line.line.strip():
+                fail(base + ("dialogue", j, "line"), "a line needs words (it becomes speech and a subtitle)")
+            for pattern, why in SUBTITLE_HAZARDS:
+                if found := pattern.search(line.line):
+                    fail(
+                        base + ("dialogue", j, "line"),
+                        f"{found.group()!r} cannot be in a subtitle: {why}, and readers would not show it as written",
+                    )
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
