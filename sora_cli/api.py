@@ -9,9 +9,11 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.storyboard import Storyboard, load_storyboard
 
 
-def load(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Storyboard:
+def load(
+    path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None, allow_assets: tuple[Path, ...] = ()
+) -> Storyboard:
     """Load and check a storyboard (``-`` reads stdin); ``policy`` replaces the default content policy."""
-    return load_storyboard(path, cameo_dirs, policy)
+    return load_storyboard(path, cameo_dirs, policy, allow_assets)
 
 
 def plan(
@@ -20,6 +22,7 @@ def plan(
     policy: Path | None = None,
     backend: str | None = None,
     model: str | None = None,
+    allow_assets: tuple[Path, ...] = (),
 ) -> Plan:
     """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight.
 
@@ -29,7 +32,7 @@ def plan(
     """
     from sora_cli.preflight import preflight
 
-    sb = load_storyboard(path, cameo_dirs, policy)
+    sb = load_storyboard(path, cameo_dirs, policy, allow_assets)
     if model is not None:
         from sora_cli.film import with_model
 

@@ -107,6 +107,14 @@ def main(
 CameoOption = Annotated[
     Path | None, typer.Option("--cameos", help="Cameo library folder (default: cameos/ beside the storyboard).")
 ]
+AllowAssetsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-assets",
+        help="A folder outside the storyboard's that assets may come from (repeat for several).",
+        metavar="DIR",
+    ),
+]
 PolicyOption = Annotated[
     Path | None,
     typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
@@ -123,6 +131,7 @@ def validate(
         str | None, typer.Option("--backend", help="Check as `render --backend NAME` would draw.")
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Check as `render --model MODEL` would load.")] = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """Check storyboards against every rule of the format and everything a render checks before drawing
     (backend, options, model, every asset decodes); exit 2 if any breaks one.
@@ -137,7 +146,7 @@ def validate(
     with _guard():
         for file in files:
             try:
-                api.plan(file, cameos, policy, backend, model)
+                api.plan(file, cameos, policy, backend, model, tuple(allow_assets or ()))
             except StoryboardError as exc:
                 problems.extend(exc.problems)
     if as_json:
@@ -156,6 +165,7 @@ def plan_command(
     file: Annotated[str, typer.Argument(help="Storyboard file; - reads stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole resolved plan as JSON.")] = False,
     cameos: CameoOption = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """Show every shot as it will be rendered: world, timing, cast, prompt.
 
@@ -166,7 +176,7 @@ def plan_command(
       sora plan storyboard.yaml --json | jq '.shots[] | {id, start, duration}'
     """
     with _guard():
-        plan = api.plan(file, cameos)
+        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
     if as_json:
         print(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
         return
@@ -285,6 +295,7 @@ def render(
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
     cameos: CameoOption = None,
     policy: PolicyOption = None,
+    allow_assets: AllowAssetsOption = None,
     executor: Annotated[
         str, typer.Option("--executor", help="Where chains render: local (worker processes) or ray (a Ray cluster).")
     ] = "local",
@@ -332,6 +343,7 @@ def render(
             cameo_dirs=cameos,
             policy=policy,
             farm=_farm(executor, ray_address, ray_actors, ray_gpus),
+            allow_assets=tuple(allow_assets or ()),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         if hasattr(progress, "__enter__"):
@@ -356,6 +368,7 @@ def board(
     output: Annotated[Path, typer.Option("-o", "--output", help="board.png or board.pdf")] = Path("board.png"),
     backend: Annotated[str | None, typer.Option("--backend", help="Backend to draw the key frames with.")] = None,
     cameos: CameoOption = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """The storyboard sheet for client approval: a key frame per shot, with timing, camera, cast, action and dialogue.
 
@@ -366,7 +379,7 @@ def board(
     from sora_cli.board import make_board
 
     with _guard():
-        plan = api.plan(file, cameos)
+        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
         out = make_board(plan, backend or plan.backend.name, output)
     _stderr().print(f"[green]wrote[/] {escape(str(out))}")
 

@@ -57,6 +57,7 @@ class RenderRequest:
     cameo_dirs: Path | None = None
     policy: Path | None = None
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
+    allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -96,7 +97,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
+    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     backend = request.backend or sb.backend.name
     if request.model is not None:
         sb = with_model(sb, request.model)

@@ -57,10 +57,19 @@ def read_source(path: str | Path) -> tuple[str, str, Path]:
 
 
 def parse_storyboard(
-    text: str, file: str, base_dir: Path, cameo_dirs: Path | None = None, policy: Path | None = None
+    text: str,
+    file: str,
+    base_dir: Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    allow_assets: tuple[Path, ...] = (),
 ) -> Storyboard:
-    """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem."""
+    """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem.
+
+    Assets must lie inside ``base_dir`` or one of ``allow_assets``.
+    """
     data, source = load_yaml(text, file, base_dir)
+    source.allowed = tuple(Path(d) for d in allow_assets)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as exc:
@@ -75,6 +84,11 @@ def parse_storyboard(
     return sb
 
 
-def load_storyboard(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Storyboard:
+def load_storyboard(
+    path: str | Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    allow_assets: tuple[Path, ...] = (),
+) -> Storyboard:
     text, name, base_dir = read_source(path)
-    return parse_storyboard(text, name, base_dir, cameo_dirs, policy)
+    return parse_storyboard(text, name, base_dir, cameo_dirs, policy, allow_assets)

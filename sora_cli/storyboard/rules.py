@@ -34,6 +34,11 @@ SUBTITLE_HAZARDS = (
     (re.compile(r"</?(?:i|b|u|s|font)(?:\s[^>]*)?>", re.IGNORECASE), "HTML-like tags are styling in SRT"),
 )
 
+OUTSIDE = (
+    "is outside the storyboard's folder; assets must be inside it (no `..`, absolute paths or symlinks "
+    "out of it) unless you name their folder with --allow-assets DIR"
+)
+
 #: World fields that ``set:`` may change directly.
 SETTABLE_WORLD = ("location", "time_of_day", "weather", "lighting")
 
@@ -77,7 +82,9 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
     def asset(path: FieldPath, name: str, what: str) -> None:
         target = source.resolve_asset(name)
-        if not target.is_file():
+        if source.outside(target):
+            fail(path, f"{what} {name!r} {OUTSIDE}")
+        elif not target.is_file():
             fail(path, f"{what} {name!r} not found (looked for {target})")
 
     # characters: likeness, voice and cameo
@@ -132,7 +139,9 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
-            if sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
+            if sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
+                fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {OUTSIDE}")
+            elif sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
                 fail(
                     base + ("sfx", j, "sound"),
                     f"{show(sfx.sound)} is neither a built-in sound nor a file{did_you_mean(sfx.sound, EFFECTS)}"

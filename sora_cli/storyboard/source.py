@@ -93,10 +93,23 @@ class SourceMap:
         mark = self.locate(path, key=key)
         return Problem(self.file, mark.line, mark.column, format_path(path), message)
 
+    #: folders outside ``base_dir`` the user allowed assets from (``--allow-assets DIR``)
+    allowed: tuple[Path, ...] = ()
+
     def resolve_asset(self, name: str) -> Path:
         """Assets are relative to the storyboard's folder (the cwd for stdin)."""
         p = Path(name).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    def outside(self, target: Path) -> bool:
+        """Whether ``target`` (symlinks followed) leaves the storyboard's folder and every allowed one.
+
+        A storyboard from elsewhere must not read the user's other files into a
+        film: ``..``, absolute paths and symlinks out of the folder only work for
+        folders the user named.
+        """
+        real = target.resolve()
+        return not any(real.is_relative_to(root.resolve()) for root in (self.base_dir, *self.allowed))
 
 
 class _TooDeep(yaml.MarkedYAMLError):
