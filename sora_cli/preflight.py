@@ -9,6 +9,7 @@ so a film never fails after its shots are drawn because a file was bad.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,10 +83,17 @@ def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem
             continue  # the storyboard rules already said "not found"
         key = (path, kind)
         if key not in verdicts:
-            verdicts[key] = check_image(path) if kind == "image" else check_audio(path, MAX_AUDIO_SECONDS)
+            stat = path.stat()
+            verdicts[key] = _verdict(str(path.resolve()), kind, stat.st_size, stat.st_mtime_ns)
         if why := verdicts[key]:
             problems.append(sb.source.problem(where, f"{what} {path.name!r} {why}"))
     return problems
+
+
+@functools.lru_cache(maxsize=256)
+def _verdict(path: str, kind: str, size: int, mtime_ns: int) -> str | None:
+    """One decode per file version in a process (``validate`` of many storyboards sharing assets)."""
+    return check_image(Path(path)) if kind == "image" else check_audio(path, MAX_AUDIO_SECONDS)
 
 
 def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Problem]:
