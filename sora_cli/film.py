@@ -24,6 +24,7 @@ from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
 from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
+from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.errors import UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
@@ -150,6 +151,8 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                     request.farm,
                 )
                 picture_seconds = time.perf_counter() - picture_started
+                if request.use_cache:  # so that revoking a cameo can purge the shots that show it
+                    note_cached_shots(_cameo_shots(plan, shot_files))
                 progress.stage("sound")
                 mix = sound.result()
             except BaseException:
@@ -186,6 +189,16 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _cameo_shots(plan: Plan, shot_files: dict[str, ShotFile]) -> dict[str, list[Path]]:
+    """Capture hash of each cameo -> the cached shot files that show it."""
+    out: dict[str, list[Path]] = {}
+    for shot in plan.shots:
+        for cid in shot.cast:
+            if capture := plan.characters[cid].cameo_hash:
+                out.setdefault(capture, []).append(shot_files[shot.id].path)
+    return out
 
 
 def provenance_facts(plan: Plan, backend_name: str, identity: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+from sora_cli.cameo.consent import revoked_likeness
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError, UsageError
 from sora_cli.render.backend import backend_class
@@ -87,6 +88,12 @@ def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem
             verdicts[key] = _verdict(str(path.resolve()), kind, stat.st_size, stat.st_mtime_ns)
         if why := verdicts[key]:
             problems.append(sb.source.problem(where, f"{what} {path.name!r} {why}"))
+        elif what == "likeness image" and (revoked := revoked_likeness(path)):
+            problems.append(
+                sb.source.problem(
+                    where, f"{what} {path.name!r} shows revoked cameo {revoked!r} (its face crop); it cannot be used"
+                )
+            )
     return problems
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sora_cli.cameo.consent import sign_record
 from sora_cli.provenance import C2PA_BOX_UUID, verify
 from tests.conftest import EXAMPLES, MINIMAL, ROOT, problems_of, render, run_cli
 
@@ -153,7 +154,7 @@ def test_cameo_list_shows_expired_and_revoked_records_as_not_usable(tmp_path: Pa
         "gone": {"revoked_on": "2026-01-02"},
     }.items():
         (library / name).mkdir(parents=True)
-        (library / name / "cameo.json").write_text(json.dumps({**GOOD, "name": name, **changes}))
+        (library / name / "cameo.json").write_text(json.dumps(sign_record({**GOOD, "name": name, **changes})))
     listing = json.loads(run_cli("cameo", "list", "--library", str(library), "--json").stdout)
     assert {c["name"]: (c["usable"], c["state"]) for c in listing} == {
         "good": (True, "usable"),

@@ -109,9 +109,27 @@ def list_cameos(library: Path) -> list[dict[str, Any]]:
         except BrokenRecord as exc:
             out.append({"name": manifest.parent.name, "state": "broken", "usable": False, "error": str(exc)})
             continue
-        state = record_state(record)
+        state = identity_state(record) or record_state(record)
         out.append({**record, "name": manifest.parent.name, "state": state, "usable": state == "usable"})
     return out
+
+
+def identity_state(record: dict[str, Any]) -> str | None:
+    """Why the record cannot be trusted or its person is revoked whatever the folder, or None.
+
+    A signature that does not verify comes first (a tombstone is signed too); a
+    tombstone (``revoked_on`` set) is then reported by :func:`record_state`; last,
+    the user's revocation list.
+    """
+    from sora_cli.cameo.consent import revocation_of, signature_problem
+
+    if why := signature_problem(record):
+        return f"not trusted: {why}"
+    if record.get("revoked_on"):
+        return None
+    if entry := revocation_of(str(record.get("capture_sha256") or "")):
+        return f"revoked on {entry.get('revoked_on')} (on the revocation list, in another library)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,8 @@ def find_cameo(name: str, dirs: list[Path], today: dt.date | None = None) -> Cam
             manifest = read_record(manifest_path)
         except BrokenRecord as exc:
             raise CameoRefused(f"cameo {name!r} cannot be used: its record is broken ({exc})") from None
+        if identity := identity_state(manifest):
+            raise CameoRefused(f"cameo {name!r} cannot be used: {identity} ({manifest_path})")
         state = record_state(manifest, today)
         if state.startswith("revoked"):
             raise CameoRefused(f"cameo {name!r} was {state}")
