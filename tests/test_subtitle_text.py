@@ -43,15 +43,19 @@ def _read_back(cues: list[Cue], tmp: Path) -> tuple[list[str], list[str]]:
     "line,why",
     [
         ("Meet me at 00:00:01,000 --> 00:00:02,000 sharp", "`-->` is the arrow of SRT timing lines"),
-        ("{\\an8}Up here", "`{\\` starts an ASS override tag"),
-        ("one\\Ntwo", "`\\N`, `\\n` and `\\h` are ASS line breaks"),
-        ("<i>whispered</i>", "HTML-like tags are styling in SRT"),
         ("   ", "a line needs words"),
     ],
 )
 def test_text_srt_readers_reinterpret_is_refused_at_validate(line: str, why: str):
     [problem] = problems_of(_with_line(line))
     assert problem.startswith("sb.yaml:14:") and "shots[0].dialogue[0].line:" in problem and why in problem
+
+
+@pytest.mark.parametrize("line", ["{\\an8}Up here", "one\\Ntwo", "<i>whispered</i>", "{\\b1}bold{\\b0} & [x]"])
+def test_override_tags_and_escapes_are_written_and_read_back_verbatim(line: str, tmp_path: Path):
+    assert _accepted(line)
+    cues = [Cue(0, 0.5, tuple(wrap(line)), "kim")]
+    assert _read_back(cues, tmp_path) == ([line], [line])
 
 
 def test_a_nul_in_a_line_is_refused_at_validate():

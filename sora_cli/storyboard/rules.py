@@ -23,16 +23,12 @@ from sora_cli.storyboard.messages import choice_list, describe, did_you_mean, sh
 from sora_cli.storyboard.model import Storyboard, Voice, World
 from sora_cli.storyboard.source import FieldPath, SourceMap
 
-#: Text in a dialogue line that subtitle readers would not show as written: a timing
-#: arrow (an SRT reader may take the line for a new cue's timing), an ASS override block
-#: ``{\\...}``, ASS escapes ``\\N``, ``\\n``, ``\\h`` and the HTML-like tags SRT players
-#: apply (ffmpeg's SRT decoder among them). Refused, so the subtitles say what was written.
-SUBTITLE_HAZARDS = (
-    (re.compile(r"-->"), "`-->` is the arrow of SRT timing lines"),
-    (re.compile(r"\{\\"), "`{\\` starts an ASS override tag"),
-    (re.compile(r"\\[Nnh]"), "`\\N`, `\\n` and `\\h` are ASS line breaks and spaces"),
-    (re.compile(r"</?(?:i|b|u|s|font)(?:\s[^>]*)?>", re.IGNORECASE), "HTML-like tags are styling in SRT"),
-)
+#: Text in a dialogue line that SRT readers would not read back as written: a line with a
+#: timing arrow is taken for a new cue's timing by ffmpeg's SRT demuxer (the cue vanishes).
+#: NUL and other control characters are refused for every text when the storyboard loads;
+#: ``{\\...}``, ``\\N`` and ``<i>`` are written as they are and read back verbatim (a test
+#: checks it with pysrt and ffmpeg's demuxer); WebVTT and ASS escape them.
+SUBTITLE_HAZARDS = ((re.compile(r"-->"), "`-->` is the arrow of SRT timing lines"),)
 
 OUTSIDE = (
     "is outside the storyboard's folder; assets must be inside it (no `..`, absolute paths or symlinks "
