@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test clean
+.PHONY: demo test fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ demo: $(VENV)/.base
 test: $(VENV)/.all
 	$(BIN)/ruff check sora_cli tests bench storyboards
 	$(BIN)/pytest -n 2
+
+# 10,000 generated storyboards (valid, mutated, hostile) through validate and plan:
+# prints the exit codes and the number of tracebacks (must be 0); CASES=... SEED=... to change
+CASES ?= 10000
+SEED  ?= 0
+fuzz: $(VENV)/.all
+	$(BIN)/python -m tests.fuzzing --cases $(CASES) --seed $(SEED)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -1,3 +1,3 @@
-from sora_cli.cli import run
+from sora_cli.entry import main
 
-run()
+main()

@@ -9,14 +9,36 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.storyboard import Storyboard, load_storyboard
 
 
-def load(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Storyboard:
+def load(
+    path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None, allow_assets: tuple[Path, ...] = ()
+) -> Storyboard:
     """Load and check a storyboard (``-`` reads stdin); ``policy`` replaces the default content policy."""
-    return load_storyboard(path, cameo_dirs, policy)
+    return load_storyboard(path, cameo_dirs, policy, allow_assets)
 
 
-def plan(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Plan:
-    """Load, check and resolve a storyboard into its :class:`Plan`."""
-    return make_plan(load_storyboard(path, cameo_dirs, policy), cameo_dirs)
+def plan(
+    path: str | Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+    allow_assets: tuple[Path, ...] = (),
+) -> Plan:
+    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight.
+
+    What ``sora validate`` accepts, ``sora render`` draws: the same checks of the
+    backend (``backend``/``model`` as ``--backend``/``--model`` would override them)
+    and of every asset run here and before a render (:mod:`sora_cli.preflight`).
+    """
+    from sora_cli.preflight import preflight
+
+    sb = load_storyboard(path, cameo_dirs, policy, allow_assets)
+    if model is not None:
+        from sora_cli.film import with_model
+
+        sb = with_model(sb, model)
+    preflight(sb, cameo_dirs, backend)
+    return make_plan(sb, cameo_dirs)
 
 
 def qc(film: str | Path, profile: str | None = None, storyboard: str | Path | None = None) -> dict:

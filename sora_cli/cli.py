@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sora_cli import __version__, api
-from sora_cli.errors import SoraError, StoryboardError, UsageError
+from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 from sora_cli.plan.model import Plan
 from sora_cli.schema import SCHEMA_FILE, schema_text
 
@@ -48,7 +48,7 @@ def _stderr() -> Console:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"sora: {message}\n")
+    sys.stderr.write(f"sora: {one_line(message)}\n")
     raise typer.Exit(code)
 
 
@@ -107,6 +107,14 @@ def main(
 CameoOption = Annotated[
     Path | None, typer.Option("--cameos", help="Cameo library folder (default: cameos/ beside the storyboard).")
 ]
+AllowAssetsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-assets",
+        help="A folder outside the storyboard's that assets may come from (repeat for several).",
+        metavar="DIR",
+    ),
+]
 PolicyOption = Annotated[
     Path | None,
     typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
@@ -119,8 +127,14 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the errors as JSON objects on stdout.")] = False,
     cameos: CameoOption = None,
     policy: PolicyOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Check as `render --backend NAME` would draw.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Check as `render --model MODEL` would load.")] = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
-    """Check storyboards against every rule of the format; exit 2 if any breaks one.
+    """Check storyboards against every rule of the format and everything a render checks before drawing
+    (backend, options, model, every asset decodes); exit 2 if any breaks one.
 
     Examples:
 
@@ -132,7 +146,7 @@ def validate(
     with _guard():
         for file in files:
             try:
-                api.plan(file, cameos, policy)
+                api.plan(file, cameos, policy, backend, model, tuple(allow_assets or ()))
             except StoryboardError as exc:
                 problems.extend(exc.problems)
     if as_json:
@@ -151,6 +165,7 @@ def plan_command(
     file: Annotated[str, typer.Argument(help="Storyboard file; - reads stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole resolved plan as JSON.")] = False,
     cameos: CameoOption = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """Show every shot as it will be rendered: world, timing, cast, prompt.
 
@@ -161,7 +176,7 @@ def plan_command(
       sora plan storyboard.yaml --json | jq '.shots[] | {id, start, duration}'
     """
     with _guard():
-        plan = api.plan(file, cameos)
+        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
     if as_json:
         print(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
         return
@@ -280,6 +295,7 @@ def render(
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
     cameos: CameoOption = None,
     policy: PolicyOption = None,
+    allow_assets: AllowAssetsOption = None,
     executor: Annotated[
         str, typer.Option("--executor", help="Where chains render: local (worker processes) or ray (a Ray cluster).")
     ] = "local",
@@ -333,6 +349,7 @@ def render(
             policy=policy,
             farm=_farm(executor, ray_address, ray_actors, ray_gpus),
             qc=not no_qc,
+            allow_assets=tuple(allow_assets or ()),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         if hasattr(progress, "__enter__"):
@@ -363,6 +380,7 @@ def board(
     output: Annotated[Path, typer.Option("-o", "--output", help="board.png or board.pdf")] = Path("board.png"),
     backend: Annotated[str | None, typer.Option("--backend", help="Backend to draw the key frames with.")] = None,
     cameos: CameoOption = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """The storyboard sheet for client approval: a key frame per shot, with timing, camera, cast, action and dialogue.
 
@@ -373,7 +391,7 @@ def board(
     from sora_cli.board import make_board
 
     with _guard():
-        plan = api.plan(file, cameos)
+        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
         out = make_board(plan, backend or plan.backend.name, output)
     _stderr().print(f"[green]wrote[/] {escape(str(out))}")
 
@@ -507,6 +525,10 @@ def verify_command(
         result = verify(film)
     if as_json:
         print(json.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
+    elif result.manifest is None and result.state == "Invalid":
+        _stdout().print(f"[red]Invalid[/]  {escape(str(film))}")
+        for failure in result.failures:
+            _stdout().print(f"  [red]{'failed':<18}[/] {escape(one_line(failure))}", soft_wrap=True)
     elif result.manifest is None:
         _stderr().print(
             f"[red]no provenance[/]: {escape(str(film))} has no C2PA manifest"
@@ -742,12 +764,12 @@ def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Opt
         table.add_column(column)
     for c in cameos:
         consent = c.get("consent") or {}
-        state = f"revoked {c['revoked_on']}" if c.get("revoked_on") else "usable"
+        state = c["state"] if c["usable"] else f"[red]not usable: {escape(c.get('error') or c['state'])}[/]"
         table.add_row(
-            escape(c.get("name", "?")),
-            escape(str(consent.get("by", "-"))),
-            str(consent.get("on", "-")),
-            str(consent.get("expires") or "-"),
+            escape(c["name"]),
+            escape(str(consent.get("by") or "-")),
+            escape(str(consent.get("on") or "-")),
+            escape(str(consent.get("expires") or "-")),
             state,
         )
     _stdout().print(table)

@@ -9,8 +9,31 @@ one line, exit 1. Anything else is a bug and is reported as one.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break and control character written as an escape.
+
+    Messages are one line each (``FILE:LINE:COL: path: message``) so that editors
+    and CI annotators can parse them; a key, value or file name holding a newline
+    must not split a message in two.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() or char == " ":
+            out.append(char)
+        elif unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs", "Cn") or char in ("\ufeff",):
+            out.append(_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 @dataclass(frozen=True, order=True)
@@ -24,8 +47,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        where = f"{one_line(self.file)}:{self.line}:{self.column}"
+        message = one_line(self.message)
+        return f"{where}: {one_line(self.path)}: {message}" if self.path else f"{where}: {message}"
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)

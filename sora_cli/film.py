@@ -24,11 +24,13 @@ from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
 from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
-from sora_cli.errors import StoryboardError, UsageError
+from sora_cli.cameo.consent import note_cached_shots
+from sora_cli.errors import UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
+from sora_cli.preflight import preflight
 from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
@@ -57,6 +59,7 @@ class RenderRequest:
     policy: Path | None = None
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
     qc: bool = True  # run the delivery checks (sora qc) on the written film
+    allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -90,39 +93,17 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
     return copy
 
 
-def _check_backend(sb: Storyboard, name: str | type) -> None:
-    """The backend exists (exit 2 listing the installed ones) and accepts ``backend.options``."""
-    cls = backend_class(name)
-    check_model = getattr(cls, "check_model", None)
-    if check_model and (why := check_model(sb.backend.model, sb.source.base_dir)):
-        raise StoryboardError([sb.source.problem(("backend", "model"), why)])
-    check = getattr(cls, "check_options", None)
-    if check:
-        problems = [
-            sb.source.problem(("backend", "options", key), message, key=True)
-            for key, message in check(sb.backend.options)
-        ]
-        if problems:
-            raise StoryboardError(problems)
-    check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
-    if check_film:
-        out = sb.output
-        found = check_film(sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps)
-        if found:
-            raise StoryboardError([sb.source.problem(path, message) for path, message in found])
-
-
 def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
     """Render ``request.storyboard``; returns the report (also written beside the film)."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
+    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     backend = request.backend or sb.backend.name
     if request.model is not None:
         sb = with_model(sb, request.model)
-    _check_backend(sb, backend)
+    preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
     backend_name = backend_class(backend).name
     if request.draft:
         sb = draft_storyboard(sb)
@@ -176,6 +157,8 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                     request.farm,
                 )
                 picture_seconds = time.perf_counter() - picture_started
+                if request.use_cache:  # so that revoking a cameo can purge the shots that show it
+                    note_cached_shots(_cameo_shots(plan, shot_files))
                 progress.stage("sound")
                 if sound is None:
                     stems = model_stems(plan, shot_files, cache, str(audio_mode))
@@ -256,6 +239,16 @@ def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, m
         digest = hashlib.sha256(x.tobytes()).hexdigest()
         stems.append(Stem(seconds(plan.shot(f.shot_id).start), x, replaces, digest))
     return tuple(stems)
+
+
+def _cameo_shots(plan: Plan, shot_files: dict[str, ShotFile]) -> dict[str, list[Path]]:
+    """Capture hash of each cameo -> the cached shot files that show it."""
+    out: dict[str, list[Path]] = {}
+    for shot in plan.shots:
+        for cid in shot.cast:
+            if capture := plan.characters[cid].cameo_hash:
+                out.setdefault(capture, []).append(shot_files[shot.id].path)
+    return out
 
 
 def provenance_facts(plan: Plan, backend_name: str, identity: dict[str, Any]) -> dict[str, Any]:

@@ -201,7 +201,11 @@ class Verification:
 
 
 def verify(path: Path) -> Verification:
-    """Read and validate a film's manifest; sora's own local root counts as a trust anchor."""
+    """Read and validate a film's manifest; sora's own local root counts as a trust anchor.
+
+    Whatever the bytes, the answer is a :class:`Verification`: a manifest box
+    that is there but cannot be read (flipped bits) is Invalid, never an error.
+    """
     import c2pa
 
     context = None
@@ -213,18 +217,45 @@ def verify(path: Path) -> Verification:
         context = c2pa.Context(settings)
     try:
         reader = c2pa.Reader(str(path), context=context)
-    except c2pa.C2paError as exc:
-        text = str(exc)
-        if "ManifestNotFound" in text or "JumbfNotFound" in text or "not found" in text.lower():
+    except Exception as exc:  # c2pa raises C2paError, and others for some damaged stores
+        text = str(exc) or type(exc).__name__
+        missing = "ManifestNotFound" in text or "JumbfNotFound" in text or "not found" in text.lower()
+        if missing and not has_manifest_box(path):
             return Verification("none", None, [])
-        return Verification("Invalid", None, [text])
-    with reader:
-        results = reader.get_validation_results() or {}
-        failures = [
-            f"{f.get('code')}: {f.get('explanation', '')}"
-            for f in (results.get("activeManifest") or {}).get("failure", [])
-        ]
-        return Verification(reader.get_validation_state() or "Invalid", reader.get_active_manifest(), failures)
+        return Verification("Invalid", None, [f"the C2PA manifest cannot be read: {text}"])
+    try:
+        with reader:
+            results = reader.get_validation_results() or {}
+            failures = [
+                f"{f.get('code')}: {f.get('explanation', '')}"
+                for f in (results.get("activeManifest") or {}).get("failure", [])
+            ]
+            return Verification(reader.get_validation_state() or "Invalid", reader.get_active_manifest(), failures)
+    except Exception as exc:  # e.g. KeyError "Active manifest not found" for a damaged store
+        return Verification("Invalid", None, [f"the C2PA manifest cannot be read: {exc or type(exc).__name__}"])
+
+
+def has_manifest_box(path: Path) -> bool:
+    """Whether the file has a top-level C2PA box at all (damaged or not)."""
+    try:
+        with open(path, "rb") as fh:
+            size_total = os.fstat(fh.fileno()).st_size
+            offset = 0
+            while offset + 8 <= size_total:
+                fh.seek(offset)
+                size, kind = struct.unpack(">I4s", fh.read(8))
+                if size == 1:
+                    size = struct.unpack(">Q", fh.read(8))[0]
+                elif size == 0:
+                    size = size_total - offset
+                if kind == b"uuid" and fh.read(16) == C2PA_BOX_UUID:
+                    return True
+                if size < 8:
+                    return False
+                offset += size
+    except OSError:
+        return False
+    return False
 
 
 def media_digest(path: Path) -> str:

@@ -123,7 +123,11 @@ def example_cameo(root: Path) -> None:
         "voice": {"voice": "en-gb+f4", "pitch": 64, "rate": 170},
         "revoked_on": None,
     }
-    (folder / "cameo.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    # consent records are signed (sora_cli/cameo/consent.py): the committed one by sora's example key,
+    # a regenerated one by this machine's key (trusted here only)
+    from sora_cli.cameo.consent import sign_record
+
+    (folder / "cameo.json").write_text(json.dumps(sign_record(manifest), indent=2) + "\n")
 
 
 def main() -> None:

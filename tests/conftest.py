@@ -118,3 +118,21 @@ def storyboard_dir(tmp_path: Path) -> Path:
         EXAMPLES, target, ignore=shutil.ignore_patterns("*.mp4", ".sora-cache", "*.report.json", "*.srt", "*.vtt")
     )
     return target
+
+
+@pytest.fixture
+def own_config(tmp_path_factory, monkeypatch) -> Path:
+    """A private SORA_CONFIG_DIR (revocation list, cache notes) holding the session's signing key.
+
+    Revoking writes to the user's config; a test that revokes must not revoke
+    the cameo of the tests that run after it in the same process.
+    """
+    import shutil
+
+    from sora_cli.provenance import config_dir, credentials
+
+    credentials()  # the session's key, made on first use
+    folder = tmp_path_factory.mktemp("config")
+    shutil.copytree(config_dir() / "c2pa", folder / "c2pa")
+    monkeypatch.setenv("SORA_CONFIG_DIR", str(folder))
+    return folder

@@ -208,17 +208,19 @@ def test_watermark_in_every_frame_of_a_cameo_shot_and_it_moves(tmp_path, cameo_l
     assert np.mean(np.abs(decoded[changed] - clean[3][changed])) < np.mean(np.abs(decoded[changed] - marked[changed]))
 
 
-def test_revoked_and_expired_cameos_fail(tmp_path, cameo_library):
+def test_revoked_and_expired_cameos_fail(tmp_path, cameo_library, own_config):
+    from sora_cli.cameo.consent import sign_record
+
     path = _film(tmp_path, cameo_library)
     library = tmp_path / "cameos"
     manifest_path = library / "astro" / "cameo.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["consent"]["expires"] = "2024-01-31"
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign_record(manifest)))  # as sora would write an expiring consent
     expired = run_cli("render", str(path), "-q")
     assert expired.code == 2 and "cameo 'astro' consent expired on 2024-01-31" in expired.stderr
     manifest["consent"]["expires"] = None
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign_record(manifest)))
     assert run_cli("cameo", "revoke", "astro", "--library", str(library)).code == 0
     assert sorted(p.name for p in (library / "astro").iterdir()) == ["cameo.json"]  # likeness and voice deleted
     revoked = run_cli("render", str(path), "-q")

@@ -41,7 +41,7 @@ def test_stdin_resolves_assets_from_cwd(monkeypatch):
     assert result.code == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["storyboard"] == "<stdin>"
-    assert plan["shots"][2]["dialogue"][0]["audio"] == str(EXAMPLES / "assets" / "ivan_take2.wav")
+    assert plan["shots"][2]["dialogue"][0]["audio"] == "assets/ivan_take2.wav"  # relative: no machine paths
     bad = run_cli("validate", "-", stdin="version: 1\ntitle: x\n")
     assert bad.code == 2 and "<stdin>:1:1: world: 'world' is required" in bad.stderr.splitlines()
 

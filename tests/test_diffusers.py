@@ -250,8 +250,10 @@ def test_a_missing_model_is_a_located_exit_2(tmp_path):
     assert missing.code == 2 and "backend.model: model" in missing.stderr and "nope" in missing.stderr
     hub = run_cli("render", str(path), "--backend", "diffusers", "--model", "someone/not-cached-anywhere", "-q")
     assert hub.code == 2 and "'someone/not-cached-anywhere' is not in the hub cache and HF_HUB_OFFLINE=1" in hub.stderr
-    none = run_cli("validate", str(path))
-    assert none.code == 0  # validating does not load models
+    none = run_cli("validate", str(path))  # validate checks what render checks (no model is loaded)
+    assert none.code == 2 and "backend.model: the diffusers backend needs backend.model (or --model)" in none.stderr
+    missing_too = run_cli("validate", str(path), "--model", str(tmp_path / "nope"))
+    assert missing_too.code == 2 and "nope" in missing_too.stderr
 
 
 def test_the_watermark_fits_a_64_pixel_frame(tmp_path, models):

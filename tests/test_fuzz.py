@@ -94,3 +94,15 @@ def test_mutated_structure_never_crashes(text: str):
 @given(mutated_text())
 def test_mutated_text_never_crashes(text: str):
     _assert_clean_exit(text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_generated_and_hostile_storyboards_never_crash_validate_or_plan(rng):
+    """The `make fuzz` generator, bounded for CI: exit 0 or 2, never a traceback or an internal error."""
+    from tests.fuzzing import answer, hostile, storyboard
+
+    for text in (storyboard(rng), hostile(rng)):
+        for command in ("validate", "plan"):
+            code, crashed = answer(command, text)
+            assert code in (0, 2) and not crashed, (command, code, text[:500])

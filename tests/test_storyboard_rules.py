@@ -265,10 +265,12 @@ def test_alias_bomb_is_refused(tmp_path):
 def test_cameo_rules(tmp_path):
     import json
 
+    from sora_cli.cameo.consent import sign_record
+
     lib = tmp_path / "cameos" / "ada"
     lib.mkdir(parents=True)
     manifest = {"name": "ada", "consent": {"by": "Ada L", "expires": None}, "likeness": [], "revoked_on": None}
-    (lib / "cameo.json").write_text(json.dumps(manifest))
+    (lib / "cameo.json").write_text(json.dumps(sign_record(manifest)))
     text = edit('ann: {description: "baker in white"}', "ann: {cameo: ada}")
     assert problems_of(text, base_dir=tmp_path) == []
     off = edit("title: Test", "title: Test\noutput: {watermark: off}", text)
@@ -277,18 +279,18 @@ def test_cameo_rules(tmp_path):
         "sb.yaml:3:21: output.watermark: `off` is refused: shot 'two' shows cameo 'ann'"
     ]
     manifest["consent"]["expires"] = "2020-01-01"
-    (lib / "cameo.json").write_text(json.dumps(manifest))
+    (lib / "cameo.json").write_text(json.dumps(sign_record(manifest)))
     assert problems_of(text, base_dir=tmp_path) == [
         "sb.yaml:7:18: world.characters.ann.cameo: cameo 'ada' consent expired on 2020-01-01"
     ]
     manifest["revoked_on"] = "2026-11-02"
-    (lib / "cameo.json").write_text(json.dumps(manifest))
+    (lib / "cameo.json").write_text(json.dumps(sign_record(manifest)))
     assert problems_of(text, base_dir=tmp_path) == [
         "sb.yaml:7:18: world.characters.ann.cameo: cameo 'ada' was revoked on 2026-11-02"
     ]
     manifest["revoked_on"] = None
     manifest["consent"] = {}
-    (lib / "cameo.json").write_text(json.dumps(manifest))
+    (lib / "cameo.json").write_text(json.dumps(sign_record(manifest)))
     assert problems_of(text, base_dir=tmp_path) == [
         "sb.yaml:7:18: world.characters.ann.cameo: cameo 'ada' has no consent record; it cannot be used"
     ]

@@ -10,9 +10,16 @@ from typing import Any
 from sora_cli import __version__
 from sora_cli.atomic import atomic_write_text
 
+#: Report fields that hold paths; written relative to the report's folder (:mod:`sora_cli.portable`).
+PATH_FIELDS = frozenset({"file", "film", "files", "outputs", "srt", "vtt", "otio", "reference", "model_folder"})
+
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    """The report beside the film, with no absolute path of the user's machine in it."""
+    from sora_cli.portable import portable_paths
+
+    portable = portable_paths(report, path.parent.absolute(), PATH_FIELDS)
+    atomic_write_text(path, json.dumps(portable, indent=2, ensure_ascii=False) + "\n")
 
 
 def tool_info() -> dict[str, Any]:

@@ -38,9 +38,14 @@ class Cue:
 
 
 def wrap(text: str) -> list[str]:
-    """Lines of at most MAX_CHARS (a single longer word is broken)."""
+    """Lines of at most MAX_CHARS (a single longer word is broken).
+
+    No line keeps a space at either end: SRT readers strip them, so a cue
+    would not read back as it was written.
+    """
     flat = re.sub(r"\s+", " ", text).strip()
-    return textwrap.wrap(flat, MAX_CHARS, break_long_words=True, break_on_hyphens=False) or [""]
+    lines = textwrap.wrap(flat, MAX_CHARS, break_long_words=True, break_on_hyphens=False)
+    return [line for line in (raw.strip() for raw in lines) if line] or [""]
 
 
 def cues(plan: Plan) -> list[Cue]:

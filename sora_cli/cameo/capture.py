@@ -206,6 +206,14 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
         raise CaptureRefused("--consent-by must name the person who consents")
     if expires is not None and expires < dt.date.today():
         raise CaptureRefused(f"--expires {expires} is in the past")
+    from sora_cli.cameo.consent import revocation_of, sign_record
+
+    digest = hashlib.sha256(capture.read_bytes()).hexdigest()
+    if revoked := revocation_of(digest):
+        raise CaptureRefused(
+            f"{capture}: consent for this capture was revoked on {revoked.get('revoked_on')}; "
+            "it cannot make a cameo again (record a new capture with the person's new consent)"
+        )
     faces = best_faces(find_faces(capture))
     if not faces:
         raise CaptureRefused(f"{capture}: no face was found; a cameo needs a clear, front-facing view of the person")
@@ -220,7 +228,6 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
         Image.fromarray(face.crop).save(staging / f"face_{i}.png")
     Image.fromarray(faces[0].portrait).save(staging / "portrait.png")
     write_wav(staging / "voice.wav", voice.samples)
-    digest = hashlib.sha256(capture.read_bytes()).hexdigest()
     manifest = {
         "format": 1,
         "name": name,
@@ -237,7 +244,7 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
         "voice": voice_profile(voice),
         "revoked_on": None,
     }
-    atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(staging / MANIFEST, json.dumps(sign_record(manifest), indent=2) + "\n")
     if folder.exists():
         shutil.rmtree(folder)
     staging.rename(folder)
@@ -250,7 +257,15 @@ def revoke_cameo(name: str, library: Path) -> Path:
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise UsageError(f"no cameo {name!r} in {library}")
+    from sora_cli.cameo.consent import purge_cached_shots, record_revocation, sign_record
+
     manifest = json.loads(manifest_path.read_text())
+    if not isinstance(manifest, dict):
+        raise UsageError(f"{manifest_path}: not a cameo record")
+    capture = str(manifest.get("capture_sha256") or "")
+    crops = [folder / str(n) for n in [*(manifest.get("likeness") or []), manifest.get("portrait")] if n]
+    record_revocation(name, capture, [c for c in crops if c.parent == folder])  # before the crops go
+    purge_cached_shots(capture)
     for item in folder.iterdir():
         if item.name != MANIFEST:
             item.unlink() if item.is_file() else shutil.rmtree(item)
@@ -258,5 +273,5 @@ def revoke_cameo(name: str, library: Path) -> Path:
         revoked_on=dt.date.today().isoformat(), likeness=[], portrait=None, voice_sample=None, voice=None, faces=[]
     )
     with atomic_path(manifest_path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        tmp.write_text(json.dumps(sign_record(manifest), indent=2) + "\n")
     return folder

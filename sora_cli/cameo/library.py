@@ -12,9 +12,73 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST = "cameo.json"
+#: A cameo record is a small JSON file; anything larger is not one of ours.
+MAX_MANIFEST_BYTES = 1024 * 1024
+_FILE_NAME = r"^[A-Za-z0-9_.-]+$"  # a file inside the cameo's own folder, never a path out of it
+
+
+class _Consent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    by: str = ""
+    on: dt.date | None = None
+    expires: dt.date | None = None
+
+
+class _Record(BaseModel):
+    """The fields of ``cameo.json`` that decide whether and how a cameo is used."""
+
+    model_config = ConfigDict(extra="allow")
+    format: int = 1
+    name: str = ""
+    consent: _Consent = Field(default_factory=_Consent)
+    capture_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$")
+    likeness: list[Annotated[str, Field(pattern=_FILE_NAME)]] = Field(default_factory=list)
+    portrait: Annotated[str, Field(pattern=_FILE_NAME)] | None = None
+    voice: dict[str, Any] | None = None
+    revoked_on: dt.date | None = None
+
+
+class BrokenRecord(Exception):
+    """A ``cameo.json`` that cannot be read or has the wrong shape; the message names the file."""
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A cameo's record, checked for shape; :class:`BrokenRecord` says what is wrong and where."""
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise BrokenRecord(f"{path}: larger than {MAX_MANIFEST_BYTES // 1024} KiB; not a cameo record")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BrokenRecord(f"{path}: cannot read: {exc.strerror}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BrokenRecord(f"{path}: not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(data, dict):
+        raise BrokenRecord(f"{path}: a cameo record is a JSON object")
+    try:
+        _Record.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in err["loc"]) or "record"
+        raise BrokenRecord(f"{path}: {where}: {err['msg']}") from None
+    return data
+
+
+def record_state(record: dict[str, Any], today: dt.date | None = None) -> str:
+    """``usable``, or why not: ``revoked on D``, ``expired on D``, ``no consent``."""
+    today = today or dt.date.today()
+    checked = _Record.model_validate(record)
+    if checked.revoked_on:
+        return f"revoked on {checked.revoked_on}"
+    if not checked.consent.by.strip():
+        return "no consent"
+    if checked.consent.expires and checked.consent.expires < today:
+        return f"expired on {checked.consent.expires}"
+    return "usable"
 
 
 def library_dirs(storyboard_dir: Path, override: Path | None = None) -> list[Path]:
@@ -37,13 +101,35 @@ def default_library() -> Path:
 
 
 def list_cameos(library: Path) -> list[dict[str, Any]]:
+    """Every cameo in ``library`` with its ``state`` (``usable`` or why not); broken records included."""
     out = []
     for manifest in sorted(library.glob(f"*/{MANIFEST}")):
         try:
-            out.append(json.loads(manifest.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            out.append({"name": manifest.parent.name, "error": "unreadable manifest"})
+            record = read_record(manifest)
+        except BrokenRecord as exc:
+            out.append({"name": manifest.parent.name, "state": "broken", "usable": False, "error": str(exc)})
+            continue
+        state = identity_state(record) or record_state(record)
+        out.append({**record, "name": manifest.parent.name, "state": state, "usable": state == "usable"})
     return out
+
+
+def identity_state(record: dict[str, Any]) -> str | None:
+    """Why the record cannot be trusted or its person is revoked whatever the folder, or None.
+
+    A signature that does not verify comes first (a tombstone is signed too); a
+    tombstone (``revoked_on`` set) is then reported by :func:`record_state`; last,
+    the user's revocation list.
+    """
+    from sora_cli.cameo.consent import revocation_of, signature_problem
+
+    if why := signature_problem(record):
+        return f"not trusted: {why}"
+    if record.get("revoked_on"):
+        return None
+    if entry := revocation_of(str(record.get("capture_sha256") or "")):
+        return f"revoked on {entry.get('revoked_on')} (on the revocation list, in another library)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -77,17 +163,18 @@ def find_cameo(name: str, dirs: list[Path], today: dt.date | None = None) -> Cam
         if not manifest_path.is_file():
             continue
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CameoRefused(f"cameo {name!r} has an unreadable manifest ({manifest_path}): {exc}") from None
-        if revoked := manifest.get("revoked_on"):
-            raise CameoRefused(f"cameo {name!r} was revoked on {revoked}")
-        consent = manifest.get("consent") or {}
-        if not consent.get("by"):
+            manifest = read_record(manifest_path)
+        except BrokenRecord as exc:
+            raise CameoRefused(f"cameo {name!r} cannot be used: its record is broken ({exc})") from None
+        if identity := identity_state(manifest):
+            raise CameoRefused(f"cameo {name!r} cannot be used: {identity} ({manifest_path})")
+        state = record_state(manifest, today)
+        if state.startswith("revoked"):
+            raise CameoRefused(f"cameo {name!r} was {state}")
+        if state == "no consent":
             raise CameoRefused(f"cameo {name!r} has no consent record; it cannot be used")
-        expires = consent.get("expires")
-        if expires and dt.date.fromisoformat(str(expires)) < today:
-            raise CameoRefused(f"cameo {name!r} consent expired on {expires}")
+        if state.startswith("expired"):
+            raise CameoRefused(f"cameo {name!r} consent {state}")
         return Cameo(name=name, folder=root / name, manifest=manifest)
     searched = ", ".join(str(d) for d in dirs)
     raise CameoRefused(

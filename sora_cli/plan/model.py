@@ -7,6 +7,7 @@ places its work by them. Nothing downstream re-derives timing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -168,5 +169,8 @@ class Plan(Frozen):
         raise KeyError(shot_id)
 
     def summary(self) -> dict[str, Any]:
-        """The documented ``sora plan --json`` shape (a superset of it)."""
-        return self.model_dump(mode="json")
+        """The documented ``sora plan --json`` shape (a superset of it), paths relative to the storyboard."""
+        from sora_cli.portable import portable_paths
+
+        keys = frozenset({"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound"})
+        return portable_paths(self.model_dump(mode="json"), Path(self.base_dir), keys)

@@ -35,6 +35,7 @@ from sora_cli.sound.catalog import EFFECTS
 from sora_cli.sound.files import MIX_RATE, AudioFileError, load_take
 from sora_cli.sound.speech import speak
 from sora_cli.sound.voices import assign_voices
+from sora_cli.storyboard.limits import MAX_FILM_SECONDS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
@@ -124,8 +125,9 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                     lengths.append(len(take) / MIX_RATE)  # the spoken length, silence trimmed
                     sounds.append(from_audio(take, MIX_RATE))
                 except AudioFileError as exc:
+                    why = str(exc).replace(str(source.resolve_asset(line.audio)), "the file")
                     problems.append(
-                        source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {exc}")
+                        source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {why}")
                     )
                     lengths.append(0.0)
                     sounds.append([])
@@ -234,6 +236,15 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
             )
         )
     total = starts[-1] + frames[-1]
+    if total / fps > MAX_FILM_SECONDS:
+        raise StoryboardError(
+            [
+                source.problem(
+                    ("shots",),
+                    f"the film would last {total / fps / 3600:.1f} hours; at most {MAX_FILM_SECONDS // 3600} hours",
+                )
+            ]
+        )
     music = sb.audio.music
     ambience = sb.audio.ambience
     return Plan(

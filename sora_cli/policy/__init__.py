@@ -22,6 +22,7 @@ import yaml
 
 from sora_cli.errors import Problem, UsageError
 from sora_cli.storyboard.model import Storyboard
+from sora_cli.storyboard.rules import world_changes
 from sora_cli.storyboard.source import FieldPath, SourceMap
 
 FIELDS = ("title", "style", "negative", "location", "lighting", "action", "dialogue", "character", "prop")
@@ -74,23 +75,31 @@ def _parse(text: str, name: str) -> tuple[Rule, ...]:
 
 
 def _texts(sb: Storyboard) -> Iterator[tuple[str, FieldPath, str]]:
-    """Every piece of storyboard text a prompt, a subtitle or the film's metadata is made from."""
+    """Every piece of storyboard text a prompt, a subtitle, speech or the film's metadata is made from.
+
+    ``set:`` changes are read through :func:`world_changes`, the very function the
+    plan applies them with, so no form of writing them (dotted, nested, merged)
+    reaches the plan without passing here. Ids count too: a character's id is
+    spoken in prompts ("Kim: ..."), a prop without a description is named by its id.
+    """
     yield "title", ("title",), sb.title
     yield "style", ("style",), sb.style
     yield "negative", ("negative",), sb.negative
     yield "location", ("world", "location"), sb.world.location
     yield "lighting", ("world", "lighting"), sb.world.lighting
     for cid, char in sb.world.characters.items():
+        yield "character", ("world", "characters", cid), cid
         yield "character", ("world", "characters", cid, "description"), char.description
     for pid, prop in sb.world.props.items():
+        yield "prop", ("world", "props", pid), pid
         yield "prop", ("world", "props", pid, "description"), prop.description
     for i, shot in enumerate(sb.shots):
         yield "action", ("shots", i, "action"), shot.action
         for j, line in enumerate(shot.dialogue):
             yield "dialogue", ("shots", i, "dialogue", j, "line"), line.line
-        for key, value in shot.set.items():
+        for key, parts, value in world_changes(shot.set):
             if isinstance(value, str):
-                field = "prop" if str(key).startswith("props") else "location" if key == "location" else "lighting"
+                field = {"props": "prop", "location": "location"}.get(parts[0], "lighting")
                 yield field, ("shots", i, "set", key), value
 
 

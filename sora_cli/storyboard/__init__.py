@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sora_cli.errors import Problem, StoryboardError
+from sora_cli.storyboard.limits import MAX_FILE_BYTES
 from sora_cli.storyboard.messages import problems_from
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import check_rules
@@ -19,13 +20,29 @@ __all__ = ["Storyboard", "load_storyboard", "parse_storyboard", "read_source"]
 STDIN = "-"
 
 
+def _too_big(name: str) -> StoryboardError:
+    return StoryboardError(
+        [Problem(name, 1, 1, "", f"the storyboard is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB (the limit)")]
+    )
+
+
 def read_source(path: str | Path) -> tuple[str, str, Path]:
-    """Read a storyboard's text; ``-`` is stdin. Returns (text, display name, base dir)."""
+    """Read a storyboard's text; ``-`` is stdin. Returns (text, display name, base dir).
+
+    Never reads more than :data:`MAX_FILE_BYTES` (plus one, to notice): a huge
+    file is refused before it can fill memory.
+    """
     if str(path) == STDIN:
-        return sys.stdin.read(), "<stdin>", Path.cwd()
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise _too_big("<stdin>")
+        return text, "<stdin>", Path.cwd()
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_big(str(p))
     except FileNotFoundError:
         raise StoryboardError([Problem(str(p), 1, 1, "", "no such file")]) from None
     except IsADirectoryError:
@@ -40,10 +57,19 @@ def read_source(path: str | Path) -> tuple[str, str, Path]:
 
 
 def parse_storyboard(
-    text: str, file: str, base_dir: Path, cameo_dirs: Path | None = None, policy: Path | None = None
+    text: str,
+    file: str,
+    base_dir: Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    allow_assets: tuple[Path, ...] = (),
 ) -> Storyboard:
-    """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem."""
+    """Text -> checked :class:`Storyboard`, or :class:`StoryboardError` with every problem.
+
+    Assets must lie inside ``base_dir`` or one of ``allow_assets``.
+    """
     data, source = load_yaml(text, file, base_dir)
+    source.allowed = tuple(Path(d) for d in allow_assets)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as exc:
@@ -58,6 +84,11 @@ def parse_storyboard(
     return sb
 
 
-def load_storyboard(path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None) -> Storyboard:
+def load_storyboard(
+    path: str | Path,
+    cameo_dirs: Path | None = None,
+    policy: Path | None = None,
+    allow_assets: tuple[Path, ...] = (),
+) -> Storyboard:
     text, name, base_dir = read_source(path)
-    return parse_storyboard(text, name, base_dir, cameo_dirs, policy)
+    return parse_storyboard(text, name, base_dir, cameo_dirs, policy, allow_assets)

@@ -130,7 +130,9 @@ def describe(root: type[BaseModel], err: dict[str, Any], loc: FieldPath) -> tupl
         return f"needs at least {ctx.get('min_length')} entr{'y' if ctx.get('min_length') == 1 else 'ies'}", False
     if kind == "string_too_short":
         return "must not be empty", False
-    if kind in ("too_long", "string_too_long"):
+    if kind == "too_long":
+        return f"has too many entries (at most {ctx.get('max_length')})", False
+    if kind == "string_too_long":
         return f"is too long (at most {ctx.get('max_length')})", False
     expected = _expected_kind(kind)
     if expected:

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema, field_validator
 
+from sora_cli.storyboard.limits import MAX_FPS, MAX_SHOTS, MAX_TEXT_CHARS
+
 TimeOfDay = Literal["dawn", "day", "golden_hour", "dusk", "night"]
 Weather = Literal["clear", "cloudy", "rain", "snow", "blizzard", "fog", "storm"]
 Framing = Literal["extreme_wide", "wide", "medium", "close_up", "extreme_close_up"]
@@ -26,7 +28,7 @@ SubtitleMode = Literal["none", "sidecar", "soft", "burn"]
 WatermarkMode = Literal["auto", "on", "off"]
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=64)]
-Text = Annotated[str, Field(max_length=4000)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Decibels = Annotated[float, Field(ge=-80, le=24)]
 
@@ -46,7 +48,7 @@ class Strict(BaseModel):
 class Output(Strict):
     width: int = Field(1280, ge=64, le=4096, multiple_of=2)
     height: int = Field(720, ge=64, le=4096, multiple_of=2)
-    fps: int = Field(24, ge=1, le=120)
+    fps: int = Field(24, ge=1, le=MAX_FPS)
     loudness: float | None = Field(
         None, ge=-70, le=-5, description="integrated LUFS target of the final mix (default: the profile's, -14 for web)"
     )
@@ -169,7 +171,7 @@ class Storyboard(Strict):
     backend: Backend = Backend()
     world: World
     audio: Audio = Audio()
-    shots: list[Shot] = Field(min_length=1)
+    shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
 
     _source: Any = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")

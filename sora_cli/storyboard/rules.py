@@ -8,6 +8,7 @@ the offending value, and all of them run, so one pass shows every mistake.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,22 @@ from pydantic import TypeAdapter, ValidationError
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem
 from sora_cli.sound.catalog import EFFECTS
+from sora_cli.storyboard.limits import MAX_FRAME_PIXELS
 from sora_cli.storyboard.messages import choice_list, describe, did_you_mean, show
 from sora_cli.storyboard.model import Storyboard, Voice, World
 from sora_cli.storyboard.source import FieldPath, SourceMap
+
+#: Text in a dialogue line that SRT readers would not read back as written: a line with a
+#: timing arrow is taken for a new cue's timing by ffmpeg's SRT demuxer (the cue vanishes).
+#: NUL and other control characters are refused for every text when the storyboard loads;
+#: ``{\\...}``, ``\\N`` and ``<i>`` are written as they are and read back verbatim (a test
+#: checks it with pysrt and ffmpeg's demuxer); WebVTT and ASS escape them.
+SUBTITLE_HAZARDS = ((re.compile(r"-->"), "`-->` is the arrow of SRT timing lines"),)
+
+OUTSIDE = (
+    "is outside the storyboard's folder; assets must be inside it (no `..`, absolute paths or symlinks "
+    "out of it) unless you name their folder with --allow-assets DIR"
+)
 
 #: World fields that ``set:`` may change directly.
 SETTABLE_WORLD = ("location", "time_of_day", "weather", "lighting")
@@ -49,6 +63,14 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
     characters = sorted(sb.world.characters)
     props = sorted(sb.world.props)
 
+    out = sb.output
+    if out.width * out.height > MAX_FRAME_PIXELS:
+        fail(
+            ("output", "width"),
+            f"{out.width}x{out.height} is {out.width * out.height:,} pixels a frame; at most {MAX_FRAME_PIXELS:,}"
+            " (e.g. 4096x2160 or 3840x2160)",
+        )
+
     def refer(path: FieldPath, name: str, kind: str, choices: list[str]) -> None:
         if name not in choices:
             plural = "characters" if kind == "character" else "props"
@@ -56,7 +78,9 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
     def asset(path: FieldPath, name: str, what: str) -> None:
         target = source.resolve_asset(name)
-        if not target.is_file():
+        if source.outside(target):
+            fail(path, f"{what} {name!r} {OUTSIDE}")
+        elif not target.is_file():
             fail(path, f"{what} {name!r} not found (looked for {target})")
 
     # characters: likeness, voice and cameo
@@ -100,10 +124,20 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             refer(base + ("props", j), name, "prop", props)
         for j, line in enumerate(shot.dialogue):
             refer(base + ("dialogue", j, "speaker"), line.speaker, "character", characters)
+            if not line.line.strip():
+                fail(base + ("dialogue", j, "line"), "a line needs words (it becomes speech and a subtitle)")
+            for pattern, why in SUBTITLE_HAZARDS:
+                if found := pattern.search(line.line):
+                    fail(
+                        base + ("dialogue", j, "line"),
+                        f"{found.group()!r} cannot be in a subtitle: {why}, and readers would not show it as written",
+                    )
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
-            if sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
+            if sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
+                fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {OUTSIDE}")
+            elif sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
                 fail(
                     base + ("sfx", j, "sound"),
                     f"{show(sfx.sound)} is neither a built-in sound nor a file{did_you_mean(sfx.sound, EFFECTS)}"

@@ -1,0 +1,53 @@
+"""The ``sora`` console script: exit codes hold even before the CLI is imported.
+
+Importing the CLI pulls in numpy, scipy, pydantic and rich (a second or more
+on a cold start); a Ctrl-C in that window must be exit 130 with one line, not
+a traceback. Anything that escapes the command itself (stdout on a full disk,
+a closed pipe) is one line too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(f"sora: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    """Console-script entry point (``sora``)."""
+    code: int | str | None = 0
+    try:
+        from sora_cli.cli import run
+
+        try:
+            run()
+        except SystemExit as done:  # typer ends every command this way
+            code = done.code
+        sys.stdout.flush()  # here, where a full disk is still ours to report
+    except KeyboardInterrupt:
+        _say("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (`sora plan x --json | head -1`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:
+        if "--debug" in sys.argv:
+            raise
+        what = os.strerror(exc.errno) if exc.errno else str(exc)
+        _say(f"cannot write the output: {what}" if exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT) else what)
+        sys.exit(1)
+    except Exception as exc:
+        if "--debug" in sys.argv:
+            raise
+        _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details and report it)")
+        sys.exit(1)
+    sys.exit(code)

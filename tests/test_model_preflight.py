@@ -1,0 +1,262 @@
+"""Preflight on the real configurations of public checkpoints (configs only, no weights).
+
+Every config below is written from a public source, cited beside it:
+
+* LTX-Video 0.9.0 (Lightricks/LTX-Video): the VAE is ``get_vae_config("0.9.0")`` of diffusers'
+  ``scripts/convert_ltx_to_diffusers.py`` (with one ``decoder_inject_noise`` per decoder stage, five, as the
+  installed class requires and its defaults give); its transformer is ``LTXVideoTransformer3DModel()`` with the
+  class defaults, as that script builds it; its text encoder is google/t5-v1_1-xxl (the script's
+  ``text_encoder_id``), a T5 encoder of d_model 4096, d_ff 10240, 24 layers, 64 heads.
+* LTX-2 (Lightricks/LTX-2): transformer and video VAE are ``get_ltx2_transformer_config("2.0")`` and
+  ``get_ltx2_video_vae_config("2.0")`` of diffusers' ``scripts/convert_ltx2_to_diffusers.py``; its text
+  encoder is Gemma 3 12B (the script's ``--text_encoder_model_id`` google/gemma-3-12b-it-qat-q4_0-unquantized;
+  caption_channels 3840 is its hidden size), whose text model is 48 layers of 3840 with 16 heads of 256.
+* Wan 2.1 T2V 1.3B (Wan-AI/Wan2.1-T2V-1.3B-Diffusers): the transformer is ``get_transformer_config(
+  "Wan-T2V-1.3B")`` of diffusers' ``scripts/convert_wan_to_diffusers.py``; the VAE is AutoencoderKLWan's
+  defaults (the Wan 2.1 VAE); the text encoder is google/umt5-xxl.
+* Wan 2.2 TI2V 5B (Wan-AI/Wan2.2-TI2V-5B-Diffusers): the transformer is Wan 2.2's published 5B architecture
+  (dim 3072 = 24 heads x 128, ffn 14336, 30 layers, in/out 48 channels, text_dim 4096); the VAE is the Wan 2.2
+  VAE (z_dim 48, base_dim 160, decoder_base_dim 256, residual, patch_size 2, 16x spatial and 4x temporal
+  compression); native 1280x704 at 24 fps (shared/generative-notes.md).
+
+Memory figures from the sources (shared/generative-notes.md): Wan 2.1 1.3B ~13 GB, Wan 2.2 TI2V-5B >= 24 GB,
+LTX-Video ~10 GB, LTX-2 19-22B parameters (its docs use sequential CPU offload).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("diffusers")
+
+from sora_cli.render.diffusion.preflight import GIB, choose_plan, film_problems, inspect_model
+from tests.conftest import run_cli
+
+T5_XXL = {
+    "architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "d_ff": 10240, "d_kv": 64,
+    "num_heads": 64, "num_layers": 24, "vocab_size": 32128, "feed_forward_proj": "gated-gelu",
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "layer_norm_epsilon": 1e-6,
+}  # fmt: skip
+UMT5_XXL = {**T5_XXL, "architectures": ["UMT5EncoderModel"], "model_type": "umt5", "vocab_size": 256384}
+GEMMA3_12B = {
+    "architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+    "text_config": {
+        "model_type": "gemma3_text", "hidden_size": 3840, "intermediate_size": 15360, "num_hidden_layers": 48,
+        "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 262208,
+    },
+    "vision_config": {
+        "model_type": "siglip_vision_model", "hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27,
+        "num_attention_heads": 16, "patch_size": 14, "image_size": 896,
+    },
+    "mm_tokens_per_image": 256,
+}  # fmt: skip
+
+LTX_VIDEO = {
+    "model_index.json": {
+        "_class_name": "LTXPipeline", "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "T5EncoderModel"], "tokenizer": ["transformers", "T5Tokenizer"],
+        "transformer": ["diffusers", "LTXVideoTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLLTXVideo"],
+    },
+    "transformer": {"_class_name": "LTXVideoTransformer3DModel"},
+    "vae": {
+        "_class_name": "AutoencoderKLLTXVideo", "in_channels": 3, "out_channels": 3, "latent_channels": 128,
+        "block_out_channels": [128, 256, 512, 512], "decoder_block_out_channels": [128, 256, 512, 512],
+        "layers_per_block": [4, 3, 3, 3, 4], "decoder_layers_per_block": [4, 3, 3, 3, 4],
+        "spatio_temporal_scaling": [True, True, True, False], "decoder_spatio_temporal_scaling": [True, True, True, False],
+        "decoder_inject_noise": [False, False, False, False, False], "upsample_residual": [False, False, False, False],
+        "upsample_factor": [1, 1, 1, 1], "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6,
+        "scaling_factor": 1.0, "encoder_causal": True, "decoder_causal": False, "timestep_conditioning": False,
+    },
+    "text_encoder": T5_XXL,
+}  # fmt: skip
+
+LTX_2 = {
+    "model_index.json": {
+        "_class_name": "LTX2Pipeline", "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "Gemma3ForConditionalGeneration"], "tokenizer": ["transformers", "GemmaTokenizerFast"],
+        "transformer": ["diffusers", "LTX2VideoTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLLTX2Video"],
+        "audio_vae": ["diffusers", "AutoencoderKLLTX2Audio"], "connectors": ["ltx2", "LTX2TextConnectors"],
+        "vocoder": ["ltx2", "LTX2Vocoder"],
+    },
+    "transformer": {
+        "_class_name": "LTX2VideoTransformer3DModel", "in_channels": 128, "out_channels": 128, "patch_size": 1,
+        "patch_size_t": 1, "num_attention_heads": 32, "attention_head_dim": 128, "cross_attention_dim": 4096,
+        "vae_scale_factors": [8, 32, 32], "pos_embed_max_pos": 20, "base_height": 2048, "base_width": 2048,
+        "audio_in_channels": 128, "audio_out_channels": 128, "audio_patch_size": 1, "audio_patch_size_t": 1,
+        "audio_num_attention_heads": 32, "audio_attention_head_dim": 64, "audio_cross_attention_dim": 2048,
+        "audio_scale_factor": 4, "audio_pos_embed_max_pos": 20, "audio_sampling_rate": 16000, "audio_hop_length": 160,
+        "num_layers": 48, "activation_fn": "gelu-approximate", "qk_norm": "rms_norm_across_heads",
+        "norm_elementwise_affine": False, "norm_eps": 1e-6, "caption_channels": 3840, "attention_bias": True,
+        "attention_out_bias": True, "rope_theta": 10000.0, "causal_offset": 1,
+    },
+    "vae": {
+        "_class_name": "AutoencoderKLLTX2Video", "in_channels": 3, "out_channels": 3, "latent_channels": 128,
+        "block_out_channels": [256, 512, 1024, 2048], "down_block_types": ["LTX2VideoDownBlock3D"] * 4,
+        "decoder_block_out_channels": [256, 512, 1024], "layers_per_block": [4, 6, 6, 2, 2],
+        "decoder_layers_per_block": [5, 5, 5, 5], "spatio_temporal_scaling": [True, True, True, True],
+        "decoder_spatio_temporal_scaling": [True, True, True], "decoder_inject_noise": [False, False, False, False],
+        "downsample_type": ["spatial", "temporal", "spatiotemporal", "spatiotemporal"],
+        "upsample_residual": [True, True, True], "upsample_factor": [2, 2, 2], "timestep_conditioning": False,
+        "patch_size": 4, "patch_size_t": 1, "resnet_norm_eps": 1e-6, "encoder_causal": True, "decoder_causal": False,
+        "encoder_spatial_padding_mode": "zeros", "decoder_spatial_padding_mode": "reflect",
+        "spatial_compression_ratio": 32, "temporal_compression_ratio": 8,
+    },
+    "text_encoder": GEMMA3_12B,
+    # the connectors' and vocoder's values are the script's get_ltx2_text_encoder_config / get_ltx2_vocoder_config
+    "connectors": {
+        "_class_name": "LTX2TextConnectors", "caption_channels": 3840, "text_proj_in_factor": 49,
+        "video_connector_num_attention_heads": 30, "video_connector_attention_head_dim": 128,
+        "video_connector_num_layers": 2, "video_connector_num_learnable_registers": 128,
+        "audio_connector_num_attention_heads": 30, "audio_connector_attention_head_dim": 128,
+        "audio_connector_num_layers": 2, "audio_connector_num_learnable_registers": 128,
+    },
+    "vocoder": {
+        "_class_name": "LTX2Vocoder", "in_channels": 128, "hidden_channels": 1024, "out_channels": 2,
+        "upsample_kernel_sizes": [16, 15, 8, 4, 4], "upsample_factors": [6, 5, 2, 2, 2],
+        "resnet_kernel_sizes": [3, 7, 11], "resnet_dilations": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+        "leaky_relu_negative_slope": 0.1, "output_sampling_rate": 24000,
+    },
+}  # fmt: skip
+
+WAN_21_13B = {
+    "model_index.json": {
+        "_class_name": "WanPipeline", "scheduler": ["diffusers", "UniPCMultistepScheduler"],
+        "text_encoder": ["transformers", "UMT5EncoderModel"], "tokenizer": ["transformers", "T5TokenizerFast"],
+        "transformer": ["diffusers", "WanTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"],
+    },
+    "transformer": {
+        "_class_name": "WanTransformer3DModel", "added_kv_proj_dim": None, "attention_head_dim": 128,
+        "cross_attn_norm": True, "eps": 1e-06, "ffn_dim": 8960, "freq_dim": 256, "in_channels": 16,
+        "num_attention_heads": 12, "num_layers": 30, "out_channels": 16, "patch_size": [1, 2, 2],
+        "qk_norm": "rms_norm_across_heads", "text_dim": 4096,
+    },
+    "vae": {
+        "_class_name": "AutoencoderKLWan", "base_dim": 96, "z_dim": 16, "dim_mult": [1, 2, 4, 4],
+        "num_res_blocks": 2, "temperal_downsample": [False, True, True],
+    },
+    "text_encoder": UMT5_XXL,
+}  # fmt: skip
+
+WAN_22_TI2V_5B = {
+    "model_index.json": {**WAN_21_13B["model_index.json"]},
+    "transformer": {
+        **WAN_21_13B["transformer"], "num_attention_heads": 24, "ffn_dim": 14336, "in_channels": 48, "out_channels": 48,
+    },
+    "vae": {
+        "_class_name": "AutoencoderKLWan", "base_dim": 160, "decoder_base_dim": 256, "z_dim": 48,
+        "dim_mult": [1, 2, 4, 4], "num_res_blocks": 2, "temperal_downsample": [False, True, True],
+        "is_residual": True, "in_channels": 12, "out_channels": 12, "patch_size": 2,
+        "scale_factor_spatial": 16, "scale_factor_temporal": 4,
+        "latents_mean": [0.0] * 48, "latents_std": [1.0] * 48,
+    },
+    "text_encoder": UMT5_XXL,
+}  # fmt: skip
+
+
+def _write(root: Path, spec: dict) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, config in spec.items():
+        if name.endswith(".json"):
+            (root / name).write_text(json.dumps(config))
+        else:
+            (root / name).mkdir(exist_ok=True)
+            (root / name / "config.json").write_text(json.dumps(config))
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("configs")
+    specs = {"ltx-video": LTX_VIDEO, "ltx-2": LTX_2, "wan2.1-1.3b": WAN_21_13B, "wan2.2-ti2v-5b": WAN_22_TI2V_5B}
+    return {name: _write(root / name, spec) for name, spec in specs.items()}
+
+
+@pytest.fixture(scope="module")
+def infos(checkpoints):
+    return {name: inspect_model(folder) for name, folder in checkpoints.items()}
+
+
+@pytest.mark.parametrize(
+    ("name", "pipeline", "native", "fps", "rule", "multiple", "transformer_b"),
+    [
+        ("ltx-video", "LTXPipeline", (704, 512), 25, "8k+1", 32, (1.8, 2.0)),
+        ("ltx-2", "LTX2Pipeline", (768, 512), 24, "8k+1", 32, (18.5, 19.5)),
+        ("wan2.1-1.3b", "WanPipeline", (832, 480), 16, "4k+1", 16, (1.35, 1.5)),
+        ("wan2.2-ti2v-5b", "WanPipeline", (1280, 704), 24, "4k+1", 32, (4.8, 5.2)),
+    ],
+)
+def test_real_configs_give_the_models_sizes_frame_rules_and_parameters(
+    infos, name, pipeline, native, fps, rule, multiple, transformer_b
+):
+    info = infos[name]
+    assert info.pipeline == pipeline
+    assert (info.native_width, info.native_height) == native and info.native_fps == fps
+    assert info.frame_rule() == rule and info.size_multiple == multiple
+    low, high = transformer_b
+    assert low * 1e9 <= info.params["transformer"] <= high * 1e9
+    assert info.params_from["transformer"] == "config"  # counted on the meta device, no weights exist
+    assert info.params["text_encoder"] > 4e9  # T5-XXL, UMT5-XXL and Gemma 3 12B are all billions
+
+
+def test_memory_estimates_match_what_the_sources_say(infos):
+    gib = {
+        name: choose_plan(info, info.native_width, info.native_height, 81 if "wan" in name else 121, "bfloat16",
+                          None, requested).peak_bytes / GIB
+        for name, info in infos.items() for requested in ("none",)
+    }  # fmt: skip
+    assert gib["wan2.2-ti2v-5b"] >= 24 * 1e9 / GIB  # ">= 24 GB"
+    assert 10 <= gib["wan2.1-1.3b"] <= 20  # "~13 GB"
+    assert 10 <= gib["ltx-video"] <= 20  # "~10 GB" (with model offload, below)
+    assert gib["ltx-2"] > 60  # 19B + 12B parameters in bf16 alone are 62 GB
+    ltx_model = choose_plan(infos["ltx-video"], 704, 512, 121, "bfloat16", None, "model").peak_bytes / GIB
+    assert 8 <= ltx_model <= 12
+
+
+def test_auto_offload_picks_the_cheapest_plan_that_fits(infos):
+    ltx2 = infos["ltx-2"]
+    on_80 = choose_plan(ltx2, 768, 512, 121, "bfloat16", 80 * GIB)
+    on_48 = choose_plan(ltx2, 768, 512, 121, "bfloat16", 48 * GIB)
+    on_24 = choose_plan(ltx2, 768, 512, 121, "bfloat16", 24 * GIB)
+    assert on_80.offload == "none" and on_80.fits and not on_80.vae_tiling
+    assert on_48.offload == "model" and on_48.fits  # 68 GB of weights fit one component at a time
+    assert on_24.offload == "sequential" and on_24.fits  # as LTX-2's docs do it
+    wan = infos["wan2.1-1.3b"]
+    assert choose_plan(wan, 832, 480, 81, "bfloat16", 80 * GIB).offload == "none"
+    tight = choose_plan(ltx2, 768, 512, 121, "bfloat16", 2 * GIB)
+    assert not tight.fits and tight.offload == "sequential"
+    on_cpu = choose_plan(wan, 832, 480, 81, "float32", 24 * GIB, on_gpu=False)
+    assert on_cpu.offload == "none"
+
+
+def test_settings_a_model_cannot_honour_are_named_with_what_it_allows(infos):
+    problems = film_problems(infos["ltx-2"], {"width": 500, "height": 512, "offload": "later"}, 1280, 720)
+    paths = {path[-1]: message for path, message in problems}
+    assert "not a multiple of 32" in paths["width"] and "480 or 512" in paths["width"]
+    assert "height" not in paths
+    assert "'later' is not one of auto, none, model, sequential" in paths["offload"]
+    assert film_problems(infos["wan2.1-1.3b"], {"width": 848, "height": 480}, 1280, 720) == []
+
+
+def test_render_with_an_impossible_film_is_exit_2_before_anything_renders(tmp_path, checkpoints):
+    board = tmp_path / "film.yaml"
+    board.write_text(
+        "version: 1\ntitle: T\noutput: {width: 128, height: 128, fps: 12}\n"
+        f"backend: {{name: diffusers, model: {checkpoints['ltx-2']}, options: {{width: 500, steps: 2}}}}\n"
+        "world: {location: a room}\nshots: [{id: a, duration: 1}]\n"
+    )
+    result = run_cli("render", str(board), "-q", "-o", str(tmp_path / "out.mp4"))
+    assert result.code == 2, result.stderr
+    assert "film.yaml:4:" in result.stderr and "backend.options.width: 500 is not a multiple of 32" in result.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_doctor_reports_a_model_without_loading_it(checkpoints):
+    result = run_cli("doctor", "--model", str(checkpoints["wan2.2-ti2v-5b"]), "--json")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)["model"]
+    assert report["pipeline"] == "WanPipeline" and report["frame_rule"] == "4k+1"
+    assert (report["native_width"], report["native_height"], report["native_fps"]) == (1280, 704, 24)
+    assert report["plan"]["peak_bytes"] > 20 * GIB

@@ -1,0 +1,163 @@
+"""No traceback anywhere: start-up interrupts, output errors, damaged manifests and cameo records."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sora_cli.cameo.consent import sign_record
+from sora_cli.provenance import C2PA_BOX_UUID, verify
+from tests.conftest import EXAMPLES, MINIMAL, ROOT, problems_of, render, run_cli
+
+INTERRUPT_AT_IMPORT = """
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["sora", "validate", "polar.yaml"]
+from sora_cli.entry import main
+main()
+"""
+
+
+def _sora(*args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([sys.executable, *args], text=True, env=env, cwd=EXAMPLES, **kw)
+
+
+@pytest.mark.parametrize("module", ["typer", "sora_cli.plan.resolve", "sora_cli.policy"])
+def test_ctrl_c_during_start_up_is_exit_130_without_a_traceback(module: str):
+    # the interrupt is raised exactly while that module is imported: no race with a real signal
+    done = _sora("-c", INTERRUPT_AT_IMPORT.format(module=module))
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "sora: interrupted\n"
+
+
+def test_a_full_disk_on_stdout_is_one_line_exit_1():
+    with open("/dev/full", "w") as full:
+        done = _sora("-m", "sora_cli", "plan", "polar.yaml", "--json", stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["sora: cannot write the output: No space left on device"]
+
+
+# --- sora verify on damaged manifests ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signed_film(tmp_path_factory) -> Path:
+    from tests.test_render import SIX
+
+    folder = tmp_path_factory.mktemp("signed")
+    (folder / "six.yaml").write_text(SIX)
+    return Path(render(folder / "six.yaml")["output"]["file"])
+
+
+def _manifest_box(data: bytes) -> int:
+    offset = 0
+    while offset < len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"uuid" and data[offset + 8 : offset + 24] == C2PA_BOX_UUID:
+            return offset
+        offset += size
+    raise AssertionError("no C2PA box")
+
+
+def test_flipped_bits_in_the_manifest_are_invalid_never_an_error(signed_film: Path, tmp_path: Path):
+    data = signed_film.read_bytes()
+    box = _manifest_box(data)
+    states = set()
+    # the claim and its label: flips here made c2pa-python raise KeyError ("internal error" before)
+    for offset in range(box + 440, box + 620, 2):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x80
+        path = tmp_path / "damaged.mp4"
+        path.write_bytes(bytes(damaged))
+        result = verify(path)
+        assert result.state in ("Invalid", "Valid", "Trusted"), (offset - box, result)
+        states.add(result.state)
+    assert "Invalid" in states
+    cli = run_cli("verify", str(path))
+    assert cli.code in (0, 1) and "internal error" not in cli.stderr
+
+
+def test_a_damaged_manifest_store_says_invalid_on_the_command_line(signed_film: Path, tmp_path: Path):
+    data = bytearray(signed_film.read_bytes())
+    box = _manifest_box(bytes(data))
+    data[box + 488 + 7] ^= 0x80  # a position where the store is found but its active manifest is not
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    assert verify(path).state == "Invalid"
+    cli = run_cli("verify", str(path))
+    assert cli.code == 1
+    assert cli.stdout.startswith("Invalid")
+    assert "Traceback" not in cli.stdout + cli.stderr and "internal error" not in cli.stderr
+
+
+# --- cameo records --------------------------------------------------------------------------------
+
+GOOD = {
+    "format": 1,
+    "name": "ada",
+    "consent": {"by": "Ada L", "on": "2026-01-01", "expires": None},
+    "likeness": [],
+    "revoked_on": None,
+}
+
+
+@pytest.mark.parametrize(
+    "record,why",
+    [
+        ("[1, 2]", "a cameo record is a JSON object"),
+        ("{not json", "not valid JSON"),
+        (json.dumps({**GOOD, "consent": {"by": "Ada", "expires": "someday"}}), "consent.expires"),
+        (json.dumps({**GOOD, "consent": "yes"}), "consent"),
+        (json.dumps({**GOOD, "revoked_on": 12}), "revoked_on"),
+        (json.dumps({**GOOD, "likeness": ["../../secret.png"]}), "likeness.0"),
+        (json.dumps({**GOOD, "likeness": "face.png"}), "likeness"),
+    ],
+)
+def test_broken_cameo_records_are_exit_2_with_the_file_and_listed_as_not_usable(tmp_path: Path, record, why):
+    folder = tmp_path / "cameos" / "ada"
+    folder.mkdir(parents=True)
+    (folder / "cameo.json").write_text(record)
+    text = MINIMAL.replace('ann: {description: "baker in white"}', "ann: {cameo: ada}")
+    [problem] = problems_of(text, base_dir=tmp_path)
+    assert problem.startswith("sb.yaml:7:")
+    assert "world.characters.ann.cameo: cameo 'ada' cannot be used: its record is broken" in problem
+    assert f"{folder / 'cameo.json'}: {why}" in problem
+    listing = run_cli("cameo", "list", "--library", str(tmp_path / "cameos"), "--json")
+    assert listing.code == 0, listing.stderr
+    [entry] = json.loads(listing.stdout)
+    assert entry["usable"] is False and entry["state"] == "broken" and why in entry["error"]
+    table = run_cli("cameo", "list", "--library", str(tmp_path / "cameos"))
+    assert table.code == 0 and "not usable" in table.stdout
+
+
+def test_cameo_list_shows_expired_and_revoked_records_as_not_usable(tmp_path: Path):
+    library = tmp_path / "cameos"
+    for name, changes in {
+        "good": {},
+        "old": {"consent": {"by": "Old", "on": "2020-01-01", "expires": "2021-01-01"}},
+        "gone": {"revoked_on": "2026-01-02"},
+    }.items():
+        (library / name).mkdir(parents=True)
+        (library / name / "cameo.json").write_text(json.dumps(sign_record({**GOOD, "name": name, **changes})))
+    listing = json.loads(run_cli("cameo", "list", "--library", str(library), "--json").stdout)
+    assert {c["name"]: (c["usable"], c["state"]) for c in listing} == {
+        "good": (True, "usable"),
+        "old": (False, "expired on 2021-01-01"),
+        "gone": (False, "revoked on 2026-01-02"),
+    }
