@@ -140,6 +140,8 @@ def render_on_ray(
                         tmp.write_bytes(video_bytes)
                     with atomic_path(cache.carry_path(shot_file.key)) as tmp:
                         tmp.write_bytes(carry_bytes)
+                    cache.stored(cache.video(shot_file.key))
+                    cache.stored(cache.carry_path(shot_file.key))
                     shot_file.path = cache.video(shot_file.key)
                     results[shot_file.shot_id] = shot_file
                     progress.shot_finished(shot_file.shot_id, False)
