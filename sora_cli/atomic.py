@@ -12,7 +12,6 @@ the user's umask (``mkstemp`` alone would make them 0600).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import tempfile
@@ -24,7 +23,6 @@ PART = ".part"
 TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
 
 
-@functools.cache
 def file_mode() -> int:
     """The mode a plain ``open(..., "w")`` would give a new file: 0o666 less the umask."""
     mask = os.umask(0o022)

@@ -83,7 +83,7 @@ def check_outputs(
     for role, path in set_paths(film).items():
         try:
             st = path.stat()  # through a symlink: what would really be written over
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a new name (a folder in the way: see preflight)
             continue
         except OSError as exc:
             problems.append(f"{path}: cannot be examined ({exc.strerror})")

@@ -327,6 +327,7 @@ def render_shots(
                 for future in done:
                     for shot_file in future.result():
                         results[shot_file.shot_id] = shot_file
+                    faults.checkpoint("chain-done")
         except BaseException:
             stop_workers(pool)
             raise
