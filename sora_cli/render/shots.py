@@ -269,6 +269,7 @@ def render_shots(
     on_identity: Callable[[dict[str, Any]], None] | None = None,
     farm: Farm | None = None,
 ) -> dict[str, ShotFile]:
+    quiet_fontconfig()
     cls = backend_class(backend_name)
     identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
     if hasattr(cls, "identity_for"):
