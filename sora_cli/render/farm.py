@@ -18,6 +18,7 @@ Ray is imported here only, and this module only for ``--executor ray``.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -99,7 +100,7 @@ class ChainRenderer:
             out.append(
                 (shot_file, cache.video(shot_file.key).read_bytes(), cache.carry_path(shot_file.key).read_bytes())
             )
-            cache.video(shot_file.key).unlink()
+        shutil.rmtree(self.scratch / "shots", ignore_errors=True)  # sent back: nothing stays on the node
         return out
 
 
