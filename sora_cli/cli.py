@@ -336,6 +336,7 @@ def render(
             cache_size=_size(cache_size),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
+        _stop_on_sigterm()
         if hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
                 report = render_film(request, progress)
@@ -614,6 +615,17 @@ def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption 
     with _guard():
         revoke_cameo(_cameo_name(name), _library(library))
     _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job, ``timeout``) stops a render like Ctrl-C: workers and scratch cleaned up."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be cut short
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _size(text: str | None) -> str | None:

@@ -256,3 +256,25 @@ def test_files_are_created_with_the_users_umask(tmp_path):
         assert made and all(p.stat().st_mode & 0o777 == 0o644 for p in made)
     finally:
         os.umask(old)
+
+
+def test_sigterm_stops_a_render_and_cleans_up_like_ctrl_c(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = write(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora_cli", "render", str(path), "-q", "--jobs", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(scratch), "SORA_FAULT": "shot-stored:2@TERM"},
+        start_new_session=True,
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and b"Traceback" not in err, err.decode()
+    assert [p for p in scratch.iterdir() if p.name.startswith("sora")] == []
+    assert not list(tmp_path.rglob("*.part")) and not (tmp_path / "film.mp4").exists()
+    deadline = time.monotonic() + 30  # bounds a hung test only
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_processes(proc.pid) == []

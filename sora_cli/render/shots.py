@@ -142,6 +142,7 @@ def die_with_parent(parent: int) -> None:
 def worker_init(parent: int) -> None:
     """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
     die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
     quiet_interrupts()
     quiet_fontconfig()
 
