@@ -336,12 +336,12 @@ def render(
             cache_size=_size(cache_size),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
-        _stop_on_sigterm()
-        if hasattr(progress, "__enter__"):
-            with progress:  # type: ignore[attr-defined]
+        with _sigterm_stops():
+            if hasattr(progress, "__enter__"):
+                with progress:  # type: ignore[attr-defined]
+                    report = render_film(request, progress)
+            else:
                 report = render_film(request, progress)
-        else:
-            report = render_film(request, progress)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif not quiet:
@@ -617,15 +617,35 @@ def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption 
     _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a cancelled CI job, ``timeout``) stops a render like Ctrl-C: workers and scratch cleaned up."""
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While rendering, SIGTERM (a cancelled CI job, ``timeout``) stops like Ctrl-C: workers and scratch cleaned up.
+
+    The previous handler comes back afterwards (the CLI can run in-process, in
+    tests and notebooks), and a process forked meanwhile that still has this
+    handler dies of SIGTERM as it would have without it.
+    """
     import signal
 
+    owner = os.getpid()
+
     def stop(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be cut short
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _size(text: str | None) -> str | None:

@@ -278,3 +278,9 @@ def test_sigterm_stops_a_render_and_cleans_up_like_ctrl_c(tmp_path):
     while _session_processes(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _session_processes(proc.pid) == []
+
+
+def test_an_in_process_render_leaves_the_sigterm_handler_as_it_found_it(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_cli("render", str(write(tmp_path)), "-q", "--jobs", "1").code == 0
+    assert signal.getsignal(signal.SIGTERM) is before  # forked pools of the host program stay terminable
