@@ -103,7 +103,11 @@ def _alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError):
         return True
-    return True
+    try:  # a zombie (dead, not yet reaped: orphans in containers whose init never reaps) is dead
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
