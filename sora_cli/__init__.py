@@ -7,3 +7,11 @@ state, shot cache) -> ``sound`` (speech, effects, music, mix) -> ``assemble``
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# fontconfig reads its configuration once, when the drawing library (skia) is
+# loaded: point it at the fonts.conf sora ships (only sora's fonts) before any
+# module can load it, so the machine's configuration cannot print warnings
+# under --quiet; ffmpeg's children inherit it.
+_os.environ.setdefault("FONTCONFIG_FILE", _os.path.join(_os.path.dirname(__file__), "fonts", "fonts.conf"))

@@ -2,15 +2,59 @@
 
 Every output goes to a temp file in the same folder, is flushed and fsynced,
 then renamed over the target (rename is atomic on POSIX within a filesystem).
+
+Temp files have one recognisable name, ``.NAME.sora-PID-RANDOM.EXT.part``, so
+the sweep after a ``kill -9`` removes only files sora made (whose writer is
+dead), only in the folder it is given, never below it. Files are created with
+the user's umask (``mkstemp`` alone would make them 0600).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+PART = ".part"
+#: the only names :func:`sweep_stale` ever removes (group 1: the writer's pid)
+TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(..., "w")`` would give a new file: 0o666 less the umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def temp_beside(target: Path, suffix: str | None = None) -> Path:
+    """Create an empty temp file beside ``target`` with sora's temp name and the user's umask."""
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.sora-{os.getpid()}-",
+        suffix=(suffix if suffix is not None else target.suffix) + PART,
+        dir=target.parent,
+    )
+    os.fchmod(fd, file_mode())
+    os.close(fd)
+    return Path(tmp_name)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -18,54 +62,52 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path beside ``target``; on success it replaces ``target``."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.",
-        suffix=suffix if suffix is not None else target.suffix + PART,
-        dir=target.parent,
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temp_beside(target, suffix)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_file(tmp)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
 
-PART = ".part"
-
-
 def sweep_stale(folder: Path) -> int:
-    """Remove temp files left in ``folder`` (recursively) by processes that no longer run.
+    """Remove sora's temp files left directly in ``folder`` by processes that no longer run.
 
     A write interrupted by ``kill -9`` cannot clean up after itself; its temp
-    file names the writer's pid, so the next run can tell it is abandoned.
+    file names the writer's pid, so the next run can tell it is abandoned. Only
+    :data:`TEMP_NAME` files directly in ``folder`` are considered: never a
+    subfolder, never a name sora does not make.
     """
     removed = 0
     if not folder.is_dir():
         return 0
-    for path in folder.rglob(f".*{PART}"):
-        parts = path.name.split(".")
-        pid = next((int(p) for p in parts if p.isdigit()), None)
-        if pid is None or _alive(pid):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-            removed += 1
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = TEMP_NAME.match(entry.name)
+            if not match or _alive(int(match.group(1))) or not entry.is_file(follow_symlinks=False):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
     return removed
 
 
 def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
         return True
-    return True
+    try:  # a zombie (dead, not yet reaped: orphans in containers whose init never reaps) is dead
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:

@@ -290,6 +290,12 @@ def render(
         Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the shot cache.")] = False,
+    cache_size: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-size", help="Bound of the cache, least recently used out first (default: $SORA_CACHE_SIZE or 4G)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
@@ -350,13 +356,15 @@ def render(
             farm=_farm(executor, ray_address, ray_actors, ray_gpus),
             qc=not no_qc,
             allow_assets=tuple(allow_assets or ()),
+            cache_size=_size(cache_size),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
-        if hasattr(progress, "__enter__"):
-            with progress:  # type: ignore[attr-defined]
+        with _sigterm_stops():
+            if hasattr(progress, "__enter__"):
+                with progress:  # type: ignore[attr-defined]
+                    report = render_film(request, progress)
+            else:
                 report = render_film(request, progress)
-        else:
-            report = render_film(request, progress)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif not quiet:
@@ -793,6 +801,102 @@ def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption 
     with _guard():
         revoke_cameo(_cameo_name(name), _library(library))
     _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While rendering, SIGTERM (a cancelled CI job, ``timeout``) stops like Ctrl-C: workers and scratch cleaned up.
+
+    The previous handler comes back afterwards (the CLI can run in-process, in
+    tests and notebooks), and a process forked meanwhile that still has this
+    handler dies of SIGTERM as it would have without it.
+    """
+    import signal
+
+    owner = os.getpid()
+
+    def stop(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be cut short
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _size(text: str | None) -> str | None:
+    """``--cache-size`` checked up front (exit 2), passed on as written."""
+    from sora_cli.render.cache import parse_size
+
+    if text is not None:
+        try:
+            parse_size(text)
+        except ValueError as exc:
+            raise UsageError(f"--cache-size: {exc}") from None
+    return text
+
+
+@app.command("cache")
+def cache_command(
+    where: Annotated[
+        Path, typer.Argument(help="A storyboard (its .sora-cache), a folder holding .sora-cache, or a cache folder.")
+    ] = Path("."),
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Evict least recently used entries down to the bound.")
+    ] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every entry.")] = False,
+    cache_size: Annotated[
+        str | None, typer.Option("--cache-size", help="The bound for --prune (default: $SORA_CACHE_SIZE or 4G).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print size and entries as JSON.")] = False,
+) -> None:
+    """Show the cache's size and entries; --prune or --clear shrink it.
+
+    Examples:
+
+      sora cache storyboards/polar.yaml
+
+      sora cache . --prune --cache-size 500M
+    """
+    from sora_cli.film import CACHE_DIR_NAME
+    from sora_cli.render import cache as shot_cache
+
+    with _guard():
+        root = where.parent / CACHE_DIR_NAME if where.is_file() else where
+        if (root / CACHE_DIR_NAME).is_dir():
+            root = root / CACHE_DIR_NAME
+        if not root.is_dir():
+            raise UsageError(f"no cache at {root}")
+        limit = shot_cache.cache_size_limit(_size(cache_size))
+        freed = removed = 0
+        if prune or clear:
+            freed, removed = shot_cache.prune(root, 0 if clear else limit)
+        size, count = shot_cache.usage(root)
+    info = {
+        "cache": str(root),
+        "bytes": size,
+        "entries": count,
+        "bound": limit,
+        "freed_bytes": freed,
+        "removed": removed,
+    }
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    line = f"{root}: {size / 1e6:.1f} MB in {count} entries (bound {limit / 1e6:.0f} MB)"
+    if prune or clear:
+        line += f"; removed {removed} entries, {freed / 1e6:.1f} MB"
+    print(line)
 
 
 def _farm(executor: str, address: str | None, actors: int, gpus: float):

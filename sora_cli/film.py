@@ -11,32 +11,36 @@ previous film (or nothing) and a shot cache to resume from, never half a file.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sora_cli import faults
 from sora_cli.assemble import subtitles as subs
 from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
-from sora_cli.atomic import atomic_path, atomic_write_text, sweep_stale
+from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.errors import UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
-from sora_cli.fonts import fallback_chain
+from sora_cli.fonts import fallback_chain, quiet_fontconfig
+from sora_cli.outputs import Estimate, Publisher, check_outputs, recover, set_paths
+from sora_cli.outputs import preflight as output_preflight
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
-from sora_cli.render.cache import ShotCache
+from sora_cli.render.cache import ShotCache, cache_size_limit, file_digest, prune
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import Farm, ShotFile, quiet_interrupts, render_shots, run_busy, stop_workers
+from sora_cli.render.shots import Farm, ShotFile, render_shots, run_busy, stop_workers, worker_init
+from sora_cli.scratch import render_scratch
 from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard
 
@@ -60,6 +64,7 @@ class RenderRequest:
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
+    cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -115,6 +120,9 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         ids = [shot.id for shot in plan.shots]
         raise UsageError(f"--only: no shot {unknown[0]!r}{did_you_mean(unknown[0], ids)} (shots: {', '.join(ids)})")
     output = Path(request.output) if request.output else default_output(request.storyboard, request.draft)
+    cache_dir = (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else None
+    source = None if str(request.storyboard) == "-" else Path(request.storyboard)
+    check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
     video = VideoSettings(
         plan.width,
         plan.height,
@@ -123,18 +131,18 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         crf=28 if request.draft else 20,
     )
     film = Film.from_plan(plan)
-    scratch = Path(tempfile.mkdtemp(prefix="sora-render-"))
-    try:
-        cache_root = (
-            (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else scratch / "cache"
-        )
+    quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
+    with render_scratch() as scratch:
+        cache_root = cache_dir or scratch / "cache"
+        output_preflight(output, cache_root, scratch, Estimate.of(plan.frames, plan.width, plan.height, plan.duration))
+        recover(output)  # a set switch a killed render journaled is finished first
+        sweep_cache(cache_root)
+        used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
-        sweep_stale(cache_root)
-        sweep_stale(output.parent)
         identity: dict[str, Any] = {}
         sound_path = scratch / "soundtrack.m4a"
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(1, mp_context=context, initializer=quiet_interrupts) as sound_pool:
+        with ProcessPoolExecutor(1, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
             # a model that makes sound with its picture: the mix waits for the picture (its stems)
             model_audio = getattr(backend_class(backend), "model_audio", None)
             audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
@@ -170,48 +178,98 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         progress.stage("assemble")
         assemble_started = time.perf_counter()
         cue_list = subs.cues(plan)
-        burn_pair = _assemble(
-            plan, shot_files, video, sound_path, cue_list, output, scratch, cache.root / "transitions"
-        )
-        written = _write_subtitles(plan, cue_list, output)
-        generative = bool(getattr(backend_class(backend), "generative", False))
-        facts = provenance_facts(plan, backend_name, identity)
-        sign_film(output, plan.title, generative, facts)
-        assemble_seconds = time.perf_counter() - assemble_started
-        report = _report(plan, request, backend_name, identity, shot_files, mix, output, written, len(cue_list))
-        check = verify(output)
-        report["provenance"] = {
-            "c2pa": check.state,
-            "digital_source_type": "trainedAlgorithmicMedia" if generative else "algorithmicMedia",
-            **facts,
-        }
-        report["timings"] = {
-            "picture_seconds": round(picture_seconds, 3),
-            "assemble_seconds": round(assemble_seconds, 3),
-            "total_seconds": round(time.perf_counter() - started, 3),
-        }
-        if request.qc:
-            from sora_cli.qc import profile_for, run_qc
+        publisher = Publisher(output)
+        try:
+            staged_film = publisher.stage(output)
+            burn_pair = _assemble(
+                plan, shot_files, video, sound_path, cue_list, staged_film, scratch, cache.root / "transitions"
+            )
+            generative = bool(getattr(backend_class(backend), "generative", False))
+            facts = provenance_facts(plan, backend_name, identity)
+            sign_film(staged_film, plan.title, generative, facts)  # signed before it can appear at its path
+            written = _write_subtitles(plan, cue_list, output, publisher)
+            assemble_seconds = time.perf_counter() - assemble_started
+            report = _report(
+                plan, request, backend_name, identity, shot_files, mix, output, staged_film, written, len(cue_list)
+            )
+            check = verify(staged_film)
+            report["provenance"] = {
+                "c2pa": check.state,
+                "digital_source_type": "trainedAlgorithmicMedia" if generative else "algorithmicMedia",
+                **facts,
+            }
+            report["timings"] = {
+                "picture_seconds": round(picture_seconds, 3),
+                "assemble_seconds": round(assemble_seconds, 3),
+                "total_seconds": round(time.perf_counter() - started, 3),
+            }
+            if request.qc:  # the delivery checks run on the film that will appear, before it does
+                from sora_cli.qc import profile_for, run_qc
 
-            progress.stage("qc")
-            profile = profile_for(None, plan)
-            checked = run_qc(output, profile, plan)
-            if burn_pair:
-                from sora_cli.qc.burned import burned_caption_check
+                progress.stage("qc")
+                profile = profile_for(None, plan)
+                sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
+                checked = run_qc(staged_film, profile, plan, sidecars)
+                if burn_pair:
+                    from sora_cli.qc.burned import burned_caption_check
 
-                middles = [(c.start + c.end) / 2 for c in cue_list]
-                checked.checks.append(burned_caption_check(*burn_pair, middles, profile))
-            report["qc"] = checked.to_json()
-        if request.otio:
-            from sora_cli.assemble.timeline import write_otio
+                    middles = [(c.start + c.end) / 2 for c in cue_list]
+                    checked.checks.append(burned_caption_check(*burn_pair, middles, profile))
+                report["qc"] = checked.to_json()
+            if request.otio:
+                from sora_cli.assemble.timeline import write_otio
 
-            otio_path = output.with_suffix(".otio")
-            write_otio(plan, shot_files, output, otio_path, written)
-            report["outputs"]["otio"] = str(otio_path)
-        write_report(report_path(output), report)
+                otio_path = output.with_suffix(".otio")
+                write_otio(plan, shot_files, output, publisher.stage(otio_path), written)
+                report["outputs"]["otio"] = str(otio_path)
+            report["set"] = {target.name: file_digest(tmp) for target, tmp in publisher.staged.items()}
+            write_report(publisher.stage(report_path(output)), report)
+            faults.checkpoint("before-publish")
+            publisher.publish(_stale(output, report["outputs"]))
+        except BaseException:
+            publisher.discard()
+            raise
+        if request.use_cache:
+            prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stale(output: Path, outputs: dict[str, str]) -> list[Path]:
+    """Files of the previous set (as its report lists them) that the new set does not have."""
+    import json
+
+    try:
+        previous = json.loads(report_path(output).read_text(encoding="utf-8")).get("outputs", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    keep = {Path(p).name for p in outputs.values()}
+    names = {p.name for p in set_paths(output).values()}
+    return [
+        output.with_name(Path(p).name)
+        for p in previous.values()
+        if isinstance(p, str) and Path(p).name in names and Path(p).name not in keep
+    ]
+
+
+def _cameo_libraries(plan: Plan, request: RenderRequest) -> list[Path]:
+    """The cameo libraries this render reads (an output must not land in one)."""
+    from sora_cli.cameo.library import default_library, library_dirs
+
+    found = list(library_dirs(Path(plan.base_dir)))
+    if request.cameo_dirs:
+        found.append(Path(request.cameo_dirs))
+    found.append(default_library())
+    return found
+
+
+def sweep_cache(root: Path) -> None:
+    """Remove killed writers' temp files from the cache's own folders (one level each, no deeper)."""
+    folders = [root, root / "sound", root / "sound" / "blocks"]
+    for sub in ("shots", "transitions"):
+        if (root / sub).is_dir():
+            folders.extend(p for p in (root / sub).iterdir() if p.is_dir())
+    for folder in folders:
+        sweep_stale(folder)
 
 
 def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, mode: str) -> tuple[Stem, ...]:
@@ -298,8 +356,7 @@ def _assemble(
 
         segments = [Segment(burned, 0, plan.frames, 0)]
         template = burned
-    with atomic_path(output) as tmp:
-        write_film(tmp, video_packets(segments, plan.fps), template, sound, plan.duration, soft)
+    write_film(output, video_packets(segments, plan.fps), template, sound, plan.duration, soft)
     return (stitched, burned) if "burn" in plan.subtitles and cue_list else None
 
 
@@ -324,12 +381,13 @@ def _burn(video_path: Path, cue_list: list[subs.Cue], plan: Plan, video: VideoSe
     return out
 
 
-def _write_subtitles(plan: Plan, cue_list: list[subs.Cue], output: Path) -> dict[str, str]:
+def _write_subtitles(plan: Plan, cue_list: list[subs.Cue], output: Path, publisher: Publisher) -> dict[str, str]:
+    """Stage the sidecars (they appear with the film, see :class:`Publisher`); their final paths."""
     written: dict[str, str] = {}
     if "sidecar" in plan.subtitles:
         srt, vtt = output.with_suffix(".srt"), output.with_suffix(".vtt")
-        atomic_write_text(srt, subs.to_srt(cue_list))
-        atomic_write_text(vtt, subs.to_vtt(cue_list))
+        publisher.stage(srt).write_text(subs.to_srt(cue_list), encoding="utf-8")
+        publisher.stage(vtt).write_text(subs.to_vtt(cue_list), encoding="utf-8")
         written.update(srt=str(srt), vtt=str(vtt))
     return written
 
@@ -342,6 +400,7 @@ def _report(
     shot_files: dict[str, ShotFile],
     mix: MixReport,
     output: Path,
+    staged: Path,
     subtitles: dict[str, str],
     cue_count: int,
 ) -> dict[str, Any]:
@@ -374,7 +433,7 @@ def _report(
         "draft": request.draft,
         "output": {
             "file": str(output),
-            "bytes": output.stat().st_size,
+            "bytes": staged.stat().st_size,
             "duration": round(plan.duration, 6),
             "frames": plan.frames,
             "width": plan.width,

@@ -225,22 +225,38 @@ LONG = SIX.replace("duration: 1", "duration: 3")
 
 
 def test_kill_mid_render_leaves_no_partial_film_and_resumes(tmp_path):
+    # killed (SIGKILL, by itself) right after its second shot is stored: the same moment every run
     path = write(tmp_path, LONG)
-    proc = _sora(["render", str(path), "-q", "--jobs", "1"], tmp_path)
-    shots = tmp_path / ".sora-cache" / "shots"
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(shots.glob("*/*.mp4"))) < 2:
+    proc = _sora(
+        ["render", str(path), "-q", "--jobs", "1"],
+        tmp_path,
+        env={**os.environ, "SORA_FAULT": "shot-stored:2"},
+        start_new_session=True,
+    )
+    proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30  # its sound worker dies with it (parent-death signal): let it finish dying
+    while _alive_in_session(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
     assert not (tmp_path / "film.mp4").exists()
-    done = len(list(shots.glob("*/*.mp4")))
-    assert 2 <= done < 6
+    shots = tmp_path / ".sora-cache" / "shots"
+    assert len(list(shots.glob("*/*.mp4"))) == 2
     report = render(path)
     assert not list(tmp_path.rglob("*.part"))  # the killed render's temp files were swept
-    assert len(report["reused"]) >= 2 and Path(report["output"]["file"]).is_file()
+    assert report["reused"] == ["a", "b"] and Path(report["output"]["file"]).is_file()
     frames = decode_video(Path(report["output"]["file"]))
     assert len(frames) == report["output"]["frames"]
+
+
+def _alive_in_session(sid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            return True
+    return False
 
 
 def test_ctrl_c_stops_cleanly(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import io
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -21,20 +22,23 @@ import av
 
 from sora_cli.assemble.subtitles import Cue
 from sora_cli.ffmpeg import run_ffmpeg
+from sora_cli.scratch import scratch_dir
 
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
 
 @functools.cache
-def _mov_text_template() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="sora-movtext-"))
-    (folder / "one.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nx\n", encoding="utf-8")
-    run_ffmpeg(
-        ["-i", "one.srt", "-c:s", "mov_text", "-map_metadata", "-1", "-fflags", "+bitexact", "template.mp4"],
-        "making a subtitle template",
-        cwd=folder,
-    )
-    return folder / "template.mp4"
+def _mov_text_template() -> bytes:
+    """A one-cue MP4 whose mov_text stream is the template (made once, kept in memory, no file left)."""
+    with tempfile.TemporaryDirectory(prefix="sora-movtext-", dir=scratch_dir()) as tmp:
+        folder = Path(tmp)
+        (folder / "one.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nx\n", encoding="utf-8")
+        run_ffmpeg(
+            ["-i", "one.srt", "-c:s", "mov_text", "-map_metadata", "-1", "-fflags", "+bitexact", "template.mp4"],
+            "making a subtitle template",
+            cwd=folder,
+        )
+        return (folder / "template.mp4").read_bytes()
 
 
 def _subtitle_packets(cue_list: list[Cue]) -> Iterator[av.Packet]:
@@ -78,7 +82,7 @@ def write_film(
                 a_out = out.add_stream_from_template(audio_container.streams.audio[0])
                 sources.append((_audio_packets(audio, duration), a_out))
             if subtitles:
-                with av.open(str(_mov_text_template())) as st:
+                with av.open(io.BytesIO(_mov_text_template())) as st:
                     s_out = out.add_stream_from_template(st.streams.subtitles[0])
                 s_out.metadata["language"] = language
                 sources.append((_subtitle_packets(subtitles), s_out))

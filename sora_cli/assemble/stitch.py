@@ -25,6 +25,7 @@ import numpy as np
 from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.plan.model import Plan
+from sora_cli.render.cache import seal, verified
 from sora_cli.render.encode import FrameEncoder, VideoSettings
 
 
@@ -110,7 +111,7 @@ def plan_segments(
                 path = workdir / key[:2] / f"{key}.mp4"
             else:
                 path = workdir / f"transition-{i:04d}.mp4"
-            if not path.is_file():
+            if not (verified(path) if keys is not None else path.is_file()):
                 head = decode_frames(files[shot.id], 0, t_in)
                 tail = (
                     decode_frames(files[before], shots[i - 1].frames - t_in, shots[i - 1].frames)
@@ -118,6 +119,8 @@ def plan_segments(
                     else [None] * t_in
                 )
                 encode_transition(path, shot.transition.type, tail, head, video)
+                if keys is not None:
+                    seal(path)
             segments.append(Segment(path, 0, t_in, shot.start_frame))
         if shot.frames - t_out > t_in:
             segments.append(Segment(files[shot.id], t_in, shot.frames - t_out, shot.start_frame + t_in))

@@ -12,6 +12,8 @@ import functools
 from pathlib import Path
 
 FONTS_DIR = Path(__file__).resolve().parent
+#: our own fontconfig file (put in the environment by ``sora_cli/__init__.py``)
+FONTCONFIG_FILE = FONTS_DIR / "fonts.conf"
 REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 MONO = FONTS_DIR / "DejaVuSansMono.ttf"
@@ -46,3 +48,29 @@ def family_for(char: str) -> str:
         if char.isspace() or skia.Font(typeface).textToGlyphs(char)[0] != 0:
             return family
     return fallback_chain()[0][0]
+
+
+@functools.cache
+def quiet_fontconfig() -> None:
+    """Initialise the drawing library's fontconfig now, with its start-up chatter discarded.
+
+    skia's bundled fontconfig reads our ``fonts.conf`` (see ``sora_cli/__init__.py``)
+    but also parses the machine's template folder, whose newer syntax it warns
+    about on stderr on every render. Those lines are not about the film and
+    ``--quiet`` must print nothing, so the one initialisation runs with fd 2
+    pointed at /dev/null; every later message reaches stderr as usual.
+    """
+    import os
+
+    try:
+        import skia
+    except ImportError:  # pragma: no cover - a broken install
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        skia.FontMgr.RefDefault().countFamilies()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

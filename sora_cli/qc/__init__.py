@@ -7,6 +7,7 @@ runs the same checks on what it wrote.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -19,8 +20,11 @@ from sora_cli.qc.result import Check, QcResult
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
 
 
-def run_qc(film: Path, profile: Profile, plan: Plan | None = None) -> QcResult:
-    """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`."""
+def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Sequence[Path] | None = None) -> QcResult:
+    """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
+
+    ``sidecars`` are the film's subtitle files when they are not beside it under its name.
+    """
     from sora_cli.qc.audio import audio_checks
     from sora_cli.qc.captions import caption_checks
     from sora_cli.qc.container import container_checks
@@ -42,7 +46,7 @@ def run_qc(film: Path, profile: Profile, plan: Plan | None = None) -> QcResult:
     picture, facts = picture_checks(film, profile, wanted)
     result.checks += picture
     result.checks += container_checks(film, profile)
-    result.checks += caption_checks(film, profile, facts.fps)
+    result.checks += caption_checks(film, profile, facts.fps, sidecars)
     return result
 
 

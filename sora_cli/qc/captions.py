@@ -12,6 +12,7 @@ import itertools
 import re
 import struct
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -71,11 +72,15 @@ def _soft_captions(path: Path) -> list[Caption]:
     return cues
 
 
-def find_captions(film: Path) -> dict[str, list[Caption]]:
-    """Every caption source of the film: its SRT and VTT beside it, its soft track."""
+def find_captions(film: Path, sidecars: Sequence[Path] | None = None) -> dict[str, list[Caption]]:
+    """Every caption source of the film: its SRT and VTT (``sidecars``, else those beside it), its soft track.
+
+    A render checks its film before the set appears at its path, so it names the
+    staged sidecars itself; ``sora qc`` looks beside the film.
+    """
     found: dict[str, list[Caption]] = {}
-    for suffix in (".srt", ".vtt"):
-        side = film.with_suffix(suffix)
+    sides = sidecars if sidecars is not None else [film.with_suffix(suffix) for suffix in (".srt", ".vtt")]
+    for side in sides:
         if side.is_file():
             found[side.name] = parse_timed_text(side.read_text(encoding="utf-8", errors="replace"), side.name)
     soft = _soft_captions(film)
@@ -84,9 +89,9 @@ def find_captions(film: Path) -> dict[str, list[Caption]]:
     return found
 
 
-def caption_checks(film: Path, profile: Profile, fps: float) -> list[Check]:
+def caption_checks(film: Path, profile: Profile, fps: float, sidecars: Sequence[Path] | None = None) -> list[Check]:
     spec = profile.captions
-    sources = find_captions(film)
+    sources = find_captions(film, sidecars)
     if not sources:
         return []
     cues = [c for name in sorted(sources) for c in sources[name]]

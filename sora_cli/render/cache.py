@@ -6,25 +6,37 @@ content of every asset it draws from, the backend's identity and options, the
 video settings, the watermark, and, for a ``continue`` shot, the key of the shot
 it continues. Invalidation is exact by construction: there is no list of
 "fields that matter" to keep in sync by hand.
+
+Every entry is a data file plus a record ``FILE.sum`` (its sha256 and size),
+written after the file is in place. An entry is used only when its content
+matches the record: a corrupt, truncated or swapped file is discarded with a
+warning and made again. Carries are stored as data (``.npz`` arrays plus a
+JSON tree, loaded with ``allow_pickle=False``): nothing in the cache can run
+code. The records' modification times are the last-use times for the
+least-recently-used eviction that keeps the cache under its size bound.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
-import pickle
-from dataclasses import asdict
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sora_cli.atomic import atomic_path
+import numpy as np
+
+from sora_cli.atomic import atomic_path, atomic_write_text
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry
 from sora_cli.render.encode import ENCODER_THREADS, VideoSettings
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: carries as data, digest records, LRU bound
 #: fields of a planned shot that place it in the film without changing its pixels
 POSITION_FIELDS = {"index", "start", "start_frame", "sfx"}
 
@@ -76,11 +88,119 @@ def shot_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# --- entries: a data file and its digest record -----------------------------------------------
+
+RECORD = ".sum"
+#: the default size bound (``--cache-size``, ``SORA_CACHE_SIZE``)
+DEFAULT_CACHE_SIZE = 4 << 30
+
+
+def record_path(path: Path) -> Path:
+    return path.with_name(path.name + RECORD)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def seal(path: Path) -> None:
+    """Record ``path``'s digest: from now on it is a cache entry that can be checked."""
+    atomic_write_text(record_path(path), json.dumps({"sha256": _sha256(path), "bytes": path.stat().st_size}))
+
+
+def discard(path: Path, why: str) -> None:
+    """Remove an entry that failed its check, saying so (it will be made again)."""
+    sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be rendered again\n")
+    for p in (path, record_path(path)):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def verified(path: Path) -> bool:
+    """``path`` is a cache entry whose content matches its record (and is marked as used now).
+
+    A missing file is simply a miss; a file without a record (a write cut short),
+    with another size or another digest is discarded with a warning.
+    """
+    if not path.is_file():
+        return False
+    try:
+        record = json.loads(record_path(path).read_text(encoding="utf-8"))
+        expected, size = str(record["sha256"]), int(record["bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        discard(path, "has no valid digest record")
+        return False
+    if path.stat().st_size != size or _sha256(path) != expected:
+        discard(path, "does not match the digest recorded when it was written")
+        return False
+    with contextlib.suppress(OSError):
+        os.utime(record_path(path))  # last used: now (for the LRU bound)
+    return True
+
+
+# --- carries as data ----------------------------------------------------------------------------
+
+
+def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """A JSON tree for ``value``; arrays and numpy scalars go to ``arrays`` (types kept exactly)."""
+    if isinstance(value, np.ndarray | np.generic):
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            raise TypeError("a carry may not hold object arrays")
+        name = f"a{len(arrays)}"
+        arrays[name] = array
+        return {"s" if isinstance(value, np.generic) else "a": name}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list):
+        return {"t" if isinstance(value, tuple) else "l": [_encode(v, arrays) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"m": {k: _encode(v, arrays) for k, v in value.items()}}
+    raise TypeError(f"a carry may hold arrays, numbers, text, lists and dicts, not {type(value).__name__}")
+
+
+def _decode(tree: Any, arrays: Any) -> Any:
+    if not isinstance(tree, dict):
+        return tree
+    ((tag, value),) = tree.items()
+    if tag == "a":
+        return arrays[value].copy()
+    if tag == "s":
+        return arrays[value][()]
+    if tag in ("t", "l"):
+        items = [_decode(v, arrays) for v in value]
+        return tuple(items) if tag == "t" else items
+    if tag == "m":
+        return {k: _decode(v, arrays) for k, v in value.items()}
+    raise ValueError(f"unknown carry tag {tag!r}")
+
+
+def write_carry(path: Path, carry: Carry) -> None:
+    """Store ``carry`` as an ``.npz`` of plain arrays (no pickled objects) with a JSON tree."""
+    arrays: dict[str, np.ndarray] = {}
+    tree = {"shot_id": carry.shot_id, "state": _encode(carry.state, arrays)}
+    meta = np.frombuffer(json.dumps(tree).encode("utf-8"), dtype=np.uint8)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, meta=meta, last_frame=carry.last_frame, **arrays)
+
+
+def read_carry(path: Path) -> Carry:
+    with np.load(path, allow_pickle=False) as data:
+        tree = json.loads(bytes(data["meta"]).decode("utf-8"))
+        arrays = {name: data[name] for name in data.files}
+        return Carry(str(tree["shot_id"]), arrays["last_frame"], _decode(tree["state"], arrays))
+
+
 class ShotCache:
-    """``DIR/shots/ab/abcdef....mp4`` and ``....carry`` beside it."""
+    """``DIR/shots/ab/abcdef....mp4`` and ``....carry`` beside it, each with its ``.sum`` record."""
 
     def __init__(self, root: Path):
         self.root = root
+        self._checked: set[Path] = set()
 
     def video(self, key: str) -> Path:
         return self.root / "shots" / key[:2] / f"{key}.mp4"
@@ -88,21 +208,100 @@ class ShotCache:
     def carry_path(self, key: str) -> Path:
         return self.root / "shots" / key[:2] / f"{key}.carry"
 
+    def _verified(self, path: Path) -> bool:
+        """:func:`verified`, once per entry for the life of this object (one render)."""
+        if path in self._checked and path.is_file():
+            return True
+        ok = verified(path)
+        if ok:
+            self._checked.add(path)
+        return ok
+
     def has(self, key: str) -> bool:
-        return self.video(key).is_file()
+        return self._verified(self.video(key))
+
+    def stored(self, path: Path) -> None:
+        """``path`` (a shot, a carry) was just written: record its digest."""
+        seal(path)
+        self._checked.add(path)
 
     def load_carry(self, key: str) -> Carry | None:
-        """The carry stored with a shot (our own pickle, in our own cache folder)."""
+        """The carry stored with a shot, or None when it is missing or fails its check."""
         path = self.carry_path(key)
-        if not path.is_file():
+        if not self._verified(path):
             return None
         try:
-            with open(path, "rb") as fh:
-                carry = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return read_carry(path)
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            self._checked.discard(path)
+            discard(path, f"cannot be read ({type(exc).__name__})")
             return None
-        return carry if isinstance(carry, Carry) else None
 
     def store_carry(self, key: str, carry: Carry) -> None:
-        with atomic_path(self.carry_path(key)) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(carry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        write_carry(self.carry_path(key), carry)
+        self.stored(self.carry_path(key))
+
+
+# --- size bound ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Path
+    bytes: int
+    used: float  # when last used (the record's mtime)
+
+
+def entries(root: Path) -> Iterator[Entry]:
+    """Every complete entry under ``root`` (a data file with its record)."""
+    if not root.is_dir():
+        return
+    for record in root.rglob(f"*{RECORD}"):
+        data = record.with_name(record.name[: -len(RECORD)])
+        try:
+            st, rt = data.stat(), record.stat()
+        except FileNotFoundError:
+            continue
+        yield Entry(data, st.st_size + rt.st_size, rt.st_mtime)
+
+
+def usage(root: Path) -> tuple[int, int]:
+    """(bytes, entries) of the cache at ``root``."""
+    found = list(entries(root))
+    return sum(e.bytes for e in found), len(found)
+
+
+def prune(root: Path, limit: int, keep_since: float | None = None) -> tuple[int, int]:
+    """Evict least-recently-used entries until the cache holds at most ``limit`` bytes.
+
+    Entries used at or after ``keep_since`` (the render that is finishing) are
+    evicted last, and not at all while older ones remain. Returns (bytes, entries) removed.
+    """
+    found = sorted(entries(root), key=lambda e: e.used)
+    total = sum(e.bytes for e in found)
+    freed = count = 0
+    for entry in found:
+        if total - freed <= limit or (keep_since is not None and entry.used >= keep_since):
+            break
+        for p in (record_path(entry.path), entry.path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        freed += entry.bytes
+        count += 1
+    return freed, count
+
+
+def parse_size(text: str) -> int:
+    """``500M``, ``2G``, ``1.5GiB``, ``800000`` -> bytes (powers of 1024)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if not m:
+        raise ValueError(f"{text!r} is not a size (use e.g. 800M, 4G)")
+    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
+
+
+def cache_size_limit(option: str | None = None) -> int:
+    """The bound: ``--cache-size``, else ``$SORA_CACHE_SIZE``, else :data:`DEFAULT_CACHE_SIZE`."""
+    text = option or os.environ.get("SORA_CACHE_SIZE")
+    return parse_size(text) if text else DEFAULT_CACHE_SIZE

@@ -18,6 +18,7 @@ Ray is imported here only, and this module only for ``--executor ray``.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -99,7 +100,7 @@ class ChainRenderer:
             out.append(
                 (shot_file, cache.video(shot_file.key).read_bytes(), cache.carry_path(shot_file.key).read_bytes())
             )
-            cache.video(shot_file.key).unlink()
+        shutil.rmtree(self.scratch / "shots", ignore_errors=True)  # sent back: nothing stays on the node
         return out
 
 
@@ -140,6 +141,8 @@ def render_on_ray(
                         tmp.write_bytes(video_bytes)
                     with atomic_path(cache.carry_path(shot_file.key)) as tmp:
                         tmp.write_bytes(carry_bytes)
+                    cache.stored(cache.video(shot_file.key))
+                    cache.stored(cache.carry_path(shot_file.key))
                     shot_file.path = cache.video(shot_file.key)
                     results[shot_file.shot_id] = shot_file
                     progress.shot_finished(shot_file.shot_id, False)

@@ -12,9 +12,11 @@ only on its key.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -23,7 +25,9 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from sora_cli import faults
 from sora_cli.atomic import atomic_path
+from sora_cli.fonts import quiet_fontconfig
 from sora_cli.plan.model import Plan, PlannedShot
 from sora_cli.render import watermark
 from sora_cli.render.backend import Carry, Film, backend_class
@@ -116,6 +120,33 @@ def quiet_interrupts() -> None:
     signal.signal(signal.SIGINT, on_interrupt)
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker exit when ``parent`` dies (SIGKILL from the kernel, Linux).
+
+    A render killed with ``kill -9`` cannot stop its workers; without this they
+    stay, orphaned and blocked on the pool's pipe, for ever. The check after
+    ``prctl`` closes the race where the parent died before it was called.
+    Elsewhere the pool's own pipe ends the worker when it reads end-of-file.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def worker_init(parent: int) -> None:
+    """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
+    quiet_interrupts()
+    quiet_fontconfig()
+
+
 def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
     """Run a task in a pool worker, marked busy so an interrupt stops it rather than the worker."""
     _worker["busy"], _worker["interrupted"] = True, False
@@ -125,8 +156,8 @@ def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
         _worker["busy"] = False
 
 
-def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any) -> None:
-    quiet_interrupts()
+def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any, parent: int) -> None:
+    worker_init(parent)
     backend = backend_class(backend_name)()
     backend.open(film)
     _worker.update(backend=backend, film=film, cache=ShotCache(cache_root), queue=queue)
@@ -208,8 +239,10 @@ def _render_one(
             if encoder is not None:
                 encoder.abort()
             raise
+    cache.stored(cache.video(job.key))
     assert render.carry is not None
     cache.store_carry(job.key, render.carry)
+    faults.checkpoint("shot-stored")
     return render.carry
 
 
@@ -237,6 +270,7 @@ def render_shots(
     on_identity: Callable[[dict[str, Any]], None] | None = None,
     farm: Farm | None = None,
 ) -> dict[str, ShotFile]:
+    quiet_fontconfig()
     cls = backend_class(backend_name)
     identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
     if hasattr(cls, "identity_for"):
@@ -245,12 +279,14 @@ def render_shots(
         on_identity(identity)
     generative = bool(getattr(cls, "generative", False))
     work = plan_jobs(plan, identity, generative, video, only)
-    todo = [chain for chain in work if any(j.force or not cache.has(j.key) for j in chain)]
+    # one pass, linear in the number of shots (a chain is to do when any of its shots is)
+    to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
+    todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
     results: dict[str, ShotFile] = {}
-    for chain in work:
+    for chain, needed in zip(work, to_do, strict=True):
         for job in chain:
             # chains with nothing to do; on a farm also the cached start of a chain (the farm sends only the rest)
-            if chain not in todo or (farm is not None and not job.force and cache.has(job.key)):
+            if not needed or (farm is not None and not job.force and cache.has(job.key)):
                 results[job.shot.id] = ShotFile(
                     job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True
                 )
@@ -280,7 +316,10 @@ def render_shots(
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     queue = context.Queue()
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_open_worker, initargs=(backend_name, film, cache.root, queue)
+        workers,
+        mp_context=context,
+        initializer=_open_worker,
+        initargs=(backend_name, film, cache.root, queue, os.getpid()),
     ) as pool:
         pending: set[Future] = {pool.submit(_render_chain_in_worker, chain, video) for chain in todo}
         try:
@@ -290,6 +329,7 @@ def render_shots(
                 for future in done:
                     for shot_file in future.result():
                         results[shot_file.shot_id] = shot_file
+                    faults.checkpoint("chain-done")
         except BaseException:
             stop_workers(pool)
             raise

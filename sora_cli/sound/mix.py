@@ -34,8 +34,9 @@ from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 from sora_cli.plan.model import Plan
-from sora_cli.render.cache import file_digest
+from sora_cli.render.cache import file_digest, seal, verified
 from sora_cli.render.progress import NullProgress, Progress
+from sora_cli.scratch import scratch_dir
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
 from sora_cli.sound.files import decode_audio, load_take
@@ -242,13 +243,14 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
     with open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
             cached = cache_dir / f"{mixer.block_key(start, n)}.f32" if cache_dir else None
-            if cached is not None and cached.is_file():
+            if cached is not None and verified(cached):
                 block = np.fromfile(cached, dtype=np.float32).reshape(-1, 2)
             else:
                 block = mixer.render(start, n)
                 if cached is not None:
                     with atomic_path(cached) as tmp:
                         block.astype("<f4").tofile(tmp)
+                    seal(cached)
             meter.add(block)
             fh.write(block.astype("<f4").tobytes())
             progress.stage_advanced(n / RATE)
@@ -269,7 +271,7 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
             around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
             name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
             cached = cache_dir / f"{name}.headroom" if cache_dir else None
-            if cached is not None and cached.is_file():
+            if cached is not None and verified(cached):
                 fh.write(cached.read_bytes())
                 continue
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
@@ -277,6 +279,7 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
             if cached is not None:
                 with atomic_path(cached) as tmp:
                     tmp.write_bytes(data)
+                seal(cached)
             fh.write(data)
 
 
@@ -306,7 +309,7 @@ def mix_soundtrack(
     mixer = Mixer(plan, stems)
     total = mixer.total
     target = plan.loudness
-    with tempfile.TemporaryDirectory(prefix="sora-mix-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sora-mix-", dir=scratch_dir()) as tmp:
         scratch = _Scratch(Path(tmp), total)
         progress.stage("sound", total / RATE * 3)
         raw = _raw_pass(mixer, scratch, cache_dir, progress)
@@ -437,11 +440,13 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     key = soundtrack_key(plan, stems)
     audio = cache.root / "sound" / f"{key}.m4a"
     meta = audio.with_suffix(".json")
-    if audio.is_file() and meta.is_file():
+    if verified(audio) and verified(meta):
         shutil.copyfile(audio, out_path)
         return MixReport(**json.loads(meta.read_text()))
     report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
+    seal(audio)
     atomic_write_text(meta, json.dumps(report.__dict__))
+    seal(meta)
     return report

@@ -1,0 +1,193 @@
+"""The shot cache is inert (data, never code), verified against its digests, bounded, and schedules linearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sora_cli.plan.resolve import make_plan
+from sora_cli.provenance import media_digest
+from sora_cli.render import cache as shot_cache
+from sora_cli.render import shots
+from sora_cli.render.backend import Carry, Film
+from sora_cli.render.encode import VideoSettings
+from sora_cli.render.progress import NullProgress
+from sora_cli.storyboard import parse_storyboard
+from tests.conftest import render, run_cli
+
+FILM = """\
+version: 1
+title: Cache
+output: {width: 160, height: 96, fps: 12}
+world:
+  location: "a snowy street"
+  weather: snow
+  characters:
+    kim: {description: "courier in green"}
+audio: {ambience: none}
+shots:
+  - {id: a, duration: 1, cast: [kim], action: "Kim walks", dialogue: [{speaker: kim, line: "LINE"}]}
+  - {id: b, duration: 1, cast: [kim], continuity: continue}
+  - {id: c, duration: 1, cast: [kim], transition: {type: crossfade, duration: 0.5}}
+"""
+
+
+def write(folder: Path, line: str = "Hi.") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "film.yaml"
+    path.write_text(FILM.replace("LINE", line))
+    return path
+
+
+def sora(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sora_cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def reseal(path: Path) -> None:
+    """Write a record that matches whatever is in ``path`` now (as an attacker with write access could)."""
+    shot_cache.seal(path)
+
+
+class Planted:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_a_planted_pickle_carry_never_runs(tmp_path):
+    path = write(tmp_path)
+    first = render(path)
+    carries = list((tmp_path / ".sora-cache" / "shots").glob("*/*.carry"))
+    assert carries
+    marker = tmp_path / "pwned"
+    for carry in carries:
+        carry.write_bytes(pickle.dumps(Planted(marker)))
+        reseal(carry)  # even with a matching digest record: the format itself cannot hold code
+    again = render(path, only=("b",))  # b continues a: its carry must be loaded
+    assert not marker.exists()
+    assert again["rendered"] == ["a", "b"]  # the unreadable carry was discarded, a drawn again for it
+    assert media_digest(Path(again["output"]["file"])) == media_digest(Path(first["output"]["file"]))
+
+
+def test_corrupt_swapped_and_truncated_entries_are_discarded_and_the_film_is_unchanged(tmp_path):
+    path = write(tmp_path / "one")
+    other = write(tmp_path / "two", "Other.")
+    assert sora(["render", str(path), "-q", "--jobs", "1"], path.parent).returncode == 0
+    assert sora(["render", str(other), "-q", "--jobs", "1"], other.parent).returncode == 0
+    assert sora(["render", str(path), "-q", "--no-cache", "-o", "plain.mp4"], path.parent).returncode == 0
+    expected = media_digest(path.parent / "plain.mp4")
+    cache = path.parent / ".sora-cache"
+    report = json.loads((path.parent / "film.report.json").read_text())
+    key = {s["id"]: s["content_hash"] for s in report["shots"]}
+    video = shot_cache.ShotCache(cache).video
+    with open(video(key["a"]), "r+b") as fh:  # 2,000 bytes overwritten in the middle
+        fh.seek(video(key["a"]).stat().st_size // 2)
+        fh.write(os.urandom(2000))
+    other_report = json.loads((other.parent / "film.report.json").read_text())
+    other_c = shot_cache.ShotCache(other.parent / ".sora-cache").video(other_report["shots"][0]["content_hash"])
+    shutil.copyfile(other_c, video(key["c"]))  # another film's shot in c's place
+    (overlap,) = (cache / "transitions").glob("*/*.mp4")
+    with open(overlap, "r+b") as fh:  # truncated
+        fh.truncate(100)
+    (sound,) = (cache / "sound").glob("*.m4a")
+    (other_sound,) = (other.parent / ".sora-cache" / "sound").glob("*.m4a")
+    shutil.copyfile(other_sound, sound)  # another film's soundtrack
+    result = sora(["render", str(path), "-q", "--jobs", "1"], path.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("sora: warning: cache entry") == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    assert media_digest(path.parent / "film.mp4") == expected
+    again = sora(["render", str(path), "-q", "--jobs", "1", "--json"], path.parent)
+    assert json.loads(again.stdout)["reused"] == ["a", "b", "c"] and again.stderr == ""
+
+
+def test_an_entry_without_its_record_is_not_trusted(tmp_path):
+    path = write(tmp_path)
+    render(path)
+    records = list((tmp_path / ".sora-cache" / "shots").glob("*/*.mp4.sum"))
+    for record in records:
+        record.unlink()  # a write cut short between the file and its record
+    assert render(path)["reused"] == []
+
+
+def test_carries_round_trip_as_data_with_their_types(tmp_path):
+    rng = np.random.default_rng(7)
+    state = {
+        "bodies": {"kim": {"x": 1.5, "facing": -1.0}},
+        "camera": (0.25, 1.0, np.float64(3.5)),
+        "track": np.float32(2.5),
+        "weather": {"pos": rng.normal(size=(4, 2)), "rng": rng.bit_generator.state, "kind": "snow"},
+        "sky": ("dusk", "snow", None),
+        "tail": [np.zeros((2, 2, 3), np.uint8)],
+    }
+    carry = Carry("a", np.ones((4, 4, 3), np.uint8), state)
+    path = tmp_path / "x.carry"
+    shot_cache.write_carry(path, carry)
+    back = shot_cache.read_carry(path)
+    with np.load(path, allow_pickle=False) as data:  # every member is a plain array
+        assert all(data[name].dtype != object for name in data.files)
+    assert back.shot_id == "a" and np.array_equal(back.last_frame, carry.last_frame)
+    assert back.state["camera"] == (0.25, 1.0, 3.5) and type(back.state["camera"][2]) is np.float64
+    assert type(back.state["track"]) is np.float32 and back.state["sky"] == ("dusk", "snow", None)
+    assert np.array_equal(back.state["weather"]["pos"], state["weather"]["pos"])
+    assert back.state["weather"]["rng"] == state["weather"]["rng"]
+    with pytest.raises(TypeError):
+        shot_cache.write_carry(path, Carry("a", carry.last_frame, {"f": object()}))
+
+
+def test_the_cache_is_bounded_least_recently_used_first_and_sora_cache_shows_and_prunes(tmp_path):
+    cache = tmp_path / "cache"
+    one, two = write(tmp_path / "one"), write(tmp_path / "two", "Other.")
+    two.write_text(two.read_text().replace("a snowy street", "a sunny beach").replace("weather: snow", ""))
+    render(one, cache_dir=cache)
+    size_one, entries_one = shot_cache.usage(cache)
+    assert entries_one > 0
+    shown = run_cli("cache", str(cache), "--json")
+    assert json.loads(shown.stdout)["bytes"] == size_one and json.loads(shown.stdout)["entries"] == entries_one
+    for record in cache.rglob("*.sum"):  # last used an hour ago
+        os.utime(record, (record.stat().st_atime - 3600, record.stat().st_mtime - 3600))
+    report = render(two, cache_dir=cache, cache_size="1K")  # far below one film: everything older goes
+    kept = {p.name for p in cache.rglob("*.mp4")}
+    assert {f"{s['content_hash']}.mp4" for s in report["shots"]} <= kept  # this render's entries stay
+    first = json.loads((tmp_path / "one" / "film.report.json").read_text())
+    assert not {f"{s['content_hash']}.mp4" for s in first["shots"]} & kept
+    size, entries = shot_cache.usage(cache)
+    out = run_cli("cache", str(cache), "--clear")
+    assert out.code == 0 and f"removed {entries} entries" in out.stdout
+    assert shot_cache.usage(cache) == (0, 0)
+    assert size > 0
+    assert run_cli("cache", str(cache), "--prune", "--cache-size", "lots").code == 2
+
+
+def test_scheduling_never_compares_chains(tmp_path, monkeypatch):
+    """Which chains to render is decided in one pass (today's ``chain not in todo`` was quadratic)."""
+    rows = "\n".join(
+        f"  - {{id: s{i}, duration: 0.5, cast: [kim]{', continuity: continue' if i % 3 else ''}}}" for i in range(300)
+    )
+    text = FILM.split("shots:")[0] + "shots:\n" + rows + "\n"
+    plan = make_plan(parse_storyboard(text, "long.yaml", tmp_path))
+    compared = []
+    monkeypatch.setattr(shots.ShotJob, "__eq__", lambda self, other: compared.append(1) or self is other)
+
+    class EverythingCached(shot_cache.ShotCache):
+        def has(self, key: str) -> bool:
+            return True
+
+    film = Film.from_plan(plan)
+    files = shots.render_shots(
+        plan, "animatic", film, VideoSettings(160, 96, 12), EverythingCached(tmp_path), set(), 1, NullProgress()
+    )
+    assert len(files) == 300 and all(f.cached for f in files.values())
+    assert compared == []

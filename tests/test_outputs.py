@@ -1,0 +1,286 @@
+"""What a render may write, where, and what a killed render leaves behind (real files, real kills)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sora_cli import outputs
+from sora_cli.atomic import sweep_stale
+from sora_cli.provenance import verify
+from sora_cli.scratch import NAME
+from tests.conftest import render, run_cli
+
+TWO = """\
+version: 1
+title: Two shots
+output: {width: 160, height: 96, fps: 12, subtitles: [sidecar]}
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+audio: {ambience: none}
+shots:
+  - {id: a, duration: 1, cast: [kim], dialogue: [{speaker: kim, line: "LINE"}]}
+  - {id: b, duration: 1, cast: [kim], continuity: continue}
+  - {id: c, duration: 1, cast: [kim]}
+"""
+
+
+def write(folder: Path, line: str = "Hello.", name: str = "film.yaml") -> Path:
+    path = folder / name
+    path.write_text(TWO.replace("LINE", line))
+    return path
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def sora(args: list[str], cwd: Path, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sora_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        **kw,
+    )
+
+
+def complete_set(film: Path) -> dict:
+    """The folder holds one render's whole set: every file matches the report's digests, the film is signed."""
+    report = json.loads(outputs.set_paths(film)["report"].read_text())
+    assert set(report["set"]) == {Path(p).name for p in report["outputs"].values()}
+    for name, digest in report["set"].items():
+        assert sha(film.with_name(name)) == digest, name
+    assert verify(film).state in ("Trusted", "Valid")
+    for role in ("srt", "vtt", "otio"):
+        assert outputs.set_paths(film)[role].exists() == (role in report["outputs"]), role
+    assert not list(film.parent.glob(".*.sora-publish"))
+    return report
+
+
+# --- -o and preflight -------------------------------------------------------------------------
+
+
+def _refused(result, *words: str) -> None:
+    assert result.code == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_output_that_is_not_a_regular_file_is_refused_before_drawing(tmp_path):
+    path = write(tmp_path)
+    (tmp_path / "node.mp4").symlink_to("/dev/null")  # a character device, reached safely through a link
+    os.mkfifo(tmp_path / "pipe.mp4")
+    (tmp_path / "folder.mp4").mkdir()
+    for name, kind in (("node.mp4", "character device"), ("pipe.mp4", "FIFO"), ("folder.mp4", "folder")):
+        _refused(run_cli("render", str(path), "-q", "-o", str(tmp_path / name)), kind, "regular file")
+    assert (tmp_path / "node.mp4").is_symlink() and os.readlink(tmp_path / "node.mp4") == "/dev/null"
+    assert (tmp_path / "folder.mp4").is_dir() and not any((tmp_path / "folder.mp4").iterdir())
+    assert not (tmp_path / ".sora-cache" / "shots").exists()  # nothing was drawn
+
+
+def test_output_onto_the_storyboard_the_cache_or_a_cameo_library_is_refused(tmp_path):
+    path = write(tmp_path)
+    before = path.read_bytes()
+    _refused(run_cli("render", str(path), "-q", "-o", str(path)), "storyboard itself")
+    assert path.read_bytes() == before
+    (tmp_path / ".sora-cache").mkdir()
+    _refused(run_cli("render", str(path), "-q", "-o", str(tmp_path / ".sora-cache" / "x.mp4")), "inside the cache")
+    (tmp_path / "cameos").mkdir()
+    _refused(run_cli("render", str(path), "-q", "-o", str(tmp_path / "cameos" / "x.mp4")), "cameo library")
+    # the storyboard is also a file of the set when -o shares its stem: film.yaml is not, but a report name is
+    report_named = tmp_path / "cut.report.json"
+    report_named.write_text("{}")
+    os.mkfifo(tmp_path / "cut.srt")
+    _refused(run_cli("render", str(path), "-q", "-o", str(tmp_path / "cut.mp4")), "the srt file")
+
+
+def test_preflight_folders_and_free_space_before_drawing(tmp_path, monkeypatch):
+    path = write(tmp_path)
+    (tmp_path / "plain").write_text("a file")
+    _refused(run_cli("render", str(path), "-q", "-o", str(tmp_path / "plain" / "film.mp4")), "not a folder")
+    _refused(run_cli("render", str(path), "-q", "--cache-dir", str(tmp_path / "plain" / "cache")), "cache folder")
+    asked: list[Path] = []
+
+    def tiny_disk(folder: Path) -> int:
+        asked.append(folder)
+        return 10 << 20
+
+    monkeypatch.setattr(outputs, "free_bytes", tiny_disk)
+    _refused(run_cli("render", str(path), "-q"), "not enough free space", "MB free")
+    assert asked and not (tmp_path / ".sora-cache" / "shots").exists() and not (tmp_path / "film.mp4").exists()
+    monkeypatch.setattr(outputs, "free_bytes", lambda folder: 1 << 40)
+    assert run_cli("render", str(path), "-q", "--jobs", "1").code == 0
+
+
+# --- the set appears whole and signed ---------------------------------------------------------
+
+
+def test_a_film_appears_only_complete_and_signed(tmp_path):
+    path = write(tmp_path)
+    killed = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path, {"SORA_FAULT": "before-publish"})
+    assert killed.returncode == -signal.SIGKILL
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("film.") and p.suffix != ".yaml"]
+    done = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == ""  # --quiet: nothing at all
+    report = complete_set(tmp_path / "film.mp4")
+    assert len(report["reused"]) == 3  # the killed render's shots were kept
+    assert not [p for p in tmp_path.iterdir() if ".sora-" in p.name and p.name.endswith(".part")]
+
+
+@pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
+def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
+    path = write(tmp_path, "Hello.")
+    render(path)
+    old = complete_set(tmp_path / "film.mp4")
+    write(tmp_path, "Bye now.")  # a new line: new subtitles, new soundtrack, same pictures
+    killed = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path, {"SORA_FAULT": moment})
+    assert killed.returncode == -signal.SIGKILL
+    if moment == "before-publish":  # nothing switched: the old set, whole
+        assert complete_set(tmp_path / "film.mp4") == old
+    else:  # the journal exists: the next sora run in that folder finishes the switch first
+        assert list(tmp_path.glob(".film.mp4.sora-publish"))
+        assert outputs.recover(tmp_path / "film.mp4")
+        new = complete_set(tmp_path / "film.mp4")
+        assert new["set"] != old["set"] and "Bye now." in (tmp_path / "film.srt").read_text()
+    rerun = render(path)
+    assert len(rerun["reused"]) == 3
+    complete_set(tmp_path / "film.mp4")
+
+
+def test_files_of_the_old_set_that_the_new_one_lacks_are_removed_with_the_switch(tmp_path):
+    path = write(tmp_path)
+    render(path)
+    assert (tmp_path / "film.srt").exists()
+    path.write_text(path.read_text().replace("subtitles: [sidecar]", "subtitles: [soft]"))
+    render(path)
+    assert not (tmp_path / "film.srt").exists() and not (tmp_path / "film.vtt").exists()
+    complete_set(tmp_path / "film.mp4")
+
+
+# --- temp files, scratch, processes, modes ----------------------------------------------------
+
+
+def test_sweep_removes_only_sora_temp_names_of_dead_writers_and_never_recurses(tmp_path):
+    pid = dead_pid()
+    (tmp_path / "sub").mkdir()
+    user = [tmp_path / ".holiday.2019.part", tmp_path / "sub" / ".holiday.2019.part", tmp_path / f".x.{pid}.part"]
+    nested = tmp_path / "sub" / f".film.mp4.sora-{pid}-abcd1234.mp4.part"
+    stale = tmp_path / f".film.mp4.sora-{pid}-abcd1234.mp4.part"
+    live = tmp_path / f".film.mp4.sora-{os.getpid()}-abcd1234.mp4.part"
+    for p in [*user, nested, stale, live]:
+        p.write_text("x")
+    assert sweep_stale(tmp_path) == 1
+    assert not stale.exists()
+    assert all(p.exists() for p in [*user, nested, live])
+
+
+def test_a_render_leaves_no_scratch_and_a_killed_ones_is_swept_next_time(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace("subtitles: [sidecar]", "subtitles: [sidecar, soft, burn]"))
+    env = {"TMPDIR": str(scratch)}
+    killed = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path, {**env, "SORA_FAULT": "before-publish"})
+    assert killed.returncode == -signal.SIGKILL
+    left = [p for p in scratch.iterdir() if p.name.startswith("sora")]  # (libraries leave e.g. a .uuid file)
+    assert left and all(NAME.match(p.name) for p in left)  # the killed render's scratch folder
+    assert sum(f.stat().st_size for p in left for f in p.rglob("*") if f.is_file()) > 0
+    done = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in scratch.iterdir() if p.name.startswith("sora")] == []  # swept at start, own removed at end
+
+
+def _session_processes(sid: int) -> list[str]:
+    """Live (not zombie) processes of a session, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(text.split(" ", 2)[1])
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_workers_exit_when_the_render_is_killed(tmp_path):
+    text = TWO.replace("continuity: continue", "action: walks").replace("duration: 1", "duration: 3")
+    path = tmp_path / "film.yaml"
+    path.write_text(text.replace("LINE", "Hi."))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora_cli", "render", str(path), "-q", "--jobs", "2"],
+        cwd=tmp_path,
+        env={**os.environ, "SORA_FAULT": "chain-done"},  # the driver dies as soon as one chain is back
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert proc.wait(timeout=300) == -signal.SIGKILL
+    deadline = time.monotonic() + 30  # the kernel's signal is immediate; this only bounds a hung test
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_processes(proc.pid) == []
+
+
+def test_files_are_created_with_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write(tmp_path)
+        render(path)
+        for name in ("film.mp4", "film.report.json", "film.srt", "film.vtt"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+        assert run_cli("init", str(tmp_path / "new")).code == 0
+        made = [p for p in (tmp_path / "new").iterdir() if p.is_file()]
+        assert made and all(p.stat().st_mode & 0o777 == 0o644 for p in made)
+    finally:
+        os.umask(old)
+
+
+def test_sigterm_stops_a_render_and_cleans_up_like_ctrl_c(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = write(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora_cli", "render", str(path), "-q", "--jobs", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(scratch), "SORA_FAULT": "shot-stored:2@TERM"},
+        start_new_session=True,
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and b"Traceback" not in err, err.decode()
+    assert [p for p in scratch.iterdir() if p.name.startswith("sora")] == []
+    assert not list(tmp_path.rglob("*.part")) and not (tmp_path / "film.mp4").exists()
+    deadline = time.monotonic() + 30  # bounds a hung test only
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_processes(proc.pid) == []
+
+
+def test_an_in_process_render_leaves_the_sigterm_handler_as_it_found_it(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_cli("render", str(write(tmp_path)), "-q", "--jobs", "1").code == 0
+    assert signal.getsignal(signal.SIGTERM) is before  # forked pools of the host program stay terminable
