@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import re
 import struct
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
