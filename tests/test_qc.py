@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -281,7 +282,7 @@ def test_render_checks_what_it_wrote(tmp_path):
     sb = tmp_path / "ad.yaml"
     sb.write_text(text)
     for asset in ("assets",):
-        (tmp_path / asset).symlink_to(EXAMPLES / asset)
+        shutil.copytree(EXAMPLES / asset, tmp_path / asset)  # assets must be inside the storyboard's folder
     result = run_cli("render", str(sb), "-q", "--json")
     film = tmp_path / "ad.mp4"
     assert result.code == 3 and film.is_file()  # 12 fps is not an EBU rate, and -16 LUFS is over s1's -18 short-term
@@ -302,7 +303,7 @@ def test_every_example_renders_exit_0_and_passes_qc_and_ebur128(tmp_path, name):
     text = re.sub(r"(?m)^  height: \d+", "  height: 108", text)
     text = re.sub(r"(?m)^  fps: \d+", "  fps: 12", text)
     for folder in ("assets", "cameos"):
-        (tmp_path / folder).symlink_to(EXAMPLES / folder)
+        shutil.copytree(EXAMPLES / folder, tmp_path / folder)  # assets must be inside the storyboard's folder
     sb = tmp_path / f"{name}.yaml"
     sb.write_text(text)
     result = run_cli("render", str(sb), "-q", "--json")

@@ -182,7 +182,13 @@ def _decode(tree: Any, arrays: Any) -> Any:
 def write_carry(path: Path, carry: Carry) -> None:
     """Store ``carry`` as an ``.npz`` of plain arrays (no pickled objects) with a JSON tree."""
     arrays: dict[str, np.ndarray] = {}
-    tree = {"shot_id": carry.shot_id, "state": _encode(carry.state, arrays)}
+    tree = {
+        "shot_id": carry.shot_id,
+        "state": _encode(carry.state, arrays),
+        "latents": _encode(carry.latents, arrays),
+        "audio": _encode(carry.audio, arrays),
+        "audio_rate": int(carry.audio_rate),
+    }
     meta = np.frombuffer(json.dumps(tree).encode("utf-8"), dtype=np.uint8)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, meta=meta, last_frame=carry.last_frame, **arrays)
@@ -192,7 +198,14 @@ def read_carry(path: Path) -> Carry:
     with np.load(path, allow_pickle=False) as data:
         tree = json.loads(bytes(data["meta"]).decode("utf-8"))
         arrays = {name: data[name] for name in data.files}
-        return Carry(str(tree["shot_id"]), arrays["last_frame"], _decode(tree["state"], arrays))
+        return Carry(
+            str(tree["shot_id"]),
+            arrays["last_frame"],
+            _decode(tree["state"], arrays),
+            latents=_decode(tree.get("latents"), arrays),
+            audio=_decode(tree.get("audio"), arrays),
+            audio_rate=int(tree.get("audio_rate", 0)),
+        )
 
 
 class ShotCache:
