@@ -109,7 +109,9 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 props[parts[1]] = str(value)
             else:
                 state[parts[0]] = value
-        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=world_facts(**state)))
+        in_shot = {pid: props.get(pid, "") for pid in shot.props}  # a lamp in the shot lights it
+        facts = world_facts(**state, props=in_shot)
+        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=facts))
 
     # timing
     placed: list[list[LineTime]] = []

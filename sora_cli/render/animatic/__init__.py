@@ -20,7 +20,7 @@ import skia
 
 from sora_cli.fonts import BOLD, MONO, REGULAR
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
-from sora_cli.plan.model import PlannedShot
+from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
 from sora_cli.render.animatic.camera import BODY_CUTS, REFERENCE_VIEW, CameraPose, eased, framed, moved
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
@@ -51,7 +51,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend:
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "3"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "4"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: Film | None = None
@@ -120,7 +120,7 @@ class AnimaticBackend:
         fps = film.fps
         dt = 1.0 / fps
         w = shot.world
-        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors)
+        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
         before = light  # the light the shot starts under (the previous shot's, when continuing)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
@@ -195,7 +195,7 @@ class AnimaticBackend:
                     else LIGHT_STEPS
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
-                place = self._place(w.location, w.facts.place, w.time_of_day, now)
+                place = self._place(w.location, w.facts, w.time_of_day, now)
                 self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles, staging)
             yield frame
         assert pose is not None
@@ -206,7 +206,7 @@ class AnimaticBackend:
             "track": track_x,
             "weather": particles.state(),
             "clock": clock,
-            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors),
+            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
 
@@ -281,12 +281,12 @@ class AnimaticBackend:
         half_h = pose.view_h / 2 / pose.zoom
         return pose.cx - half_w, pose.cx + half_w, pose.cy - half_h, pose.cy + half_h
 
-    def _place(self, location: str, kind: str, time_of_day: str, light: Light) -> Place:
+    def _place(self, location: str, facts: WorldFacts, time_of_day: str, light: Light) -> Place:
         """The plan's place, recorded once per location and light (layers are static pictures)."""
         night = time_of_day in ("night", "dusk")
         key = (location, night, light)
         if key not in self._places:
-            self._places[key] = build_place(kind, _stable_seed(location), night, light)
+            self._places[key] = build_place(facts.place, _stable_seed(location), night, light, facts.windows)
         return self._places[key]
 
     def _look(self, name: str, light: Light) -> Look:
@@ -379,7 +379,9 @@ class AnimaticBackend:
                 apply(canvas, layer.parallax)
                 canvas.drawPicture(layer.picture)
                 canvas.restore()
-            if w.facts.indoors and place.windows:  # the weather is outside: seen only through the panes
+            if (
+                w.facts.indoors and place.windows and w.facts.weather_beyond_windows
+            ):  # the weather is outside: seen only through the panes
                 canvas.save()
                 apply(canvas, place.wall_parallax)
                 panes = skia.Path()
@@ -387,7 +389,15 @@ class AnimaticBackend:
                     panes.addRect(skia.Rect.MakeLTRB(x0, -y1, x1, -y0))
                 canvas.clipPath(panes, doAntiAlias=True)
                 canvas.resetMatrix()
-                weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+                k, p = layer_scale(place.wall_parallax), place.wall_parallax
+                on_screen = [
+                    (W / 2 + k * (x0 - pose.cx * p), H / 2 + k * (-y1 + pose.cy * p),
+                     W / 2 + k * (x1 - pose.cx * p), H / 2 + k * (-y0 + pose.cy * p))
+                    for x0, y0, x1, y1 in place.windows
+                ]  # fmt: skip
+                visible = [r for r in on_screen if r[2] > 0 and r[0] < W and r[3] > 0 and r[1] < H]
+                x0, y0, x1, y1 = place.windows[0]
+                weather.draw_through(canvas, particles, visible, (x1 - x0, y1 - y0), layer_scale(1.0), lit)
                 canvas.restore()
             canvas.save()
             apply(canvas, 1.0)
@@ -455,7 +465,8 @@ class AnimaticBackend:
         said = words(shot.action)
         if "switch" in said or "switches" in said:
             return min(1.0, max(0.0, (t - 0.3) / 0.3))
-        return 1.0 if {"lamp", "lantern", "glow"} & set(words(shot.world.lighting)) else 0.0
+        named = {*words(shot.world.lighting), *shot.world.facts.light_sources}
+        return 1.0 if {"lamp", "lantern", "glow", "candle", "candles"} & named else 0.0
 
     @staticmethod
     def _lightning(canvas: skia.Canvas, particles: weather.Particles, to_screen: Any, W: int, H: int) -> None:
