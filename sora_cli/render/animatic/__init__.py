@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Generator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -413,9 +413,10 @@ class AnimaticBackend:
                 if pid in shot.props or any(b.exiting == 0 for b in bodies.values()):
                     kind = staging.kinds.get(pid) or prop_kind(pid, w.props.get(pid, ""))
                     _turned_prop(canvas, kind, w.props.get(pid, ""), x, facing.get(pid, 1.0), lit, glow)
-            for name, seat in staging.seats.items():  # an implied chair under whoever sits
+            for name, seat in staging.seats.items():  # an implied seat (a chair, a bed, a rock) under whoever sits
                 if seat is None and name in bodies and bodies[name].sit > 0.05:
-                    _turned_prop(canvas, "chair", "", bodies[name].x, bodies[name].facing, lit)
+                    kind = staging.implied.get(name, "chair")
+                    _turned_prop(canvas, kind, "", bodies[name].x, bodies[name].facing, lit)
             for name, bike in staging.rides.items():  # an implied bike under a rider
                 if bike is None and name in bodies:
                     _turned_prop(canvas, "bike", "", bodies[name].x, bodies[name].facing, lit)
@@ -428,7 +429,10 @@ class AnimaticBackend:
                     held = _holder(kind, desc, lit)
                 elif name in (handed := staging.holder(t, shot.duration)):
                     held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
-                draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t, held)
+                pose_now = body.pose(look.height, leans.get(name, 0.0))
+                if name in staging.grounded:
+                    pose_now = replace(pose_now, ground=True)
+                draw_figure(canvas, look, pose_now, _mouth(shot, name, t), t, held)
             for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
                 pullers = [bodies[c] for c in shot.cast if c in bodies]
                 if pid in props and pullers:

@@ -210,6 +210,7 @@ class Pose:
     wave_phase: float = 0.0
     drink: float = 0.0  # 0 .. 1 the front hand raised to the mouth
     ride: float = 0.0  # 0 .. 1 on a saddle (bike): raised and seated
+    ground: bool = False  # sitting on the ground itself (legs out in front), not on a seat
 
 
 Held = Callable[[skia.Canvas, float, float, float], None]  # (canvas, hand x, hand y, tilt degrees)
@@ -231,8 +232,10 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     breath = 0.008 * h / 1.75 * math.sin(2 * math.pi * BREATH_HZ * t)
     sit = max(pose.sit, 0.7 * pose.ride)
     lift = max(0.0, SADDLE - 0.5 * h * (1 - 2 * SIT_DROP * sit)) * pose.ride  # up onto a saddle
+    # on the ground: the whole figure sinks until the hips rest on it
+    sink = (0.5 * h * (1 - 2 * SIT_DROP * sit) - 0.06) * sit if pose.ground else 0.0
     canvas.save()
-    canvas.translate(pose.x, -pose.y - lift)
+    canvas.translate(pose.x, -pose.y - lift + sink)
     canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
     canvas.scale(max(0.35, abs(pose.facing)), 1)  # a turn squashes the figure through side-on
     f = 1.0 if pose.facing >= 0 else -1.0
@@ -241,7 +244,12 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     limb = _paint(look.trousers, stroke=0.12 * bw)
     for side in (-1, 1):
         a = side * 0.45 * pose.swing * math.sin(pose.stride)
-        if sit > 0.01:
+        if sit > 0.01 and pose.ground:  # legs out along the ground, knees a little raised
+            knee = (f * leg * 0.5 * sit, -(hip_y + 0.08 * sit))
+            foot = (f * leg * 0.95 * sit, -(hip_y - 0.04 * sit))
+            canvas.drawLine(side * 0.05, -hip_y, *knee, limb)
+            canvas.drawLine(*knee, *foot, limb)
+        elif sit > 0.01:
             knee = (f * 0.45 * h * 0.5 * sit + math.sin(a) * leg * 0.5, -(hip_y - 0.02))
             foot = (knee[0] + math.sin(a) * 0.05, -max(0.0, hip_y - leg * 0.55))
             canvas.drawLine(side * 0.05, -hip_y, *knee, limb)

@@ -571,6 +571,17 @@ def _camera(p: Pen, x: float, w: float, h: float, g: float) -> None:
     p.oval(x, h * 0.4, h * 0.18, h * 0.18, (40, 60, 90))
 
 
+def _rock(p: Pen, x: float, w: float, h: float, g: float) -> None:
+    p.poly([(x - w / 2, 0), (x - w * 0.42, h * 0.7), (x - w * 0.1, h), (x + w * 0.3, h * 0.9), (x + w / 2, 0)])
+    p.line(x - w * 0.1, h * 0.95, x + w * 0.05, h * 0.5, 0.02, k=0.75)
+
+
+def _log(p: Pen, x: float, w: float, h: float, g: float) -> None:
+    p.rect(x - w / 2, 0, x + w / 2, h, r=h * 0.3)
+    p.oval(x + w / 2 - h * 0.2, h / 2, h * 0.2, h / 2, (190, 150, 100))
+    p.ring(x + w / 2 - h * 0.2, h / 2, h * 0.25, 0.015, k=0.7)
+
+
 def _generic(p: Pen, x: float, w: float, h: float, g: float) -> None:
     """An unknown thing: a plain block with a question mark (its name is on the tag)."""
     p.rect(x - w / 2, 0, x + w / 2, h, r=min(w, h) * 0.15)
@@ -637,6 +648,8 @@ LIBRARY: dict[str, PropKind] = {
     "tent": PropKind((2.2, 1.4), (220, 120, 40), _tent),
     "sign": PropKind((1.0, 2.2), (40, 110, 70), _sign),
     "tree": PropKind((1.5, 4.0), (40, 110, 55), _tree),
+    "rock": PropKind((0.9, 0.47), (128, 124, 118), _rock),
+    "log": PropKind((1.4, 0.45), (120, 84, 52), _log),
 }
 GENERIC_KIND = PropKind((0.6, 0.5), (150, 140, 128), _generic)
 
@@ -652,6 +665,7 @@ SYNONYMS: dict[str, str] = {
     "worktop": "counter", "torch": "lantern",
     "bookcase": "shelf", "bookshelf": "shelf", "cupboard": "shelf", "refrigerator": "fridge", "oven": "stove",
     "cooker": "stove", "hob": "stove", "teapot": "kettle", "flowers": "vase", "lampshade": "lamp",
+    "boulder": "rock", "stone": "rock", "stump": "log",
 }  # fmt: skip
 PHRASES: dict[tuple[str, str], str] = {
     ("espresso", "machine"): "espresso machine", ("coffee", "machine"): "espresso machine",
