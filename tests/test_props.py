@@ -303,3 +303,56 @@ def test_sitting_on_the_ground_lowers_the_figure_to_it():
         return int(np.nonzero(dark.any(axis=1))[0].min())
 
     assert top_of_figure("Bo sits on the grass") > top_of_figure("Bo sits down") + 5
+
+
+def _character(description: str) -> ResolvedCharacter:
+    return ResolvedCharacter(
+        id="bo",
+        description=description,
+        reference=(),
+        voice=ResolvedVoice(engine="espeak", voice="en-us", pitch=50, rate=160, range=50),
+        color=identity_color("bo", description),  # as the plan resolves it
+    )
+
+
+@pytest.mark.parametrize(
+    "description,coat,hair",
+    [("red hair in a blue suit", "blue", "red"), ("grey beard in a brown parka", "brown", "grey"),
+     ("red-haired woman in a green dress", "green", "red")],
+)  # fmt: skip
+def test_colour_words_bind_to_the_noun_they_modify(description, coat, hair):
+    from sora_cli.plan.colors import COLOR_WORDS
+
+    look = look_for(_character(description))
+    assert look.coat == COLOR_WORDS[coat] and look.hair == COLOR_WORDS[hair]
+    buf = np.full((400, 240, 4), 255, np.uint8)
+    with skia.Surface(buf) as canvas:
+        canvas.translate(120, 390)
+        canvas.scale(200, 200)
+        draw_figure(canvas, look, Pose(x=0.0), Mouth(), 0.0)
+    torso = buf[190:240, 100:140, :3].reshape(-1, 3).astype(int)
+    assert np.abs(np.median(torso, axis=0) - COLOR_WORDS[coat]).max() < 40  # the coat, not the hair's colour
+
+
+def test_negated_garments_are_not_worn():
+    plain = figure("a man")
+    assert np.array_equal(figure("a man with no beard and no glasses"), plain)
+    assert np.array_equal(figure("a man without a hat or glasses"), plain)
+    assert np.sum(np.any(figure("a man with a beard and glasses") != plain, axis=2)) > 30
+
+
+def test_a_space_suit_is_not_a_business_suit():
+    look = look_for(_character("astronaut in a white space suit"))
+    assert "suit" not in look.wear and "helmet" in look.wear
+    assert look.coat == (235, 235, 235)  # white: no charcoal business suit
+    assert not np.array_equal(figure("astronaut in a white space suit"), figure("a man in a suit"))
+
+
+@pytest.mark.parametrize(
+    "prop_id,description,kind",
+    [("car_key", "", GENERIC), ("key", "door key", GENERIC), ("helmet", "bicycle helmet", GENERIC),
+     ("treehouse", "tree house", GENERIC), ("lamp", "desk lamp", "lamp"), ("water", "water bottle", "bottle"),
+     ("sign", "street sign on a pole", "sign"), ("box", "box of matches", "box")],
+)  # fmt: skip
+def test_the_kind_is_the_head_noun_not_the_first(prop_id, description, kind):
+    assert prop_kind(prop_id, description) == kind

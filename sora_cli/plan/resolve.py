@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError
-from sora_cli.plan.colors import first_color
+from sora_cli.plan.colors import outfit_color
 from sora_cli.plan.facts import world_facts
 from sora_cli.plan.model import (
     Camera,
@@ -42,10 +42,11 @@ from sora_cli.storyboard.rules import world_changes
 def identity_color(char_id: str, description: str = "") -> str:
     """The colour a character is recognised by when it gives none.
 
-    The first colour its description names ("grey parka" -> grey), else a
+    The first colour its description says for the clothes ("grey parka" ->
+    grey; "red hair in a blue suit" -> blue, the red is the hair's), else a
     saturated hue derived from its id.
     """
-    if named := first_color(description):
+    if named := outfit_color(description):
         return "#{:02x}{:02x}{:02x}".format(*named)
     h = int.from_bytes(hashlib.sha256(char_id.encode()).digest()[:2], "big") / 65535
     r, g, b = colorsys.hsv_to_rgb(h, 0.72, 0.86)

@@ -9,6 +9,7 @@ one.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import COLOR_WORDS, RGB, hex_rgb, mix, shade, words
+from sora_cli.plan.colors import BODY_FEATURES, COLOR_WORDS, RGB, bound_colors, hex_rgb, mix, shade, words
 from sora_cli.plan.model import ResolvedCharacter
 from sora_cli.plan.resolve import identity_color
 
@@ -83,6 +84,57 @@ WARDROBE: dict[str, str] = {
     "beanie": "hat", "hood": "hood", "hooded": "hood", "goggles": "goggles", "backpack": "backpack",
     "rucksack": "backpack", "moustache": "moustache", "mustache": "moustache",
 }  # fmt: skip
+#: two-word garments that are not what their head word draws alone ("space suit" is no business suit)
+COMPOUND_WEAR: dict[tuple[str, str], frozenset[str]] = {
+    ("space", "suit"): frozenset({"helmet"}), ("diving", "suit"): frozenset({"helmet"}),
+    ("hazmat", "suit"): frozenset({"helmet"}), ("snow", "suit"): frozenset({"parka"}),
+    ("ski", "suit"): frozenset({"parka"}), **{(w, "suit"): frozenset() for w in (
+        "track", "jump", "boiler", "swim", "bathing", "wet", "flight", "body", "cat", "sweat", "pant", "dry")},
+    ("hard", "hat"): frozenset({"helmet"}), ("sun", "glasses"): frozenset({"sunglasses"}),
+}  # fmt: skip
+ONE_WORD_WEAR: dict[str, frozenset[str]] = {
+    "spacesuit": frozenset({"helmet"}), "wetsuit": frozenset(), "tracksuit": frozenset(), "jumpsuit": frozenset(),
+    "swimsuit": frozenset(), "snowsuit": frozenset({"parka"}), "overalls": frozenset({"apron"}),
+}  # fmt: skip
+NEGATIONS = {"no", "without", "not", "never", "nor"}
+#: words that may stand between a negation and what it negates ("no beard or glasses", "without any hat")
+_NEGATED_RUN = {"and", "or", "a", "an", "any", "nor", "the"}
+LEG_WEAR = {"trousers", "pants", "jeans", "skirt", "shorts", "leggings", "slacks", "chinos"}
+
+
+def wardrobe(said: list[str]) -> frozenset[str]:
+    """The garments and features a description says, read as phrases.
+
+    "no beard and no glasses" wears neither; "white space suit" is a helmet and
+    a white coat, not a business suit; "red hair" is hair, not a garment.
+    """
+    wear: set[str] = set()
+    skip: set[int] = set()
+    for i, (a, b) in enumerate(itertools.pairwise(said)):
+        if (a, b) in COMPOUND_WEAR:
+            if not _negated(said, i):
+                wear |= COMPOUND_WEAR[(a, b)]
+            skip |= {i, i + 1}
+    for i, w in enumerate(said):
+        if i in skip or _negated(said, i):
+            continue
+        if w in ONE_WORD_WEAR:
+            wear |= ONE_WORD_WEAR[w]
+        elif w in WARDROBE:
+            wear.add(WARDROBE[w])
+    return frozenset(wear)
+
+
+def _negated(said: list[str], i: int) -> bool:
+    """Whether a negation governs word ``i`` (reading back over "and", "or", articles and other garments)."""
+    for w in reversed(said[:i]):
+        if w in NEGATIONS:
+            return True
+        if w not in _NEGATED_RUN and w not in WARDROBE and w not in COLOR_WORDS:
+            return False
+    return False
+
+
 #: garments whose usual colour replaces a hue made up from the id (a suit with no colour is charcoal)
 USUAL_COLOR: dict[str, RGB] = {"suit": (46, 50, 62), "raincoat": (246, 200, 40), "robe": (120, 40, 50)}
 
@@ -100,20 +152,27 @@ def look_for(character: ResolvedCharacter) -> Look:
         build = 1.25
     if {"thin", "slim", "slender", "skinny"} & set(said):
         build = 0.85
-    colors = [COLOR_WORDS[w] for w in said if w in COLOR_WORDS]
+    bound = bound_colors(character.description)
+    outfit = [c for noun, c in bound if noun not in BODY_FEATURES and noun not in LEG_WEAR]
     coat = hex_rgb(character.color)
-    wear = frozenset(WARDROBE[w] for w in said if w in WARDROBE)
+    wear = wardrobe(said)
     if wear & {"parka"}:
         wear |= {"hood"}
     made_up = character.color == identity_color(character.id)  # no colour given or named
     usual = next((USUAL_COLOR[g] for g in ("suit", "raincoat", "robe") if g in wear), None)
     if usual and made_up:
         coat = usual
-    trousers = shade(colors[1], 0.7) if len(colors) > 1 else shade(coat, 0.9) if "suit" in wear else (52, 56, 66)
+    legs = next((c for noun, c in bound if noun in LEG_WEAR), None)
+    trousers = (
+        shade(legs, 0.85) if legs
+        else shade(outfit[1], 0.7) if len(outfit) > 1
+        else shade(coat, 0.9) if "suit" in wear
+        else (52, 56, 66)
+    )  # fmt: skip
     hair = (60, 40, 28)
-    for i, w in enumerate(said):
-        if w in ("hair", "beard") and i and said[i - 1] in COLOR_WORDS:
-            hair = COLOR_WORDS[said[i - 1]]
+    for noun, color in bound:
+        if noun in ("hair", "beard", "haired", "bearded"):
+            hair = color
     if {"frosted", "grey-haired", "old", "elderly"} & set(said):
         hair = (200, 200, 205)
     face = next((img for img in map(_likeness, character.reference) if img is not None), None)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import skia
 
-from sora_cli.plan.colors import RGB, first_color, shade, words
+from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, shade, words
 
 GENERIC = "generic"
 MATERIALS: dict[str, RGB] = {
@@ -673,22 +673,42 @@ PHRASES: dict[tuple[str, str], str] = {
 }  # fmt: skip
 
 
+#: words that end a prop's noun phrase: its head noun is the last noun before them ("lamp on the desk")
+_PHRASE_END = {"of", "with", "for", "on", "in", "from", "at", "to", "by", "and", "or", "near", "under", "beside",
+               "that", "which", "full", "filled", "against", "behind", "inside"}  # fmt: skip
+#: words after a noun that do not make it a modifier of another noun ("lamp lit", "door open")
+_AFTER_NOUN = {"lit", "on", "off", "open", "closed", "shut", "left", "right", "big", "small", "old", "new", "empty",
+               "full", "broken", "upright", "prop", "a", "b", "one", "two", "three"}  # fmt: skip
+
+
 def prop_kind(prop_id: str, description: str) -> str:
-    """The library noun a prop is (its id first, then its description), else :data:`GENERIC`."""
+    """The library noun a prop is (its id first, then its description), else :data:`GENERIC`.
+
+    The kind is the phrase's *head* noun, its last: a "desk lamp" is a lamp, a
+    "water bottle" a bottle; a noun that only modifies an unknown one is not the
+    thing ("car key", "door key", "bicycle helmet", "tree house" are not a car,
+    a door, a bike or a tree: they are drawn as the generic block, named on the tag).
+    """
     for text in (prop_id.replace("_", " ").replace("-", " "), description):
-        said = words(text)
-        for a, b in itertools.pairwise(said):
-            if (a, b) in PHRASES:
-                return PHRASES[(a, b)]
+        said = list(itertools.takewhile(lambda w: w not in _PHRASE_END, words(text)))
+        head: str | None = None
         for i, w in enumerate(said):
+            if i + 1 < len(said) and (w, said[i + 1]) in PHRASES:
+                head = PHRASES[(w, said[i + 1])]
+                continue
+            if i and (said[i - 1], w) in PHRASES:
+                continue  # the second word of a phrase already read
             if w in MATERIALS and i + 1 < len(said) and _noun(said[i + 1]):
                 continue  # "glass bottle" is a bottle
-            if w in LIBRARY:
-                return w
-            if w in SYNONYMS:
-                return SYNONYMS[w]
-            if w.endswith("s") and w[:-1] in LIBRARY:
-                return w[:-1]
+            kind = (
+                (LIBRARY.get(w) and w) or SYNONYMS.get(w) or (w[:-1] if w.endswith("s") and w[:-1] in LIBRARY else None)
+            )
+            if kind:
+                head = kind
+            elif head and w not in COLOR_WORDS and w not in MATERIALS and w not in _AFTER_NOUN:
+                head = None  # the known noun modified this unknown one: "car key"
+        if head:
+            return head
     return GENERIC
 
 
