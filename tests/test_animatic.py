@@ -419,3 +419,37 @@ def test_a_named_lamp_lights_the_night_room():
 
     dark, lamp = brightness("[]"), brightness("[desk_lamp]")
     assert lamp > dark * 1.15, (dark, lamp)
+
+
+TAGS = """\
+version: 1
+title: Tags
+world:
+  location: "somewhere undefined"
+  characters:
+    ann: {{description: "woman", color: "#ff0000"}}
+    bo: {{description: "man", color: "#0000ff"}}
+  props: {{crate: {{description: "crate"}}}}
+output: {{width: 192, height: 108, fps: 12}}
+shots:
+  - {{id: a, duration: 0.5, cast: {cast}, props: {props}, camera: {{framing: extreme_wide, move: static}}}}
+"""
+
+
+def test_name_tags_never_hide_each_other():
+    """Far off, two people stand a few pixels apart: each tag is still seen whole (pixels a tag adds, by colour)."""
+    on, off = {**CLEAN, "name_tags": True}, CLEAN
+
+    def tag_pixels(cast: str, props: str = "[]") -> tuple[int, int]:
+        plan = plan_of(TAGS.format(cast=cast, props=props))
+        tagged, plain = (frames_of(plan, o)["a"][0].astype(int) for o in (on, off))
+        added = np.abs(tagged - plain).max(axis=2) > 30
+        red = added & (tagged[..., 0] > 150) & (tagged[..., 2] < 90)
+        blue = added & (tagged[..., 2] > 150) & (tagged[..., 0] < 90)
+        return int(red.sum()), int(blue.sum())
+
+    ann, bo = tag_pixels("[ann]")[0], tag_pixels("[bo]")[1]
+    assert min(ann, bo) > 100
+    for props in ("[]", "[crate]"):  # a prop's tag gives way to the characters'
+        together = tag_pixels("[ann, bo]", props)
+        assert together[0] >= 0.95 * ann and together[1] >= 0.95 * bo, (props, together, ann, bo)

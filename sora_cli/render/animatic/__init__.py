@@ -29,6 +29,7 @@ from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.animatic.staging import Staging, stage
+from sora_cli.render.animatic.tags import Tag, lay_out
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
@@ -453,6 +454,48 @@ class AnimaticBackend:
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
 
+    def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
+        """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
+        film = self.film
+        assert film is not None
+        font, small = self.fonts["tag"], self.fonts["mono"]
+        wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
+        for name, body in bodies.items():
+            if name not in film.characters:
+                continue
+            (left, feet), (right, head) = to_screen(
+                np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
+            )
+            if right < 0 or left > W or head > H or feet < 0:
+                continue  # out of frame: no tag at the edge for someone who is not there
+            label = name.capitalize()
+            width = font.measureText(label)
+            y = min(float(feet) + pad * 0.6, H - font.getSize() * 1.6 - pad)
+            x = min(max(float(left + right) / 2 - width / 2, pad), W - width - pad)
+            rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
+            wanted.append((Tag(rect, True), label, font, hex_rgb(film.characters[name].color), 220, 8))
+        for pid, x_m in props.items():
+            if pid not in shot.props:
+                continue
+            sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
+            if not 0 <= sx <= W or sy < 0:
+                continue
+            width = small.measureText(pid)
+            y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
+            x = min(max(float(sx) - width / 2, pad), W - width - pad)
+            rect = (x - 6, y, x + width + 6, y + small.getSize() * 1.4)
+            wanted.append((Tag(rect, False), pid, small, (30, 30, 36), 170, 6))
+        spots = lay_out([tag for tag, *_ in wanted], W, H)
+        for (_, text, tag_font, fill, alpha, inset), spot in zip(wanted, spots, strict=True):
+            if spot is None:
+                continue
+            left, top, right, bottom = spot
+            radius = 8 if tag_font is font else 5
+            canvas.drawRoundRect(skia.Rect.MakeLTRB(left, top, right, bottom), radius, radius, _paint(fill, alpha))
+            color = (255, 255, 255) if tag_font is font else (235, 235, 235)
+            baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
+            canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
+
     def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
         """A title card over the dimmed scene (``action: "End card: ..."``)."""
         canvas.drawPaint(_paint((0, 0, 0), 110))
@@ -497,38 +540,7 @@ class AnimaticBackend:
         assert film is not None
         pad = H / 60
         if self.options["name_tags"]:
-            font = self.fonts["tag"]
-            for name, body in bodies.items():
-                if name not in film.characters:
-                    continue
-                (left, feet), (right, head) = to_screen(
-                    np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
-                )
-                if right < 0 or left > W or head > H or feet < 0:
-                    continue  # out of frame: no tag at the edge for someone who is not there
-                sx, sy = (left + right) / 2, feet
-                label = name.capitalize()
-                width = font.measureText(label)
-                y = min(float(sy) + pad * 0.6, H - font.getSize() * 1.6 - pad)
-                x = min(max(float(sx) - width / 2, pad), W - width - pad)
-                color = hex_rgb(film.characters[name].color)
-                rect = skia.Rect.MakeXYWH(x - 8, y, width + 16, font.getSize() * 1.5)
-                canvas.drawRoundRect(rect, 8, 8, _paint(color, 220))
-                canvas.drawString(label, x, y + font.getSize() * 1.12, font, _paint((255, 255, 255)))
-            small = self.fonts["mono"]
-            for pid, x_m in props.items():
-                if pid not in shot.props:
-                    continue
-                sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
-                if not 0 <= sx <= W or sy < 0:
-                    continue
-                width = small.measureText(pid)
-                y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
-                x = min(max(float(sx) - width / 2, pad), W - width - pad)
-                canvas.drawRoundRect(
-                    skia.Rect.MakeXYWH(x - 6, y, width + 12, small.getSize() * 1.4), 5, 5, _paint((30, 30, 36), 170)
-                )
-                canvas.drawString(pid, x, y + small.getSize() * 1.05, small, _paint((235, 235, 235)))
+            self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
         top = pad
         if self.options["slate"]:
