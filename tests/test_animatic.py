@@ -65,6 +65,7 @@ def test_a_cut_is_a_new_set_up():
         return f.reshape(H // 8, 8, W // 8, 8, 3).mean(axis=(1, 3))
 
     rain = [layout(f) for f in frames["rain-starts"]]
+    rain = rain[len(rain) // 2 :]  # once its camera has reframed onto Nora (a third of a second): handheld motion
     step_inside = max(diff(rain[i], rain[i + 1]) for i in range(len(rain) - 1))
     assert diff(rain[-1], layout(frames["ben-close"][0])) > 3 * step_inside
 
@@ -453,3 +454,30 @@ def test_name_tags_never_hide_each_other():
     for props in ("[]", "[crate]"):  # a prop's tag gives way to the characters'
         together = tag_pixels("[ann, bo]", props)
         assert together[0] >= 0.95 * ann and together[1] >= 0.95 * bo, (props, together, ann, bo)
+
+
+REFRAME = """\
+version: 1
+title: Reframe
+world:
+  location: "somewhere undefined"
+  characters:
+    ann: {description: "woman", color: "#ff0000"}
+    bo: {description: "man", color: "#0000ff"}
+output: {width: 192, height: 108, fps: 12}
+shots:
+  - {id: two, duration: 1, cast: [ann, bo], camera: {framing: medium, move: static}}
+  - {id: her, duration: 2, continuity: continue, cast: [ann], camera: {framing: close_up, move: static}}
+"""
+
+
+def test_a_continue_shot_frames_its_own_cast_within_a_few_frames():
+    frames = frames_of(plan_of(REFRAME), CLEAN)["her"]
+
+    def colour_at(f: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+        return (np.abs(f.astype(int) - rgb).max(axis=2) < 50).nonzero()[1]
+
+    for f in frames[4:]:  # from the fifth frame (a third of a second) on: Ann, centred; Bo is not in the shot
+        ann, bo = colour_at(f, (255, 0, 0)), colour_at(f, (0, 0, 255))
+        assert len(ann) > 200 and abs(ann.mean() - 96) < 20, (len(ann), ann.mean() if len(ann) else None)
+        assert len(bo) < len(ann) / 10

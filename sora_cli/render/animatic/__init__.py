@@ -22,7 +22,16 @@ from sora_cli.fonts import BOLD, MONO, REGULAR
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
 from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
-from sora_cli.render.animatic.camera import BODY_CUTS, REFERENCE_VIEW, CameraPose, eased, framed, moved
+from sora_cli.render.animatic.camera import (
+    BODY_CUTS,
+    EASE_SECONDS,
+    REFERENCE_VIEW,
+    REFRAME_SECONDS,
+    CameraPose,
+    eased,
+    framed,
+    moved,
+)
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
@@ -127,6 +136,7 @@ class AnimaticBackend:
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
         direction = -1.0 if shot.camera.move == "pan_left" else 1.0
         intents = read_action(shot.action, shot.cast, direction)
+        ease = EASE_SECONDS  # how long a continued camera takes into this shot's framing
 
         if continuing:
             assert carry is not None
@@ -151,6 +161,12 @@ class AnimaticBackend:
                     intents[name] = Intent(verbs={"walk"}, direction=-1.0)
                     if present:
                         intents[name].toward = next(n for n in shot.cast if n in bodies and n != name)
+            # framing someone else, or differently: the camera goes to this shot's own cast at once
+            # (someone else: in a third of a second; the same people framed differently: in half the usual ease)
+            recast = state.get("cast") != list(shot.cast)
+            if recast or state.get("framing") != shot.camera.framing:
+                track_x = self._subject_x(shot, bodies, props)
+                ease = REFRAME_SECONDS if recast else EASE_SECONDS / 2
         else:
             bodies, props = self._blocking(shot, intents)
             start_pose = None
@@ -185,7 +201,7 @@ class AnimaticBackend:
                 leans = {name: 0.0 for name in bodies}
             _place_used_props(staging, bodies, props)
             target = self._target_pose(shot, bodies, props, track_x, t, aspect)
-            pose = eased(start_pose, target, t + (dt if continuing else 0.0)) if start_pose else target
+            pose = eased(start_pose, target, t + (dt if continuing else 0.0), ease) if start_pose else target
             for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
                 del bodies[name]  # well out of frame: gone
             if draw(i):
@@ -207,6 +223,8 @@ class AnimaticBackend:
             "track": track_x,
             "weather": particles.state(),
             "clock": clock,
+            "framing": shot.camera.framing,
+            "cast": list(shot.cast),
             "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
