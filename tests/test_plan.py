@@ -162,3 +162,29 @@ def test_the_plan_says_which_rule_decided_the_place_and_a_room_without_windows_s
     closed = world_facts("a room with no windows", "day", "snow", "")
     assert closed.indoors and not closed.windows and closed.weather_beyond_windows == ""
     assert "windows" not in closed.light_sources
+
+
+def test_a_silent_recorded_take_is_a_located_error(tmp_path):
+    import numpy as np
+
+    from sora_cli.sound.files import MIX_RATE, write_wav
+    from tests.conftest import problems_of
+
+    write_wav(tmp_path / "silence.wav", np.zeros(MIX_RATE, np.float32))
+    write_wav(tmp_path / "hum.wav", 0.2 * np.sin(np.arange(MIX_RATE) * 0.05).astype(np.float32))
+    text = """\
+version: 1
+title: Takes
+world:
+  location: "a quiet room"
+  characters: {{ann: {{description: "woman"}}}}
+shots:
+  - id: a
+    cast: [ann]
+    dialogue:
+      - {{speaker: ann, line: "Hello there.", audio: {take}}}
+"""
+    problems = problems_of(text.format(take="silence.wav"), tmp_path)
+    assert len(problems) == 1 and "dialogue[0].audio" in problems[0] and "silent" in problems[0], problems
+    assert problems[0].startswith("sb.yaml:10:")
+    assert problems_of(text.format(take="hum.wav"), tmp_path) == []

@@ -38,6 +38,8 @@ from sora_cli.sound.voices import assign_voices
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
+SILENT_TAKE = 0.004  # a recorded take whose peak stays below this (-48 dBFS) holds no line
+
 
 def identity_color(char_id: str, description: str = "") -> str:
     """The colour a character is recognised by when it gives none.
@@ -124,6 +126,10 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
             if line.audio:
                 try:
                     take = load_take(source.resolve_asset(line.audio))
+                    if not len(take) or float(abs(take).max()) < SILENT_TAKE:
+                        raise AudioFileError(
+                            "it is silent (no sound above -48 dBFS): record the line, or drop `audio:` to synthesise it"
+                        )
                     lengths.append(len(take) / MIX_RATE)  # the spoken length, silence trimmed
                     sounds.append(from_audio(take, MIX_RATE))
                 except AudioFileError as exc:
