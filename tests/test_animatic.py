@@ -65,6 +65,7 @@ def test_a_cut_is_a_new_set_up():
         return f.reshape(H // 8, 8, W // 8, 8, 3).mean(axis=(1, 3))
 
     rain = [layout(f) for f in frames["rain-starts"]]
+    rain = rain[len(rain) // 2 :]  # once its camera has reframed onto Nora (a third of a second): handheld motion
     step_inside = max(diff(rain[i], rain[i + 1]) for i in range(len(rain) - 1))
     assert diff(rain[-1], layout(frames["ben-close"][0])) > 3 * step_inside
 
@@ -273,9 +274,10 @@ def test_indoors_the_weather_stays_outside_the_windows(tmp_path):
         sb = tmp_path / f"{weather}-{len(location)}.yaml"
         sb.write_text(WEATHER_ROOM.format(location=location, weather=weather), encoding="utf-8")
         out = sb.with_suffix(".mp4")
-        assert run_cli("render", str(sb), "-o", str(out), "--quiet", "--no-cache", "--jobs", "1").code == 0
+        assert run_cli("render", str(sb), "-o", str(out), "--quiet", "--no-cache", "--jobs", "1", "--no-qc").code == 0
         frames = [np.asarray(f, np.int16) for f in decode_video(out)]
-        floor = slice(int(0.68 * frames[0].shape[0]), None)  # below the windows' sills, down to the bottom
+        # below the windows and the 16-pixel codec blocks their sills share, down to the bottom
+        floor = slice(int(0.75 * frames[0].shape[0]), None)
         return float(np.mean([np.abs(a[floor] - b[floor]).mean() for a, b in itertools.pairwise(frames)]))
 
     office = "a small office with a desk"
@@ -381,3 +383,101 @@ def test_the_board_shows_a_continue_shot_as_the_film_does(tmp_path):
     set_up = fresh.key_frame(shot).astype(np.int16)  # the same shot entered by a cut
     assert np.abs(panel - frame).mean() < 3
     assert np.abs(set_up - frame).mean() > 3 * np.abs(panel - frame).mean() + 3
+
+
+PANES = """\
+version: 1
+title: Panes
+world:
+  location: "a small office"
+  weather: {weather}
+  time_of_day: {time}
+  props: {{desk_lamp: {{description: "a brass desk lamp"}}}}
+output: {{width: 192, height: 108, fps: 12}}
+shots:
+  - {{id: a, duration: 1, props: {props}, camera: {{framing: {framing}, move: static}}}}
+"""
+
+
+@pytest.mark.parametrize("framing", ["extreme_wide", "wide", "medium", "close_up"])
+def test_weather_beyond_the_windows_shows_in_every_framing(framing):
+    """Pixels that change from frame to frame: none in a clear office, many in the panes when it snows."""
+
+    def changing(weather: str) -> float:
+        plan = plan_of(PANES.format(weather=weather, time="day", props="[]", framing=framing))
+        frames = [f.astype(np.int16) for f in frames_of(plan, CLEAN)["a"]]
+        return float(np.mean([(np.abs(a - b).max(axis=2) > 12).mean() for a, b in itertools.pairwise(frames)]))
+
+    assert changing("clear") == 0.0
+    for weather in ("snow", "rain"):  # at least ~40 pixels of a 192x108 frame move every frame
+        assert changing(weather) > 0.002, (framing, weather)
+
+
+def test_a_named_lamp_lights_the_night_room():
+    def brightness(props: str) -> float:
+        plan = plan_of(PANES.format(weather="clear", time="night", props=props, framing="wide"))
+        return float(frames_of(plan, CLEAN)["a"][0].mean())
+
+    dark, lamp = brightness("[]"), brightness("[desk_lamp]")
+    assert lamp > dark * 1.15, (dark, lamp)
+
+
+TAGS = """\
+version: 1
+title: Tags
+world:
+  location: "somewhere undefined"
+  characters:
+    ann: {{description: "woman", color: "#ff0000"}}
+    bo: {{description: "man", color: "#0000ff"}}
+  props: {{crate: {{description: "crate"}}}}
+output: {{width: 192, height: 108, fps: 12}}
+shots:
+  - {{id: a, duration: 0.5, cast: {cast}, props: {props}, camera: {{framing: extreme_wide, move: static}}}}
+"""
+
+
+def test_name_tags_never_hide_each_other():
+    """Far off, two people stand a few pixels apart: each tag is still seen whole (pixels a tag adds, by colour)."""
+    on, off = {**CLEAN, "name_tags": True}, CLEAN
+
+    def tag_pixels(cast: str, props: str = "[]") -> tuple[int, int]:
+        plan = plan_of(TAGS.format(cast=cast, props=props))
+        tagged, plain = (frames_of(plan, o)["a"][0].astype(int) for o in (on, off))
+        added = np.abs(tagged - plain).max(axis=2) > 30
+        red = added & (tagged[..., 0] > 150) & (tagged[..., 2] < 90)
+        blue = added & (tagged[..., 2] > 150) & (tagged[..., 0] < 90)
+        return int(red.sum()), int(blue.sum())
+
+    ann, bo = tag_pixels("[ann]")[0], tag_pixels("[bo]")[1]
+    assert min(ann, bo) > 100
+    for props in ("[]", "[crate]"):  # a prop's tag gives way to the characters'
+        together = tag_pixels("[ann, bo]", props)
+        assert together[0] >= 0.95 * ann and together[1] >= 0.95 * bo, (props, together, ann, bo)
+
+
+REFRAME = """\
+version: 1
+title: Reframe
+world:
+  location: "somewhere undefined"
+  characters:
+    ann: {description: "woman", color: "#ff0000"}
+    bo: {description: "man", color: "#0000ff"}
+output: {width: 192, height: 108, fps: 12}
+shots:
+  - {id: two, duration: 1, cast: [ann, bo], camera: {framing: medium, move: static}}
+  - {id: her, duration: 2, continuity: continue, cast: [ann], camera: {framing: close_up, move: static}}
+"""
+
+
+def test_a_continue_shot_frames_its_own_cast_within_a_few_frames():
+    frames = frames_of(plan_of(REFRAME), CLEAN)["her"]
+
+    def colour_at(f: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+        return (np.abs(f.astype(int) - rgb).max(axis=2) < 50).nonzero()[1]
+
+    for f in frames[4:]:  # from the fifth frame (a third of a second) on: Ann, centred; Bo is not in the shot
+        ann, bo = colour_at(f, (255, 0, 0)), colour_at(f, (0, 0, 255))
+        assert len(ann) > 200 and abs(ann.mean() - 96) < 20, (len(ann), ann.mean() if len(ann) else None)
+        assert len(bo) < len(ann) / 10

@@ -125,3 +125,66 @@ def test_plan_snapshot(name: str):
         snapshot.parent.mkdir(exist_ok=True)
         snapshot.write_text(text + "\n", encoding="utf-8")
     assert text + "\n" == snapshot.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["bathroom", "classroom", "restaurant", "hospital ward", "museum gallery", "cinema", "gym", "corridor",
+     "basement", "attic", "garage", "church", "airplane cabin", "hotel lobby", "train carriage", "cave", "barn",
+     "warehouse", "submarine", "an old hotel hallway", "a log cabin in the woods", "inside the barn",
+     "INT. KITCHEN - NIGHT"],
+)  # fmt: skip
+def test_indoor_places_resolve_indoors(location):
+    from sora_cli.plan.facts import world_facts
+
+    facts = world_facts(location, "day", "snow", "")
+    assert facts.indoors and facts.weather_at_camera == "clear", (location, facts.reason)
+    assert facts.reason
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["the office rooftop", "a balcony of the apartment", "a beach bar", "a rooftop bar", "the garden of the house",
+     "in front of the house", "the street outside the office", "outside the office", "EXT. KITCHEN GARDEN"],
+)  # fmt: skip
+def test_outdoor_places_resolve_outdoors(location):
+    from sora_cli.plan.facts import world_facts
+
+    facts = world_facts(location, "day", "rain", "")
+    assert not facts.indoors and facts.weather_at_camera == "rain", (location, facts.reason)
+
+
+def test_the_plan_says_which_rule_decided_the_place_and_a_room_without_windows_sees_no_weather():
+    from sora_cli.plan.facts import world_facts
+
+    assert world_facts("somewhere undefined", "day", "clear", "").reason.startswith("unknown")
+    assert world_facts("an old hotel hallway", "day", "clear", "").reason == "head noun: hallway"
+    closed = world_facts("a room with no windows", "day", "snow", "")
+    assert closed.indoors and not closed.windows and closed.weather_beyond_windows == ""
+    assert "windows" not in closed.light_sources
+
+
+def test_a_silent_recorded_take_is_a_located_error(tmp_path):
+    import numpy as np
+
+    from sora_cli.sound.files import MIX_RATE, write_wav
+    from tests.conftest import problems_of
+
+    write_wav(tmp_path / "silence.wav", np.zeros(MIX_RATE, np.float32))
+    write_wav(tmp_path / "hum.wav", 0.2 * np.sin(np.arange(MIX_RATE) * 0.05).astype(np.float32))
+    text = """\
+version: 1
+title: Takes
+world:
+  location: "a quiet room"
+  characters: {{ann: {{description: "woman"}}}}
+shots:
+  - id: a
+    cast: [ann]
+    dialogue:
+      - {{speaker: ann, line: "Hello there.", audio: {take}}}
+"""
+    problems = problems_of(text.format(take="silence.wav"), tmp_path)
+    assert len(problems) == 1 and "dialogue[0].audio" in problems[0] and "silent" in problems[0], problems
+    assert problems[0].startswith("sb.yaml:10:")
+    assert problems_of(text.format(take="hum.wav"), tmp_path) == []

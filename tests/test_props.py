@@ -143,6 +143,8 @@ world:
     mug: {{description: "red mug"}}
     bike: {{description: "blue bike"}}
     sled: {{description: "wooden sled"}}
+    lantern: {{description: "old lantern"}}
+    water: {{description: "water bottle"}}
 output: {{width: 256, height: 144, fps: 12}}
 shots:
   - {{id: a, duration: 2, cast: [bo], props: {props}, action: "{action}", camera: {{framing: {framing}}}}}
@@ -233,3 +235,124 @@ shots:
         return float(np.nonzero(red)[1].mean())
 
     assert parcel_x(frames[0]) < 128 < parcel_x(frames[-1])  # in Ann's hand (left), then in Bo's (right)
+
+
+def _staged(action: str, props: str, location: str = "a small office"):
+    from sora_cli.render.animatic.motion import read_action
+    from sora_cli.render.animatic.staging import stage
+    from tests.test_animatic import plan_of
+
+    shot = plan_of(ACTS.format(action=action, props=props, location=location, framing="wide")).shots[0]
+    return stage(shot, read_action(shot.action, shot.cast))
+
+
+def test_an_action_uses_the_prop_its_words_name_not_the_first():
+    assert _staged("Bo drags the sled", "[lantern, sled]").dragged == {"sled": "bo"}
+    assert _staged("Bo drinks from the bottle", "[mug, water]").held == {"bo": "water"}
+    assert _staged("Bo drinks", "[mug, water]").held == {"bo": "mug"}  # none named: the first that fits
+
+
+def test_hands_over_the_named_thing():
+    from sora_cli.render.animatic.motion import read_action
+    from sora_cli.render.animatic.staging import stage
+    from tests.test_animatic import plan_of
+
+    text = """\
+version: 1
+title: Gift
+world:
+  location: "a quiet park"
+  characters: {ann: {description: "woman"}, bo: {description: "man"}}
+  props: {lantern: {description: "lantern"}, gift: {description: "red parcel"}}
+shots:
+  - {id: a, duration: 2, cast: [ann, bo], props: [lantern, gift], action: "Ann hands the parcel to Bo"}
+"""
+    shot = plan_of(text).shots[0]
+    assert stage(shot, read_action(shot.action, shot.cast)).handed == ("gift", "ann", "bo")
+
+
+def test_sitting_needs_a_seat_the_named_one_or_the_place_s():
+    assert _staged("Bo sits down", "[]", "a snowy mountain valley").implied == {"bo": "rock"}
+    assert _staged("Bo sits down", "[]", "a quiet park").implied == {"bo": "log"}
+    assert _staged("Bo sits down", "[]", "a city street").implied == {"bo": "bench"}
+    assert _staged("Bo sits on the bed", "[]").implied == {"bo": "bed"}
+    assert _staged("Bo sits on the sofa", "[]").implied == {"bo": "sofa"}
+    assert _staged("Bo sits down", "[]").implied == {"bo": "chair"}
+    on_grass = _staged("Bo sits on the grass", "[]", "a quiet park")
+    assert on_grass.grounded == {"bo"} and on_grass.seats == {}
+
+
+def _count(frame: np.ndarray, color: tuple[int, int, int], tol: int = 6) -> int:
+    return int((np.abs(frame.astype(np.int16) - np.array(color)).max(axis=2) <= tol).sum())
+
+
+def test_the_implied_seat_is_drawn_under_the_sitter():
+    _, frames, state = run_shot("Bo sits down", "[]", "a snowy mountain valley")
+    assert state["bodies"]["bo"]["sit"] > 0.9
+    rock = LIBRARY["rock"].color
+    assert _count(frames[-1], rock) > 30 and _count(frames[0], rock) < _count(frames[-1], rock) // 3
+    _, frames, _ = run_shot("Bo sits on the bed", "[]")
+    assert _count(frames[-1], LIBRARY["bed"].color) > 30
+    assert _count(frames[-1], LIBRARY["chair"].color) < 5
+
+
+def test_sitting_on_the_ground_lowers_the_figure_to_it():
+    def top_of_figure(action: str) -> int:
+        _, frames, _ = run_shot(action, "[]", "a quiet park", framing="wide")
+        dark = frames[-1].max(axis=2) < 60  # the suit: darker than the park
+        return int(np.nonzero(dark.any(axis=1))[0].min())
+
+    assert top_of_figure("Bo sits on the grass") > top_of_figure("Bo sits down") + 5
+
+
+def _character(description: str) -> ResolvedCharacter:
+    return ResolvedCharacter(
+        id="bo",
+        description=description,
+        reference=(),
+        voice=ResolvedVoice(engine="espeak", voice="en-us", pitch=50, rate=160, range=50),
+        color=identity_color("bo", description),  # as the plan resolves it
+    )
+
+
+@pytest.mark.parametrize(
+    "description,coat,hair",
+    [("red hair in a blue suit", "blue", "red"), ("grey beard in a brown parka", "brown", "grey"),
+     ("red-haired woman in a green dress", "green", "red")],
+)  # fmt: skip
+def test_colour_words_bind_to_the_noun_they_modify(description, coat, hair):
+    from sora_cli.plan.colors import COLOR_WORDS
+
+    look = look_for(_character(description))
+    assert look.coat == COLOR_WORDS[coat] and look.hair == COLOR_WORDS[hair]
+    buf = np.full((400, 240, 4), 255, np.uint8)
+    with skia.Surface(buf) as canvas:
+        canvas.translate(120, 390)
+        canvas.scale(200, 200)
+        draw_figure(canvas, look, Pose(x=0.0), Mouth(), 0.0)
+    torso = buf[190:240, 100:140, :3].reshape(-1, 3).astype(int)
+    assert np.abs(np.median(torso, axis=0) - COLOR_WORDS[coat]).max() < 40  # the coat, not the hair's colour
+
+
+def test_negated_garments_are_not_worn():
+    plain = figure("a man")
+    assert np.array_equal(figure("a man with no beard and no glasses"), plain)
+    assert np.array_equal(figure("a man without a hat or glasses"), plain)
+    assert np.sum(np.any(figure("a man with a beard and glasses") != plain, axis=2)) > 30
+
+
+def test_a_space_suit_is_not_a_business_suit():
+    look = look_for(_character("astronaut in a white space suit"))
+    assert "suit" not in look.wear and "helmet" in look.wear
+    assert look.coat == (235, 235, 235)  # white: no charcoal business suit
+    assert not np.array_equal(figure("astronaut in a white space suit"), figure("a man in a suit"))
+
+
+@pytest.mark.parametrize(
+    "prop_id,description,kind",
+    [("car_key", "", GENERIC), ("key", "door key", GENERIC), ("helmet", "bicycle helmet", GENERIC),
+     ("treehouse", "tree house", GENERIC), ("lamp", "desk lamp", "lamp"), ("water", "water bottle", "bottle"),
+     ("sign", "street sign on a pole", "sign"), ("box", "box of matches", "box")],
+)  # fmt: skip
+def test_the_kind_is_the_head_noun_not_the_first(prop_id, description, kind):
+    assert prop_kind(prop_id, description) == kind

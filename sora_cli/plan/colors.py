@@ -71,6 +71,52 @@ def first_color(text: str) -> RGB | None:
     return None
 
 
+#: words a colour never reaches past: it belongs to a noun before them ("red hair | in a blue suit")
+_CLAUSE = {"in", "with", "and", "or", "wearing", "of", "on", "who", "under", "over", "plus", "but", "has", "wears",
+           "carrying", "holding", "without", "no", "a", "an", "the"}  # fmt: skip
+#: features of the body, not of the clothes: a colour said for them is not the outfit's
+BODY_FEATURES = {"hair", "beard", "moustache", "mustache", "eyes", "eye", "skin", "lips", "eyebrows", "fur",
+                 "hat-band", "haired", "bearded", "eyed", "skinned"}  # fmt: skip
+
+
+def bound_colors(text: str) -> list[tuple[str, RGB]]:
+    """(noun, colour) for every colour said, bound to the noun it modifies.
+
+    A colour binds to the last word of its noun phrase, the word before the
+    next clause word ("red hair in a blue suit" -> hair red, suit blue; "grey
+    beard, brown parka" -> beard grey, parka brown); "red-haired" binds red to
+    hair; a colour with no noun after it ("a man in red") binds to "" (the outfit).
+    """
+    out: list[tuple[str, RGB]] = []
+    for part in re.split(r"[,;:.()/]", text):  # a comma ends a phrase too ("grey parka, frosted beard")
+        out += _bound_in(words(part))
+    return out
+
+
+def _bound_in(said: list[str]) -> list[tuple[str, RGB]]:
+    out: list[tuple[str, RGB]] = []
+    for i, w in enumerate(said):
+        first, _, rest = w.partition("-")
+        if rest and first in COLOR_WORDS:  # "red-haired", "blue-eyed"
+            out.append((rest, COLOR_WORDS[first]))
+            continue
+        if w not in COLOR_WORDS:
+            continue
+        noun = ""
+        for nxt in said[i + 1 :]:
+            if nxt in _CLAUSE:
+                break
+            if nxt not in COLOR_WORDS:
+                noun = nxt
+        out.append((noun, COLOR_WORDS[w]))
+    return out
+
+
+def outfit_color(text: str) -> RGB | None:
+    """The first colour said for the clothes, not for the hair, beard or eyes ("red hair in a blue suit" -> blue)."""
+    return next((c for noun, c in bound_colors(text) if noun not in BODY_FEATURES), None)
+
+
 def light_tint(text: str) -> tuple[RGB, float, bool]:
     """Tint, strength and neon-ness of a lighting description ("neon pink sign light")."""
     found = [LIGHT_WORDS[w] for w in words(text) if w in LIGHT_WORDS]

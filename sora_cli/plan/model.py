@@ -52,6 +52,8 @@ class WorldFacts(Frozen):
     weather_at_camera: str  # what falls between the camera and the cast: the weather outdoors, clear indoors
     weather_beyond_windows: str  # indoors: the weather seen through the windows ("" outdoors)
     weather_heard: str  # full (outdoors), muffled (indoors, through the walls) or none
+    windows: bool = True  # indoors: False for "a room with no windows" (nothing of the outside is seen)
+    reason: str = ""  # which rule of plan/places.py decided the place ("head noun: hallway", ...)
 
 
 class ResolvedWorld(Frozen):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError
-from sora_cli.plan.colors import first_color
+from sora_cli.plan.colors import outfit_color
 from sora_cli.plan.facts import world_facts
 from sora_cli.plan.model import (
     Camera,
@@ -39,14 +39,17 @@ from sora_cli.storyboard.limits import MAX_FILM_SECONDS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 
+SILENT_TAKE = 0.004  # a recorded take whose peak stays below this (-48 dBFS) holds no line
+
 
 def identity_color(char_id: str, description: str = "") -> str:
     """The colour a character is recognised by when it gives none.
 
-    The first colour its description names ("grey parka" -> grey), else a
+    The first colour its description says for the clothes ("grey parka" ->
+    grey; "red hair in a blue suit" -> blue, the red is the hair's), else a
     saturated hue derived from its id.
     """
-    if named := first_color(description):
+    if named := outfit_color(description):
         return "#{:02x}{:02x}{:02x}".format(*named)
     h = int.from_bytes(hashlib.sha256(char_id.encode()).digest()[:2], "big") / 65535
     r, g, b = colorsys.hsv_to_rgb(h, 0.72, 0.86)
@@ -110,7 +113,9 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 props[parts[1]] = str(value)
             else:
                 state[parts[0]] = value
-        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=world_facts(**state)))
+        in_shot = {pid: props.get(pid, "") for pid in shot.props}  # a lamp in the shot lights it
+        facts = world_facts(**state, props=in_shot)
+        worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=facts))
 
     # timing
     placed: list[list[LineTime]] = []
@@ -122,6 +127,10 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
             if line.audio:
                 try:
                     take = load_take(source.resolve_asset(line.audio))
+                    if not len(take) or float(abs(take).max()) < SILENT_TAKE:
+                        raise AudioFileError(
+                            "it is silent (no sound above -48 dBFS): record the line, or drop `audio:` to synthesise it"
+                        )
                     lengths.append(len(take) / MIX_RATE)  # the spoken length, silence trimmed
                     sounds.append(from_audio(take, MIX_RATE))
                 except AudioFileError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Generator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,15 +20,25 @@ import skia
 
 from sora_cli.fonts import BOLD, MONO, REGULAR
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
-from sora_cli.plan.model import PlannedShot
+from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
-from sora_cli.render.animatic.camera import BODY_CUTS, REFERENCE_VIEW, CameraPose, eased, framed, moved
+from sora_cli.render.animatic.camera import (
+    BODY_CUTS,
+    EASE_SECONDS,
+    REFERENCE_VIEW,
+    REFRAME_SECONDS,
+    CameraPose,
+    eased,
+    framed,
+    moved,
+)
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
 from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.animatic.staging import Staging, stage
+from sora_cli.render.animatic.tags import Tag, lay_out
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
@@ -51,7 +61,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend:
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "3"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "4"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: Film | None = None
@@ -120,12 +130,13 @@ class AnimaticBackend:
         fps = film.fps
         dt = 1.0 / fps
         w = shot.world
-        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors)
+        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
         before = light  # the light the shot starts under (the previous shot's, when continuing)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
         direction = -1.0 if shot.camera.move == "pan_left" else 1.0
         intents = read_action(shot.action, shot.cast, direction)
+        ease = EASE_SECONDS  # how long a continued camera takes into this shot's framing
 
         if continuing:
             assert carry is not None
@@ -150,6 +161,12 @@ class AnimaticBackend:
                     intents[name] = Intent(verbs={"walk"}, direction=-1.0)
                     if present:
                         intents[name].toward = next(n for n in shot.cast if n in bodies and n != name)
+            # framing someone else, or differently: the camera goes to this shot's own cast at once
+            # (someone else: in a third of a second; the same people framed differently: in half the usual ease)
+            recast = state.get("cast") != list(shot.cast)
+            if recast or state.get("framing") != shot.camera.framing:
+                track_x = self._subject_x(shot, bodies, props)
+                ease = REFRAME_SECONDS if recast else EASE_SECONDS / 2
         else:
             bodies, props = self._blocking(shot, intents)
             start_pose = None
@@ -184,7 +201,7 @@ class AnimaticBackend:
                 leans = {name: 0.0 for name in bodies}
             _place_used_props(staging, bodies, props)
             target = self._target_pose(shot, bodies, props, track_x, t, aspect)
-            pose = eased(start_pose, target, t + (dt if continuing else 0.0)) if start_pose else target
+            pose = eased(start_pose, target, t + (dt if continuing else 0.0), ease) if start_pose else target
             for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
                 del bodies[name]  # well out of frame: gone
             if draw(i):
@@ -195,7 +212,7 @@ class AnimaticBackend:
                     else LIGHT_STEPS
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
-                place = self._place(w.location, w.facts.place, w.time_of_day, now)
+                place = self._place(w.location, w.facts, w.time_of_day, now)
                 self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles, staging)
             yield frame
         assert pose is not None
@@ -206,7 +223,9 @@ class AnimaticBackend:
             "track": track_x,
             "weather": particles.state(),
             "clock": clock,
-            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors),
+            "framing": shot.camera.framing,
+            "cast": list(shot.cast),
+            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
 
@@ -281,12 +300,12 @@ class AnimaticBackend:
         half_h = pose.view_h / 2 / pose.zoom
         return pose.cx - half_w, pose.cx + half_w, pose.cy - half_h, pose.cy + half_h
 
-    def _place(self, location: str, kind: str, time_of_day: str, light: Light) -> Place:
+    def _place(self, location: str, facts: WorldFacts, time_of_day: str, light: Light) -> Place:
         """The plan's place, recorded once per location and light (layers are static pictures)."""
         night = time_of_day in ("night", "dusk")
         key = (location, night, light)
         if key not in self._places:
-            self._places[key] = build_place(kind, _stable_seed(location), night, light)
+            self._places[key] = build_place(facts.place, _stable_seed(location), night, light, facts.windows)
         return self._places[key]
 
     def _look(self, name: str, light: Light) -> Look:
@@ -379,7 +398,9 @@ class AnimaticBackend:
                 apply(canvas, layer.parallax)
                 canvas.drawPicture(layer.picture)
                 canvas.restore()
-            if w.facts.indoors and place.windows:  # the weather is outside: seen only through the panes
+            if (
+                w.facts.indoors and place.windows and w.facts.weather_beyond_windows
+            ):  # the weather is outside: seen only through the panes
                 canvas.save()
                 apply(canvas, place.wall_parallax)
                 panes = skia.Path()
@@ -387,7 +408,15 @@ class AnimaticBackend:
                     panes.addRect(skia.Rect.MakeLTRB(x0, -y1, x1, -y0))
                 canvas.clipPath(panes, doAntiAlias=True)
                 canvas.resetMatrix()
-                weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+                k, p = layer_scale(place.wall_parallax), place.wall_parallax
+                on_screen = [
+                    (W / 2 + k * (x0 - pose.cx * p), H / 2 + k * (-y1 + pose.cy * p),
+                     W / 2 + k * (x1 - pose.cx * p), H / 2 + k * (-y0 + pose.cy * p))
+                    for x0, y0, x1, y1 in place.windows
+                ]  # fmt: skip
+                visible = [r for r in on_screen if r[2] > 0 and r[0] < W and r[3] > 0 and r[1] < H]
+                x0, y0, x1, y1 = place.windows[0]
+                weather.draw_through(canvas, particles, visible, (x1 - x0, y1 - y0), layer_scale(1.0), lit)
                 canvas.restore()
             canvas.save()
             apply(canvas, 1.0)
@@ -403,9 +432,10 @@ class AnimaticBackend:
                 if pid in shot.props or any(b.exiting == 0 for b in bodies.values()):
                     kind = staging.kinds.get(pid) or prop_kind(pid, w.props.get(pid, ""))
                     _turned_prop(canvas, kind, w.props.get(pid, ""), x, facing.get(pid, 1.0), lit, glow)
-            for name, seat in staging.seats.items():  # an implied chair under whoever sits
+            for name, seat in staging.seats.items():  # an implied seat (a chair, a bed, a rock) under whoever sits
                 if seat is None and name in bodies and bodies[name].sit > 0.05:
-                    _turned_prop(canvas, "chair", "", bodies[name].x, bodies[name].facing, lit)
+                    kind = staging.implied.get(name, "chair")
+                    _turned_prop(canvas, kind, "", bodies[name].x, bodies[name].facing, lit)
             for name, bike in staging.rides.items():  # an implied bike under a rider
                 if bike is None and name in bodies:
                     _turned_prop(canvas, "bike", "", bodies[name].x, bodies[name].facing, lit)
@@ -418,7 +448,10 @@ class AnimaticBackend:
                     held = _holder(kind, desc, lit)
                 elif name in (handed := staging.holder(t, shot.duration)):
                     held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
-                draw_figure(canvas, look, body.pose(look.height, leans.get(name, 0.0)), _mouth(shot, name, t), t, held)
+                pose_now = body.pose(look.height, leans.get(name, 0.0))
+                if name in staging.grounded:
+                    pose_now = replace(pose_now, ground=True)
+                draw_figure(canvas, look, pose_now, _mouth(shot, name, t), t, held)
             for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
                 pullers = [bodies[c] for c in shot.cast if c in bodies]
                 if pid in props and pullers:
@@ -439,6 +472,48 @@ class AnimaticBackend:
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
 
+    def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
+        """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
+        film = self.film
+        assert film is not None
+        font, small = self.fonts["tag"], self.fonts["mono"]
+        wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
+        for name, body in bodies.items():
+            if name not in film.characters:
+                continue
+            (left, feet), (right, head) = to_screen(
+                np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
+            )
+            if right < 0 or left > W or head > H or feet < 0:
+                continue  # out of frame: no tag at the edge for someone who is not there
+            label = name.capitalize()
+            width = font.measureText(label)
+            y = min(float(feet) + pad * 0.6, H - font.getSize() * 1.6 - pad)
+            x = min(max(float(left + right) / 2 - width / 2, pad), W - width - pad)
+            rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
+            wanted.append((Tag(rect, True), label, font, hex_rgb(film.characters[name].color), 220, 8))
+        for pid, x_m in props.items():
+            if pid not in shot.props:
+                continue
+            sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
+            if not 0 <= sx <= W or sy < 0:
+                continue
+            width = small.measureText(pid)
+            y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
+            x = min(max(float(sx) - width / 2, pad), W - width - pad)
+            rect = (x - 6, y, x + width + 6, y + small.getSize() * 1.4)
+            wanted.append((Tag(rect, False), pid, small, (30, 30, 36), 170, 6))
+        spots = lay_out([tag for tag, *_ in wanted], W, H)
+        for (_, text, tag_font, fill, alpha, inset), spot in zip(wanted, spots, strict=True):
+            if spot is None:
+                continue
+            left, top, right, bottom = spot
+            radius = 8 if tag_font is font else 5
+            canvas.drawRoundRect(skia.Rect.MakeLTRB(left, top, right, bottom), radius, radius, _paint(fill, alpha))
+            color = (255, 255, 255) if tag_font is font else (235, 235, 235)
+            baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
+            canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
+
     def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
         """A title card over the dimmed scene (``action: "End card: ..."``)."""
         canvas.drawPaint(_paint((0, 0, 0), 110))
@@ -455,7 +530,8 @@ class AnimaticBackend:
         said = words(shot.action)
         if "switch" in said or "switches" in said:
             return min(1.0, max(0.0, (t - 0.3) / 0.3))
-        return 1.0 if {"lamp", "lantern", "glow"} & set(words(shot.world.lighting)) else 0.0
+        named = {*words(shot.world.lighting), *shot.world.facts.light_sources}
+        return 1.0 if {"lamp", "lantern", "glow", "candle", "candles"} & named else 0.0
 
     @staticmethod
     def _lightning(canvas: skia.Canvas, particles: weather.Particles, to_screen: Any, W: int, H: int) -> None:
@@ -482,38 +558,7 @@ class AnimaticBackend:
         assert film is not None
         pad = H / 60
         if self.options["name_tags"]:
-            font = self.fonts["tag"]
-            for name, body in bodies.items():
-                if name not in film.characters:
-                    continue
-                (left, feet), (right, head) = to_screen(
-                    np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
-                )
-                if right < 0 or left > W or head > H or feet < 0:
-                    continue  # out of frame: no tag at the edge for someone who is not there
-                sx, sy = (left + right) / 2, feet
-                label = name.capitalize()
-                width = font.measureText(label)
-                y = min(float(sy) + pad * 0.6, H - font.getSize() * 1.6 - pad)
-                x = min(max(float(sx) - width / 2, pad), W - width - pad)
-                color = hex_rgb(film.characters[name].color)
-                rect = skia.Rect.MakeXYWH(x - 8, y, width + 16, font.getSize() * 1.5)
-                canvas.drawRoundRect(rect, 8, 8, _paint(color, 220))
-                canvas.drawString(label, x, y + font.getSize() * 1.12, font, _paint((255, 255, 255)))
-            small = self.fonts["mono"]
-            for pid, x_m in props.items():
-                if pid not in shot.props:
-                    continue
-                sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
-                if not 0 <= sx <= W or sy < 0:
-                    continue
-                width = small.measureText(pid)
-                y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
-                x = min(max(float(sx) - width / 2, pad), W - width - pad)
-                canvas.drawRoundRect(
-                    skia.Rect.MakeXYWH(x - 6, y, width + 12, small.getSize() * 1.4), 5, 5, _paint((30, 30, 36), 170)
-                )
-                canvas.drawString(pid, x, y + small.getSize() * 1.05, small, _paint((235, 235, 235)))
+            self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
         top = pad
         if self.options["slate"]:

@@ -24,6 +24,8 @@ VIEW_HEIGHT = {"extreme_wide": 22.0, "wide": 8.5, "medium": 2.6, "close_up": 0.9
 BODY_CUTS = {"close_up": (0.66, 1.07), "medium": (0.45, 1.1), "extreme_close_up": (0.84, 1.03)}
 REFERENCE_VIEW = 8.5  # the wide framing: background layers are drawn to look right here
 EASE_SECONDS = 1.2  # how long a continued pose takes to settle into the new framing
+#: a continued shot that frames someone else or differently reaches its own subject this fast (4 frames at 12 fps)
+REFRAME_SECONDS = 0.33
 
 
 @dataclass
@@ -89,8 +91,8 @@ def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float,
     return pose
 
 
-def eased(start: CameraPose, target: CameraPose, t: float) -> CameraPose:
-    """``start`` moving into ``target`` over :data:`EASE_SECONDS`, starting and ending at rest."""
-    k = _smooth(t / EASE_SECONDS)
+def eased(start: CameraPose, target: CameraPose, t: float, seconds: float = EASE_SECONDS) -> CameraPose:
+    """``start`` moving into ``target`` over ``seconds``, starting and ending at rest."""
+    k = _smooth(t / seconds)
     mix = [a + (b - a) * k for a, b in zip(start.as_tuple(), target.as_tuple(), strict=True)]
     return CameraPose(*mix)

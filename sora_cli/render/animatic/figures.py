@@ -9,6 +9,7 @@ one.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import COLOR_WORDS, RGB, hex_rgb, mix, shade, words
+from sora_cli.plan.colors import BODY_FEATURES, COLOR_WORDS, RGB, bound_colors, hex_rgb, mix, shade, words
 from sora_cli.plan.model import ResolvedCharacter
 from sora_cli.plan.resolve import identity_color
 
@@ -83,6 +84,57 @@ WARDROBE: dict[str, str] = {
     "beanie": "hat", "hood": "hood", "hooded": "hood", "goggles": "goggles", "backpack": "backpack",
     "rucksack": "backpack", "moustache": "moustache", "mustache": "moustache",
 }  # fmt: skip
+#: two-word garments that are not what their head word draws alone ("space suit" is no business suit)
+COMPOUND_WEAR: dict[tuple[str, str], frozenset[str]] = {
+    ("space", "suit"): frozenset({"helmet"}), ("diving", "suit"): frozenset({"helmet"}),
+    ("hazmat", "suit"): frozenset({"helmet"}), ("snow", "suit"): frozenset({"parka"}),
+    ("ski", "suit"): frozenset({"parka"}), **{(w, "suit"): frozenset() for w in (
+        "track", "jump", "boiler", "swim", "bathing", "wet", "flight", "body", "cat", "sweat", "pant", "dry")},
+    ("hard", "hat"): frozenset({"helmet"}), ("sun", "glasses"): frozenset({"sunglasses"}),
+}  # fmt: skip
+ONE_WORD_WEAR: dict[str, frozenset[str]] = {
+    "spacesuit": frozenset({"helmet"}), "wetsuit": frozenset(), "tracksuit": frozenset(), "jumpsuit": frozenset(),
+    "swimsuit": frozenset(), "snowsuit": frozenset({"parka"}), "overalls": frozenset({"apron"}),
+}  # fmt: skip
+NEGATIONS = {"no", "without", "not", "never", "nor"}
+#: words that may stand between a negation and what it negates ("no beard or glasses", "without any hat")
+_NEGATED_RUN = {"and", "or", "a", "an", "any", "nor", "the"}
+LEG_WEAR = {"trousers", "pants", "jeans", "skirt", "shorts", "leggings", "slacks", "chinos"}
+
+
+def wardrobe(said: list[str]) -> frozenset[str]:
+    """The garments and features a description says, read as phrases.
+
+    "no beard and no glasses" wears neither; "white space suit" is a helmet and
+    a white coat, not a business suit; "red hair" is hair, not a garment.
+    """
+    wear: set[str] = set()
+    skip: set[int] = set()
+    for i, (a, b) in enumerate(itertools.pairwise(said)):
+        if (a, b) in COMPOUND_WEAR:
+            if not _negated(said, i):
+                wear |= COMPOUND_WEAR[(a, b)]
+            skip |= {i, i + 1}
+    for i, w in enumerate(said):
+        if i in skip or _negated(said, i):
+            continue
+        if w in ONE_WORD_WEAR:
+            wear |= ONE_WORD_WEAR[w]
+        elif w in WARDROBE:
+            wear.add(WARDROBE[w])
+    return frozenset(wear)
+
+
+def _negated(said: list[str], i: int) -> bool:
+    """Whether a negation governs word ``i`` (reading back over "and", "or", articles and other garments)."""
+    for w in reversed(said[:i]):
+        if w in NEGATIONS:
+            return True
+        if w not in _NEGATED_RUN and w not in WARDROBE and w not in COLOR_WORDS:
+            return False
+    return False
+
+
 #: garments whose usual colour replaces a hue made up from the id (a suit with no colour is charcoal)
 USUAL_COLOR: dict[str, RGB] = {"suit": (46, 50, 62), "raincoat": (246, 200, 40), "robe": (120, 40, 50)}
 
@@ -100,20 +152,27 @@ def look_for(character: ResolvedCharacter) -> Look:
         build = 1.25
     if {"thin", "slim", "slender", "skinny"} & set(said):
         build = 0.85
-    colors = [COLOR_WORDS[w] for w in said if w in COLOR_WORDS]
+    bound = bound_colors(character.description)
+    outfit = [c for noun, c in bound if noun not in BODY_FEATURES and noun not in LEG_WEAR]
     coat = hex_rgb(character.color)
-    wear = frozenset(WARDROBE[w] for w in said if w in WARDROBE)
+    wear = wardrobe(said)
     if wear & {"parka"}:
         wear |= {"hood"}
     made_up = character.color == identity_color(character.id)  # no colour given or named
     usual = next((USUAL_COLOR[g] for g in ("suit", "raincoat", "robe") if g in wear), None)
     if usual and made_up:
         coat = usual
-    trousers = shade(colors[1], 0.7) if len(colors) > 1 else shade(coat, 0.9) if "suit" in wear else (52, 56, 66)
+    legs = next((c for noun, c in bound if noun in LEG_WEAR), None)
+    trousers = (
+        shade(legs, 0.85) if legs
+        else shade(outfit[1], 0.7) if len(outfit) > 1
+        else shade(coat, 0.9) if "suit" in wear
+        else (52, 56, 66)
+    )  # fmt: skip
     hair = (60, 40, 28)
-    for i, w in enumerate(said):
-        if w in ("hair", "beard") and i and said[i - 1] in COLOR_WORDS:
-            hair = COLOR_WORDS[said[i - 1]]
+    for noun, color in bound:
+        if noun in ("hair", "beard", "haired", "bearded"):
+            hair = color
     if {"frosted", "grey-haired", "old", "elderly"} & set(said):
         hair = (200, 200, 205)
     face = next((img for img in map(_likeness, character.reference) if img is not None), None)
@@ -210,6 +269,7 @@ class Pose:
     wave_phase: float = 0.0
     drink: float = 0.0  # 0 .. 1 the front hand raised to the mouth
     ride: float = 0.0  # 0 .. 1 on a saddle (bike): raised and seated
+    ground: bool = False  # sitting on the ground itself (legs out in front), not on a seat
 
 
 Held = Callable[[skia.Canvas, float, float, float], None]  # (canvas, hand x, hand y, tilt degrees)
@@ -231,8 +291,10 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     breath = 0.008 * h / 1.75 * math.sin(2 * math.pi * BREATH_HZ * t)
     sit = max(pose.sit, 0.7 * pose.ride)
     lift = max(0.0, SADDLE - 0.5 * h * (1 - 2 * SIT_DROP * sit)) * pose.ride  # up onto a saddle
+    # on the ground: the whole figure sinks until the hips rest on it
+    sink = (0.5 * h * (1 - 2 * SIT_DROP * sit) - 0.06) * sit if pose.ground else 0.0
     canvas.save()
-    canvas.translate(pose.x, -pose.y - lift)
+    canvas.translate(pose.x, -pose.y - lift + sink)
     canvas.rotate(math.degrees(pose.tilt) * (1 if pose.facing >= 0 else -1))
     canvas.scale(max(0.35, abs(pose.facing)), 1)  # a turn squashes the figure through side-on
     f = 1.0 if pose.facing >= 0 else -1.0
@@ -241,7 +303,12 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     limb = _paint(look.trousers, stroke=0.12 * bw)
     for side in (-1, 1):
         a = side * 0.45 * pose.swing * math.sin(pose.stride)
-        if sit > 0.01:
+        if sit > 0.01 and pose.ground:  # legs out along the ground, knees a little raised
+            knee = (f * leg * 0.5 * sit, -(hip_y + 0.08 * sit))
+            foot = (f * leg * 0.95 * sit, -(hip_y - 0.04 * sit))
+            canvas.drawLine(side * 0.05, -hip_y, *knee, limb)
+            canvas.drawLine(*knee, *foot, limb)
+        elif sit > 0.01:
             knee = (f * 0.45 * h * 0.5 * sit + math.sin(a) * leg * 0.5, -(hip_y - 0.02))
             foot = (knee[0] + math.sin(a) * 0.05, -max(0.0, hip_y - leg * 0.55))
             canvas.drawLine(side * 0.05, -hip_y, *knee, limb)

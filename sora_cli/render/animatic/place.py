@@ -77,7 +77,7 @@ def _record(draw: Callable[[skia.Canvas], None]) -> skia.Picture:
     return recorder.finishRecordingAsPicture()
 
 
-def build_place(kind: str, seed: int, night: bool, light: Light) -> Place:
+def build_place(kind: str, seed: int, night: bool, light: Light, windows: bool = True) -> Place:
     """The place of kind ``kind`` (the plan's ``facts.place``), its details seeded by ``seed``."""
     rng = np.random.default_rng(seed)
     haze = light.sky_horizon
@@ -166,13 +166,14 @@ def build_place(kind: str, seed: int, night: bool, light: Light) -> Place:
         return Place(kind, *ground((150, 130, 110), mix((160, 140, 120), haze, 0.3)), True, tuple(layers))
     if kind == "interior":
         wall = (226, 220, 208)
-        panes = tuple((float(x), 1.0, float(x) + 2.4, 2.6) for x in np.arange(-SPAN + 3, SPAN, 9))
+        panes = tuple((float(x), 1.0, float(x) + 2.4, 2.6) for x in np.arange(-SPAN + 3, SPAN, 9)) if windows else ()
 
         def room(c: skia.Canvas) -> None:
             pen.rect(c, -SPAN, 0, SPAN, 60, wall)
             for x in np.arange(-SPAN + 3, SPAN, 9):
-                pen.rect(c, x, 1.0, x + 2.4, 2.6, (60, 70, 90) if night else (170, 200, 230))  # window
-                pen.rect(c, x + 1.15, 1.0, x + 1.25, 2.6, shade(wall, 0.85))
+                if windows:  # "a room with no windows" has none
+                    pen.rect(c, x, 1.0, x + 2.4, 2.6, (60, 70, 90) if night else (170, 200, 230))
+                    pen.rect(c, x + 1.15, 1.0, x + 1.25, 2.6, shade(wall, 0.85))
                 pen.rect(c, x + 4.2, 1.6, x + 5.6, 2.3, (150, 110, 80))  # picture frame
                 pen.rect(c, x + 4.35, 1.7, x + 5.45, 2.2, (110, 150, 170))
                 pen.rect(c, x + 6.5, 0, x + 6.55, 2.2, shade(wall, 0.8))  # panel line

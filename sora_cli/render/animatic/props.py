@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import skia
 
-from sora_cli.plan.colors import RGB, first_color, shade, words
+from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, shade, words
 
 GENERIC = "generic"
 MATERIALS: dict[str, RGB] = {
@@ -571,6 +571,17 @@ def _camera(p: Pen, x: float, w: float, h: float, g: float) -> None:
     p.oval(x, h * 0.4, h * 0.18, h * 0.18, (40, 60, 90))
 
 
+def _rock(p: Pen, x: float, w: float, h: float, g: float) -> None:
+    p.poly([(x - w / 2, 0), (x - w * 0.42, h * 0.7), (x - w * 0.1, h), (x + w * 0.3, h * 0.9), (x + w / 2, 0)])
+    p.line(x - w * 0.1, h * 0.95, x + w * 0.05, h * 0.5, 0.02, k=0.75)
+
+
+def _log(p: Pen, x: float, w: float, h: float, g: float) -> None:
+    p.rect(x - w / 2, 0, x + w / 2, h, r=h * 0.3)
+    p.oval(x + w / 2 - h * 0.2, h / 2, h * 0.2, h / 2, (190, 150, 100))
+    p.ring(x + w / 2 - h * 0.2, h / 2, h * 0.25, 0.015, k=0.7)
+
+
 def _generic(p: Pen, x: float, w: float, h: float, g: float) -> None:
     """An unknown thing: a plain block with a question mark (its name is on the tag)."""
     p.rect(x - w / 2, 0, x + w / 2, h, r=min(w, h) * 0.15)
@@ -637,6 +648,8 @@ LIBRARY: dict[str, PropKind] = {
     "tent": PropKind((2.2, 1.4), (220, 120, 40), _tent),
     "sign": PropKind((1.0, 2.2), (40, 110, 70), _sign),
     "tree": PropKind((1.5, 4.0), (40, 110, 55), _tree),
+    "rock": PropKind((0.9, 0.47), (128, 124, 118), _rock),
+    "log": PropKind((1.4, 0.45), (120, 84, 52), _log),
 }
 GENERIC_KIND = PropKind((0.6, 0.5), (150, 140, 128), _generic)
 
@@ -652,6 +665,7 @@ SYNONYMS: dict[str, str] = {
     "worktop": "counter", "torch": "lantern",
     "bookcase": "shelf", "bookshelf": "shelf", "cupboard": "shelf", "refrigerator": "fridge", "oven": "stove",
     "cooker": "stove", "hob": "stove", "teapot": "kettle", "flowers": "vase", "lampshade": "lamp",
+    "boulder": "rock", "stone": "rock", "stump": "log",
 }  # fmt: skip
 PHRASES: dict[tuple[str, str], str] = {
     ("espresso", "machine"): "espresso machine", ("coffee", "machine"): "espresso machine",
@@ -659,22 +673,42 @@ PHRASES: dict[tuple[str, str], str] = {
 }  # fmt: skip
 
 
+#: words that end a prop's noun phrase: its head noun is the last noun before them ("lamp on the desk")
+_PHRASE_END = {"of", "with", "for", "on", "in", "from", "at", "to", "by", "and", "or", "near", "under", "beside",
+               "that", "which", "full", "filled", "against", "behind", "inside"}  # fmt: skip
+#: words after a noun that do not make it a modifier of another noun ("lamp lit", "door open")
+_AFTER_NOUN = {"lit", "on", "off", "open", "closed", "shut", "left", "right", "big", "small", "old", "new", "empty",
+               "full", "broken", "upright", "prop", "a", "b", "one", "two", "three"}  # fmt: skip
+
+
 def prop_kind(prop_id: str, description: str) -> str:
-    """The library noun a prop is (its id first, then its description), else :data:`GENERIC`."""
+    """The library noun a prop is (its id first, then its description), else :data:`GENERIC`.
+
+    The kind is the phrase's *head* noun, its last: a "desk lamp" is a lamp, a
+    "water bottle" a bottle; a noun that only modifies an unknown one is not the
+    thing ("car key", "door key", "bicycle helmet", "tree house" are not a car,
+    a door, a bike or a tree: they are drawn as the generic block, named on the tag).
+    """
     for text in (prop_id.replace("_", " ").replace("-", " "), description):
-        said = words(text)
-        for a, b in itertools.pairwise(said):
-            if (a, b) in PHRASES:
-                return PHRASES[(a, b)]
+        said = list(itertools.takewhile(lambda w: w not in _PHRASE_END, words(text)))
+        head: str | None = None
         for i, w in enumerate(said):
+            if i + 1 < len(said) and (w, said[i + 1]) in PHRASES:
+                head = PHRASES[(w, said[i + 1])]
+                continue
+            if i and (said[i - 1], w) in PHRASES:
+                continue  # the second word of a phrase already read
             if w in MATERIALS and i + 1 < len(said) and _noun(said[i + 1]):
                 continue  # "glass bottle" is a bottle
-            if w in LIBRARY:
-                return w
-            if w in SYNONYMS:
-                return SYNONYMS[w]
-            if w.endswith("s") and w[:-1] in LIBRARY:
-                return w[:-1]
+            kind = (
+                (LIBRARY.get(w) and w) or SYNONYMS.get(w) or (w[:-1] if w.endswith("s") and w[:-1] in LIBRARY else None)
+            )
+            if kind:
+                head = kind
+            elif head and w not in COLOR_WORDS and w not in MATERIALS and w not in _AFTER_NOUN:
+                head = None  # the known noun modified this unknown one: "car key"
+        if head:
+            return head
     return GENERIC
 
 

@@ -54,9 +54,27 @@ class Light:
         return (r, g, b)
 
 
-def light_for(time_of_day: str, weather: str, lighting: str, indoors: bool = False) -> Light:
-    """The light of a world; indoors the daylight comes through windows, dimmed by the weather, without haze."""
+#: light sources that give warm light where they stand (the plan's ``facts.light_sources``)
+PRACTICALS = ("lamp", "lantern", "candle", "candles", "fire", "fireplace", "torch", "spotlight", "streetlight",
+              "streetlights", "sodium", "headlights")  # fmt: skip
+PRACTICAL_COLOR = (255, 214, 160)
+
+
+def light_for(
+    time_of_day: str, weather: str, lighting: str, indoors: bool = False, sources: tuple[str, ...] = ()
+) -> Light:
+    """The light of a world; indoors the daylight comes through windows, dimmed by the weather, without haze.
+
+    A named practical source (a lamp, a lantern, a fire) lifts the ambient light
+    toward its warm colour, the more the darker the hour: a desk lamp lights a
+    night office, it barely shows at noon. Indoors its light stays in the room.
+    """
     top, horizon, ambient = SKIES[time_of_day]
+    practicals = [s for s in sources if s in PRACTICALS]
+    if practicals:
+        dark = 1.0 - sum(ambient) / (3 * 255)
+        reach = (0.55 if indoors else 0.3) * min(1.0, 0.75 + 0.25 * len(practicals))
+        ambient = mix(ambient, PRACTICAL_COLOR, dark * reach)
     grey = GREY_SKY.get(weather, 0.0)
     if grey:
         overcast = shade((150, 156, 166), 0.35 + 0.65 * (ambient[0] / 255))
