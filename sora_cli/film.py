@@ -271,12 +271,15 @@ def _assemble(
 
 def _burn(video_path: Path, cue_list: list[subs.Cue], plan: Plan, video: VideoSettings, scratch: Path) -> Path:
     """Draw the subtitles into the picture with libass and the fonts sora ships."""
+    from sora_cli.assemble.burn_layout import burn_cues, subtitle_size
     from sora_cli.qc import profile_for
     from sora_cli.qc.burned import safe_box
 
     left, _, _, bottom = safe_box(profile_for(None, plan), plan.width, plan.height)
     margins = (left + max(2, plan.width // 100), plan.height - bottom + max(2, plan.height // 100))
-    text = subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans", margins)
+    size = subtitle_size(plan.width, plan.height)
+    cue_list = burn_cues(cue_list, plan.width - 2 * margins[0], size)  # wrapped by measured width
+    text = subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans", margins, size)
     (scratch / "subs.ass").write_text(text, encoding="utf-8")
     fonts = scratch / "fonts"
     fonts.mkdir(exist_ok=True)
