@@ -57,6 +57,7 @@ class RenderRequest:
     policy: Path | None = None
     farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
     qc: bool = True  # run the delivery checks (sora qc) on the written film
+    deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -118,6 +119,10 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         sb = with_model(sb, request.model)
     _check_backend(sb, backend)
     backend_name = backend_class(backend).name
+    if request.deliverable:
+        from sora_cli.storyboard.deliverables import for_deliverable
+
+        sb = for_deliverable(sb, request.deliverable)
     if request.draft:
         sb = draft_storyboard(sb)
     plan = make_plan(sb, request.cameo_dirs)

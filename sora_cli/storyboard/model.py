@@ -159,6 +159,27 @@ class Shot(Strict):
     set: dict[str, Any] = Field(default_factory=dict, description="world-state changes from this shot on")
 
 
+class Deliverable(Strict):
+    """One master of a campaign: the film again at another size, rate, profile or length.
+
+    Unset fields keep the storyboard's ``output`` (a size comes from the profile when the
+    profile fixes one); ``shots`` keeps those shots, in that order (a cut-down).
+    """
+
+    name: Name
+    width: int | None = Field(None, ge=64, le=4096, multiple_of=2)
+    height: int | None = Field(None, ge=64, le=4096, multiple_of=2)
+    fps: int | None = Field(None, ge=1, le=120)
+    profile: str | None = Field(None, min_length=1, description="delivery profile (default: output.profile)")
+    subtitles: Annotated[list[SubtitleMode] | None, WithJsonSchema(_SUBTITLES_SCHEMA)] = None
+    shots: list[Name] | None = Field(None, min_length=1, description="a cut-down: the shot ids to keep, in order")
+
+    @field_validator("subtitles", mode="before")
+    @classmethod
+    def _one_mode_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class Storyboard(Strict):
     version: Literal[1]
     title: Text = Field(min_length=1)
@@ -170,6 +191,7 @@ class Storyboard(Strict):
     world: World
     audio: Audio = Audio()
     shots: list[Shot] = Field(min_length=1)
+    deliverables: list[Deliverable] = Field(default_factory=list, description="masters rendered by --deliverable")
 
     _source: Any = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")

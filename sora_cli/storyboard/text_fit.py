@@ -14,31 +14,36 @@ from sora_cli.storyboard.source import SourceMap
 from sora_cli.textfit import DEFAULT_SAFE, Fractions, card_text, fit_card, min_card_size, profile_fractions
 
 
-def _safe(sb: Storyboard, source: SourceMap) -> Fractions:
+def _safe(profile: str, source: SourceMap) -> Fractions:
     from sora_cli.qc.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
 
     try:
-        return profile_fractions(load_profile(sb.output.profile, source.base_dir))
+        return profile_fractions(load_profile(profile, source.base_dir))
     except (ProfileError, OSError):
         return DEFAULT_SAFE  # a bad profile is reported by its own check
 
 
 def check_cards(sb: Storyboard, source: SourceMap) -> list[Problem]:
+    """Each card at every frame it is drawn at: the storyboard's output and each deliverable's."""
+    from sora_cli.storyboard.deliverables import frames
+
     problems: list[Problem] = []
-    width, height = sb.output.width, sb.output.height
-    safe: Fractions | None = None
-    for i, shot in enumerate(sb.shots):
-        text = card_text(shot.action)
-        if not text:
-            continue
-        safe = safe or _safe(sb, source)
-        if fit_card(text, width, height, safe) is None:
-            problems.append(
-                source.problem(
-                    ("shots", i, "action"),
-                    f"the card of shot {shot.id!r} does not fit a {width}x{height} frame "
-                    f"(profile {sb.output.profile}) even at the legible minimum of "
-                    f"{min_card_size(width, height):.0f} px: shorten its text or use a larger frame",
+    cards = [(i, shot.id, text) for i, shot in enumerate(sb.shots) if (text := card_text(shot.action))]
+    if not cards:
+        return problems
+    for name, width, height, profile, kept in frames(sb):
+        safe = _safe(profile, source)
+        for i, sid, text in cards:
+            if kept is not None and sid not in kept:
+                continue
+            if fit_card(text, width, height, safe) is None:
+                which = f"deliverable {name!r}: " if name else ""
+                problems.append(
+                    source.problem(
+                        ("shots", i, "action"),
+                        f"{which}the card of shot {sid!r} does not fit a {width}x{height} frame "
+                        f"(profile {profile}) even at the legible minimum of "
+                        f"{min_card_size(width, height):.0f} px: shorten its text or use a larger frame",
+                    )
                 )
-            )
     return problems

@@ -1,0 +1,124 @@
+"""``deliverables:``: one storyboard, several masters (sizes, rates, profiles, cut-downs).
+
+A deliverable is the storyboard with its ``output`` changed and, for a
+cut-down, only some shots kept. The copy is an ordinary storyboard, so every
+stage after this one (plan, render, sound, assemble, qc) treats a master
+exactly as a film; shots and soundtracks equal in content and size hit the
+same cache entries.
+
+A cut-down re-joins what it keeps sensibly: each kept shot is entered by its
+own transition; a ``continue`` shot whose predecessor was dropped becomes a
+cut (it cannot carry on from a shot that is not there); world changes
+(``set:``) of dropped shots still apply from the next kept shot on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sora_cli.errors import Problem, UsageError
+from sora_cli.storyboard.messages import choice_list, did_you_mean
+from sora_cli.storyboard.model import Deliverable, Storyboard
+from sora_cli.storyboard.source import SourceMap
+
+
+def _profile_size(spec: str, source: SourceMap | None) -> tuple[int | None, int | None]:
+    from sora_cli.qc.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
+
+    try:
+        picture = load_profile(spec, source.base_dir if source else None).picture
+    except (ProfileError, OSError):
+        return None, None
+    return picture.width, picture.height
+
+
+def output_of(sb: Storyboard, d: Deliverable) -> dict[str, Any]:
+    """The ``output`` a deliverable renders with."""
+    out = sb.output
+    profile = d.profile or out.profile
+    pw, ph = _profile_size(profile, sb.source) if d.profile else (None, None)
+    return {
+        "width": d.width or pw or out.width,
+        "height": d.height or ph or out.height,
+        "fps": d.fps or out.fps,
+        "profile": profile,
+        "subtitles": list(d.subtitles) if d.subtitles is not None else list(out.subtitles),
+    }
+
+
+def _cut_down(sb: Storyboard, keep: list[str]) -> list[Any]:
+    by_id = {shot.id: i for i, shot in enumerate(sb.shots)}
+    shots = []
+    previous: int | None = None
+    for sid in keep:
+        i = by_id[sid]
+        shot = sb.shots[i]
+        update: dict[str, Any] = {}
+        if shot.continuity == "continue" and previous != i - 1:
+            update["continuity"] = "cut"
+        start = 0 if previous is None else previous + 1
+        if start < i:  # world changes of the shots skipped since the last kept one
+            changes: dict[str, Any] = {}
+            for skipped in sb.shots[start:i]:
+                changes.update(skipped.set)
+            if changes:
+                update["set"] = {**changes, **shot.set}
+        shots.append(shot.model_copy(update=update) if update else shot)
+        previous = i
+    return shots
+
+
+def for_deliverable(sb: Storyboard, name: str) -> Storyboard:
+    """The storyboard as deliverable ``name`` renders it (a :class:`UsageError` for an unknown name)."""
+    names = [d.name for d in sb.deliverables]
+    if name not in names:
+        if not names:
+            raise UsageError(f"--deliverable {name}: the storyboard has no deliverables: list")
+        raise UsageError(f"--deliverable: no deliverable {name!r}{did_you_mean(name, names)} ({choice_list(names)})")
+    d = sb.deliverables[names.index(name)]
+    update: dict[str, Any] = {"output": sb.output.model_copy(update=output_of(sb, d))}
+    if d.shots:
+        update["shots"] = _cut_down(sb, list(d.shots))
+    copy = sb.model_copy(update=update)
+    copy._source, copy._sha256 = sb.source, sb.sha256
+    return copy
+
+
+def frames(sb: Storyboard) -> list[tuple[str, int, int, str, tuple[str, ...] | None]]:
+    """Every frame the storyboard is drawn at: (deliverable name or "", width, height, profile, kept shot ids
+    or None for all)."""
+    out: list[tuple[str, int, int, str, tuple[str, ...] | None]] = [
+        ("", sb.output.width, sb.output.height, sb.output.profile, None)
+    ]
+    for d in sb.deliverables:
+        o = output_of(sb, d)
+        out.append((d.name, o["width"], o["height"], o["profile"], tuple(d.shots) if d.shots else None))
+    return out
+
+
+def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
+    from sora_cli.qc.profiles import ProfileError, load_profile
+
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    ids = [shot.id for shot in sb.shots]
+    for k, d in enumerate(sb.deliverables):
+        base = ("deliverables", k)
+        if d.name in seen:
+            problems.append(source.problem(base + ("name",), f"deliverable {d.name!r} is listed twice"))
+        seen.add(d.name)
+        for j, sid in enumerate(d.shots or []):
+            if sid not in ids:
+                problems.append(
+                    source.problem(
+                        base + ("shots", j), f"{sid!r} is not a shot{did_you_mean(sid, ids)} ({choice_list(ids)})"
+                    )
+                )
+            elif list(d.shots or []).count(sid) > 1 and list(d.shots or []).index(sid) != j:
+                problems.append(source.problem(base + ("shots", j), f"shot {sid!r} is kept twice"))
+        if d.profile:
+            try:
+                load_profile(d.profile, source.base_dir)
+            except (ProfileError, OSError) as exc:
+                problems.append(source.problem(base + ("profile",), str(exc)))
+    return problems
