@@ -29,7 +29,7 @@ shots:
     camera: {framing: medium, move: pan_left}
     cast: [ann]
     dialogue:
-      - {speaker: ann, line: "Good morning."}
+      - {speaker: ann, line: "Good morning.", translations: {de: "Guten Morgen! Wie immer einen doppelten Espresso?"}}
   - id: end
     duration: 1
     transition: {type: fade_black, duration: 0.25}
@@ -39,6 +39,7 @@ deliverables:
   - {name: tall, width: 108, height: 192}
   - {name: square, width: 128, height: 128}
   - {name: short, shots: [talk, end]}
+  - {name: wide-de, language: de}
 """
 
 
@@ -56,7 +57,7 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
     assert result.code == 0, result.stderr
     manifest = json.loads((out / "deliverables.json").read_text())
     entries = {e["name"]: e for e in manifest["deliverables"]}
-    assert list(entries) == ["wide", "tall", "square", "short"]
+    assert list(entries) == ["wide", "tall", "square", "short", "wide-de"]
     for name, (w, h) in {"wide": (192, 108), "tall": (108, 192), "square": (128, 128), "short": (192, 108)}.items():
         film = out / f"{name}.mp4"
         width, height, _ = _size(film)
@@ -69,6 +70,10 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
     assert _size(out / "short.mp4")[2] < _size(out / "wide.mp4")[2]
     # the same shots at the same size are drawn once: the cut-down's end card comes from the wide master
     assert "end" in entries["short"]["reused_shots"]
+    # German: the translation is spoken and subtitled, and the shot without a duration grows with it
+    assert "Guten Morgen!" in (out / "wide-de.srt").read_text() and "Good" not in (out / "wide-de.srt").read_text()
+    assert entries["wide-de"]["settings"]["duration"] > entries["wide"]["settings"]["duration"] + 1
+    assert entries["wide-de"]["qc"]["passed"]
     # one deliverable by name
     again = run_cli("render", str(sb), "--deliverable", "square", "-o", str(tmp_path / "one"), "-q", "-j", "1")
     assert again.code == 0, again.stderr
@@ -107,3 +112,36 @@ def test_without_deliverables_nothing_changes(tmp_path: Path) -> None:
     sb.write_text(text, encoding="utf-8")
     result = run_cli("render", str(sb), "--all-deliverables", "-o", str(tmp_path / "m"))
     assert result.code == 2 and "no deliverables" in result.stderr
+
+
+def test_a_missing_translation_is_located() -> None:
+    text = CAMPAIGN.replace("{name: wide-de, language: de}", "{name: wide-fr, language: fr}")
+    problems = problems_of(text)
+    assert len(problems) == 1
+    assert "shots[1].dialogue[0]" in problems[0] and "'wide-fr'" in problems[0] and "translations.fr" in problems[0]
+
+
+def test_a_language_without_a_voice_is_located() -> None:
+    text = CAMPAIGN.replace("translations: {de:", "translations: {xx:").replace("language: de}", "language: xx}")
+    problems = problems_of(text)
+    assert problems and all("deliverables[4].language" in p for p in problems)
+
+
+def test_each_language_speaks_with_its_voice() -> None:
+    from sora_cli.storyboard import parse_storyboard
+    from sora_cli.storyboard.deliverables import for_deliverable
+    from tests.conftest import EXAMPLES
+
+    text = CAMPAIGN.replace(
+        'ann: {description: "barista in a brown apron"}',
+        'ann: {description: "barista", voice: {pitch: 60}, voices: {fr: {voice: fr-fr, pitch: 20}}}',
+    )
+    sb = parse_storyboard(text, "sb.yaml", EXAMPLES)
+    de = for_deliverable(sb, "wide-de")
+    assert de.world.characters["ann"].voice.voice == "de" and de.world.characters["ann"].voice.pitch == 60
+    from sora_cli.storyboard.deliverables import language_voice, voice_in
+
+    assert voice_in(sb.world.characters["ann"], "fr").voice == "fr-fr"  # its own voice for French
+    assert voice_in(sb.world.characters["ann"], "fr").pitch == 20
+    assert language_voice("en") == "en-us" and language_voice("ar") == "ar"
+    assert de.shots[1].dialogue[0].line.startswith("Guten Morgen")

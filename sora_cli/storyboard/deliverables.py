@@ -18,7 +18,7 @@ from typing import Any
 
 from sora_cli.errors import Problem, UsageError
 from sora_cli.storyboard.messages import choice_list, did_you_mean
-from sora_cli.storyboard.model import Deliverable, Storyboard
+from sora_cli.storyboard.model import Character, Deliverable, Shot, Storyboard, Voice
 from sora_cli.storyboard.source import SourceMap
 
 
@@ -68,6 +68,50 @@ def _cut_down(sb: Storyboard, keep: list[str]) -> list[Any]:
     return shots
 
 
+def voice_in(char: Character, language: str) -> Voice:
+    """A character's voice in ``language``: its ``voices`` entry, else its voice (pitch, rate, range, engine)
+    speaking that language."""
+    if language in char.voices:
+        return char.voices[language]
+    base = char.voice or Voice()
+    return base.model_copy(update={"voice": language_voice(language, base.engine)})
+
+
+def language_voice(language: str, engine_name: str | None = None) -> str:
+    """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
+    (the code itself when the engine has nothing closer; validate then says it is not a voice)."""
+    from sora_cli.sound.speech import engine, installed_engines  # lazily, as the voice rules do
+    from sora_cli.sound.voices import DEFAULT_ENGINE
+
+    name = engine_name or DEFAULT_ENGINE
+    if name not in installed_engines():
+        return language
+    voices = set(engine(name).voice_names())
+    for candidate in (language, f"{language}-{language}", f"{language}-us"):
+        if candidate in voices:
+            return candidate
+    return next((v for v in sorted(voices) if v.startswith(language + "-")), language)
+
+
+def _translated(shot: Shot, language: str) -> Shot:
+    lines = [
+        line.model_copy(update={"line": line.translations[language], "audio": None, "translations": {}})
+        for line in shot.dialogue
+    ]
+    return shot.model_copy(update={"dialogue": lines})
+
+
+def _in_language(sb: Storyboard, shots: list[Shot], language: str) -> dict[str, Any]:
+    characters = {
+        cid: c if c.cameo else c.model_copy(update={"voice": voice_in(c, language), "voices": {}})
+        for cid, c in sb.world.characters.items()
+    }
+    return {
+        "shots": [_translated(shot, language) for shot in shots],
+        "world": sb.world.model_copy(update={"characters": characters}),
+    }
+
+
 def for_deliverable(sb: Storyboard, name: str) -> Storyboard:
     """The storyboard as deliverable ``name`` renders it (a :class:`UsageError` for an unknown name)."""
     names = [d.name for d in sb.deliverables]
@@ -79,6 +123,8 @@ def for_deliverable(sb: Storyboard, name: str) -> Storyboard:
     update: dict[str, Any] = {"output": sb.output.model_copy(update=output_of(sb, d))}
     if d.shots:
         update["shots"] = _cut_down(sb, list(d.shots))
+    if d.language:
+        update.update(_in_language(sb, update.get("shots", list(sb.shots)), d.language))
     copy = sb.model_copy(update=update)
     copy._source, copy._sha256 = sb.source, sb.sha256
     return copy
@@ -116,9 +162,42 @@ def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
                 )
             elif list(d.shots or []).count(sid) > 1 and list(d.shots or []).index(sid) != j:
                 problems.append(source.problem(base + ("shots", j), f"shot {sid!r} is kept twice"))
+        if d.language:
+            problems.extend(_check_language(sb, d, base, source))
         if d.profile:
             try:
                 load_profile(d.profile, source.base_dir)
             except (ProfileError, OSError) as exc:
                 problems.append(source.problem(base + ("profile",), str(exc)))
+    return problems
+
+
+def _check_language(sb: Storyboard, d: Deliverable, base: tuple[Any, ...], source: SourceMap) -> list[Problem]:
+    """Every line the deliverable keeps has its translation; every speaker has a voice for the language."""
+    from sora_cli.storyboard.rules import _check_voice
+
+    language = d.language or ""
+    kept = set(d.shots) if d.shots else None
+    problems: list[Problem] = []
+    speakers: set[str] = set()
+    for i, shot in enumerate(sb.shots):
+        if kept is not None and shot.id not in kept:
+            continue
+        for j, line in enumerate(shot.dialogue):
+            speakers.add(line.speaker)
+            if language not in line.translations:
+                have = ", ".join(sorted(line.translations)) or "none"
+                problems.append(
+                    source.problem(
+                        ("shots", i, "dialogue", j),
+                        f"deliverable {d.name!r} speaks {language}, but this line has no translations.{language} "
+                        f"(translations: {have})",
+                    )
+                )
+    for cid in sorted(speakers):
+        char = sb.world.characters.get(cid)
+        if char is None or char.cameo:
+            continue
+        at = ("world", "characters", cid, "voices", language) if language in char.voices else base + ("language",)
+        problems.extend(_check_voice(voice_in(char, language), at, source))
     return problems

@@ -26,6 +26,7 @@ SubtitleMode = Literal["none", "sidecar", "soft", "burn"]
 WatermarkMode = Literal["auto", "on", "off"]
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=64)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", max_length=32)]  # an espeak-ng language
 Text = Annotated[str, Field(max_length=4000)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Decibels = Annotated[float, Field(ge=-80, le=24)]
@@ -92,6 +93,7 @@ class Character(Strict):
     description: Text = ""
     reference: list[str] = Field(default_factory=list, description="likeness images")
     voice: Voice | None = None
+    voices: dict[Language, Voice] = Field(default_factory=dict, description="a voice per deliverable language")
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
     cameo: Name | None = None
 
@@ -137,6 +139,7 @@ class Line(Strict):
     at: Seconds | None = None
     delivery: Delivery = "normal"
     audio: str | None = Field(None, description="a recorded take used instead of synthesis")
+    translations: dict[Language, Text] = Field(default_factory=dict, description="the line in other languages")
 
 
 class Sfx(Strict):
@@ -172,6 +175,7 @@ class Deliverable(Strict):
     fps: int | None = Field(None, ge=1, le=120)
     profile: str | None = Field(None, min_length=1, description="delivery profile (default: output.profile)")
     subtitles: Annotated[list[SubtitleMode] | None, WithJsonSchema(_SUBTITLES_SCHEMA)] = None
+    language: Language | None = Field(None, description="speak and subtitle each line's translation")
     shots: list[Name] | None = Field(None, min_length=1, description="a cut-down: the shot ids to keep, in order")
 
     @field_validator("subtitles", mode="before")
