@@ -145,3 +145,31 @@ def test_each_language_speaks_with_its_voice() -> None:
     assert voice_in(sb.world.characters["ann"], "fr").pitch == 20
     assert language_voice("en") == "en-us" and language_voice("ar") == "ar"
     assert de.shots[1].dialogue[0].line.startswith("Guten Morgen")
+
+
+def test_otio_per_master_is_portable_with_fades_and_burned_media(tmp_path: Path) -> None:
+    import shutil
+
+    import opentimelineio as otio
+
+    text = CAMPAIGN.replace(
+        "  - id: open\n    duration: 1\n",
+        "  - id: open\n    duration: 1\n    transition: {type: fade_black, duration: 0.5}\n",
+    )
+    text = text.replace(
+        "{name: square, width: 128, height: 128}", "{name: square, width: 128, height: 128, subtitles: burn}"
+    )
+    sb = tmp_path / "ritual.yaml"
+    sb.write_text(text, encoding="utf-8")
+    out = tmp_path / "masters"
+    result = run_cli("render", str(sb), "--deliverable", "square", "-o", str(out), "--otio", "-q", "-j", "1")
+    assert result.code == 0, result.stderr
+    moved = shutil.move(str(out), str(tmp_path / "sent"))  # the export folder travels whole
+    timeline = otio.adapters.read_from_file(str(Path(moved) / "square.otio"))
+    picture, _, burned = timeline.tracks
+    assert isinstance(picture[0], otio.schema.Transition) and picture[0].name == "fade_black"
+    assert picture[0].out_offset.to_frames() == 6  # 0.5 s at 12 fps
+    assert [c.media_reference.target_url for c in burned.find_clips()] == ["square.mp4"]
+    for clip in timeline.find_clips():
+        url = clip.media_reference.target_url
+        assert not url.startswith(("/", "file:")) and (Path(moved) / url).is_file()
