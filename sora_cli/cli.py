@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -320,6 +320,15 @@ def render(
     no_qc: Annotated[
         bool, typer.Option("--no-qc", help="Skip the delivery checks (sora qc) on the written film.")
     ] = False,
+    deliverable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--deliverable", help="Render this entry of deliverables: (repeatable) into the -o folder.", metavar="NAME"
+        ),
+    ] = None,
+    all_deliverables: Annotated[
+        bool, typer.Option("--all-deliverables", help="Render every deliverable into -o DIR (DIR/NAME.mp4).")
+    ] = False,
 ) -> None:
     """Render a storyboard into a film: picture, dialogue, sound and subtitles.
 
@@ -360,6 +369,9 @@ def render(
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         with _sigterm_stops():
+            if deliverable or all_deliverables:
+                _render_masters(request, deliverable or [], output, progress, as_json, quiet)
+                return
             if hasattr(progress, "__enter__"):
                 with progress:  # type: ignore[attr-defined]
                     report = render_film(request, progress)
@@ -380,6 +392,34 @@ def render(
         if not as_json and not quiet:
             print_qc(_stderr(), qc)
         _fail(f"{report['output']['file']} is out of spec for {qc['profile']} (sora qc); the film is kept", QC_FAILED)
+
+
+def _render_masters(
+    request: Any, names: list[str], output: Path | None, progress: Any, as_json: bool, quiet: bool
+) -> None:
+    """``--deliverable``/``--all-deliverables``: the masters into a folder, exit 3 when any is out of spec."""
+    from sora_cli.masters import default_folder, deliverable_names, render_masters
+
+    folder = output or default_folder(request.storyboard)
+    names = names or deliverable_names(request)
+    if hasattr(progress, "__enter__"):
+        with progress:
+            manifest = render_masters(request, names, folder, progress)
+    else:
+        manifest = render_masters(request, names, folder, progress)
+    if as_json:
+        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    elif not quiet:
+        for e in manifest["deliverables"]:
+            st, qc = e["settings"], e["qc"]
+            verdict = "" if qc is None else f", {'passes' if qc['passed'] else 'FAILS'} {qc['profile']}"
+            _stderr().print(
+                f"[green]wrote[/] {escape(str(folder / e['file']))}  {st['width']}x{st['height']} @ {st['fps']} fps, "
+                f"{st['duration']:.2f} s, {e['bytes']} bytes{verdict}"
+            )
+    failed = [e["name"] for e in manifest["deliverables"] if e["qc"] and not e["qc"]["passed"]]
+    if failed:
+        _fail(f"out of spec (sora qc): {', '.join(failed)}; the films are kept", QC_FAILED)
 
 
 @app.command()

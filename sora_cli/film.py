@@ -65,6 +65,7 @@ class RenderRequest:
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
+    deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:
@@ -110,6 +111,10 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         sb = with_model(sb, request.model)
     preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
     backend_name = backend_class(backend).name
+    if request.deliverable:
+        from sora_cli.storyboard.deliverables import for_deliverable
+
+        sb = for_deliverable(sb, request.deliverable)
     if request.draft:
         sb = draft_storyboard(sb)
     plan = make_plan(sb, request.cameo_dirs)
@@ -362,12 +367,15 @@ def _assemble(
 
 def _burn(video_path: Path, cue_list: list[subs.Cue], plan: Plan, video: VideoSettings, scratch: Path) -> Path:
     """Draw the subtitles into the picture with libass and the fonts sora ships."""
+    from sora_cli.assemble.burn_layout import burn_cues, subtitle_size
     from sora_cli.qc import profile_for
     from sora_cli.qc.burned import safe_box
 
     left, _, _, bottom = safe_box(profile_for(None, plan), plan.width, plan.height)
     margins = (left + max(2, plan.width // 100), plan.height - bottom + max(2, plan.height // 100))
-    text = subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans", margins)
+    size = subtitle_size(plan.width, plan.height)
+    cue_list = burn_cues(cue_list, plan.width - 2 * margins[0], size)  # wrapped by measured width
+    text = subs.to_ass(cue_list, plan.width, plan.height, "DejaVu Sans", margins, size)
     (scratch / "subs.ass").write_text(text, encoding="utf-8")
     fonts = scratch / "fonts"
     fonts.mkdir(exist_ok=True)

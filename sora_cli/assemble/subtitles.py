@@ -132,13 +132,22 @@ def _ass_clock(t: float) -> str:
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
-def to_ass(cue_list: list[Cue], width: int, height: int, font: str, margins: tuple[int, int] | None = None) -> str:
-    """``margins``: (left and right, bottom) in pixels, e.g. to keep inside a delivery profile's safe area."""
-    size = max(12, round(height / 18))
-    margin = max(8, round(height / 24))
+def to_ass(
+    cue_list: list[Cue],
+    width: int,
+    height: int,
+    font: str,
+    margins: tuple[int, int] | None = None,
+    size: int | None = None,
+) -> str:
+    """``margins``: (left and right, bottom) in pixels, e.g. to keep inside a delivery profile's safe area;
+    ``size``: the font size (default 1/18 of the shorter side; lines are wrapped to it by
+    :mod:`sora_cli.assemble.burn_layout`, and libass wraps any line still too wide)."""
+    size = size or max(12, round(min(width, height) / 18))
+    margin = max(8, round(min(width, height) / 24))
     side, vertical = margins or (margin, margin)
     header = (
-        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
         "[V4+ Styles]\n"
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "

@@ -8,22 +8,64 @@ sidecar files named in the metadata.
 OTIO transitions take no time on their track: they borrow media from the clips
 either side. So a transition of T frames is centred on the cut, and each clip
 is trimmed by its half of the overlap; the track then lasts exactly as long as
-the film.
+the film. A fade-in (the first shot entered by ``fade_black``/``fade_white``)
+is a transition at the head of the track that takes nothing from before it.
+
+The timeline is portable: the shot files are copied out of the cache into a
+media folder beside it (``FILM.media/NN-SHOT.mp4``), and every clip names its
+media by a path relative to the timeline's folder, so the folder can be moved
+or sent as a whole. With burned subtitles a third track holds the film itself,
+the picture that carries them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import opentimelineio as otio
 
 from sora_cli.assemble.subtitles import cues
-from sora_cli.atomic import atomic_write_text
+from sora_cli.atomic import atomic_path, atomic_write_text
 from sora_cli.plan.model import Plan
 
 
-def build_timeline(plan: Plan, shot_files: dict, film: Path, subtitles: dict[str, str]) -> otio.schema.Timeline:
+def _relative(path: Path, folder: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+
+
+def export_media(plan: Plan, shot_files: dict, out: Path) -> dict[str, Path]:
+    """Each shot's file copied (hard-linked where it can be) into ``OUT.media/``; shot id -> its copy."""
+    folder = out.with_suffix(".media")
+    folder.mkdir(parents=True, exist_ok=True)
+    copies: dict[str, Path] = {}
+    for i, shot in enumerate(plan.shots):
+        target = folder / f"{i + 1:02d}-{shot.id}.mp4"
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            try:
+                os.link(shot_files[shot.id].path, tmp)
+            except OSError:
+                shutil.copyfile(shot_files[shot.id].path, tmp)
+        copies[shot.id] = target
+    return copies
+
+
+def build_timeline(
+    plan: Plan,
+    shot_files: dict,
+    film: Path,
+    subtitles: dict[str, str],
+    media: dict[str, Path] | None = None,
+    base: Path | None = None,
+) -> otio.schema.Timeline:
+    """``media``/``base``: the exported shot files and the timeline's folder, for relative paths (else the
+    cache's files by absolute URL)."""
     fps = plan.fps
+
+    def url(path: Path) -> str:
+        return _relative(path, base) if base is not None else path.resolve().as_uri()
 
     def frames(n: int) -> otio.opentime.RationalTime:
         return otio.opentime.RationalTime(n, fps)
@@ -32,8 +74,8 @@ def build_timeline(plan: Plan, shot_files: dict, film: Path, subtitles: dict[str
     timeline.metadata["sora"] = {
         "storyboard_sha256": plan.storyboard_hash,
         "seed": plan.seed,
-        "film": str(film),
-        "subtitles": subtitles,
+        "film": url(film),
+        "subtitles": {kind: url(Path(path)) for kind, path in subtitles.items()},
     }
     video = otio.schema.Track(name="picture", kind=otio.schema.TrackKind.Video)
     shots = plan.shots
@@ -55,11 +97,20 @@ def build_timeline(plan: Plan, shot_files: dict, film: Path, subtitles: dict[str
                     out_offset=frames(head),
                 )
             )
-        path = Path(shot_files[shot.id].path).resolve()
+        if i == 0 and shot.transition.frames:  # the fade-in: from black (or white) into the first shot
+            video.append(
+                otio.schema.Transition(
+                    name=shot.transition.type,
+                    transition_type=otio.schema.TransitionTypes.Custom,
+                    in_offset=frames(0),
+                    out_offset=frames(shot.transition.frames),
+                )
+            )
+        path = media[shot.id] if media else Path(shot_files[shot.id].path)
         clip = otio.schema.Clip(
             name=shot.id,
             media_reference=otio.schema.ExternalReference(
-                target_url=path.as_uri(), available_range=otio.opentime.TimeRange(frames(0), frames(shot.frames))
+                target_url=url(path), available_range=otio.opentime.TimeRange(frames(0), frames(shot.frames))
             ),
             source_range=otio.opentime.TimeRange(frames(head), frames(shot.frames - head - tail)),
         )
@@ -77,7 +128,7 @@ def build_timeline(plan: Plan, shot_files: dict, film: Path, subtitles: dict[str
         otio.schema.Clip(
             name="soundtrack",
             media_reference=otio.schema.ExternalReference(
-                target_url=film.resolve().as_uri(),
+                target_url=url(film),
                 available_range=otio.opentime.TimeRange(frames(0), frames(plan.frames)),
             ),
             source_range=otio.opentime.TimeRange(frames(0), frames(plan.frames)),
@@ -94,10 +145,24 @@ def build_timeline(plan: Plan, shot_files: dict, film: Path, subtitles: dict[str
         audio.markers.append(marker)
     timeline.tracks.append(video)
     timeline.tracks.append(audio)
+    if "burn" in plan.subtitles:
+        burned = otio.schema.Track(name="picture with burned subtitles", kind=otio.schema.TrackKind.Video)
+        burned.append(
+            otio.schema.Clip(
+                name="film",
+                media_reference=otio.schema.ExternalReference(
+                    target_url=url(film), available_range=otio.opentime.TimeRange(frames(0), frames(plan.frames))
+                ),
+                source_range=otio.opentime.TimeRange(frames(0), frames(plan.frames)),
+            )
+        )
+        burned.enabled = False  # the same picture as the shots above, with the subtitles drawn in
+        timeline.tracks.append(burned)
     return timeline
 
 
 def write_otio(plan: Plan, shot_files: dict, film: Path, out: Path, subtitles: dict[str, str]) -> None:
-    atomic_write_text(
-        out, otio.adapters.write_to_string(build_timeline(plan, shot_files, film, subtitles), "otio_json")
-    )
+    """``out`` and its media folder, every path in it relative to ``out``'s folder."""
+    media = export_media(plan, shot_files, out)
+    timeline = build_timeline(plan, shot_files, film, subtitles, media, out.parent)
+    atomic_write_text(out, otio.adapters.write_to_string(timeline, "otio_json"))

@@ -30,8 +30,20 @@ import numpy as np
 from sora_cli.errors import UsageError
 from sora_cli.plan.model import Plan, PlannedShot, ResolvedCharacter
 from sora_cli.storyboard.messages import choice_list, did_you_mean
+from sora_cli.textfit import DEFAULT_SAFE, profile_fractions
 
 ENTRY_POINT_GROUP = "sora_cli.backends"
+
+
+def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
+    """The title-safe area of the plan's delivery profile (the default one when it cannot be read:
+    validate reports a bad profile; the picture still needs somewhere to put its text)."""
+    from sora_cli.qc.profiles import ProfileError, load_profile
+
+    try:
+        return profile_fractions(load_profile(plan.profile, Path(plan.base_dir)))
+    except (ProfileError, OSError):
+        return DEFAULT_SAFE
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class Film:
     model: str | None
     base_dir: Path
     negative: str = ""
+    #: where text may go: the profile's title-safe area as shares of the frame (see :mod:`sora_cli.textfit`)
+    safe: tuple[float, float, float, float] = DEFAULT_SAFE
 
     @classmethod
     def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> Film:
@@ -58,6 +72,7 @@ class Film:
             model=plan.backend.model,
             base_dir=Path(plan.base_dir),
             negative=plan.shots[0].negative if plan.shots else "",
+            safe=plan_safe_area(plan),
         )
 
 

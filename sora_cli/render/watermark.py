@@ -32,11 +32,14 @@ OPACITY = 0.55
 TOP_BAND = 0.24
 BOTTOM_BAND = 0.22
 MAX_WIDTH = 0.3
+#: kept clear at each side: inside the title-safe area (5%) and a vertical platform's side zone (6%)
+SIDE_MARGIN = 0.06
 
 
 @functools.lru_cache(maxsize=8)
 def _stamp(height: int, max_width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The mark as (rgb, alpha) arrays for a frame ``height`` tall, at most ``max_width`` wide."""
+    """The mark as (rgb, alpha) arrays for a frame whose shorter side is ``height``, at most ``max_width``
+    wide (sized from the shorter side, as all of sora's text is)."""
     size = max(9, height // 36)
     while True:
         font = ImageFont.truetype(str(BOLD), size)
@@ -61,9 +64,9 @@ def corner(index: int, fps: int) -> int:
 
 def placement(width: int, height: int, index: int, fps: int) -> tuple[int, int, int, int]:
     """Where the mark goes on the shot's ``index``-th frame: (x, y, mark width, mark height), inside the frame."""
-    rgb, _ = _stamp(height, max(1, int(width * MAX_WIDTH)))
+    rgb, _ = _stamp(min(width, height), max(1, int(width * MAX_WIDTH)))
     mh, mw = min(rgb.shape[0], height), min(rgb.shape[1], width)
-    margin = max(2, width // 64)
+    margin = max(2, round(width * SIDE_MARGIN))
     c = corner(index, fps)
     upper = int(height * TOP_BAND)
     lower = int(height * (1 - BOTTOM_BAND)) - mh
@@ -77,7 +80,7 @@ def placement(width: int, height: int, index: int, fps: int) -> tuple[int, int, 
 def mark(frame: np.ndarray, index: int, fps: int) -> np.ndarray:
     """Draw the mark onto ``frame`` (in place) for the shot's ``index``-th frame."""
     h, w = frame.shape[:2]
-    rgb, alpha = _stamp(h, max(1, int(w * MAX_WIDTH)))
+    rgb, alpha = _stamp(min(w, h), max(1, int(w * MAX_WIDTH)))
     x, y, mw, mh = placement(w, h, index, fps)
     rgb, alpha = rgb[:mh, :mw], alpha[:mh, :mw]
     region = frame[y : y + mh, x : x + mw, :3]

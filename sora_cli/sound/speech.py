@@ -315,5 +315,11 @@ def installed_engines() -> list[str]:
 
 @functools.lru_cache(maxsize=512)
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
-    """Synthesise one line, once per process (content-keyed)."""
-    return engine(voice.engine).synthesize(text, voice, delivery)
+    """Synthesise one line, once per process (content-keyed); a line in another script than the voice's
+    language is spoken by a voice of that script's language (see :mod:`sora_cli.sound.scripts`)."""
+    from sora_cli.sound.scripts import voice_for_text
+
+    speaker = engine(voice.engine)
+    if voice.engine == EspeakEngine.name:
+        voice = voice_for_text(text, voice, set(speaker.voice_names()))
+    return speaker.synthesize(text, voice, delivery)

@@ -75,8 +75,11 @@ def parse_storyboard(
     except ValidationError as exc:
         raise StoryboardError(problems_from(exc, Storyboard, source)) from None
     from sora_cli.policy import check_policy, load_policy
+    from sora_cli.storyboard.deliverables import check_deliverables
+    from sora_cli.storyboard.text_fit import check_cards
 
     problems = check_rules(sb, source, cameo_dirs) + check_policy(sb, source, load_policy(policy))
+    problems += check_deliverables(sb, source) + check_cards(sb, source)
     if problems:
         raise StoryboardError(problems)
     sb._source = source

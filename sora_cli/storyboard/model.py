@@ -28,6 +28,7 @@ SubtitleMode = Literal["none", "sidecar", "soft", "burn"]
 WatermarkMode = Literal["auto", "on", "off"]
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=64)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$", max_length=32)]  # an espeak-ng language
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Decibels = Annotated[float, Field(ge=-80, le=24)]
@@ -94,6 +95,7 @@ class Character(Strict):
     description: Text = ""
     reference: list[str] = Field(default_factory=list, description="likeness images")
     voice: Voice | None = None
+    voices: dict[Language, Voice] = Field(default_factory=dict, description="a voice per deliverable language")
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
     cameo: Name | None = None
 
@@ -139,6 +141,7 @@ class Line(Strict):
     at: Seconds | None = None
     delivery: Delivery = "normal"
     audio: str | None = Field(None, description="a recorded take used instead of synthesis")
+    translations: dict[Language, Text] = Field(default_factory=dict, description="the line in other languages")
 
 
 class Sfx(Strict):
@@ -161,6 +164,28 @@ class Shot(Strict):
     set: dict[str, Any] = Field(default_factory=dict, description="world-state changes from this shot on")
 
 
+class Deliverable(Strict):
+    """One master of a campaign: the film again at another size, rate, profile or length.
+
+    Unset fields keep the storyboard's ``output`` (a size comes from the profile when the
+    profile fixes one); ``shots`` keeps those shots, in that order (a cut-down).
+    """
+
+    name: Name
+    width: int | None = Field(None, ge=64, le=4096, multiple_of=2)
+    height: int | None = Field(None, ge=64, le=4096, multiple_of=2)
+    fps: int | None = Field(None, ge=1, le=120)
+    profile: str | None = Field(None, min_length=1, description="delivery profile (default: output.profile)")
+    subtitles: Annotated[list[SubtitleMode] | None, WithJsonSchema(_SUBTITLES_SCHEMA)] = None
+    language: Language | None = Field(None, description="speak and subtitle each line's translation")
+    shots: list[Name] | None = Field(None, min_length=1, description="a cut-down: the shot ids to keep, in order")
+
+    @field_validator("subtitles", mode="before")
+    @classmethod
+    def _one_mode_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class Storyboard(Strict):
     version: Literal[1]
     title: Text = Field(min_length=1)
@@ -172,6 +197,7 @@ class Storyboard(Strict):
     world: World
     audio: Audio = Audio()
     shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
+    deliverables: list[Deliverable] = Field(default_factory=list, description="masters rendered by --deliverable")
 
     _source: Any = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import skia
 
-from sora_cli.fonts import BOLD, MONO, REGULAR
+from sora_cli.fonts import BOLD, MONO
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
 from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
@@ -40,6 +40,8 @@ from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.animatic.staging import Staging, stage
 from sora_cli.render.animatic.tags import Tag, lay_out
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
+from sora_cli.render.watermark import TOP_BAND
+from sora_cli.textfit import LINE_GAP, Box, card_text, fit_block, fit_card, measurer, min_card_size, typeface, wrap
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
 LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
@@ -61,7 +63,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend:
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "4"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "5"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: Film | None = None
@@ -70,6 +72,17 @@ class AnimaticBackend:
         self._lit_looks: dict[tuple[str, Light], Look] = {}
 
     # --- the backend contract -------------------------------------------------------------
+
+    @classmethod
+    def identity_for(cls, film: Film) -> dict[str, Any]:
+        """The cache identity: the safe area where text goes is part of the pixels."""
+        return {
+            "name": cls.name,
+            "version": cls.version,
+            "options": film.options,
+            "model": film.model,
+            "safe_area": [round(x, 6) for x in film.safe],
+        }
 
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -82,10 +95,12 @@ class AnimaticBackend:
         # character conditioning, once per film: looks (colour, build, likeness image)
         self.looks = {cid: look_for(char) for cid, char in film.characters.items()}
         self.bold = skia.Typeface.MakeFromFile(str(BOLD))
+        short = min(film.width, film.height)  # text scales with the shorter side (see sora_cli.textfit)
+        self.safe = Box.of(film.safe, film.width, film.height)
         self.fonts = {
-            "tag": skia.Font(self.bold, max(11, film.height / 48)),
-            "mono": skia.Font(skia.Typeface.MakeFromFile(str(MONO)), max(10, film.height / 50)),
-            "caption": skia.Font(skia.Typeface.MakeFromFile(str(REGULAR)), max(11, film.height / 40)),
+            "tag": skia.Font(self.bold, max(11, short / 48)),
+            "mono": skia.Font(skia.Typeface.MakeFromFile(str(MONO)), max(10, short / 50)),
+            "caption": skia.Font(typeface(False), max(11, short / 40)),
         }
         self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
         self.surface = skia.Surface(self.buffer)
@@ -477,6 +492,7 @@ class AnimaticBackend:
         film = self.film
         assert film is not None
         font, small = self.fonts["tag"], self.fonts["mono"]
+        box = self.safe  # every label stays inside the title-safe area of the frame and the profile
         wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
         for name, body in bodies.items():
             if name not in film.characters:
@@ -488,8 +504,8 @@ class AnimaticBackend:
                 continue  # out of frame: no tag at the edge for someone who is not there
             label = name.capitalize()
             width = font.measureText(label)
-            y = min(float(feet) + pad * 0.6, H - font.getSize() * 1.6 - pad)
-            x = min(max(float(left + right) / 2 - width / 2, pad), W - width - pad)
+            y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
+            x = min(max(float(left + right) / 2 - width / 2, box.left + 8), box.right - width - 8)
             rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
             wanted.append((Tag(rect, True), label, font, hex_rgb(film.characters[name].color), 220, 8))
         for pid, x_m in props.items():
@@ -499,11 +515,11 @@ class AnimaticBackend:
             if not 0 <= sx <= W or sy < 0:
                 continue
             width = small.measureText(pid)
-            y = min(float(sy) + pad * 0.4, H - small.getSize() * 1.5 - pad)
-            x = min(max(float(sx) - width / 2, pad), W - width - pad)
+            y = min(float(sy) + pad * 0.4, box.bottom - small.getSize() * 1.4)
+            x = min(max(float(sx) - width / 2, box.left + 6), box.right - width - 6)
             rect = (x - 6, y, x + width + 6, y + small.getSize() * 1.4)
             wanted.append((Tag(rect, False), pid, small, (30, 30, 36), 170, 6))
-        spots = lay_out([tag for tag, *_ in wanted], W, H)
+        spots = lay_out([tag for tag, *_ in wanted], (box.left, box.top, box.right, box.bottom))
         for (_, text, tag_font, fill, alpha, inset), spot in zip(wanted, spots, strict=True):
             if spot is None:
                 continue
@@ -515,16 +531,27 @@ class AnimaticBackend:
             canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
 
     def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
-        """A title card over the dimmed scene (``action: "End card: ..."``)."""
+        """A title card over the dimmed scene (``action: "End card: ..."``), every word inside the safe area:
+        shrunk to fit (validate refuses a card that cannot fit at the legible minimum; a smaller draft
+        frame draws it at that minimum, clipped to the safe area, rather than not at all)."""
+        assert self.film is not None
         canvas.drawPaint(_paint((0, 0, 0), 110))
-        font = skia.Font(self.bold, H / 14)
-        lines = _wrap(text, font, W * 0.8)
-        top = H / 2 - font.getSize() * 1.25 * len(lines) / 2
+        box = self.safe
+        fit = fit_card(text, W, H, self.film.safe)
+        if fit is None:
+            size = min_card_size(W, H)
+            lines = wrap(text, measurer(self.bold, size), box.width)
+        else:
+            size, lines = fit.size, list(fit.lines)
+        font = skia.Font(self.bold, size)
+        top = (box.top + box.bottom) / 2 - size * (LINE_GAP * (len(lines) - 1) + 1.3) / 2
+        canvas.save()
+        canvas.clipRect(skia.Rect.MakeLTRB(box.left, box.top, box.right, box.bottom))
         for k, line in enumerate(lines):
             width = font.measureText(line)
-            canvas.drawString(
-                line, (W - width) / 2, top + font.getSize() * (1 + 1.25 * k), font, _paint((255, 255, 255))
-            )
+            x = box.left + (box.width - width) / 2
+            canvas.drawString(line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
+        canvas.restore()
 
     def _glow(self, shot: PlannedShot, t: float) -> float:
         said = words(shot.action)
@@ -557,10 +584,11 @@ class AnimaticBackend:
         film = self.film
         assert film is not None
         pad = H / 60
+        box = self.safe  # every label stays inside the title-safe area of the frame and the profile
         if self.options["name_tags"]:
             self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
-        top = pad
+        top = box.top
         if self.options["slate"]:
             # shot-local timecode: a shot's pixels must not depend on where it sits in the film
             fps = film.fps
@@ -568,24 +596,31 @@ class AnimaticBackend:
             tc = f"{secs // 60:02d}:{secs % 60:02d}:{index % fps:02d}"
             camera = f"{shot.camera.framing.replace('_', ' ')} / {shot.camera.move.replace('_', ' ')}"
             text = f"{shot.id}  {tc}  {camera}"
-            width = mono.measureText(text)
+            if mono.measureText(text) > box.width - 16:  # a narrow frame: the framing goes to its own line
+                text = f"{shot.id}  {tc}"
+            width = min(mono.measureText(text), box.width - 16)
             canvas.drawRoundRect(
-                skia.Rect.MakeXYWH(pad, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
+                skia.Rect.MakeXYWH(box.left, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
             )
-            canvas.drawString(text, pad + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
+            canvas.drawString(text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
             top += mono.getSize() * 1.9
-        card = _card_text(shot.action)
+        card = card_text(shot.action)
         if card:
             self._card(canvas, card, W, H)
         elif self.options["captions"] and shot.action:
-            font = self.fonts["caption"]
-            lines = _wrap(shot.action, font, W * 0.6)
+            base = self.fonts["caption"]
+            wide = box.width * (0.65 if W > H else 1.0) - 20
+            room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
+            size, lines = fit_block(
+                shot.action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35
+            )
+            font = skia.Font(typeface(False), size)
             height = font.getSize() * (1.35 * len(lines) + 0.5)
             width = max(font.measureText(line) for line in lines)
-            canvas.drawRoundRect(skia.Rect.MakeXYWH(pad, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
+            canvas.drawRoundRect(skia.Rect.MakeXYWH(box.left, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
             for k, line in enumerate(lines):
                 canvas.drawString(
-                    line, pad + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
+                    line, box.left + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
                 )
 
 
@@ -662,26 +697,3 @@ def _holder(
         canvas.restore()
 
     return held
-
-
-def _card_text(action: str) -> str | None:
-    """``End card: AURORA, light that follows you`` -> the text to show as a title card."""
-    head, sep, rest = action.partition(":")
-    if sep and head.strip().lower() in ("end card", "title card", "title", "card", "super"):
-        return rest.strip() or None
-    return None
-
-
-def _wrap(text: str, font: skia.Font, width: float) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        trial = f"{current} {word}".strip()
-        if font.measureText(trial) <= width or not current:
-            current = trial
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    return lines[:3]

@@ -26,7 +26,7 @@ def _overlaps(a: Rect, b: Rect, gap: float) -> bool:
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
-def _candidates(rect: Rect, width: float, height: float) -> list[Rect]:
+def _candidates(rect: Rect, bounds: Rect) -> list[Rect]:
     left, top, right, bottom = rect
     w, h = right - left, bottom - top
     out = [rect]
@@ -34,18 +34,21 @@ def _candidates(rect: Rect, width: float, height: float) -> list[Rect]:
         out.append((left, top + k * h * 1.1, right, bottom + k * h * 1.1))
     for k in (1, -1, 2, -2):  # sideways, by half its width
         out.append((left + k * w * 0.55, top, right + k * w * 0.55, bottom))
-    # inside the frame, or no further out than the wanted place already is (a tag clamped to a margin)
-    x0, y0, x1, y1 = min(0.0, left), min(0.0, top), max(width, right), max(height, bottom)
+    # inside the bounds, or no further out than the wanted place already is (a tag clamped to a margin)
+    x0, y0, x1, y1 = min(bounds[0], left), min(bounds[1], top), max(bounds[2], right), max(bounds[3], bottom)
     return [r for r in out if r[0] >= x0 and r[1] >= y0 and r[2] <= x1 and r[3] <= y1]
 
 
-def lay_out(tags: list[Tag], width: float, height: float, gap: float = 1.0) -> list[Rect | None]:
-    """Where each tag goes (same order as given), or None for a prop's tag with no room; tags in priority order."""
+def lay_out(tags: list[Tag], bounds: Rect, gap: float = 1.0) -> list[Rect | None]:
+    """Where each tag goes (same order as given), or None for a prop's tag with no room; tags in priority order.
+
+    ``bounds`` is the area tags may use (the title-safe area of the frame), as (left, top, right, bottom).
+    """
     placed: list[Rect] = []
     out: list[Rect | None] = []
     for tag in tags:
         spot = next(
-            (r for r in _candidates(tag.rect, width, height) if not any(_overlaps(r, p, gap) for p in placed)), None
+            (r for r in _candidates(tag.rect, bounds) if not any(_overlaps(r, p, gap) for p in placed)), None
         )
         if spot is None and tag.required:
             spot = tag.rect

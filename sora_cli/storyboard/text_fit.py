@@ -1,0 +1,49 @@
+"""Validate-time check that every title and end card fits its frame.
+
+A card is drawn whole or not at all: :func:`sora_cli.textfit.fit_card` shrinks
+it to the legible minimum inside the profile's title-safe area, and a card
+that still does not fit is reported here, located on its ``action``, with
+the frame size, before anything renders.
+"""
+
+from __future__ import annotations
+
+from sora_cli.errors import Problem
+from sora_cli.storyboard.model import Storyboard
+from sora_cli.storyboard.source import SourceMap
+from sora_cli.textfit import DEFAULT_SAFE, Fractions, card_text, fit_card, min_card_size, profile_fractions
+
+
+def _safe(profile: str, source: SourceMap) -> Fractions:
+    from sora_cli.qc.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
+
+    try:
+        return profile_fractions(load_profile(profile, source.base_dir))
+    except (ProfileError, OSError):
+        return DEFAULT_SAFE  # a bad profile is reported by its own check
+
+
+def check_cards(sb: Storyboard, source: SourceMap) -> list[Problem]:
+    """Each card at every frame it is drawn at: the storyboard's output and each deliverable's."""
+    from sora_cli.storyboard.deliverables import frames
+
+    problems: list[Problem] = []
+    cards = [(i, shot.id, text) for i, shot in enumerate(sb.shots) if (text := card_text(shot.action))]
+    if not cards:
+        return problems
+    for name, width, height, profile, kept in frames(sb):
+        safe = _safe(profile, source)
+        for i, sid, text in cards:
+            if kept is not None and sid not in kept:
+                continue
+            if fit_card(text, width, height, safe) is None:
+                which = f"deliverable {name!r}: " if name else ""
+                problems.append(
+                    source.problem(
+                        ("shots", i, "action"),
+                        f"{which}the card of shot {sid!r} does not fit a {width}x{height} frame "
+                        f"(profile {profile}) even at the legible minimum of "
+                        f"{min_card_size(width, height):.0f} px: shorten its text or use a larger frame",
+                    )
+                )
+    return problems

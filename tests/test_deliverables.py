@@ -1,0 +1,175 @@
+"""deliverables: one storyboard, a folder of masters (sizes, profiles, cut-downs), each checked by sora qc."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+
+from tests.conftest import problems_of, run_cli
+
+CAMPAIGN = """\
+version: 1
+title: Ritual
+output: {width: 192, height: 108, fps: 12, subtitles: sidecar}
+backend: {name: animatic, options: {slate: false, captions: false, name_tags: false}}
+world:
+  location: "a small coffee bar"
+  characters:
+    ann: {description: "barista in a brown apron"}
+shots:
+  - id: open
+    duration: 1
+    camera: {framing: wide, move: dolly_in}
+    cast: [ann]
+    set: {lighting: "bright morning light"}
+  - id: talk
+    continuity: continue
+    camera: {framing: medium, move: pan_left}
+    cast: [ann]
+    dialogue:
+      - {speaker: ann, line: "Good morning.", translations: {de: "Guten Morgen! Wie immer einen doppelten Espresso?"}}
+  - id: end
+    duration: 1
+    transition: {type: fade_black, duration: 0.25}
+    action: "End card: Ritual Coffee. Every morning, made right."
+deliverables:
+  - {name: wide}
+  - {name: tall, width: 108, height: 192}
+  - {name: square, width: 128, height: 128}
+  - {name: short, shots: [talk, end]}
+  - {name: wide-de, language: de}
+"""
+
+
+def _size(path: Path) -> tuple[int, int, int]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return s.codec_context.width, s.codec_context.height, sum(1 for _ in c.decode(s))
+
+
+def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> None:
+    sb = tmp_path / "ritual.yaml"
+    sb.write_text(CAMPAIGN, encoding="utf-8")
+    out = tmp_path / "masters"
+    result = run_cli("render", str(sb), "--all-deliverables", "-o", str(out), "-q", "-j", "1")
+    assert result.code == 0, result.stderr
+    manifest = json.loads((out / "deliverables.json").read_text())
+    entries = {e["name"]: e for e in manifest["deliverables"]}
+    assert list(entries) == ["wide", "tall", "square", "short", "wide-de"]
+    for name, (w, h) in {"wide": (192, 108), "tall": (108, 192), "square": (128, 128), "short": (192, 108)}.items():
+        film = out / f"{name}.mp4"
+        width, height, _ = _size(film)
+        assert (width, height) == (w, h)
+        assert entries[name]["bytes"] == film.stat().st_size
+        assert entries[name]["qc"]["passed"] and entries[name]["qc"]["profile"] == "web"
+        assert (out / f"{name}.report.json").is_file() and (out / f"{name}.srt").is_file()
+    # the cut-down keeps two shots; its first was a continue and is now a cut; it is shorter
+    assert entries["short"]["settings"]["shots"] == ["talk", "end"]
+    assert _size(out / "short.mp4")[2] < _size(out / "wide.mp4")[2]
+    # the same shots at the same size are drawn once: the cut-down's end card comes from the wide master
+    assert "end" in entries["short"]["reused_shots"]
+    # German: the translation is spoken and subtitled, and the shot without a duration grows with it
+    assert "Guten Morgen!" in (out / "wide-de.srt").read_text() and "Good" not in (out / "wide-de.srt").read_text()
+    assert entries["wide-de"]["settings"]["duration"] > entries["wide"]["settings"]["duration"] + 1
+    assert entries["wide-de"]["qc"]["passed"]
+    # one deliverable by name
+    again = run_cli("render", str(sb), "--deliverable", "square", "-o", str(tmp_path / "one"), "-q", "-j", "1")
+    assert again.code == 0, again.stderr
+    assert _size(tmp_path / "one" / "square.mp4")[:2] == (128, 128)
+
+
+def test_unknown_deliverable_is_exit_2(tmp_path: Path) -> None:
+    sb = tmp_path / "ritual.yaml"
+    sb.write_text(CAMPAIGN, encoding="utf-8")
+    result = run_cli("render", str(sb), "--deliverable", "squar", "-o", str(tmp_path / "x"))
+    assert result.code == 2 and "'square'" in result.stderr and not (tmp_path / "x").exists()
+
+
+def test_deliverable_mistakes_are_located() -> None:
+    text = CAMPAIGN.replace("[talk, end]", "[talk, ending]").replace("{name: square,", "{name: tall,")
+    problems = problems_of(text)
+    assert any("deliverables[3].shots[1]" in p and "'ending'" in p and "'end'" in p for p in problems)
+    assert any("deliverables[2].name" in p and "twice" in p for p in problems)
+
+
+def test_a_card_too_long_for_one_deliverable_names_it() -> None:
+    long = " ".join(["Ritual Coffee, every morning made right."] * 12)
+    text = CAMPAIGN.replace("Ritual Coffee. Every morning, made right.", long)
+    text = text.replace("output: {width: 192, height: 108", "output: {width: 1280, height: 720")
+    text = text.replace("{name: tall, width: 108, height: 192}", "{name: tall, width: 72, height: 128}")
+    problems = problems_of(text)
+    assert len(problems) >= 1 and all("shots[2].action" in p for p in problems)
+    assert any("deliverable 'tall'" in p and "72x128" in p for p in problems)
+    assert not any("1280x720" in p for p in problems)
+
+
+def test_without_deliverables_nothing_changes(tmp_path: Path) -> None:
+    text = CAMPAIGN.split("deliverables:")[0]
+    assert problems_of(text) == []
+    sb = tmp_path / "plain.yaml"
+    sb.write_text(text, encoding="utf-8")
+    result = run_cli("render", str(sb), "--all-deliverables", "-o", str(tmp_path / "m"))
+    assert result.code == 2 and "no deliverables" in result.stderr
+
+
+def test_a_missing_translation_is_located() -> None:
+    text = CAMPAIGN.replace("{name: wide-de, language: de}", "{name: wide-fr, language: fr}")
+    problems = problems_of(text)
+    assert len(problems) == 1
+    assert "shots[1].dialogue[0]" in problems[0] and "'wide-fr'" in problems[0] and "translations.fr" in problems[0]
+
+
+def test_a_language_without_a_voice_is_located() -> None:
+    text = CAMPAIGN.replace("translations: {de:", "translations: {xx:").replace("language: de}", "language: xx}")
+    problems = problems_of(text)
+    assert problems and all("deliverables[4].language" in p for p in problems)
+
+
+def test_each_language_speaks_with_its_voice() -> None:
+    from sora_cli.storyboard import parse_storyboard
+    from sora_cli.storyboard.deliverables import for_deliverable
+    from tests.conftest import EXAMPLES
+
+    text = CAMPAIGN.replace(
+        'ann: {description: "barista in a brown apron"}',
+        'ann: {description: "barista", voice: {pitch: 60}, voices: {fr: {voice: fr-fr, pitch: 20}}}',
+    )
+    sb = parse_storyboard(text, "sb.yaml", EXAMPLES)
+    de = for_deliverable(sb, "wide-de")
+    assert de.world.characters["ann"].voice.voice == "de" and de.world.characters["ann"].voice.pitch == 60
+    from sora_cli.storyboard.deliverables import language_voice, voice_in
+
+    assert voice_in(sb.world.characters["ann"], "fr").voice == "fr-fr"  # its own voice for French
+    assert voice_in(sb.world.characters["ann"], "fr").pitch == 20
+    assert language_voice("en") == "en-us" and language_voice("ar") == "ar"
+    assert de.shots[1].dialogue[0].line.startswith("Guten Morgen")
+
+
+def test_otio_per_master_is_portable_with_fades_and_burned_media(tmp_path: Path) -> None:
+    import shutil
+
+    import opentimelineio as otio
+
+    text = CAMPAIGN.replace(
+        "  - id: open\n    duration: 1\n",
+        "  - id: open\n    duration: 1\n    transition: {type: fade_black, duration: 0.5}\n",
+    )
+    text = text.replace(
+        "{name: square, width: 128, height: 128}", "{name: square, width: 128, height: 128, subtitles: burn}"
+    )
+    sb = tmp_path / "ritual.yaml"
+    sb.write_text(text, encoding="utf-8")
+    out = tmp_path / "masters"
+    result = run_cli("render", str(sb), "--deliverable", "square", "-o", str(out), "--otio", "-q", "-j", "1")
+    assert result.code == 0, result.stderr
+    moved = shutil.move(str(out), str(tmp_path / "sent"))  # the export folder travels whole
+    timeline = otio.adapters.read_from_file(str(Path(moved) / "square.otio"))
+    picture, _, burned = timeline.tracks
+    assert isinstance(picture[0], otio.schema.Transition) and picture[0].name == "fade_black"
+    assert picture[0].out_offset.to_frames() == 6  # 0.5 s at 12 fps
+    assert [c.media_reference.target_url for c in burned.find_clips()] == ["square.mp4"]
+    for clip in timeline.find_clips():
+        url = clip.media_reference.target_url
+        assert not url.startswith(("/", "file:")) and (Path(moved) / url).is_file()
