@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import skia
 
-from sora_cli.fonts import BOLD, REGULAR
+from sora_cli.fonts import BOLD, REGULAR, quiet_fontconfig
 
 #: (left, top, right, bottom) of the safe area, as shares of the frame's width and height
 Fractions = tuple[float, float, float, float]
@@ -71,6 +71,7 @@ class Box:
 
 @functools.lru_cache(maxsize=4)
 def typeface(bold: bool) -> skia.Typeface:
+    quiet_fontconfig()  # the first typeface loads fontconfig: without its chatter on stderr
     return skia.Typeface.MakeFromFile(str(BOLD if bold else REGULAR))
 
 

@@ -36,6 +36,7 @@ def fallback_chain() -> tuple[tuple[str, Path], ...]:
 def _typefaces() -> tuple:
     import skia
 
+    quiet_fontconfig()
     return tuple(skia.Typeface.MakeFromFile(str(path)) for _, path in fallback_chain())
 
 
@@ -50,6 +51,7 @@ def family_for(char: str) -> str:
     return fallback_chain()[0][0]
 
 
+@functools.cache
 @functools.cache
 def quiet_fontconfig() -> None:
     """Initialise the drawing library's fontconfig now, with its start-up chatter discarded.

@@ -94,7 +94,7 @@ class AnimaticBackend:
         self.options = {k: film.options.get(k, default) for k, (_, default, _) in OPTIONS.items()}
         # character conditioning, once per film: looks (colour, build, likeness image)
         self.looks = {cid: look_for(char) for cid, char in film.characters.items()}
-        self.bold = skia.Typeface.MakeFromFile(str(BOLD))
+        self.bold = typeface(True)
         short = min(film.width, film.height)  # text scales with the shorter side (see sora_cli.textfit)
         self.safe = Box.of(film.safe, film.width, film.height)
         self.fonts = {
