@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import skia
 
-from sora_cli.fonts import BOLD, MONO
+from sora_cli.fonts import MONO
 from sora_cli.plan.colors import RGB, hex_rgb, mix, words
 from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
