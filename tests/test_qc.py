@@ -392,3 +392,34 @@ def test_burned_captions_outside_title_safe_fail(films, clean):
     assert burned_caption_check(clean, high, [0.5, 1.5, 2.5], web).passed
     # a 9:16 platform keeps its bottom 35% clear: the same caption fails there
     assert not burned_caption_check(clean, high, [1.5], PROFILES["social-9x16"]).passed
+
+
+EMPTY_ROOM = """\
+version: 1
+title: An empty room
+world: {{location: "a small office with a desk", weather: {weather}}}
+backend: {{name: animatic, options: {{slate: false, captions: false, name_tags: false}}}}
+output: {{width: 160, height: 90, fps: 12, subtitles: none, watermark: "off"}}
+shots:
+  - {{id: a, duration: 2, camera: {{framing: wide, move: {move}}}}}
+"""
+
+
+def test_a_planned_still_is_not_a_freeze_but_the_same_frames_under_a_moving_plan_are(tmp_path):
+    """An empty room with a static camera renders as one repeated frame: the plan asked for it, so render and
+    qc --plan pass; checked against a plan with a pan (or falling snow), the very same frames are a freeze."""
+    still = tmp_path / "still.yaml"
+    still.write_text(EMPTY_ROOM.format(weather="clear", move="static"))
+    film = tmp_path / "still.mp4"
+    rendered = run_cli("render", str(still), "-o", str(film), "--quiet", "--no-cache", "--jobs", "1")
+    assert rendered.code == 0, rendered.stderr
+    code, report = qc_json(film, "--plan", str(still))
+    assert code == 0 and check(report, "picture.freeze")["passed"]
+    code, report = qc_json(film)  # without the plan, nothing excuses the repeated frames
+    frozen = check(report, "picture.freeze")
+    assert code == 3 and not frozen["passed"] and frozen["value"] >= 1.9
+    for weather, move in (("clear", "pan_right"), ("snow", "static")):
+        moving = tmp_path / f"{weather}-{move}.yaml"
+        moving.write_text(EMPTY_ROOM.format(weather=weather, move=move))
+        code, report = qc_json(film, "--plan", str(moving))
+        assert code == 3 and not check(report, "picture.freeze")["passed"], (weather, move)
