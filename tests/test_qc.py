@@ -423,3 +423,40 @@ def test_a_planned_still_is_not_a_freeze_but_the_same_frames_under_a_moving_plan
         moving.write_text(EMPTY_ROOM.format(weather=weather, move=move))
         code, report = qc_json(film, "--plan", str(moving))
         assert code == 3 and not check(report, "picture.freeze")["passed"], (weather, move)
+
+
+def test_five_one_is_weighted_as_bs1770_says_and_agrees_with_ebur128(films, lenient):
+    """5.1 from the shipped ffmpeg: different tones in L, R, C, LFE, Ls, Rs. The LFE's 60 Hz tone is the loudest
+    peak (true peak is over every channel) but counts for no loudness; Ls and Rs count 1.41 times their energy."""
+    film = films / "five-one.mp4"
+    levels = {"FL": 0.10, "FR": 0.05, "FC": 0.08, "LFE": 0.7, "BL": 0.12, "BR": 0.06}
+    expr = "|".join(
+        f"{a}*sin(2*PI*{f}*t)" for a, f in zip(levels.values(), (997, 1200, 800, 60, 1500, 700), strict=True)
+    )
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={SIZE}:rate={RATE}"]
+    cmd += ["-f", "lavfi", "-i", f"aevalsrc={expr}:channel_layout=5.1:sample_rate=48000", "-t", "3"]
+    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", *TAGS, "-c:a", "aac", "-b:a", "384k", str(film)]
+    subprocess.run(cmd, check=True)
+    _, report = qc_json(film, "--profile", str(lenient))
+    measured, peak = ebur128(film)
+    loudness, true_peak = check(report, "audio.loudness")["value"], check(report, "audio.true_peak")["value"]
+    assert abs(loudness - measured) <= 0.1 and abs(true_peak - peak) <= 0.1, (loudness, measured, true_peak, peak)
+    assert true_peak > -4.0  # the LFE's peak (-3.1 dBTP), not the others' (-18 at most)
+    assert loudness < -14.0  # with the LFE's energy counted it would read about -7 LUFS
+
+
+def test_a_truncated_or_damaged_film_fails_a_check_at_the_damage_never_exit_1(films, tmp_path):
+    film = make_film(films / "whole.mp4", seconds=4.0)
+    data = film.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    damaged = bytearray(data)
+    middle = len(data) // 2
+    damaged[middle : middle + 4000] = bytes((b * 7 + 13) % 256 for b in damaged[middle : middle + 4000])
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    for name in ("cut.mp4", "damaged.mp4"):
+        code, report = qc_json(tmp_path / name)
+        failed = {c["id"]: c for c in report["checks"] if not c["passed"]}
+        assert code == 3 and failed.keys() & {"audio.decode", "picture.decode"}, (name, failed.keys())
+        for c in failed.values():
+            if c["id"].endswith(".decode"):
+                assert 0.0 < c["at"][0] < 4.0, c

@@ -139,44 +139,54 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         facts.fps = float(rate) if rate else 0.0
         step = 1.0 / facts.fps if facts.fps else 0.0
         last_t = 0.0
-        for frame in container.decode(stream):
-            t = float(frame.time) if frame.time is not None else facts.frames * step
-            last_t = t
-            facts.interlaced |= bool(frame.interlaced_frame)
-            yuv = (
-                frame.reformat(format="yuv420p").to_ndarray() if frame.format.name != "yuv420p" else frame.to_ndarray()
-            )
-            h, w = frame.height, frame.width
-            y = yuv[:h]
-            chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
-            times.append(t)
-            pixels = y.size
-            black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
-            if previous is None:
-                frozen.append(False)
-            else:
-                changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
-                frozen.append(changed < FREEZE_SHARE * pixels)
-            previous = y
-            share = _outside(y, spec.luma_range)
-            if chroma is not None:
-                share = max(share, _outside(chroma, spec.chroma_range))
-            worst_range = max(worst_range, share)
-            if share > spec.out_of_range_area:
-                out_of_range.append(t)
-            if chroma is not None:
-                luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
-                if luma_swings.step(luminance) >= spec.flash_area:
-                    flash_times.append(t - step)
-                if red_swings.step(red) >= spec.flash_area:
-                    red_times.append(t - step)
-            facts.frames += 1
+        damage: float | None = None
+        try:
+            for frame in container.decode(stream):
+                t = float(frame.time) if frame.time is not None else facts.frames * step
+                last_t = t
+                facts.interlaced |= bool(frame.interlaced_frame)
+                yuv = (
+                    frame.reformat(format="yuv420p").to_ndarray()
+                    if frame.format.name != "yuv420p"
+                    else frame.to_ndarray()
+                )
+                h, w = frame.height, frame.width
+                y = yuv[:h]
+                chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
+                times.append(t)
+                pixels = y.size
+                black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
+                if previous is None:
+                    frozen.append(False)
+                else:
+                    changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
+                    frozen.append(changed < FREEZE_SHARE * pixels)
+                previous = y
+                share = _outside(y, spec.luma_range)
+                if chroma is not None:
+                    share = max(share, _outside(chroma, spec.chroma_range))
+                worst_range = max(worst_range, share)
+                if share > spec.out_of_range_area:
+                    out_of_range.append(t)
+                if chroma is not None:
+                    luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
+                    if luma_swings.step(luminance) >= spec.flash_area:
+                        flash_times.append(t - step)
+                    if red_swings.step(red) >= spec.flash_area:
+                        red_times.append(t - step)
+                facts.frames += 1
+        except av.FFmpegError:  # damaged or truncated: check what decoded, fail where it stopped
+            damage = last_t + step if facts.frames else 0.0
         if luma_swings.finish() >= spec.flash_area:
             flash_times.append(last_t)
         if red_swings.finish() >= spec.flash_area:
             red_times.append(last_t)
         facts.duration = last_t + step
     checks: list[Check] = []
+    if damage is not None:
+        checks.append(
+            Check("picture.decode", False, "damaged", "decodes to the end", (damage,), note="the video stops decoding")
+        )
     black_runs = [
         (s, n)
         for s, n in runs(black, times, step)
