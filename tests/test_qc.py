@@ -460,3 +460,27 @@ def test_a_truncated_or_damaged_film_fails_a_check_at_the_damage_never_exit_1(fi
         for c in failed.values():
             if c["id"].endswith(".decode"):
                 assert 0.0 < c["at"][0] < 4.0, c
+
+
+def test_a_small_figure_in_a_very_wide_frame_is_not_a_freeze_but_its_frozen_copy_is(tmp_path):
+    """4096x256: a clerk who only breathes and blinks changes some 20 of a million samples a frame; sora's own
+    render must pass (it once failed as a 3 s freeze), and the same film with a second frozen must fail."""
+    sb = tmp_path / "wide.yaml"
+    sb.write_text(
+        "version: 1\ntitle: Wide\nworld: {location: a small office, characters: {kim: {description: a clerk}}}\n"
+        "output: {width: 4096, height: 256, fps: 12, subtitles: none}\n"
+        "shots: [{id: a, duration: 2, cast: [kim], camera: {framing: wide, move: static}}]\n"
+    )
+    film = tmp_path / "wide.mp4"
+    rendered = run_cli("render", str(sb), "-o", str(film), "--quiet", "--no-cache", "--jobs", "1")
+    assert rendered.code == 0, rendered.stderr
+    _, report = qc_json(film, "--plan", str(sb))
+    assert check(report, "picture.freeze")["passed"] and check(report, "picture.freeze")["value"] == 0
+    frozen = tmp_path / "frozen.mp4"
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(film), "-vf"]
+    cmd += [f"split[a][b];[a][b]freezeframes=first={RATE // 2}:last={RATE + RATE // 2}:replace={RATE // 2}"]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(frozen)]
+    subprocess.run(cmd, check=True)
+    _, report = qc_json(frozen, "--plan", str(sb))
+    freeze = check(report, "picture.freeze")
+    assert not freeze["passed"] and abs(freeze["value"] - (1 + 1 / RATE)) <= 1 / RATE + 1e-6, freeze
