@@ -484,3 +484,15 @@ def test_a_small_figure_in_a_very_wide_frame_is_not_a_freeze_but_its_frozen_copy
     _, report = qc_json(frozen, "--plan", str(sb))
     freeze = check(report, "picture.freeze")
     assert not freeze["passed"] and abs(freeze["value"] - (1 + 1 / RATE)) <= 1 / RATE + 1e-6, freeze
+
+
+def test_a_folder_an_empty_profile_and_a_broken_plan_are_named_for_what_they_are(clean, tmp_path):
+    folder = run_cli("qc", str(tmp_path))
+    assert folder.code == 2 and "is a folder, not a film" in folder.stderr, folder.stderr
+    empty = run_cli("qc", str(clean), "--profile", "")
+    assert empty.code == 2 and "no delivery profile ''" in empty.stderr, empty.stderr
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\ntitle: x\nshots: [{id: a, duration: -1}]\n")
+    broken = run_cli("qc", str(clean), "--plan", str(plan))
+    assert broken.code == 2 and "plan.yaml:3:" in broken.stderr, broken.stderr
+    assert "nothing was checked" in broken.stderr and "rendered" not in broken.stderr, broken.stderr
