@@ -496,3 +496,10 @@ def test_a_folder_an_empty_profile_and_a_broken_plan_are_named_for_what_they_are
     broken = run_cli("qc", str(clean), "--plan", str(plan))
     assert broken.code == 2 and "plan.yaml:3:" in broken.stderr, broken.stderr
     assert "nothing was checked" in broken.stderr and "rendered" not in broken.stderr, broken.stderr
+
+
+def test_a_film_shorter_than_one_gating_block_is_too_short_to_measure_not_a_failure(films, lenient):
+    film = make_film(films / "short.mp4", seconds=0.3)
+    code, report = qc_json(film, "--profile", str(lenient))
+    loudness = check(report, "audio.loudness")
+    assert code == 0 and loudness["passed"] and "too short to measure" in loudness["note"], report

@@ -24,6 +24,7 @@ from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
 from sora_cli.sound.synth import RATE
 
 BLOCK = RATE * 8
+MIN_MEASURABLE = 0.4  # s: one BS.1770 gating block
 
 
 def _db(x: float) -> float:
@@ -96,14 +97,22 @@ def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
 
     integrated = meter.integrated()
     silent_by_plan = plan.silent and not math.isfinite(integrated)
+    # BS.1770 gates 400 ms blocks: shorter audio has no integrated loudness at all, so there is nothing
+    # to hold against the target (the true peak below is still checked)
+    too_short = meter.samples < MIN_MEASURABLE * RATE
+    note = "the plan has no sound" if silent_by_plan else ""
+    if too_short:
+        note = f"too short to measure: BS.1770 needs {MIN_MEASURABLE:g} s of audio"
     checks.append(
         Check(
             "audio.loudness",
-            silent_by_plan or (math.isfinite(integrated) and abs(integrated - spec.target) <= spec.tolerance),
+            silent_by_plan
+            or too_short
+            or (math.isfinite(integrated) and abs(integrated - spec.target) <= spec.tolerance),
             integrated,
             f"{spec.target:g} +-{spec.tolerance:g}",
             unit="LUFS",
-            note="the plan has no sound" if silent_by_plan else "",
+            note=note,
         )
     )
     peaks = meter.peaks()
