@@ -503,3 +503,12 @@ def test_a_film_shorter_than_one_gating_block_is_too_short_to_measure_not_a_fail
     code, report = qc_json(film, "--profile", str(lenient))
     loudness = check(report, "audio.loudness")
     assert code == 0 and loudness["passed"] and "too short to measure" in loudness["note"], report
+
+
+def test_a_junk_srt_beside_a_film_fails_a_check_instead_of_reading_as_no_cues(clean, lenient, tmp_path):
+    film = tmp_path / "film.mp4"
+    film.write_bytes(clean.read_bytes())
+    (tmp_path / "film.srt").write_text("this is not a subtitle file\n{oops}\n")
+    code, report = qc_json(film, "--profile", str(lenient))
+    readable = check(report, "captions.readable")
+    assert code == 3 and not readable["passed"] and readable["value"] == "film.srt"
