@@ -647,7 +647,12 @@ def qc_command(
     from sora_cli.qc import profile_for, run_qc
 
     with _guard():
-        plan = api.plan(plan_file, cameos) if plan_file else None
+        try:
+            plan = api.plan(plan_file, cameos) if plan_file else None
+        except StoryboardError as exc:  # the --plan storyboard's problems: nothing was checked (not rendered)
+            for problem in exc.problems:
+                sys.stderr.write(f"{problem}\n")
+            _fail(f"the --plan storyboard has {len(exc.problems)} problem(s); nothing was checked", 2)
         chosen = profile_for(profile, plan, Path.cwd())
         result = run_qc(film, chosen, plan)
     if as_json:

@@ -278,15 +278,21 @@ def test_indoors_the_weather_stays_outside_the_windows(tmp_path):
         frames = [np.asarray(f, np.int16) for f in decode_video(out)]
         # below the windows and the 16-pixel codec blocks their sills share, down to the bottom
         floor = slice(int(0.75 * frames[0].shape[0]), None)
-        return float(np.mean([np.abs(a[floor] - b[floor]).mean() for a, b in itertools.pairwise(frames)]))
+        # the share of floor pixels that change like a flake does (more than 16 code values): the encoder's
+        # smear from the windows into the macroblock row they share with the floor stays under 4
+        return float(
+            np.mean([(np.abs(a[floor] - b[floor]).max(axis=2) > 16).mean() for a, b in itertools.pairwise(frames)])
+        )
 
     office = "a small office with a desk"
     noise_floor = floor_motion(office, "clear")
     indoors = floor_motion(office, "snow")
     outdoors = floor_motion("a snowy mountain valley", "snow")
-    print(f"floor change per frame: office clear {noise_floor:.3f}, office snow {indoors:.3f}, outdoors {outdoors:.3f}")
-    assert indoors <= noise_floor + 0.05
-    assert outdoors > 10 * (noise_floor + 0.05)
+    print(
+        f"floor pixels changing per frame: office clear {noise_floor:.4f}, snow {indoors:.4f}, outdoors {outdoors:.4f}"
+    )
+    assert indoors <= noise_floor + 0.001
+    assert outdoors > 10 * (noise_floor + 0.001)
     plan = plan_of(WEATHER_ROOM.format(location=office, weather="snow"))
     facts = plan.shots[0].world.facts
     assert facts.indoors and facts.weather_at_camera == "clear" and facts.weather_beyond_windows == "snow"

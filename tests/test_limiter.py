@@ -52,3 +52,55 @@ def test_the_block_cache_gives_the_same_soundtrack(tmp_path):
     assert plain == cached == again
     assert Path(tmp_path / "plain.m4a").read_bytes() == Path(tmp_path / "again.m4a").read_bytes()
     assert ebur128(tmp_path / "again.m4a")[1] <= -1.0
+
+
+#: one shouted line, nothing under it: the hardest mix to make loud (speech's peaks, no bed to fill it)
+SHOUT = """\
+version: 1
+title: A shout
+output: {width: 128, height: 72, fps: 12, PROFILE}
+audio: {ambience: none}
+world: {location: "a quiet room", characters: {kim: {description: "vendor"}}}
+shots:
+  - id: one
+    duration: 3
+    cast: [kim]
+    dialogue: [{speaker: kim, line: "Fresh noodles, come and get them!", delivery: shout, at: 0.2}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("profile", "ceiling", "target"),
+    [
+        ("loudness: -10", -1.0, -10.0),
+        ("profile: atsc-a85, loudness: -11", -2.0, -11.0),
+        ("profile: p3.yaml", -3.0, -12),
+    ],
+)
+def test_the_loudest_target_a_profile_allows_lands_under_its_own_ceiling(tmp_path, profile, ceiling, target):
+    """At the loudest target the validator accepts under each ceiling (-1 web, -2 ATSC A/85, -3 a profile file),
+    ebur128 finds the delivered AAC within 0.5 LU of it and under that profile's ceiling, not just under -1."""
+    (tmp_path / "p3.yaml").write_text("base: web\nloudness: {target: -12, true_peak: -3}\n")
+    plan = make_plan(parse_storyboard(SHOUT.replace("PROFILE", profile), "sb.yaml", tmp_path))
+    assert plan.true_peak == ceiling and plan.loudness == target
+    report = mix_soundtrack(plan, tmp_path / "mix.m4a")
+    measured, peak = ebur128(tmp_path / "mix.m4a")
+    assert peak <= ceiling and report.true_peak_dbtp <= ceiling, (peak, report)
+    assert abs(measured - target) <= 0.5, (measured, report)
+
+
+def test_a_target_too_close_to_the_ceiling_is_refused_with_the_range_that_works(tmp_path):
+    """-5 LUFS once overflowed the gain (NaN into the AAC encoder); -8 landed at -8.6: now both are exit 2."""
+    from tests.conftest import run_cli
+
+    for loudness, profile, loudest in ((-5, "web", -10), (-8, "web", -10), (-10.5, "atsc-a85", -11)):
+        sb = tmp_path / "loud.yaml"
+        sb.write_text(SHOUT.replace("PROFILE", f"loudness: {loudness}, profile: {profile}"))
+        result = run_cli("render", str(sb), "-o", str(tmp_path / "loud.mp4"))
+        assert result.code == 2 and not (tmp_path / "loud.mp4").exists(), result.stderr
+        assert "loud.yaml:3:" in result.stderr and "output.loudness" in result.stderr, result.stderr
+        assert f"use -70 to {loudest} LUFS" in result.stderr, result.stderr
+    (tmp_path / "hot.yaml").write_text("base: web\nloudness: {target: -6}\n")
+    sb.write_text(SHOUT.replace("PROFILE", "profile: hot.yaml"))
+    result = run_cli("validate", str(sb))
+    assert result.code == 2 and "output.profile" in result.stderr and "-10 LUFS or quieter" in result.stderr

@@ -393,3 +393,123 @@ def test_burned_captions_outside_title_safe_fail(films, clean):
     assert burned_caption_check(clean, high, [0.5, 1.5, 2.5], web).passed
     # a 9:16 platform keeps its bottom 35% clear: the same caption fails there
     assert not burned_caption_check(clean, high, [1.5], PROFILES["social-9x16"]).passed
+
+
+EMPTY_ROOM = """\
+version: 1
+title: An empty room
+world: {{location: "a small office with a desk", weather: {weather}}}
+backend: {{name: animatic, options: {{slate: false, captions: false, name_tags: false}}}}
+output: {{width: 160, height: 90, fps: 12, subtitles: none, watermark: "off"}}
+shots:
+  - {{id: a, duration: 2, camera: {{framing: wide, move: {move}}}}}
+"""
+
+
+def test_a_planned_still_is_not_a_freeze_but_the_same_frames_under_a_moving_plan_are(tmp_path):
+    """An empty room with a static camera renders as one repeated frame: the plan asked for it, so render and
+    qc --plan pass; checked against a plan with a pan (or falling snow), the very same frames are a freeze."""
+    still = tmp_path / "still.yaml"
+    still.write_text(EMPTY_ROOM.format(weather="clear", move="static"))
+    film = tmp_path / "still.mp4"
+    rendered = run_cli("render", str(still), "-o", str(film), "--quiet", "--no-cache", "--jobs", "1")
+    assert rendered.code == 0, rendered.stderr
+    code, report = qc_json(film, "--plan", str(still))
+    assert code == 0 and check(report, "picture.freeze")["passed"]
+    code, report = qc_json(film)  # without the plan, nothing excuses the repeated frames
+    frozen = check(report, "picture.freeze")
+    assert code == 3 and not frozen["passed"] and frozen["value"] >= 1.9
+    for weather, move in (("clear", "pan_right"), ("snow", "static")):
+        moving = tmp_path / f"{weather}-{move}.yaml"
+        moving.write_text(EMPTY_ROOM.format(weather=weather, move=move))
+        code, report = qc_json(film, "--plan", str(moving))
+        assert code == 3 and not check(report, "picture.freeze")["passed"], (weather, move)
+
+
+def test_five_one_is_weighted_as_bs1770_says_and_agrees_with_ebur128(films, lenient):
+    """5.1 from the shipped ffmpeg: different tones in L, R, C, LFE, Ls, Rs. The LFE's 60 Hz tone is the loudest
+    peak (true peak is over every channel) but counts for no loudness; Ls and Rs count 1.41 times their energy."""
+    film = films / "five-one.mp4"
+    levels = {"FL": 0.10, "FR": 0.05, "FC": 0.08, "LFE": 0.7, "BL": 0.12, "BR": 0.06}
+    expr = "|".join(
+        f"{a}*sin(2*PI*{f}*t)" for a, f in zip(levels.values(), (997, 1200, 800, 60, 1500, 700), strict=True)
+    )
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={SIZE}:rate={RATE}"]
+    cmd += ["-f", "lavfi", "-i", f"aevalsrc={expr}:channel_layout=5.1:sample_rate=48000", "-t", "3"]
+    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", *TAGS, "-c:a", "aac", "-b:a", "384k", str(film)]
+    subprocess.run(cmd, check=True)
+    _, report = qc_json(film, "--profile", str(lenient))
+    measured, peak = ebur128(film)
+    loudness, true_peak = check(report, "audio.loudness")["value"], check(report, "audio.true_peak")["value"]
+    assert abs(loudness - measured) <= 0.1 and abs(true_peak - peak) <= 0.1, (loudness, measured, true_peak, peak)
+    assert true_peak > -4.0  # the LFE's peak (-3.1 dBTP), not the others' (-18 at most)
+    assert loudness < -14.0  # with the LFE's energy counted it would read about -7 LUFS
+
+
+def test_a_truncated_or_damaged_film_fails_a_check_at_the_damage_never_exit_1(films, tmp_path):
+    film = make_film(films / "whole.mp4", seconds=4.0)
+    data = film.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    damaged = bytearray(data)
+    middle = len(data) // 2
+    damaged[middle : middle + 4000] = bytes((b * 7 + 13) % 256 for b in damaged[middle : middle + 4000])
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    for name in ("cut.mp4", "damaged.mp4"):
+        code, report = qc_json(tmp_path / name)
+        failed = {c["id"]: c for c in report["checks"] if not c["passed"]}
+        assert code == 3 and failed.keys() & {"audio.decode", "picture.decode"}, (name, failed.keys())
+        for c in failed.values():
+            if c["id"].endswith(".decode"):
+                assert 0.0 < c["at"][0] < 4.0, c
+
+
+def test_a_small_figure_in_a_very_wide_frame_is_not_a_freeze_but_its_frozen_copy_is(tmp_path):
+    """4096x256: a clerk who only breathes and blinks changes some 20 of a million samples a frame; sora's own
+    render must pass (it once failed as a 3 s freeze), and the same film with a second frozen must fail."""
+    sb = tmp_path / "wide.yaml"
+    sb.write_text(
+        "version: 1\ntitle: Wide\nworld: {location: a small office, characters: {kim: {description: a clerk}}}\n"
+        "output: {width: 4096, height: 256, fps: 12, subtitles: none}\n"
+        "shots: [{id: a, duration: 2, cast: [kim], camera: {framing: wide, move: static}}]\n"
+    )
+    film = tmp_path / "wide.mp4"
+    rendered = run_cli("render", str(sb), "-o", str(film), "--quiet", "--no-cache", "--jobs", "1")
+    assert rendered.code == 0, rendered.stderr
+    _, report = qc_json(film, "--plan", str(sb))
+    assert check(report, "picture.freeze")["passed"] and check(report, "picture.freeze")["value"] == 0
+    frozen = tmp_path / "frozen.mp4"
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(film), "-vf"]
+    cmd += [f"split[a][b];[a][b]freezeframes=first={RATE // 2}:last={RATE + RATE // 2}:replace={RATE // 2}"]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(frozen)]
+    subprocess.run(cmd, check=True)
+    _, report = qc_json(frozen, "--plan", str(sb))
+    freeze = check(report, "picture.freeze")
+    assert not freeze["passed"] and abs(freeze["value"] - (1 + 1 / RATE)) <= 1 / RATE + 1e-6, freeze
+
+
+def test_a_folder_an_empty_profile_and_a_broken_plan_are_named_for_what_they_are(clean, tmp_path):
+    folder = run_cli("qc", str(tmp_path))
+    assert folder.code == 2 and "is a folder, not a film" in folder.stderr, folder.stderr
+    empty = run_cli("qc", str(clean), "--profile", "")
+    assert empty.code == 2 and "no delivery profile ''" in empty.stderr, empty.stderr
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\ntitle: x\nshots: [{id: a, duration: -1}]\n")
+    broken = run_cli("qc", str(clean), "--plan", str(plan))
+    assert broken.code == 2 and "plan.yaml:3:" in broken.stderr, broken.stderr
+    assert "nothing was checked" in broken.stderr and "rendered" not in broken.stderr, broken.stderr
+
+
+def test_a_film_shorter_than_one_gating_block_is_too_short_to_measure_not_a_failure(films, lenient):
+    film = make_film(films / "short.mp4", seconds=0.3)
+    code, report = qc_json(film, "--profile", str(lenient))
+    loudness = check(report, "audio.loudness")
+    assert code == 0 and loudness["passed"] and "too short to measure" in loudness["note"], report
+
+
+def test_a_junk_srt_beside_a_film_fails_a_check_instead_of_reading_as_no_cues(clean, lenient, tmp_path):
+    film = tmp_path / "film.mp4"
+    film.write_bytes(clean.read_bytes())
+    (tmp_path / "film.srt").write_text("this is not a subtitle file\n{oops}\n")
+    code, report = qc_json(film, "--profile", str(lenient))
+    readable = check(report, "captions.readable")
+    assert code == 3 and not readable["passed"] and readable["value"] == "film.srt"

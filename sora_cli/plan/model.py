@@ -157,6 +157,7 @@ class Plan(Frozen):
     duration: float
     loudness: float
     profile: str = "web"  # a built-in profile's name or the absolute path of a profile file
+    true_peak: float = -1.0  # the profile's true-peak ceiling, dBTP: the mix's limiter aims under it
     subtitles: tuple[str, ...]
     watermark: str
     backend: PlannedBackend

@@ -56,19 +56,33 @@ def identity_color(char_id: str, description: str = "") -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
-def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float]:
-    """``output.profile``: a built-in name or a profile file (made absolute); its loudness target."""
-    from sora_cli.qc.profiles import PROFILES, ProfileError, load_profile
+def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float, float]:
+    """``output.profile``: a built-in name or a profile file (made absolute); its loudness target and ceiling.
+
+    ``output.loudness`` must leave the mix room under the profile's true-peak
+    ceiling (:func:`~sora_cli.qc.profiles.loudest_target`): a louder target
+    would be missed (or crush the dialogue), so it is refused here.
+    """
+    from sora_cli.qc.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 
     spec = sb.output.profile
     try:
         profile = load_profile(spec, sb.source.base_dir)
     except ProfileError as exc:
         problems.append(sb.source.problem(("output", "profile"), str(exc)))
-        return spec, -14.0
-    if spec in PROFILES:
-        return spec, profile.loudness.target
-    return str(sb.source.resolve_asset(spec)), profile.loudness.target
+        return spec, -14.0, -1.0
+    ceiling = profile.loudness.true_peak
+    wanted = sb.output.loudness
+    if wanted is not None and wanted > loudest_target(ceiling):
+        problems.append(
+            sb.source.problem(
+                ("output", "loudness"),
+                f"{wanted:g} LUFS is too loud for the {profile.name} profile's {ceiling:g} dBTP true-peak ceiling: "
+                f"a mix needs {MIN_PEAK_TO_LOUDNESS:g} LU under it; use -70 to {loudest_target(ceiling):g} LUFS",
+            )
+        )
+    name = spec if spec in PROFILES else str(sb.source.resolve_asset(spec))
+    return name, profile.loudness.target, ceiling
 
 
 def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
@@ -184,7 +198,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 )
             )
         transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
-    profile_name, profile_target = _profile(sb, problems)
+    profile_name, profile_target, profile_ceiling = _profile(sb, problems)
     if problems:
         raise StoryboardError(problems)
 
@@ -269,6 +283,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
         duration=total / fps,
         loudness=sb.output.loudness if sb.output.loudness is not None else profile_target,
         profile=profile_name,
+        true_peak=profile_ceiling,
         subtitles=tuple(sorted(sb.output.subtitle_modes)),
         watermark=sb.output.watermark,
         backend=PlannedBackend(name=sb.backend.name, model=sb.backend.model, options=dict(sb.backend.options)),

@@ -32,6 +32,8 @@ def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Seq
     from sora_cli.qc.planned import intended
 
     film = Path(film)
+    if film.is_dir():
+        raise UsageError(f"{film}: is a folder, not a film (give an MP4 or MOV file)")
     if not film.is_file():
         raise UsageError(f"{film}: no such file")
     try:
@@ -56,10 +58,10 @@ def profile_for(spec: str | None, plan: Plan | None, base_dir: Path | None = Non
     A plan whose storyboard sets ``output.loudness`` checks against that target.
     """
     try:
-        profile = load_profile(spec or (plan.profile if plan else DEFAULT_PROFILE), base_dir)
+        profile = load_profile(spec if spec is not None else (plan.profile if plan else DEFAULT_PROFILE), base_dir)
     except ProfileError as exc:
         raise UsageError(str(exc)) from None
-    if plan is not None and not spec and plan.loudness != profile.loudness.target:
+    if plan is not None and spec is None and plan.loudness != profile.loudness.target:
         loudness = profile.loudness.model_copy(update={"target": plan.loudness})
         profile = profile.model_copy(update={"loudness": loudness})
     return profile

@@ -1,8 +1,12 @@
 """Audio checks: loudness (BS.1770-4), true peak, momentary/short-term maxima, loudness range, silence.
 
 Measured with sora's own streaming meter (:mod:`sora_cli.sound.loudness`) on
-the decoded audio of any file PyAV opens, resampled to 48 kHz; mono stays
-mono (one channel, as BS.1770 weighs it), anything else is measured as stereo.
+the decoded audio of any file PyAV opens, resampled to 48 kHz in its own
+channel layout and weighted as BS.1770-4 says (:func:`channel_weights`: 5.1
+is L, R, C at 1.0, Ls, Rs at 1.41, LFE left out); the true peak is over every
+channel, the LFE included. A stream that stops decoding (a truncated or
+damaged file) fails ``audio.decode`` at the time it stopped; the other checks
+measure what did decode.
 """
 
 from __future__ import annotations
@@ -20,10 +24,24 @@ from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
 from sora_cli.sound.synth import RATE
 
 BLOCK = RATE * 8
+MIN_MEASURABLE = 0.4  # s: one BS.1770 gating block
 
 
 def _db(x: float) -> float:
     return 20 * math.log10(x) if x > 0 else float("-inf")
+
+
+#: BS.1770-4 channel weights by PyAV channel name: front and centre 1.0, LFE left out; every other
+#: channel (side and back surrounds) 1.41, the weight BS.1770 gives Ls and Rs
+WEIGHTS = {"FL": 1.0, "FR": 1.0, "FC": 1.0, "LFE": 0.0, "LFE2": 0.0, "LOW_FREQUENCY": 0.0}
+SURROUND_WEIGHT = 1.41
+
+
+def channel_weights(names: list[str]) -> list[float]:
+    """BS.1770 weight of each channel; a lone channel (mono) is weighted 1.0."""
+    if len(names) == 1:
+        return [1.0]
+    return [WEIGHTS.get(name.upper(), SURROUND_WEIGHT) for name in names]
 
 
 def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
@@ -32,10 +50,13 @@ def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
         if not container.streams.audio:
             return [Check("audio.present", False, "no audio stream", "an audio stream")]
         stream = container.streams.audio[0]
-        mono = stream.codec_context.channels == 1
-        channels = 1 if mono else 2
-        meter = LoudnessMeter(channels=channels)
-        resampler = av.AudioResampler(format="flt", layout="mono" if mono else "stereo", rate=RATE)
+        layout = stream.codec_context.layout
+        channels = stream.codec_context.channels or 1
+        if len(layout.channels) != channels:
+            layout = av.AudioLayout(channels)
+        names = [ch.name for ch in layout.channels]
+        meter = LoudnessMeter(channels=channels, weights=channel_weights(names))
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=RATE)
         rms: list[np.ndarray] = []
         pending = np.zeros((0, channels), np.float32)
 
@@ -49,30 +70,49 @@ def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
 
         parts: list[np.ndarray] = []
         size = 0
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                parts.append(out.to_ndarray().reshape(-1, channels))
-                size += len(parts[-1])
-            if size >= BLOCK:
-                pending = feed(np.concatenate(parts))
-                parts, size = [], 0
+        decoded = 0
+        damage: float | None = None
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    for out in resampler.resample(frame):
+                        parts.append(out.to_ndarray().reshape(-1, channels))
+                        size += len(parts[-1])
+                        decoded += len(parts[-1])
+                    if size >= BLOCK:
+                        pending = feed(np.concatenate(parts))
+                        parts, size = [], 0
+        except av.FFmpegError:  # damaged or truncated: measure what decoded, fail at where it stopped
+            damage = decoded / RATE
         for out in resampler.resample(None):
             parts.append(out.to_ndarray().reshape(-1, channels))
         if parts:
             pending = feed(np.concatenate(parts))
     step = SUB_BLOCK / RATE
     checks: list[Check] = []
+    if damage is not None:
+        checks.append(
+            Check("audio.decode", False, "damaged", "decodes to the end", (damage,), note="the audio stops decoding")
+        )
 
     integrated = meter.integrated()
     silent_by_plan = plan.silent and not math.isfinite(integrated)
+    # BS.1770 gates 400 ms blocks: shorter audio has no integrated loudness at all, so there is nothing
+    # to hold against the target (the true peak below is still checked)
+    too_short = meter.samples < MIN_MEASURABLE * RATE
+    note = "the plan has no sound" if silent_by_plan else ""
+    if too_short:
+        note = f"too short to measure: BS.1770 needs {MIN_MEASURABLE:g} s of audio"
     checks.append(
         Check(
             "audio.loudness",
-            silent_by_plan or (math.isfinite(integrated) and abs(integrated - spec.target) <= spec.tolerance),
+            silent_by_plan
+            or too_short
+            or (math.isfinite(integrated) and abs(integrated - spec.target) <= spec.tolerance),
             integrated,
             f"{spec.target:g} +-{spec.tolerance:g}",
             unit="LUFS",
-            note="the plan has no sound" if silent_by_plan else "",
+            note=note,
         )
     )
     peaks = meter.peaks()

@@ -89,14 +89,29 @@ def find_captions(film: Path, sidecars: Sequence[Path] | None = None) -> dict[st
     return found
 
 
+def unreadable_sidecars(film: Path, sidecars: Sequence[Path] | None = None) -> list[str]:
+    """Sidecars (``sidecars``, else those beside the film) with text but not one cue: not subtitles a player could show."""
+    names = []
+    sides = sidecars if sidecars is not None else [film.with_suffix(suffix) for suffix in (".srt", ".vtt")]
+    for side in sides:
+        if side.is_file():
+            text = side.read_text(encoding="utf-8", errors="replace")
+            if text.strip() and not parse_timed_text(text, side.name):
+                names.append(side.name)
+    return names
+
+
 def caption_checks(film: Path, profile: Profile, fps: float, sidecars: Sequence[Path] | None = None) -> list[Check]:
     spec = profile.captions
+    checks: list[Check] = []
+    junk = unreadable_sidecars(film, sidecars)
+    if junk:
+        checks.append(Check("captions.readable", False, ", ".join(junk), "SRT or WebVTT cues", note="no cue found"))
     sources = find_captions(film, sidecars)
     if not sources:
-        return []
+        return checks
     cues = [c for name in sorted(sources) for c in sources[name]]
     frame = 1.0 / fps if fps else 1 / 25
-    checks: list[Check] = []
 
     def add(check_id: str, values: list[tuple[float, float]], limit: float, unit: str, over: bool = True) -> None:
         bad = [(t, v) for t, v in values if (v > limit if over else v < limit)]

@@ -4,9 +4,15 @@ Every frame is decoded (PyAV) as 8-bit YUV 4:2:0 and measured with numpy:
 
 * black: at least 98% of the pixels darker than 10% of the luma range (the
   thresholds of ffmpeg's ``blackdetect``);
-* frozen: fewer than 0.01% of the luma samples differ from the previous
-  frame by more than 12 code values (a mean difference would call a
-  static wide shot with a talking face frozen);
+* frozen: fewer than 8 luma samples (or 0.01% of a frame under 80,000
+  pixels) differ from the previous frame by more than 12 code values. A
+  share of the frame would call a small figure blinking in a 4096x256 frame
+  frozen (some 20 samples of a million change), and a mean difference would
+  call a static wide shot with a talking face frozen. The requantisation
+  noise an H.264 keyframe leaves on an unchanged picture stays under it (at
+  most 5 samples over 12 code values on a 4096x256 still of sora's); on
+  larger frames such noise can at worst split a frozen run at a keyframe,
+  never make a moving picture frozen;
 * range: the share of luma/chroma samples outside EBU R 103's tolerance
   (5-246 for 8-bit luma);
 * flashes: the screen is split into cells whose luminance (cd/m2 on a 200
@@ -35,7 +41,8 @@ from sora_cli.qc.result import Check, runs
 BLACK_LUMA = 16 + 0.10 * 219
 BLACK_SHARE = 0.98
 FREEZE_DIFF = 12  # code values: more than encoder noise on an unchanged picture
-FREEZE_SHARE = 1e-4
+FREEZE_SAMPLES = 8  # samples changed beyond the noise that make a frame new, whatever its size
+FREEZE_SHARE = 1e-4  # ... or this share of a small frame
 GRID = (18, 32)  # cells (rows, columns) for the flash analysis
 DISPLAY_NITS = 200.0
 TRANSITION = 20.0
@@ -139,44 +146,54 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         facts.fps = float(rate) if rate else 0.0
         step = 1.0 / facts.fps if facts.fps else 0.0
         last_t = 0.0
-        for frame in container.decode(stream):
-            t = float(frame.time) if frame.time is not None else facts.frames * step
-            last_t = t
-            facts.interlaced |= bool(frame.interlaced_frame)
-            yuv = (
-                frame.reformat(format="yuv420p").to_ndarray() if frame.format.name != "yuv420p" else frame.to_ndarray()
-            )
-            h, w = frame.height, frame.width
-            y = yuv[:h]
-            chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
-            times.append(t)
-            pixels = y.size
-            black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
-            if previous is None:
-                frozen.append(False)
-            else:
-                changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
-                frozen.append(changed < FREEZE_SHARE * pixels)
-            previous = y
-            share = _outside(y, spec.luma_range)
-            if chroma is not None:
-                share = max(share, _outside(chroma, spec.chroma_range))
-            worst_range = max(worst_range, share)
-            if share > spec.out_of_range_area:
-                out_of_range.append(t)
-            if chroma is not None:
-                luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
-                if luma_swings.step(luminance) >= spec.flash_area:
-                    flash_times.append(t - step)
-                if red_swings.step(red) >= spec.flash_area:
-                    red_times.append(t - step)
-            facts.frames += 1
+        damage: float | None = None
+        try:
+            for frame in container.decode(stream):
+                t = float(frame.time) if frame.time is not None else facts.frames * step
+                last_t = t
+                facts.interlaced |= bool(frame.interlaced_frame)
+                yuv = (
+                    frame.reformat(format="yuv420p").to_ndarray()
+                    if frame.format.name != "yuv420p"
+                    else frame.to_ndarray()
+                )
+                h, w = frame.height, frame.width
+                y = yuv[:h]
+                chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
+                times.append(t)
+                pixels = y.size
+                black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
+                if previous is None:
+                    frozen.append(False)
+                else:
+                    changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
+                    frozen.append(changed < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * pixels)))
+                previous = y
+                share = _outside(y, spec.luma_range)
+                if chroma is not None:
+                    share = max(share, _outside(chroma, spec.chroma_range))
+                worst_range = max(worst_range, share)
+                if share > spec.out_of_range_area:
+                    out_of_range.append(t)
+                if chroma is not None:
+                    luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
+                    if luma_swings.step(luminance) >= spec.flash_area:
+                        flash_times.append(t - step)
+                    if red_swings.step(red) >= spec.flash_area:
+                        red_times.append(t - step)
+                facts.frames += 1
+        except av.FFmpegError:  # damaged or truncated: check what decoded, fail where it stopped
+            damage = last_t + step if facts.frames else 0.0
         if luma_swings.finish() >= spec.flash_area:
             flash_times.append(last_t)
         if red_swings.finish() >= spec.flash_area:
             red_times.append(last_t)
         facts.duration = last_t + step
     checks: list[Check] = []
+    if damage is not None:
+        checks.append(
+            Check("picture.decode", False, "damaged", "decodes to the end", (damage,), note="the video stops decoding")
+        )
     black_runs = [
         (s, n)
         for s, n in runs(black, times, step)

@@ -4,16 +4,25 @@ A fade to or from black (or white) passes through black frames and often
 silence; a title or end card holds a still picture. With the film's plan the
 checks leave these stretches alone; without one, every black or frozen run
 counts.
+
+A shot is a *planned still* when the plan gives it nothing that could move:
+a static camera, nobody in it (no cast, no lines), and weather that does not
+fall, neither at the camera nor beyond the windows (clear or cloudy). Such a
+shot may legitimately render as one repeated frame (an empty office), so its
+frozen frames are what was asked for. Any one of those moving parts (a pan, a
+character, snow) makes a frozen stretch a defect again: that is how a backend
+that stopped drawing is still caught.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sora_cli.plan.model import Plan
+from sora_cli.plan.model import Plan, PlannedShot
 
 CARD_WORDS = ("end card", "title card", "title", "card", "super")
 SLACK = 0.1  # s around a planned stretch (frame rounding, encoder lag)
+STILL_WEATHER = ("clear", "cloudy", "")  # nothing falls or drifts through the frame
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,18 @@ def _is_card(action: str) -> bool:
     return bool(sep) and head.strip().lower() in CARD_WORDS
 
 
+def planned_still(shot: PlannedShot) -> bool:
+    """Nothing in the shot's plan moves: static camera, nobody in frame, no falling weather (see module doc)."""
+    facts = shot.world.facts
+    return (
+        shot.camera.move == "static"
+        and not shot.cast
+        and not shot.dialogue
+        and facts.weather_at_camera in STILL_WEATHER
+        and facts.weather_beyond_windows in STILL_WEATHER
+    )
+
+
 def intended(plan: Plan | None) -> Intended:
     if plan is None:
         return Intended()
@@ -53,7 +74,7 @@ def intended(plan: Plan | None) -> Intended:
         for shot in plan.shots
         if shot.transition.type in ("fade_black", "fade_white") and shot.transition.frames
     ]
-    stills = [(shot.start, shot.end) for shot in plan.shots if _is_card(shot.action)]
+    stills = [(shot.start, shot.end) for shot in plan.shots if _is_card(shot.action) or planned_still(shot)]
     sounding = None
     silent = False
     if plan.audio.ambience == "none" and plan.audio.music is None:

@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: the least distance (LU) between a loudness target and the true-peak ceiling that sora's mix can reach:
+#: speech has a peak-to-loudness ratio of 12 dB or more, and its limiter takes away at most about 3 dB of
+#: it before it audibly flattens the voice. A target closer to the ceiling is refused, not missed.
+MIN_PEAK_TO_LOUDNESS = 9.0
+
+
+def loudest_target(true_peak: float) -> float:
+    """The loudest integrated target (LUFS) a mix can land on under a ``true_peak`` (dBTP) ceiling."""
+    return true_peak - MIN_PEAK_TO_LOUDNESS
 
 
 class _Strict(BaseModel):
@@ -35,6 +45,15 @@ class Loudness(_Strict):
     max_short_term: float | None = Field(None, description="ceiling for 3 s loudness, LUFS")
     silence_db: float = Field(-60.0, description="a 100 ms stretch under this (dBFS) is silent")
     silence_max: float = Field(2.0, gt=0, description="longest silence the plan did not ask for, s")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Loudness:
+        if self.target > loudest_target(self.true_peak):
+            raise ValueError(
+                f"a {self.target:g} LUFS target is too close to the {self.true_peak:g} dBTP ceiling: "
+                f"use {loudest_target(self.true_peak):g} LUFS or quieter ({MIN_PEAK_TO_LOUDNESS:g} LU under it)"
+            )
+        return self
 
 
 class Picture(_Strict):

@@ -30,8 +30,12 @@ CONTEXT = 48  # samples of context carried between blocks for the true-peak inte
 
 
 class LoudnessMeter:
-    def __init__(self, channels: int = 2, rate: int = RATE, track_peak: bool = True):
+    def __init__(
+        self, channels: int = 2, rate: int = RATE, track_peak: bool = True, weights: list[float] | None = None
+    ):
+        """``weights``: BS.1770's per-channel weights on the energy (default 1.0 each, as for stereo)."""
         self.track_peak = track_peak
+        self._weights = np.asarray(weights if weights is not None else [1.0] * channels, np.float64)
         meter = pyloudnorm.Meter(rate)
         self._stages = [(f.b, f.a, f.passband_gain) for f in meter._filters.values()]
         self._state = [[lfilter_zi(b, a) * 0.0 for b, a, _ in self._stages] for _ in range(channels)]
@@ -55,7 +59,8 @@ class LoudnessMeter:
         data = np.concatenate([self._pending, weighted])
         whole = len(data) // SUB_BLOCK * SUB_BLOCK
         if whole:
-            self._energy.append(np.square(data[:whole]).reshape(-1, SUB_BLOCK, block.shape[1]).sum(axis=1))
+            energy = np.square(data[:whole]).reshape(-1, SUB_BLOCK, block.shape[1]).sum(axis=1)
+            self._energy.append(energy * self._weights)
         self._pending = data[whole:]
         self.samples += len(block)
         if self.track_peak:
@@ -75,7 +80,7 @@ class LoudnessMeter:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def _sub_blocks(self) -> np.ndarray:
-        return np.concatenate(self._energy) if self._energy else np.zeros((0, 2))
+        return np.concatenate(self._energy) if self._energy else np.zeros((0, len(self._weights)))
 
     def windowed(self, seconds: float) -> np.ndarray:
         """Ungated loudness (LUFS) of every ``seconds``-long window, one per 100 ms step.

@@ -10,9 +10,16 @@ music. The mix is made in blocks, so memory does not grow with the film:
    within :data:`TOLERANCE_LU` of the target;
 3. write the final pass to AAC, decode what was written and measure its true
    peak: the AAC encoder can overshoot the limiter, so when the delivered file
-   is over :data:`DELIVERY_PEAK_DBTP` the limiter's ceiling is lowered by the
+   is over the delivery limit (the profile's ceiling less
+   :data:`DELIVERY_MARGIN_DB`) the limiter's ceiling is lowered by the
    overshoot and steps 2-3 run again. A soundtrack that never gets under it is
    an error, never a delivered file.
+
+Every ceiling follows the plan's delivery profile (``plan.true_peak``: -1 dBTP
+for web and EBU R 128, -2 for ATSC A/85, whatever a profile file says): the
+limiter starts :data:`ENCODER_HEADROOM_DB` under it. The gain is bounded
+(:data:`MAX_GAIN_DB`), so a mix that cannot get loud enough is delivered
+quieter (sora qc reports it) and never overflows.
 
 Mixing the whole film at once (rather than per shot) is what keeps sound and
 picture from drifting apart at shot boundaries.
@@ -46,11 +53,14 @@ from sora_cli.sound.speech import speak
 from sora_cli.sound.synth import RATE, seconds
 
 BLOCK = RATE * 8
-CEILING_DBTP = -2.0  # the limiter's first ceiling: under -1 dBTP, with room for the AAC encoder's overshoot
-#: what the decoded delivery may reach: -1 dBTP (EBU R 128, streaming) less a margin for meters that
-#: interpolate differently (ffmpeg's ebur128 upsamples with its own filter)
-DELIVERY_PEAK_DBTP = -1.3
-MAX_TRUE_PEAK = 10 ** (DELIVERY_PEAK_DBTP / 20)
+#: the limiter's first ceiling is this far under the profile's: room for the AAC encoder's overshoot
+ENCODER_HEADROOM_DB = 1.0
+#: what the decoded delivery may reach: the profile's ceiling less a margin for meters that interpolate
+#: differently (ffmpeg's ebur128 upsamples with its own filter)
+DELIVERY_MARGIN_DB = 0.3
+#: the most gain the loudness fit may apply: +60 dB lifts a -74 LUFS mix to -14; more is noise, and float32
+#: overflows long before the secant would stop asking for more
+MAX_GAIN_DB = 60.0
 ENCODE_TRIES = 6
 TOLERANCE_LU = 0.1  # of the limited mix before AAC
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
@@ -314,8 +324,10 @@ def mix_soundtrack(
         progress.stage("sound", total / RATE * 3)
         raw = _raw_pass(mixer, scratch, cache_dir, progress)
         _headroom_pass(mixer, scratch, cache_dir)
-        ceiling_db = CEILING_DBTP
-        gain_db = 0.0 if raw == float("-inf") else target - raw
+        ceiling_db = plan.true_peak - ENCODER_HEADROOM_DB
+        delivery_db = plan.true_peak - DELIVERY_MARGIN_DB
+        max_peak = 10 ** (delivery_db / 20)
+        gain_db = 0.0 if raw == float("-inf") else _bounded(target - raw)
         aim = target  # what the mix before AAC aims at, so that the decoded delivery lands on target
         for _ in range(ENCODE_TRIES):
             gain_db, limited = _fit_gain(scratch, raw, aim, gain_db, 10 ** (ceiling_db / 20))
@@ -325,17 +337,17 @@ def mix_soundtrack(
             )
             loudness, peak = measure_file(out_path)
             on_target = not np.isfinite(loudness) or abs(loudness - target) <= DELIVERY_TOLERANCE_LU
-            if peak <= MAX_TRUE_PEAK and on_target:
+            if peak <= max_peak and on_target:
                 break
-            if peak > MAX_TRUE_PEAK:
-                ceiling_db -= 20 * np.log10(peak / MAX_TRUE_PEAK) + 0.2
+            if peak > max_peak:
+                ceiling_db -= 20 * np.log10(peak / max_peak) + 0.2
             if not on_target:
                 aim += target - loudness
         else:  # off target but under the ceiling is delivered (sora qc reports the loudness); over it never is
-            if peak > MAX_TRUE_PEAK:
+            if peak > max_peak:
                 raise SoraError(
                     f"the soundtrack's true peak stays at {20 * np.log10(peak):+.2f} dBTP after AAC encoding "
-                    f"(limit {DELIVERY_PEAK_DBTP} dBTP) even with the limiter's ceiling at {ceiling_db:.1f} dBTP"
+                    f"(limit {delivery_db:g} dBTP) even with the limiter's ceiling at {ceiling_db:.1f} dBTP"
                 )
         progress.stage_advanced(total / RATE)
     peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
@@ -366,8 +378,12 @@ def _fit_gain(scratch: _Scratch, raw: float, target: float, gain_db: float, ceil
         if len(tried) >= 2 and tried[-1][1] != tried[-2][1]:
             slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
             slope = min(1.0, max(0.2, slope))
-        gain_db += (target - loudness) / slope
+        gain_db = _bounded(gain_db + (target - loudness) / slope)
     return gain_db, limited
+
+
+def _bounded(gain_db: float) -> float:
+    return float(min(MAX_GAIN_DB, gain_db))
 
 
 def measure_file(path: Path) -> tuple[float, float]:
@@ -424,9 +440,8 @@ def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
     """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
     mixer = Mixer(plan, stems)
     blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
-    payload = repr(
-        ("soundtrack", MIX_FORMAT, LIMITER_FORMAT, blocks, plan.loudness, CEILING_DBTP, DELIVERY_PEAK_DBTP, AAC_BITRATE)
-    )
+    limits = (plan.loudness, plan.true_peak, ENCODER_HEADROOM_DB, DELIVERY_MARGIN_DB, MAX_GAIN_DB)
+    payload = repr(("soundtrack", MIX_FORMAT, LIMITER_FORMAT, blocks, limits, AAC_BITRATE))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
