@@ -284,3 +284,17 @@ def test_an_in_process_render_leaves_the_sigterm_handler_as_it_found_it(tmp_path
     before = signal.getsignal(signal.SIGTERM)
     assert run_cli("render", str(write(tmp_path)), "-q", "--jobs", "1").code == 0
     assert signal.getsignal(signal.SIGTERM) is before  # forked pools of the host program stay terminable
+
+
+def test_nothing_reads_the_working_directory_a_fifo_there_cannot_stall_a_render(tmp_path):
+    """fontconfig is given no font folder: sora's fonts are opened by path, so the folder a render
+    starts in is never scanned (a FIFO below it used to block the render forever in FreeType's open)."""
+    film = write(tmp_path)
+    cwd = tmp_path / "work"
+    (cwd / "deep" / "er").mkdir(parents=True)
+    os.mkfifo(cwd / "deep" / "er" / "pipe")
+    home = tmp_path / "home"
+    result = sora(["render", str(film), "-o", str(tmp_path / "out.mp4"), "-q", "--no-qc"], cwd, {"HOME": str(home)})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    cached = list((home / ".cache" / "sora-fontconfig").glob("*")) if (home / ".cache").exists() else []
+    assert cached == []  # no folder was scanned, so fontconfig cached none
