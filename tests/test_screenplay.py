@@ -368,6 +368,11 @@ def test_export_reads_as_a_screenplay(tmp_path, monkeypatch):
         ("EXT. PIER - EVENING", "pier, exterior", "dusk", None),
         ("INT. BAR - FLASHBACK", "bar, interior", "day", "time 'FLASHBACK' is not a time of day"),
         (".THE VOID", "the void", "day", None),
+        ("INT. HOUSE - NIGHT - FLASHBACK", "house, interior", "night", "heading also says 'FLASHBACK'"),
+        ("INT. BAR - NIGHT - RAIN", "bar, interior", "night", "heading also says 'RAIN'"),
+        ("INT. HOUSE - NIGHT (FLASHBACK) - 1987", "house, interior", "night", "heading also says '1987'"),
+        ("EXT. - DAY", "an unknown place, exterior", "day", None),
+        ("EXT. PARK - DUSK", "park, exterior", "dusk", None),
     ],
 )
 def test_scene_headings_set_place_and_time(tmp_path, heading, location, time_of_day, comment):
@@ -491,3 +496,28 @@ def test_an_export_elsewhere_keeps_its_assets(tmp_path):
     assert [s.id for s in again.shots] == [s.id for s in load_storyboard(EXAMPLES / "product_ad.yaml").shots]
     (reference,) = again.world.characters["nora"].reference
     assert (board.parent / reference).resolve() == (EXAMPLES / "assets" / "nora.png").resolve()
+
+
+def test_heading_segments_after_the_time_keep_the_time_and_the_weather(tmp_path):
+    text = import_fountain(b"INT. BAR - NIGHT - RAIN\n\nShe waits.\n", "h.fountain", tmp_path)
+    assert parse_storyboard(text, "h.yaml", tmp_path).world.weather == "rain"
+
+
+@pytest.mark.parametrize(("second", "continuity"), [("NIGHT", "cut"), ("CONTINUOUS", "continue"), ("LATER", "cut")])
+def test_the_same_place_continues_only_at_the_same_time(tmp_path, second, continuity):
+    script = f"INT. HOUSE - DAY\n\nAnna waits.\n\nINT. HOUSE - {second}\n\nAnna sleeps.\n"
+    sb = parse_storyboard(import_fountain(script.encode(), "t.fountain", tmp_path), "t.yaml", tmp_path)
+    assert [s.action for s in sb.shots] == ["Anna waits.", "Anna sleeps."]
+    assert sb.shots[1].continuity == continuity
+
+
+@pytest.mark.parametrize(("cue", "speaker"), [("ИВАН", "Иван"), ("ΑΝΝΑ", "Αννα"), ("JOSÉ", "José"), ("@李", "李")])
+def test_character_cues_in_any_script_with_case(tmp_path, cue, speaker):
+    script = f"INT. ROOM - DAY\n\nSomeone waits.\n\n{cue}\nПривет.\n"
+    sb = parse_storyboard(import_fountain(script.encode(), "c.fountain", tmp_path), "c.yaml", tmp_path)
+    assert [line.line for line in lines_of_all(sb)] == ["Привет."]
+    assert sb.world.characters[lines_of_all(sb)[0].speaker].description == speaker
+
+
+def lines_of_all(sb):
+    return [line for shot in sb.shots for line in shot.dialogue]

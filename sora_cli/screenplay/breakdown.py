@@ -239,7 +239,9 @@ class _Artist:
             else:
                 changes = {k: v for k, v in place.items() if self.current.get(k) != v}
                 self.current.update(place)
-        continuing = same_place and not insert and self.shots != []
+        # only the same place at the same time carries on (CONTINUOUS); a time jump is a cut
+        jump = "time_of_day" in changes or (heading is not None and _time_jump(heading.text))
+        continuing = same_place and not jump and not insert and self.shots != []
         first = True
         blocks = self._blocks(items)
         for block in blocks:
@@ -264,8 +266,13 @@ class _Artist:
         else:
             location, when = _split_heading(heading.text, heading.forced)
         place: dict[str, Any] = {"location": location}
-        time, light = _time_of(when)
-        if when and time is None and when.upper() not in words.RELATIVE_TIMES:
+        time_said, _, after = when.partition(" - ")
+        time, light = _time_of(_bare(time_said))
+        if after:
+            line = heading.line if heading else 1
+            self.pending.append(f"heading also says {after!r}  (line {line})")
+            action = f"{after} {action}"
+        if when and time is None and _bare(time_said) not in words.RELATIVE_TIMES:
             line = heading.line if heading else 1
             self.pending.append(f"time {when!r} is not a time of day; the time carries on  (line {line})")
         if time is not None:
@@ -528,14 +535,34 @@ def _split_heading(text: str, forced: bool) -> tuple[str, str]:
         prefix = match.group(1).upper()
         side = {"INT": "interior", "EXT": "exterior", "EST": "exterior"}.get(prefix, "interior and exterior")
         body = body[match.end() :]
+    # "NIGHT - FLASHBACK", "NIGHT (FLASHBACK) - 1987", "NIGHT - RAIN": the time of day is the rightmost
+    # segment that names one; what follows it (flashback, year, weather) is said after the time
+    parts = [p.strip() for p in re.split(r"(?:^|\s+)[-–—]+(?:\s+|$)", body)]
     when = ""
-    parts = re.split(r"\s+[-–—]+\s+", body)
-    if len(parts) > 1:
-        last = parts[-1].strip().rstrip(".").upper()
-        if last in words.TIMES or last in words.RELATIVE_TIMES or _time_of(last)[0] or words.TIMEISH.search(last):
-            when, body = parts[-1].strip().rstrip("."), " - ".join(parts[:-1])
-    place = plain(body).strip().lower() or UNKNOWN_PLACE
+    cut = len(parts)
+    for i in range(len(parts) - 1, 0, -1):
+        if _time_of(_bare(parts[i]))[0]:
+            cut = i
+            break
+    else:
+        last = _bare(parts[-1]) if len(parts) > 1 else ""
+        if last and (last in words.RELATIVE_TIMES or words.TIMEISH.search(last)):
+            cut = len(parts) - 1
+    if cut < len(parts):
+        when = " - ".join(p.rstrip(".") for p in parts[cut:])
+    place = plain(" - ".join(p for p in parts[:cut] if p)).strip().lower() or UNKNOWN_PLACE
     return (f"{place}, {side}" if side else place), when
+
+
+def _time_jump(heading: str) -> bool:
+    """Whether a heading says time has passed or turned back (``LATER``, ``THE NEXT DAY``, ``FLASHBACK``, a year)."""
+    when = _split_heading(heading, False)[1].upper()
+    return bool(re.search(r"\b(LATER|NEXT|AFTER|BEFORE|FLASHBACK|YEARS?|DAYS?|WEEKS?|MONTHS?)\b|\d", when))
+
+
+def _bare(segment: str) -> str:
+    """A heading segment without its parentheses or final full stop, upper case: ``night (flashback).`` -> NIGHT."""
+    return re.sub(r"\([^)]*\)", "", segment).strip().rstrip(".").upper()
 
 
 #: Clock hours -> time of day ("3 AM" is night, "6 PM" golden hour).

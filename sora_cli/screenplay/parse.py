@@ -293,7 +293,9 @@ def classify(line: str, number: int, prev_blank: bool, next_blank: bool) -> Elem
         return Element("transition", line, number)
     if prev_blank and not next_blank:
         name, extensions, dual = _cue(line)
-        if name and re.search(r"[A-Z]", name) and name == name.upper() and not name.endswith(":"):
+        # any script with case: every cased letter upper case, at least one (``ИВАН``, ``ΑΝΝΑ``, ``R2D2``);
+        # scripts without case (CJK, Hebrew, Arabic) need a forced ``@`` cue
+        if name and name.isupper() and not name.endswith(":"):
             return Element("cue", name, number, extensions=extensions, dual=dual)
     return Element("action", line, number)
 
