@@ -18,7 +18,7 @@ import yaml
 from sora_cli.errors import StoryboardError
 from sora_cli.screenplay import import_fountain
 from sora_cli.screenplay.export import export_fountain
-from sora_cli.screenplay.parse import KINDS, parse_fountain
+from sora_cli.screenplay.parse import KINDS, parse_fountain, plain
 from sora_cli.storyboard import load_storyboard, parse_storyboard
 from tests.conftest import EXAMPLES, run_cli
 
@@ -521,3 +521,18 @@ def test_character_cues_in_any_script_with_case(tmp_path, cue, speaker):
 
 def lines_of_all(sb):
     return [line for shot in sb.shots for line in shot.dialogue]
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("*I* did not take it. *You* did.", "I did not take it. You did."),
+        (r"\*not emphasis\* and *_**x**_* and _under_ and **bold** and ***both***",
+         "*not emphasis* and x and under and bold and both"),
+        ("5*3 and 2*2", "5*3 and 2*2"),
+        ("a snake_case_name and a * star", "a snake_case_name and a * star"),
+        ("**unclosed and *closed*", "**unclosed and closed"),
+    ],
+)  # fmt: skip
+def test_emphasis_pairs_as_fountain_pairs_it(written, said):
+    assert plain(written) == said

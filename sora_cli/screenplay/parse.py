@@ -318,32 +318,70 @@ def _cue(text: str) -> tuple[str, tuple[str, ...], bool]:
     return name, extensions, dual
 
 
-_ESCAPE = re.compile(r"\\([*_\\~!@#.>=<^\[\]/()])")
-_EMPHASIS = (
-    re.compile(r"\*\*\*(\S(?:.*?\S)?)\*\*\*", re.S),
-    re.compile(r"\*\*(\S(?:.*?\S)?)\*\*", re.S),
-    re.compile(r"\*(\S(?:.*?\S)?)\*", re.S),
-    re.compile(r"(?<![A-Za-z0-9])_(\S(?:.*?\S)?)_(?![A-Za-z0-9])", re.S),
-)
+_ESCAPABLE = set("*_\\~!@#.>=<^[]/()")
+
+
+@dataclass
+class _Run:
+    """A run of one emphasis character (``***``, ``_``) and what pairing has left of it."""
+
+    char: str
+    left: int
+    can_open: bool
+    can_close: bool
 
 
 def plain(text: str) -> str:
-    """Text without emphasis markup (``*italic*``, ``**bold**``, ``_underline_``) or escapes.
+    """Text without emphasis markup (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``) or escapes.
 
-    Escaped characters (``\\*``) stay as the literal character.
+    Delimiters pair as Fountain (and Markdown) readers pair them: an opener is
+    at the start of a word (a non-space after it, no letter or digit before
+    it), a closer at the end of one; each closer takes the nearest open run of
+    its character, as many characters as both have. What does not pair stays
+    as written (``5*3 and 2*2``), and an escaped character (``\\*``) is
+    always literal. A regular expression cannot do this: ``*I* did. *You* did.``
+    needs the pairing to be found left to right.
     """
-    held: list[str] = []
-
-    def hold(match: re.Match[str]) -> str:
-        held.append(match.group(1))
-        return f"\x00{len(held) - 1}\x00"
-
-    text = _ESCAPE.sub(hold, text)
-    for pattern in _EMPHASIS:
-        previous = None
-        while previous != text:
-            previous, text = text, pattern.sub(r"\1", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], text)
+    pieces: list[str | _Run] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n and text[i + 1] in _ESCAPABLE:
+            pieces.append(text[i + 1])
+            i += 2
+        elif char in "*_":
+            j = i
+            while j < n and text[j] == char and j - i < 3:
+                j += 1
+            before = text[i - 1] if i else " "
+            after = text[j] if j < n else " "
+            pieces.append(
+                _Run(
+                    char,
+                    j - i,
+                    can_open=not after.isspace() and not before.isalnum(),
+                    can_close=not before.isspace() and not after.isalnum(),
+                )
+            )
+            i = j
+        else:
+            pieces.append(char)
+            i += 1
+    openers: list[_Run] = []
+    for piece in pieces:
+        if not isinstance(piece, _Run):
+            continue
+        if piece.can_close:
+            while piece.left and (match := next((o for o in reversed(openers) if o.char == piece.char), None)):
+                used = min(match.left, piece.left)
+                match.left -= used
+                piece.left -= used
+                del openers[openers.index(match) + 1 :]  # runs opened inside and never closed stay literal
+                if not match.left:
+                    openers.pop()
+        if piece.can_open and piece.left:
+            openers.append(piece)
+    return "".join(p if isinstance(p, str) else p.char * p.left for p in pieces)
 
 
 def escape(text: str) -> str:
