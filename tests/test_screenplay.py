@@ -231,6 +231,21 @@ def test_the_last_ferry_renders_a_draft(tmp_path):
     assert said == [line for _, line in FERRY_LINES]
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in SCRIPTS.glob("*.fountain") if p.name != "the_last_ferry.fountain"))
+def test_every_imported_script_renders_in_spec(tmp_path, name):
+    """Import -> render ends in exit 0 with the delivery profile passed (the ferry is rendered above)."""
+    text, _ = imported(name)
+    path = tmp_path / "imported.yaml"
+    path.write_text(text + "output: {width: 192, height: 108, fps: 12}\n")
+    result = run_cli("render", str(path), "-q", "--json", "--jobs", "1", "--no-cache")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["qc"]["passed"], [c for c in report["qc"]["checks"] if not c["passed"]]
+    cues = Path(report["subtitles"]["files"]["srt"]).read_text().split("\n\n")
+    said = [" ".join(cue.strip().splitlines()[2:]) for cue in cues if "-->" in cue]
+    assert len(said) >= sum(1 for shot in parse_storyboard(text, "i.yaml", SCRIPTS).shots for _ in shot.dialogue) - 1
+
+
 def test_a_script_without_a_scene_heading_still_imports():
     _, sb = imported("no_heading.fountain")
     assert sb.world.location == "an unknown place"
@@ -536,3 +551,12 @@ def lines_of_all(sb):
 )  # fmt: skip
 def test_emphasis_pairs_as_fountain_pairs_it(written, said):
     assert plain(written) == said
+
+
+def test_a_parenthetical_over_several_lines_is_not_spoken():
+    text, sb = imported("hostile.fountain")
+    first = lines_of_all(sb)[0]
+    assert (first.line, first.delivery) == ("I did not take it. You did.", "whisper")
+    assert not any("across lines" in line.line for line in lines_of_all(sb))
+    assert "(whispers across lines)" in comments_of(text)
+    assert [line.line for line in lines_of_all(sb)][1:3] == ["...", "?!"]  # silences are lines: writers use them

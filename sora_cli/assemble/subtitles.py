@@ -100,6 +100,8 @@ def _readable(cue_list: list[Cue], film_end: float, fps: float) -> list[Cue]:
     out: list[Cue] = []
     for i, cue in enumerate(cue_list):
         start = max(cue.start, out[-1].end) if out else cue.start
+        if start + MIN_CUE_SECONDS > film_end:  # too near the end to be read: shown earlier, after the one before
+            start = max(film_end - MIN_CUE_SECONDS, out[-1].end if out else 0.0)
         following = cue_list[i + 1].start if i + 1 < len(cue_list) else film_end
         wanted = start + max(MIN_CUE_SECONDS, len("".join(cue.lines)) / READING_CPS)
         end = max(start + (cue.end - cue.start), min(wanted, following), start + MIN_CUE_SECONDS)
@@ -109,6 +111,9 @@ def _readable(cue_list: list[Cue], film_end: float, fps: float) -> list[Cue]:
         if end <= start:
             continue  # nothing left of the film to show it in
         out.append(Cue(round(start, 3), round(end, 3), cue.lines, cue.speaker))
+    for i in range(len(out) - 1):  # a start moved by the rules above may leave a sliver: close it
+        if 0 < out[i + 1].start - out[i].end < min_gap:
+            out[i] = Cue(out[i].start, out[i + 1].start, out[i].lines, out[i].speaker)
     return out
 
 

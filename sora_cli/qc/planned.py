@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sora_cli.plan.model import Plan
-from sora_cli.sound.ambience import bed_for
+from sora_cli.sound.ambience import CHANGE_CROSSFADE, bed_for
 
 CARD_WORDS = ("end card", "title card", "title", "card", "super")
 SLACK = 0.1  # s around a planned stretch (frame rounding, encoder lag)
@@ -61,6 +61,8 @@ def intended(plan: Plan | None) -> Intended:
         sounding = [(line.start, line.end) for shot in plan.shots for line in shot.dialogue]
         sounding += [(sfx.start, sfx.start + 0.2) for shot in plan.shots for sfx in shot.sfx]
         if plan.audio.ambience == "auto":  # a place with no sound of its own (no bed) asks for quiet there
-            sounding += [(shot.start, shot.end) for shot in plan.shots if bed_for(shot)]
+            # a bed fades in and out across its shot's edges (crossfades, transitions): its middle surely sounds
+            edge = max([CHANGE_CROSSFADE, *(shot.transition.duration for shot in plan.shots)])
+            sounding += [(shot.start + edge, shot.end - edge) for shot in plan.shots if bed_for(shot)]
         silent = not sounding
     return Intended(fades, stills, sounding, silent)

@@ -240,7 +240,10 @@ def _body(lines: list[tuple[int, str]]) -> list[Element]:
             prev_blank, in_dialogue = True, False
             continue
         if in_dialogue:
-            if stripped.startswith("(") and stripped.endswith(")"):
+            if out and out[-1].kind == "parenthetical" and not out[-1].text.endswith(")"):
+                last = out[-1]  # a parenthetical written over several lines goes on to its ")"
+                out[-1] = Element("parenthetical", f"{last.text} {stripped}", last.line)
+            elif stripped.startswith("(") and (stripped.endswith(")") or ")" not in stripped):
                 out.append(Element("parenthetical", stripped, number))
             elif stripped.startswith("~"):
                 out.append(Element("lyric", stripped[1:].strip(), number, in_dialogue=True))
