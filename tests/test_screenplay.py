@@ -560,3 +560,18 @@ def test_a_parenthetical_over_several_lines_is_not_spoken():
     assert not any("across lines" in line.line for line in lines_of_all(sb))
     assert "(whispers across lines)" in comments_of(text)
     assert [line.line for line in lines_of_all(sb)][1:3] == ["...", "?!"]  # silences are lines: writers use them
+
+
+def test_a_long_speech_is_split_at_a_sentence_end():
+    from sora_cli.screenplay.breakdown import chunks
+
+    text = " ".join(f"Sentence {i}, which has a clause, and then another clause goes on." for i in range(100))
+    pieces = chunks(text)
+    assert len(pieces) == 2 and " ".join(pieces) == text
+    assert pieces[0].endswith("goes on.") and pieces[1].startswith("Sentence ")
+
+
+def test_a_possessive_name_is_capitalised_as_written(tmp_path):
+    script = b"INT. ROOM - DAY\n\nBOB'S BROTHER waits.\n\nBOB'S BROTHER\nHello.\n"
+    sb = parse_storyboard(import_fountain(script, "b.fountain", tmp_path), "b.yaml", tmp_path)
+    assert [c.description for c in sb.world.characters.values()] == ["Bob's Brother"]

@@ -128,7 +128,7 @@ class _Artist:
             self.names.setdefault(full.upper(), char_id)
             if not self.characters[char_id]["description"]:
                 aged = f" ({age.strip()})" if age else ""
-                self.characters[char_id]["description"] = f"{full.title()}{aged}, {description}"
+                self.characters[char_id]["description"] = f"{_capitalised(full)}{aged}, {description}"
                 self.character_comments[char_id] = f"introduced at line {line} as {full}"
 
     def _who_is(self, name: str) -> str | None:
@@ -191,7 +191,7 @@ class _Artist:
         for char_id, character in self.characters.items():
             if not character["description"]:
                 name = next(n for n, c in self.names.items() if c == char_id)
-                character["description"] = name.title()
+                character["description"] = _capitalised(name)
         head: dict[str, Any] = {"version": 1, "title": self.title, "world": self.world}
         self.world["characters"] = self.characters
         if self.props:
@@ -473,11 +473,21 @@ def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut after a sentence where possible."""
     pieces: list[str] = []
     while len(text) > limit:
-        cut = max(text.rfind(mark, 0, limit) for mark in (". ", "! ", "? ", "; ", ", ", " "))
-        cut = cut + 1 if cut > 0 else limit
+        # the last sentence end that fits; failing that a clause, then a word
+        for marks in ((". ", "! ", "? ", "… ", '." ', '!" ', '?" '), ("; ", ": ", ", ", " — "), (" ",)):
+            cut = max(text.rfind(mark, 0, limit) for mark in marks)
+            if cut > 0:
+                cut += len(next(m for m in marks if text.startswith(m, cut))) - 1
+                break
+        cut = cut if cut > 0 else limit
         pieces.append(text[:cut].strip())
         text = text[cut:].strip()
     return [*pieces, text]
+
+
+def _capitalised(name: str) -> str:
+    """``BOB'S BROTHER`` -> ``Bob's Brother``, ``O'NEIL`` -> ``O'Neil`` (``str.title`` gives ``Bob'S``)."""
+    return re.sub(r"[^\W\d_]+(?:['’][sS]\b)?", lambda m: m.group()[:1].upper() + m.group()[1:].lower(), name)
 
 
 def block_line(block: Any) -> int:
