@@ -575,3 +575,17 @@ def test_a_possessive_name_is_capitalised_as_written(tmp_path):
     script = b"INT. ROOM - DAY\n\nBOB'S BROTHER waits.\n\nBOB'S BROTHER\nHello.\n"
     sb = parse_storyboard(import_fountain(script, "b.fountain", tmp_path), "b.yaml", tmp_path)
     assert [c.description for c in sb.world.characters.values()] == ["Bob's Brother"]
+
+
+def test_a_scene_heading_added_to_an_export_starts_a_new_shot():
+    sb = load_storyboard(EXAMPLES / "harbour_night.yaml")
+    script = export_fountain(sb)
+    added = "INT. BOAT CABIN - DAY\n\nNora dries her hair.\n\n"
+    edited = script.replace('[[sora shot: {"id": "ask"', added + '[[sora shot: {"id": "ask"', 1)
+    again = parse_storyboard(import_fountain(edited.encode(), "e.fountain", EXAMPLES), "e.yaml", EXAMPLES)
+    ids = [s.id for s in again.shots]
+    new = again.shots[ids.index("ask") - 1]
+    assert new.action == "Nora dries her hair." and new.id.startswith("added-")
+    assert new.set == {"location": "boat cabin, interior", "time_of_day": "day"}
+    assert [s for s in again.shots if s is not new] == list(sb.shots)
+    assert lines_of(again) == lines_of(sb)
