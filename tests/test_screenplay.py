@@ -504,10 +504,12 @@ def test_an_export_elsewhere_keeps_its_assets(tmp_path):
     assert run_cli("export", "fountain", str(EXAMPLES / "product_ad.yaml"), "-o", str(script)).code == 0
     assert '"../' in script.read_text()
     board = tmp_path / "scripts" / "ad.yaml"
-    result = run_cli("import", str(script), "-o", str(board))
+    outside = run_cli("import", str(script), "-o", str(board))
+    assert outside.code == 2 and "--allow-assets" in outside.stderr and not board.exists()
+    result = run_cli("import", str(script), "-o", str(board), "--allow-assets", str(EXAMPLES / "assets"))
     assert result.code == 0, result.stderr
     assert f"wrote {board}: 1 scene, 4 shots, 3 lines" in result.stderr
-    again = load_storyboard(board)
+    again = load_storyboard(board, allow_assets=(EXAMPLES / "assets",))
     assert [s.id for s in again.shots] == [s.id for s in load_storyboard(EXAMPLES / "product_ad.yaml").shots]
     (reference,) = again.world.characters["nora"].reference
     assert (board.parent / reference).resolve() == (EXAMPLES / "assets" / "nora.png").resolve()
