@@ -665,7 +665,7 @@ def import_command(
         base = output.resolve().parent if output else Path.cwd()
         text = import_fountain(raw, name, base, policy, tuple(allow_assets or ()))
         write_output(text, output, force)
-    if output is not None:
+    if output is not None and str(output) != "-":  # `-o -` is stdout: nothing was written to a file
         _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
 
 

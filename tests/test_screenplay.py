@@ -321,7 +321,7 @@ def test_missing_file_and_existing_output(tmp_path):
     result = run_cli("import", script, "-o", str(out))
     assert result.code == 2 and "already exists" in result.stderr and out.read_text() == "mine\n"
     forced = run_cli("import", script, "-o", str(out), "--force")
-    assert forced.code == 0 and f"wrote {out}: 0 scenes, 2 shots, 2 lines" in forced.stderr
+    assert forced.code == 0 and f"wrote {out}: 1 scene, 2 shots, 2 lines" in forced.stderr
     assert run_cli("validate", str(out)).code == 0
 
 
@@ -591,3 +591,44 @@ def test_a_scene_heading_added_to_an_export_starts_a_new_shot():
     assert new.set == {"location": "boat cabin, interior", "time_of_day": "day"}
     assert [s for s in again.shots if s is not new] == list(sb.shots)
     assert lines_of(again) == lines_of(sb)
+
+
+def test_a_policy_breach_in_the_world_is_located_at_its_script_line(tmp_path):
+    path = tmp_path / "g.fountain"
+    path.write_text("Title: Gore Season\n\nEXT. GORE FIELD - DAY\n\nSAM, a man covered in gore, waits.\n\nSAM\nHello.\n")
+    result = run_cli("import", str(path))
+    assert result.code == 2
+    for where in ("1:1: storyboard title:", "3:1: storyboard world.location:", "5:1: storyboard world.characters.sam"):
+        assert f"{path}:{where}" in result.stderr
+
+
+def test_import_reports_what_it_wrote_honestly(tmp_path):
+    script = str(SCRIPTS / "no_heading.fountain")
+    to_stdout = run_cli("import", script, "-o", "-")
+    assert to_stdout.code == 0 and "wrote" not in to_stdout.stderr and "version: 1" in to_stdout.stdout
+    board = tmp_path / "b.yaml"
+    result = run_cli("import", script, "-o", str(board))
+    assert f"wrote {board}: 1 scene, 2 shots, 2 lines" in result.stderr
+    assert board.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [(Path(__file__).parents[1] / "sora_cli" / "atomic.py", "program source code"), (None, "encoded data (base64)")],
+)
+def test_text_that_is_not_a_screenplay_is_refused_located(tmp_path, source, what):
+    import base64
+
+    path = tmp_path / "odd.fountain"
+    if source is None:
+        path.write_text(base64.encodebytes((SCRIPTS / "elements.fountain").read_bytes()).decode())
+    else:
+        path.write_text(source.read_text())
+    result = run_cli("import", str(path))
+    assert result.code == 2 and f"{path}:1:1: this looks like {what}" in result.stderr

@@ -78,18 +78,19 @@ class _Artist:
         self.scene = 0
         self.shot_in_scene = 0
         self.framing_hint: str | None = None
+        self.sources: dict[str, int] = {}  # storyboard path -> script line (problems are reported there)
 
     # ---- who and what -------------------------------------------------------------------
     def _cast_and_props(self) -> None:
         for element in self.script.elements:
             if element.kind == "cue":
-                self._character(element.text)
+                self.sources.setdefault(f"world.characters.{self._character(element.text)}", element.line)
         for element in self.script.elements:
             if element.kind == "action":
                 self._introductions(plain(element.text), element.line)
         for element in self.script.elements:
             if element.kind == "action":
-                self._find_props(plain(element.text))
+                self._find_props(plain(element.text), element.line)
 
     def _character(self, name: str) -> str:
         key = name.upper()
@@ -130,6 +131,7 @@ class _Artist:
                 aged = f" ({age.strip()})" if age else ""
                 self.characters[char_id]["description"] = f"{_capitalised(full)}{aged}, {description}"
                 self.character_comments[char_id] = f"introduced at line {line} as {full}"
+                self.sources[f"world.characters.{char_id}.description"] = line
 
     def _who_is(self, name: str) -> str | None:
         """The character a capitalised name is: the whole name, or one of its words, is a cue."""
@@ -143,7 +145,7 @@ class _Artist:
 
     _CAPS = re.compile(r"(?<![\w'])([A-Z][A-Z0-9'’-]+(?:[ \t]+[A-Z][A-Z0-9'’-]+)*)(?![\w'])")
 
-    def _find_props(self, text: str) -> None:
+    def _find_props(self, text: str, line: int) -> None:
         for match in self._CAPS.finditer(text):
             phrase = match.group(1)
             if self._who_is(phrase) or phrase.lower() in words.NOT_PROPS or words.is_sound(phrase):
@@ -161,6 +163,7 @@ class _Artist:
                 continue
             self.props[prop_id] = " ".join([*adjectives, phrase.lower()])
             self.prop_words[phrase.upper()] = prop_id
+            self.sources[f"world.props.{prop_id}"] = line
 
     def _mentioned(self, text: str) -> tuple[list[str], list[str]]:
         """The characters (in order of first mention) and props an action names."""
@@ -196,7 +199,13 @@ class _Artist:
         self.world["characters"] = self.characters
         if self.props:
             self.world["props"] = {pid: {"description": d} for pid, d in self.props.items()}
-        return Draft(head, head_comments, self.character_comments, self.shots, tail)
+        title_line = next((line for key, _, line in self.script.title_page if key.lower() == "title"), None)
+        if title_line is not None:
+            self.sources["title"] = title_line
+        heading = next((e for e in self.script.elements if e.kind == "heading"), None)
+        if heading is not None:
+            self.sources.setdefault("world", heading.line)
+        return Draft(head, head_comments, self.character_comments, self.shots, tail, self.sources)
 
     def _scenes(self) -> list[tuple[Element | None, list[Element]]]:
         scenes: list[tuple[Element | None, list[Element]]] = []

@@ -43,8 +43,9 @@ def import_fountain(
 
 def summary(storyboard: str) -> str:
     """``3 scenes, 12 shots, 30 lines`` of an imported storyboard, for the command line."""
-    scenes = storyboard.count("\n  # Scene: ")
     shots = storyboard.count("\n  - id: ")
+    # a script with no heading is still one scene (at an unknown place)
+    scenes = storyboard.count("\n  # Scene: ") or min(shots, 1)
     lines = storyboard.count("\n      - {speaker: ")
     return f"{scenes} scene{'s' * (scenes != 1)}, {shots} shot{'s' * (shots != 1)}, {lines} line{'s' * (lines != 1)}"
 
@@ -65,7 +66,7 @@ def _check(
 
 def _in_script(problem: Problem, draft: Draft, file: str) -> Problem:
     """Re-locate a storyboard problem at the script line its text came from."""
-    line = 1
+    line = draft.source_of(problem.path) or 1
     if match := re.match(r"shots\[(\d+)\](?:\.dialogue\[(\d+)\])?", problem.path):
         shot = draft.shots[int(match.group(1))] if int(match.group(1)) < len(draft.shots) else None
         if shot is not None:

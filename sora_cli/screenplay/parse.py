@@ -126,6 +126,9 @@ def _refuse_non_fountain(text: str, file: str) -> list[Problem]:
                 )
             )
             break
+    if not problems and (odd := _not_prose(text)) is not None:
+        number, what = odd
+        problems.append(Problem(file, number, 1, "", f"this looks like {what}, not a screenplay (Fountain is plain prose)"))
     head = text.lstrip()
     if head.startswith("<"):
         problems.append(
@@ -138,6 +141,26 @@ def _refuse_non_fountain(text: str, file: str) -> list[Problem]:
     elif re.search(r"^version:\s*1\s*$", text, re.M) and re.search(r"^shots:", text, re.M):
         problems.append(Problem(file, 1, 1, "", "this is a storyboard already: use `sora validate` or `sora render`"))
     return problems
+
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from [\w.]+ import |return\b|elif |else:|try:|except\b|raise |"
+    r"#include|function |const |let |var |public |private |package )|[;{}]\s*$|^\s*(?:if|for|while|with) .*[:{]\s*$|^ {4,}\S|\"\"\"|^\s*\w+(?:\.\w+)* = \S|^\s*@\w"
+)
+_BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=_-]{40,}$")
+
+
+def _not_prose(text: str) -> tuple[int, str] | None:
+    """(first line, what) when most lines are program source or encoded data: a heuristic, so only a
+    clear majority (over half the non-blank lines, at least three) with no scene heading counts."""
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if any(_HEADING.match(line.strip()) for _, line in lines):
+        return None
+    for pattern, what in ((_CODE_LINE, "program source code"), (_BASE64_LINE, "encoded data (base64)")):
+        hits = [n for n, line in lines if pattern.search(line.strip() if pattern is _BASE64_LINE else line)]
+        if len(hits) >= 3 and 2 * len(hits) > len(lines):
+            return hits[0], what
+    return None
 
 
 def _cut_boneyard_and_notes(text: str, file: str) -> tuple[list[tuple[int, str]], list[Element], list[Problem]]:
