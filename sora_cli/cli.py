@@ -692,6 +692,7 @@ def import_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="The storyboard (default: stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
     policy: PolicyOption = None,
+    allow_assets: AllowAssetsOption = None,
 ) -> None:
     """Turn a Fountain screenplay into a commented storyboard that validates and renders as it is.
 
@@ -706,9 +707,10 @@ def import_command(
 
     with _guard():
         raw, name, _ = read_script(script)
-        text = import_fountain(raw, name, output.resolve().parent if output else Path.cwd(), policy)
+        base = output.resolve().parent if output else Path.cwd()
+        text = import_fountain(raw, name, base, policy, tuple(allow_assets or ()))
         write_output(text, output, force)
-    if output is not None:
+    if output is not None and str(output) != "-":  # `-o -` is stdout: nothing was written to a file
         _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
 
 

@@ -18,7 +18,7 @@ import yaml
 from sora_cli.errors import StoryboardError
 from sora_cli.screenplay import import_fountain
 from sora_cli.screenplay.export import export_fountain
-from sora_cli.screenplay.parse import KINDS, parse_fountain
+from sora_cli.screenplay.parse import KINDS, parse_fountain, plain
 from sora_cli.storyboard import load_storyboard, parse_storyboard
 from tests.conftest import EXAMPLES, run_cli
 
@@ -231,6 +231,21 @@ def test_the_last_ferry_renders_a_draft(tmp_path):
     assert said == [line for _, line in FERRY_LINES]
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in SCRIPTS.glob("*.fountain") if p.name != "the_last_ferry.fountain"))
+def test_every_imported_script_renders_in_spec(tmp_path, name):
+    """Import -> render ends in exit 0 with the delivery profile passed (the ferry is rendered above)."""
+    text, _ = imported(name)
+    path = tmp_path / "imported.yaml"
+    path.write_text(text + "output: {width: 192, height: 108, fps: 12}\n")
+    result = run_cli("render", str(path), "-q", "--json", "--jobs", "1", "--no-cache")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["qc"]["passed"], [c for c in report["qc"]["checks"] if not c["passed"]]
+    cues = Path(report["subtitles"]["files"]["srt"]).read_text().split("\n\n")
+    said = [" ".join(cue.strip().splitlines()[2:]) for cue in cues if "-->" in cue]
+    assert len(said) >= sum(1 for shot in parse_storyboard(text, "i.yaml", SCRIPTS).shots for _ in shot.dialogue) - 1
+
+
 def test_a_script_without_a_scene_heading_still_imports():
     _, sb = imported("no_heading.fountain")
     assert sb.world.location == "an unknown place"
@@ -306,7 +321,7 @@ def test_missing_file_and_existing_output(tmp_path):
     result = run_cli("import", script, "-o", str(out))
     assert result.code == 2 and "already exists" in result.stderr and out.read_text() == "mine\n"
     forced = run_cli("import", script, "-o", str(out), "--force")
-    assert forced.code == 0 and f"wrote {out}: 0 scenes, 2 shots, 2 lines" in forced.stderr
+    assert forced.code == 0 and f"wrote {out}: 1 scene, 2 shots, 2 lines" in forced.stderr
     assert run_cli("validate", str(out)).code == 0
 
 
@@ -368,6 +383,11 @@ def test_export_reads_as_a_screenplay(tmp_path, monkeypatch):
         ("EXT. PIER - EVENING", "pier, exterior", "dusk", None),
         ("INT. BAR - FLASHBACK", "bar, interior", "day", "time 'FLASHBACK' is not a time of day"),
         (".THE VOID", "the void", "day", None),
+        ("INT. HOUSE - NIGHT - FLASHBACK", "house, interior", "night", "heading also says 'FLASHBACK'"),
+        ("INT. BAR - NIGHT - RAIN", "bar, interior", "night", "heading also says 'RAIN'"),
+        ("INT. HOUSE - NIGHT (FLASHBACK) - 1987", "house, interior", "night", "heading also says '1987'"),
+        ("EXT. - DAY", "an unknown place, exterior", "day", None),
+        ("EXT. PARK - DUSK", "park, exterior", "dusk", None),
     ],
 )
 def test_scene_headings_set_place_and_time(tmp_path, heading, location, time_of_day, comment):
@@ -484,10 +504,131 @@ def test_an_export_elsewhere_keeps_its_assets(tmp_path):
     assert run_cli("export", "fountain", str(EXAMPLES / "product_ad.yaml"), "-o", str(script)).code == 0
     assert '"../' in script.read_text()
     board = tmp_path / "scripts" / "ad.yaml"
-    result = run_cli("import", str(script), "-o", str(board))
+    outside = run_cli("import", str(script), "-o", str(board))
+    assert outside.code == 2 and "--allow-assets" in outside.stderr and not board.exists()
+    result = run_cli("import", str(script), "-o", str(board), "--allow-assets", str(EXAMPLES / "assets"))
     assert result.code == 0, result.stderr
     assert f"wrote {board}: 1 scene, 4 shots, 3 lines" in result.stderr
-    again = load_storyboard(board)
+    again = load_storyboard(board, allow_assets=(EXAMPLES / "assets",))
     assert [s.id for s in again.shots] == [s.id for s in load_storyboard(EXAMPLES / "product_ad.yaml").shots]
     (reference,) = again.world.characters["nora"].reference
     assert (board.parent / reference).resolve() == (EXAMPLES / "assets" / "nora.png").resolve()
+
+
+def test_heading_segments_after_the_time_keep_the_time_and_the_weather(tmp_path):
+    text = import_fountain(b"INT. BAR - NIGHT - RAIN\n\nShe waits.\n", "h.fountain", tmp_path)
+    assert parse_storyboard(text, "h.yaml", tmp_path).world.weather == "rain"
+
+
+@pytest.mark.parametrize(("second", "continuity"), [("NIGHT", "cut"), ("CONTINUOUS", "continue"), ("LATER", "cut")])
+def test_the_same_place_continues_only_at_the_same_time(tmp_path, second, continuity):
+    script = f"INT. HOUSE - DAY\n\nAnna waits.\n\nINT. HOUSE - {second}\n\nAnna sleeps.\n"
+    sb = parse_storyboard(import_fountain(script.encode(), "t.fountain", tmp_path), "t.yaml", tmp_path)
+    assert [s.action for s in sb.shots] == ["Anna waits.", "Anna sleeps."]
+    assert sb.shots[1].continuity == continuity
+
+
+@pytest.mark.parametrize(("cue", "speaker"), [("ИВАН", "Иван"), ("ΑΝΝΑ", "Αννα"), ("JOSÉ", "José"), ("@李", "李")])
+def test_character_cues_in_any_script_with_case(tmp_path, cue, speaker):
+    script = f"INT. ROOM - DAY\n\nSomeone waits.\n\n{cue}\nПривет.\n"
+    sb = parse_storyboard(import_fountain(script.encode(), "c.fountain", tmp_path), "c.yaml", tmp_path)
+    assert [line.line for line in lines_of_all(sb)] == ["Привет."]
+    assert sb.world.characters[lines_of_all(sb)[0].speaker].description == speaker
+
+
+def lines_of_all(sb):
+    return [line for shot in sb.shots for line in shot.dialogue]
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("*I* did not take it. *You* did.", "I did not take it. You did."),
+        (r"\*not emphasis\* and *_**x**_* and _under_ and **bold** and ***both***",
+         "*not emphasis* and x and under and bold and both"),
+        ("5*3 and 2*2", "5*3 and 2*2"),
+        ("a snake_case_name and a * star", "a snake_case_name and a * star"),
+        ("**unclosed and *closed*", "**unclosed and closed"),
+    ],
+)  # fmt: skip
+def test_emphasis_pairs_as_fountain_pairs_it(written, said):
+    assert plain(written) == said
+
+
+def test_a_parenthetical_over_several_lines_is_not_spoken():
+    text, sb = imported("hostile.fountain")
+    first = lines_of_all(sb)[0]
+    assert (first.line, first.delivery) == ("I did not take it. You did.", "whisper")
+    assert not any("across lines" in line.line for line in lines_of_all(sb))
+    assert "(whispers across lines)" in comments_of(text)
+    assert [line.line for line in lines_of_all(sb)][1:3] == ["...", "?!"]  # silences are lines: writers use them
+
+
+def test_a_long_speech_is_split_at_a_sentence_end():
+    from sora_cli.screenplay.breakdown import chunks
+
+    text = " ".join(f"Sentence {i}, which has a clause, and then another clause goes on." for i in range(100))
+    pieces = chunks(text)
+    assert len(pieces) == 2 and " ".join(pieces) == text
+    assert pieces[0].endswith("goes on.") and pieces[1].startswith("Sentence ")
+
+
+def test_a_possessive_name_is_capitalised_as_written(tmp_path):
+    script = b"INT. ROOM - DAY\n\nBOB'S BROTHER waits.\n\nBOB'S BROTHER\nHello.\n"
+    sb = parse_storyboard(import_fountain(script, "b.fountain", tmp_path), "b.yaml", tmp_path)
+    assert [c.description for c in sb.world.characters.values()] == ["Bob's Brother"]
+
+
+def test_a_scene_heading_added_to_an_export_starts_a_new_shot():
+    sb = load_storyboard(EXAMPLES / "harbour_night.yaml")
+    script = export_fountain(sb)
+    added = "INT. BOAT CABIN - DAY\n\nNora dries her hair.\n\n"
+    edited = script.replace('[[sora shot: {"id": "ask"', added + '[[sora shot: {"id": "ask"', 1)
+    again = parse_storyboard(import_fountain(edited.encode(), "e.fountain", EXAMPLES), "e.yaml", EXAMPLES)
+    ids = [s.id for s in again.shots]
+    new = again.shots[ids.index("ask") - 1]
+    assert new.action == "Nora dries her hair." and new.id.startswith("added-")
+    assert new.set == {"location": "boat cabin, interior", "time_of_day": "day"}
+    assert [s for s in again.shots if s is not new] == list(sb.shots)
+    assert lines_of(again) == lines_of(sb)
+
+
+def test_a_policy_breach_in_the_world_is_located_at_its_script_line(tmp_path):
+    path = tmp_path / "g.fountain"
+    path.write_text("Title: Gore Season\n\nEXT. GORE FIELD - DAY\n\nSAM, a man covered in gore, waits.\n\nSAM\nHello.\n")
+    result = run_cli("import", str(path))
+    assert result.code == 2
+    for where in ("1:1: storyboard title:", "3:1: storyboard world.location:", "5:1: storyboard world.characters.sam"):
+        assert f"{path}:{where}" in result.stderr
+
+
+def test_import_reports_what_it_wrote_honestly(tmp_path):
+    script = str(SCRIPTS / "no_heading.fountain")
+    to_stdout = run_cli("import", script, "-o", "-")
+    assert to_stdout.code == 0 and "wrote" not in to_stdout.stderr and "version: 1" in to_stdout.stdout
+    board = tmp_path / "b.yaml"
+    result = run_cli("import", script, "-o", str(board))
+    assert f"wrote {board}: 1 scene, 2 shots, 2 lines" in result.stderr
+    assert board.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [(Path(__file__).parents[1] / "sora_cli" / "atomic.py", "program source code"), (None, "encoded data (base64)")],
+)
+def test_text_that_is_not_a_screenplay_is_refused_located(tmp_path, source, what):
+    import base64
+
+    path = tmp_path / "odd.fountain"
+    if source is None:
+        path.write_text(base64.encodebytes((SCRIPTS / "elements.fountain").read_bytes()).decode())
+    else:
+        path.write_text(source.read_text())
+    result = run_cli("import", str(path))
+    assert result.code == 2 and f"{path}:1:1: this looks like {what}" in result.stderr

@@ -352,3 +352,30 @@ def test_indoors_the_weather_is_heard_muffled_through_the_walls():
         return float(power[freqs > 1500].sum() / power.sum())
 
     assert high_share("rain_muffled") < 0.02 < 0.5 < high_share("rain")
+
+
+@pytest.mark.parametrize("said", ["...", "…", "—", "---", "?!"])
+def test_a_line_that_speaks_no_sound_is_a_silence_with_a_readable_cue(said):
+    plan = plan_of(
+        f"""\
+        version: 1
+        title: Pause
+        output: {{width: 128, height: 72, fps: 12}}
+        world:
+          location: "a quiet room"
+          characters: {{kim: {{description: "courier"}}}}
+        audio: {{ambience: none}}
+        shots:
+          - id: one
+            cast: [kim]
+            dialogue:
+              - {{speaker: kim, line: "{said}"}}
+              - {{speaker: kim, line: "Go on."}}
+        """
+    )
+    mixed = Mixer(plan).render(0, int(plan.duration * RATE))  # crashed: np.max over empty speech
+    silent, spoken = plan.shots[0].dialogue
+    assert np.abs(mixed[int(silent.start * RATE) : int(spoken.start * RATE)]).max() < 1e-4
+    assert np.abs(mixed[int(spoken.start * RATE) : int(spoken.end * RATE)]).max() > 0.05
+    shown = [c for c in cues(plan) if c.text == said]
+    assert len(shown) == 1 and shown[0].end - shown[0].start >= 5 / 6 - 1e-3  # to the ms

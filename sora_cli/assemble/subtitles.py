@@ -61,22 +61,59 @@ def cues(plan: Plan) -> list[Cue]:
                 end = t + (line.end - line.start) * weight / total
                 out.append(Cue(round(t, 3), round(end, 3), tuple(group), line.speaker))
                 t = end
-    return _readable(sorted(out, key=lambda c: (c.start, c.end)), plan.duration)
+    return _readable(_merge_overlapping(sorted(out, key=lambda c: (c.start, c.end))), plan.duration, plan.fps)
 
 
 MIN_CUE_SECONDS = 5 / 6  # shortest time on screen (Netflix timed-text style; checked by sora qc)
 READING_CPS = 17.0  # characters per second a cue is given room for, when there is room
+MIN_GAP_FRAMES = 2  # cues that do not touch are at least this far apart (a shorter gap reads as a flicker)
+ROUNDING = 0.02  # s: the coarsest clock a cue is written with (ASS centiseconds), with room to spare
 
 
-def _readable(cue_list: list[Cue], film_end: float) -> list[Cue]:
-    """Hold a short cue on screen long enough to read: at least :data:`MIN_CUE_SECONDS` and
-    its characters at :data:`READING_CPS`, never past the next cue's start or the film's end."""
+def _merge_overlapping(cue_list: list[Cue]) -> list[Cue]:
+    """Cues said at once (dual dialogue) become one cue, a line each, when both fit in one.
+
+    Shown one after the other they would each get a fraction of the overlap,
+    too short to read; two speakers on two lines is how a dual exchange is captioned.
+    """
+    out: list[Cue] = []
+    for cue in cue_list:
+        last = out[-1] if out else None
+        if last is not None and cue.start < last.end and len(last.lines) + len(cue.lines) <= MAX_LINES:
+            speaker = last.speaker if last.speaker == cue.speaker else f"{last.speaker}+{cue.speaker}"
+            out[-1] = Cue(last.start, max(last.end, cue.end), last.lines + cue.lines, speaker)
+        else:
+            out.append(cue)
+    return out
+
+
+def _readable(cue_list: list[Cue], film_end: float, fps: float) -> list[Cue]:
+    """Cues a viewer can read, in order, never overlapping.
+
+    Each is on screen at least :data:`MIN_CUE_SECONDS` (a cue whose speech is
+    shorter, or silent like "...", is held; the next cue waits for it), is given
+    room for its characters at :data:`READING_CPS` where the next cue leaves it,
+    and either touches the next cue or leaves :data:`MIN_GAP_FRAMES` frames
+    before it: a sliver of a gap is closed. Nothing runs past the film's end.
+    """
+    min_gap = MIN_GAP_FRAMES / max(fps, 1.0) + ROUNDING
     out: list[Cue] = []
     for i, cue in enumerate(cue_list):
-        limit = cue_list[i + 1].start if i + 1 < len(cue_list) else film_end
-        wanted = cue.start + max(MIN_CUE_SECONDS, len("".join(cue.lines)) / READING_CPS)
-        end = max(cue.end, min(wanted, limit))
-        out.append(Cue(cue.start, round(end, 3), cue.lines, cue.speaker))
+        start = max(cue.start, out[-1].end) if out else cue.start
+        if start + MIN_CUE_SECONDS > film_end:  # too near the end to be read: shown earlier, after the one before
+            start = max(film_end - MIN_CUE_SECONDS, out[-1].end if out else 0.0)
+        following = cue_list[i + 1].start if i + 1 < len(cue_list) else film_end
+        wanted = start + max(MIN_CUE_SECONDS, len("".join(cue.lines)) / READING_CPS)
+        end = max(start + (cue.end - cue.start), min(wanted, following), start + MIN_CUE_SECONDS)
+        if end < following < end + min_gap:
+            end = following
+        end = min(end, film_end)
+        if end <= start:
+            continue  # nothing left of the film to show it in
+        out.append(Cue(round(start, 3), round(end, 3), cue.lines, cue.speaker))
+    for i in range(len(out) - 1):  # a start moved by the rules above may leave a sliver: close it
+        if 0 < out[i + 1].start - out[i].end < min_gap:
+            out[i] = Cue(out[i].start, out[i + 1].start, out[i].lines, out[i].speaker)
     return out
 
 

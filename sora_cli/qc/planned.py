@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sora_cli.plan.model import Plan, PlannedShot
+from sora_cli.sound.ambience import CHANGE_CROSSFADE, bed_for
 
 CARD_WORDS = ("end card", "title card", "title", "card", "super")
 SLACK = 0.1  # s around a planned stretch (frame rounding, encoder lag)
@@ -77,8 +78,12 @@ def intended(plan: Plan | None) -> Intended:
     stills = [(shot.start, shot.end) for shot in plan.shots if _is_card(shot.action) or planned_still(shot)]
     sounding = None
     silent = False
-    if plan.audio.ambience == "none" and plan.audio.music is None:
+    if plan.audio.ambience in ("none", "auto") and plan.audio.music is None:
         sounding = [(line.start, line.end) for shot in plan.shots for line in shot.dialogue]
         sounding += [(sfx.start, sfx.start + 0.2) for shot in plan.shots for sfx in shot.sfx]
+        if plan.audio.ambience == "auto":  # a place with no sound of its own (no bed) asks for quiet there
+            # a bed fades in and out across its shot's edges (crossfades, transitions): its middle surely sounds
+            edge = max([CHANGE_CROSSFADE, *(shot.transition.duration for shot in plan.shots)])
+            sounding += [(shot.start + edge, shot.end - edge) for shot in plan.shots if bed_for(shot)]
         silent = not sounding
     return Intended(fades, stills, sounding, silent)

@@ -78,18 +78,19 @@ class _Artist:
         self.scene = 0
         self.shot_in_scene = 0
         self.framing_hint: str | None = None
+        self.sources: dict[str, int] = {}  # storyboard path -> script line (problems are reported there)
 
     # ---- who and what -------------------------------------------------------------------
     def _cast_and_props(self) -> None:
         for element in self.script.elements:
             if element.kind == "cue":
-                self._character(element.text)
+                self.sources.setdefault(f"world.characters.{self._character(element.text)}", element.line)
         for element in self.script.elements:
             if element.kind == "action":
                 self._introductions(plain(element.text), element.line)
         for element in self.script.elements:
             if element.kind == "action":
-                self._find_props(plain(element.text))
+                self._find_props(plain(element.text), element.line)
 
     def _character(self, name: str) -> str:
         key = name.upper()
@@ -128,8 +129,9 @@ class _Artist:
             self.names.setdefault(full.upper(), char_id)
             if not self.characters[char_id]["description"]:
                 aged = f" ({age.strip()})" if age else ""
-                self.characters[char_id]["description"] = f"{full.title()}{aged}, {description}"
+                self.characters[char_id]["description"] = f"{_capitalised(full)}{aged}, {description}"
                 self.character_comments[char_id] = f"introduced at line {line} as {full}"
+                self.sources[f"world.characters.{char_id}.description"] = line
 
     def _who_is(self, name: str) -> str | None:
         """The character a capitalised name is: the whole name, or one of its words, is a cue."""
@@ -143,7 +145,7 @@ class _Artist:
 
     _CAPS = re.compile(r"(?<![\w'])([A-Z][A-Z0-9'’-]+(?:[ \t]+[A-Z][A-Z0-9'’-]+)*)(?![\w'])")
 
-    def _find_props(self, text: str) -> None:
+    def _find_props(self, text: str, line: int) -> None:
         for match in self._CAPS.finditer(text):
             phrase = match.group(1)
             if self._who_is(phrase) or phrase.lower() in words.NOT_PROPS or words.is_sound(phrase):
@@ -161,6 +163,7 @@ class _Artist:
                 continue
             self.props[prop_id] = " ".join([*adjectives, phrase.lower()])
             self.prop_words[phrase.upper()] = prop_id
+            self.sources[f"world.props.{prop_id}"] = line
 
     def _mentioned(self, text: str) -> tuple[list[str], list[str]]:
         """The characters (in order of first mention) and props an action names."""
@@ -191,12 +194,18 @@ class _Artist:
         for char_id, character in self.characters.items():
             if not character["description"]:
                 name = next(n for n, c in self.names.items() if c == char_id)
-                character["description"] = name.title()
+                character["description"] = _capitalised(name)
         head: dict[str, Any] = {"version": 1, "title": self.title, "world": self.world}
         self.world["characters"] = self.characters
         if self.props:
             self.world["props"] = {pid: {"description": d} for pid, d in self.props.items()}
-        return Draft(head, head_comments, self.character_comments, self.shots, tail)
+        title_line = next((line for key, _, line in self.script.title_page if key.lower() == "title"), None)
+        if title_line is not None:
+            self.sources["title"] = title_line
+        heading = next((e for e in self.script.elements if e.kind == "heading"), None)
+        if heading is not None:
+            self.sources.setdefault("world", heading.line)
+        return Draft(head, head_comments, self.character_comments, self.shots, tail, self.sources)
 
     def _scenes(self) -> list[tuple[Element | None, list[Element]]]:
         scenes: list[tuple[Element | None, list[Element]]] = []
@@ -239,7 +248,9 @@ class _Artist:
             else:
                 changes = {k: v for k, v in place.items() if self.current.get(k) != v}
                 self.current.update(place)
-        continuing = same_place and not insert and self.shots != []
+        # only the same place at the same time carries on (CONTINUOUS); a time jump is a cut
+        jump = "time_of_day" in changes or (heading is not None and _time_jump(heading.text))
+        continuing = same_place and not jump and not insert and self.shots != []
         first = True
         blocks = self._blocks(items)
         for block in blocks:
@@ -264,8 +275,13 @@ class _Artist:
         else:
             location, when = _split_heading(heading.text, heading.forced)
         place: dict[str, Any] = {"location": location}
-        time, light = _time_of(when)
-        if when and time is None and when.upper() not in words.RELATIVE_TIMES:
+        time_said, _, after = when.partition(" - ")
+        time, light = _time_of(_bare(time_said))
+        if after:
+            line = heading.line if heading else 1
+            self.pending.append(f"heading also says {after!r}  (line {line})")
+            action = f"{after} {action}"
+        if when and time is None and _bare(time_said) not in words.RELATIVE_TIMES:
             line = heading.line if heading else 1
             self.pending.append(f"time {when!r} is not a time of day; the time carries on  (line {line})")
         if time is not None:
@@ -466,11 +482,21 @@ def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut after a sentence where possible."""
     pieces: list[str] = []
     while len(text) > limit:
-        cut = max(text.rfind(mark, 0, limit) for mark in (". ", "! ", "? ", "; ", ", ", " "))
-        cut = cut + 1 if cut > 0 else limit
+        # the last sentence end that fits; failing that a clause, then a word
+        for marks in ((". ", "! ", "? ", "… ", '." ', '!" ', '?" '), ("; ", ": ", ", ", " — "), (" ",)):
+            cut = max(text.rfind(mark, 0, limit) for mark in marks)
+            if cut > 0:
+                cut += len(next(m for m in marks if text.startswith(m, cut))) - 1
+                break
+        cut = cut if cut > 0 else limit
         pieces.append(text[:cut].strip())
         text = text[cut:].strip()
     return [*pieces, text]
+
+
+def _capitalised(name: str) -> str:
+    """``BOB'S BROTHER`` -> ``Bob's Brother``, ``O'NEIL`` -> ``O'Neil`` (``str.title`` gives ``Bob'S``)."""
+    return re.sub(r"[^\W\d_]+(?:['’][sS]\b)?", lambda m: m.group()[:1].upper() + m.group()[1:].lower(), name)
 
 
 def block_line(block: Any) -> int:
@@ -528,14 +554,34 @@ def _split_heading(text: str, forced: bool) -> tuple[str, str]:
         prefix = match.group(1).upper()
         side = {"INT": "interior", "EXT": "exterior", "EST": "exterior"}.get(prefix, "interior and exterior")
         body = body[match.end() :]
+    # "NIGHT - FLASHBACK", "NIGHT (FLASHBACK) - 1987", "NIGHT - RAIN": the time of day is the rightmost
+    # segment that names one; what follows it (flashback, year, weather) is said after the time
+    parts = [p.strip() for p in re.split(r"(?:^|\s+)[-–—]+(?:\s+|$)", body)]
     when = ""
-    parts = re.split(r"\s+[-–—]+\s+", body)
-    if len(parts) > 1:
-        last = parts[-1].strip().rstrip(".").upper()
-        if last in words.TIMES or last in words.RELATIVE_TIMES or _time_of(last)[0] or words.TIMEISH.search(last):
-            when, body = parts[-1].strip().rstrip("."), " - ".join(parts[:-1])
-    place = plain(body).strip().lower() or UNKNOWN_PLACE
+    cut = len(parts)
+    for i in range(len(parts) - 1, 0, -1):
+        if _time_of(_bare(parts[i]))[0]:
+            cut = i
+            break
+    else:
+        last = _bare(parts[-1]) if len(parts) > 1 else ""
+        if last and (last in words.RELATIVE_TIMES or words.TIMEISH.search(last)):
+            cut = len(parts) - 1
+    if cut < len(parts):
+        when = " - ".join(p.rstrip(".") for p in parts[cut:])
+    place = plain(" - ".join(p for p in parts[:cut] if p)).strip().lower() or UNKNOWN_PLACE
     return (f"{place}, {side}" if side else place), when
+
+
+def _time_jump(heading: str) -> bool:
+    """Whether a heading says time has passed or turned back (``LATER``, ``THE NEXT DAY``, ``FLASHBACK``, a year)."""
+    when = _split_heading(heading, False)[1].upper()
+    return bool(re.search(r"\b(LATER|NEXT|AFTER|BEFORE|FLASHBACK|YEARS?|DAYS?|WEEKS?|MONTHS?)\b|\d", when))
+
+
+def _bare(segment: str) -> str:
+    """A heading segment without its parentheses or final full stop, upper case: ``night (flashback).`` -> NIGHT."""
+    return re.sub(r"\([^)]*\)", "", segment).strip().rstrip(".").upper()
 
 
 #: Clock hours -> time of day ("3 AM" is night, "6 PM" golden hour).

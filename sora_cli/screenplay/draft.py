@@ -43,6 +43,13 @@ class Draft:
     character_comments: dict[str, str] = field(default_factory=dict)
     shots: list[DraftShot] = field(default_factory=list)
     tail_comments: list[str] = field(default_factory=list)
+    #: storyboard path (``title``, ``world.characters.mara``) -> the script line its text came from
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def source_of(self, path: str) -> int | None:
+        """The script line of the longest recorded path that ``path`` lies under."""
+        best = max((p for p in self.sources if path == p or path.startswith((f"{p}.", f"{p}["))), key=len, default=None)
+        return self.sources[best] if best is not None else None
 
 
 def comment_for(element: Element) -> str:

@@ -17,8 +17,14 @@ from sora_cli.screenplay.emit import emit
 from sora_cli.screenplay.parse import decode, parse_fountain
 
 
-def import_fountain(raw: bytes, file: str, base_dir: Path, policy: Path | None = None) -> str:
-    """The storyboard text for the script ``raw`` read from ``file`` (``<stdin>`` for stdin)."""
+def import_fountain(
+    raw: bytes, file: str, base_dir: Path, policy: Path | None = None, allow_assets: tuple[Path, ...] = ()
+) -> str:
+    """The storyboard text for the script ``raw`` read from ``file`` (``<stdin>`` for stdin).
+
+    An export's asset paths may lead outside the storyboard's folder: as for a
+    render, such a folder must be named (``allow_assets``).
+    """
     text = decode(raw, file)
     script = parse_fountain(text, file)
     stem = Path(file).stem if file != "<stdin>" else ""
@@ -31,31 +37,36 @@ def import_fountain(raw: bytes, file: str, base_dir: Path, policy: Path | None =
         "storyboard meaning is kept as a comment. Refine it shot by shot, then `sora render`.",
     ]
     storyboard = emit(draft, preamble)
-    _check(storyboard, draft, file, base_dir, policy)
+    _check(storyboard, draft, file, base_dir, policy, allow_assets)
     return storyboard
 
 
 def summary(storyboard: str) -> str:
     """``3 scenes, 12 shots, 30 lines`` of an imported storyboard, for the command line."""
-    scenes = storyboard.count("\n  # Scene: ")
     shots = storyboard.count("\n  - id: ")
+    # a script with no heading is still one scene (at an unknown place)
+    scenes = storyboard.count("\n  # Scene: ") or min(shots, 1)
     lines = storyboard.count("\n      - {speaker: ")
     return f"{scenes} scene{'s' * (scenes != 1)}, {shots} shot{'s' * (shots != 1)}, {lines} line{'s' * (lines != 1)}"
 
 
-def _check(storyboard: str, draft: Draft, file: str, base_dir: Path, policy: Path | None) -> None:
+def _check(
+    storyboard: str, draft: Draft, file: str, base_dir: Path, policy: Path | None, allow_assets: tuple[Path, ...]
+) -> None:
     from sora_cli.plan.resolve import make_plan
     from sora_cli.storyboard import parse_storyboard
 
     try:  # what `sora validate` does: load, rules, policy, then the plan (timing from real speech)
-        make_plan(parse_storyboard(storyboard, "<imported storyboard>", base_dir, policy=policy))
+        make_plan(
+            parse_storyboard(storyboard, "<imported storyboard>", base_dir, policy=policy, allow_assets=allow_assets)
+        )
     except StoryboardError as exc:
         raise StoryboardError([_in_script(p, draft, file) for p in exc.problems]) from None
 
 
 def _in_script(problem: Problem, draft: Draft, file: str) -> Problem:
     """Re-locate a storyboard problem at the script line its text came from."""
-    line = 1
+    line = draft.source_of(problem.path) or 1
     if match := re.match(r"shots\[(\d+)\](?:\.dialogue\[(\d+)\])?", problem.path):
         shot = draft.shots[int(match.group(1))] if int(match.group(1)) < len(draft.shots) else None
         if shot is not None:

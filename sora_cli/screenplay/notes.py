@@ -47,6 +47,15 @@ class Noted:
             raise StoryboardError([Problem(self.file, element.line, 1, "note", f"[[{prefix} ...]] holds an object")])
         return value
 
+    def _added_heading(self, index: int) -> bool:
+        """A heading the export did not write: the next thing after it is not a ``[[sora shot]]`` note."""
+        for element in self.script.elements[index + 1 :]:
+            if element.kind == "note" and element.text.startswith(SHOT_NOTE):
+                return False
+            if element.kind not in (*COMMENT_KINDS, "transition"):
+                return True
+        return True
+
     def run(self) -> Draft:
         note = self._json(self.base_note, STORYBOARD_NOTE) if self.base_note else {}
         head: dict[str, Any] = {"version": 1, "title": self.script.title() or "Untitled"}
@@ -60,10 +69,21 @@ class Noted:
         current: DraftShot | None = None
         delivery: str | None = None
         cue: str | None = None
-        for element in self.script.elements:
+        elements = self.script.elements
+        for index, element in enumerate(elements):
             if element is self.base_note:
                 continue
-            if element.kind == "note" and element.text.startswith(SHOT_NOTE):
+            if element.kind == "heading" and self._added_heading(index):
+                # a scene the writer added after the export: a new shot in the heading's place and time
+                current = DraftShot(
+                    {"id": f"added-{element.line}", "action": "", "_extras": [], "set": _heading_set(element)},
+                    [],
+                    [*pending, f"Scene: {element.text}  (line {element.line}), new in the script"],
+                    element.line,
+                )
+                shots.append(current)
+                pending, cue = [], None
+            elif element.kind == "note" and element.text.startswith(SHOT_NOTE):
                 fields = self._json(element, SHOT_NOTE)
                 extras = fields.pop("lines", [])
                 current = DraftShot(fields, [], pending, element.line)
@@ -107,6 +127,8 @@ class Noted:
                 current.lines.append(DraftLine(fields, [], element.line))
                 delivery = None
         for shot in shots:
+            if not shot.fields["action"] and not shot.lines and "set" in shot.fields:  # a heading alone
+                shot.fields["action"] = f"Establishing: {shot.fields['set']['location']}"
             extras = shot.fields.pop("_extras")
             for line, extra in zip(shot.lines, extras, strict=False):
                 if isinstance(extra, dict):
@@ -118,3 +140,15 @@ class Noted:
                 characters[line.fields["speaker"]] = {"description": line.fields["speaker"].replace("_", " ").title()}
                 notes[line.fields["speaker"]] = f"new in the script at line {line.source}"
         return Draft(head, [], notes, shots, pending)
+
+
+def _heading_set(heading: Element) -> dict[str, Any]:
+    """The world a heading names: its place, and its time of day when it gives one."""
+    from sora_cli.screenplay.breakdown import _bare, _split_heading, _time_of
+
+    location, when = _split_heading(heading.text, heading.forced)
+    changes: dict[str, Any] = {"location": location}
+    time = _time_of(_bare(when.partition(" - ")[0]))[0] if when else None
+    if time is not None:
+        changes["time_of_day"] = time
+    return changes

@@ -126,6 +126,9 @@ def _refuse_non_fountain(text: str, file: str) -> list[Problem]:
                 )
             )
             break
+    if not problems and (odd := _not_prose(text)) is not None:
+        number, what = odd
+        problems.append(Problem(file, number, 1, "", f"this looks like {what}, not a screenplay (Fountain is plain prose)"))
     head = text.lstrip()
     if head.startswith("<"):
         problems.append(
@@ -138,6 +141,26 @@ def _refuse_non_fountain(text: str, file: str) -> list[Problem]:
     elif re.search(r"^version:\s*1\s*$", text, re.M) and re.search(r"^shots:", text, re.M):
         problems.append(Problem(file, 1, 1, "", "this is a storyboard already: use `sora validate` or `sora render`"))
     return problems
+
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from [\w.]+ import |return\b|elif |else:|try:|except\b|raise |"
+    r"#include|function |const |let |var |public |private |package )|[;{}]\s*$|^\s*(?:if|for|while|with) .*[:{]\s*$|^ {4,}\S|\"\"\"|^\s*\w+(?:\.\w+)* = \S|^\s*@\w"
+)
+_BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=_-]{40,}$")
+
+
+def _not_prose(text: str) -> tuple[int, str] | None:
+    """(first line, what) when most lines are program source or encoded data: a heuristic, so only a
+    clear majority (over half the non-blank lines, at least three) with no scene heading counts."""
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if any(_HEADING.match(line.strip()) for _, line in lines):
+        return None
+    for pattern, what in ((_CODE_LINE, "program source code"), (_BASE64_LINE, "encoded data (base64)")):
+        hits = [n for n, line in lines if pattern.search(line.strip() if pattern is _BASE64_LINE else line)]
+        if len(hits) >= 3 and 2 * len(hits) > len(lines):
+            return hits[0], what
+    return None
 
 
 def _cut_boneyard_and_notes(text: str, file: str) -> tuple[list[tuple[int, str]], list[Element], list[Problem]]:
@@ -240,7 +263,10 @@ def _body(lines: list[tuple[int, str]]) -> list[Element]:
             prev_blank, in_dialogue = True, False
             continue
         if in_dialogue:
-            if stripped.startswith("(") and stripped.endswith(")"):
+            if out and out[-1].kind == "parenthetical" and not out[-1].text.endswith(")"):
+                last = out[-1]  # a parenthetical written over several lines goes on to its ")"
+                out[-1] = Element("parenthetical", f"{last.text} {stripped}", last.line)
+            elif stripped.startswith("(") and (stripped.endswith(")") or ")" not in stripped):
                 out.append(Element("parenthetical", stripped, number))
             elif stripped.startswith("~"):
                 out.append(Element("lyric", stripped[1:].strip(), number, in_dialogue=True))
@@ -293,7 +319,9 @@ def classify(line: str, number: int, prev_blank: bool, next_blank: bool) -> Elem
         return Element("transition", line, number)
     if prev_blank and not next_blank:
         name, extensions, dual = _cue(line)
-        if name and re.search(r"[A-Z]", name) and name == name.upper() and not name.endswith(":"):
+        # any script with case: every cased letter upper case, at least one (``ИВАН``, ``ΑΝΝΑ``, ``R2D2``);
+        # scripts without case (CJK, Hebrew, Arabic) need a forced ``@`` cue
+        if name and name.isupper() and not name.endswith(":"):
             return Element("cue", name, number, extensions=extensions, dual=dual)
     return Element("action", line, number)
 
@@ -316,32 +344,70 @@ def _cue(text: str) -> tuple[str, tuple[str, ...], bool]:
     return name, extensions, dual
 
 
-_ESCAPE = re.compile(r"\\([*_\\~!@#.>=<^\[\]/()])")
-_EMPHASIS = (
-    re.compile(r"\*\*\*(\S(?:.*?\S)?)\*\*\*", re.S),
-    re.compile(r"\*\*(\S(?:.*?\S)?)\*\*", re.S),
-    re.compile(r"\*(\S(?:.*?\S)?)\*", re.S),
-    re.compile(r"(?<![A-Za-z0-9])_(\S(?:.*?\S)?)_(?![A-Za-z0-9])", re.S),
-)
+_ESCAPABLE = set("*_\\~!@#.>=<^[]/()")
+
+
+@dataclass
+class _Run:
+    """A run of one emphasis character (``***``, ``_``) and what pairing has left of it."""
+
+    char: str
+    left: int
+    can_open: bool
+    can_close: bool
 
 
 def plain(text: str) -> str:
-    """Text without emphasis markup (``*italic*``, ``**bold**``, ``_underline_``) or escapes.
+    """Text without emphasis markup (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``) or escapes.
 
-    Escaped characters (``\\*``) stay as the literal character.
+    Delimiters pair as Fountain (and Markdown) readers pair them: an opener is
+    at the start of a word (a non-space after it, no letter or digit before
+    it), a closer at the end of one; each closer takes the nearest open run of
+    its character, as many characters as both have. What does not pair stays
+    as written (``5*3 and 2*2``), and an escaped character (``\\*``) is
+    always literal. A regular expression cannot do this: ``*I* did. *You* did.``
+    needs the pairing to be found left to right.
     """
-    held: list[str] = []
-
-    def hold(match: re.Match[str]) -> str:
-        held.append(match.group(1))
-        return f"\x00{len(held) - 1}\x00"
-
-    text = _ESCAPE.sub(hold, text)
-    for pattern in _EMPHASIS:
-        previous = None
-        while previous != text:
-            previous, text = text, pattern.sub(r"\1", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], text)
+    pieces: list[str | _Run] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n and text[i + 1] in _ESCAPABLE:
+            pieces.append(text[i + 1])
+            i += 2
+        elif char in "*_":
+            j = i
+            while j < n and text[j] == char and j - i < 3:
+                j += 1
+            before = text[i - 1] if i else " "
+            after = text[j] if j < n else " "
+            pieces.append(
+                _Run(
+                    char,
+                    j - i,
+                    can_open=not after.isspace() and not before.isalnum(),
+                    can_close=not before.isspace() and not after.isalnum(),
+                )
+            )
+            i = j
+        else:
+            pieces.append(char)
+            i += 1
+    openers: list[_Run] = []
+    for piece in pieces:
+        if not isinstance(piece, _Run):
+            continue
+        if piece.can_close:
+            while piece.left and (match := next((o for o in reversed(openers) if o.char == piece.char), None)):
+                used = min(match.left, piece.left)
+                match.left -= used
+                piece.left -= used
+                del openers[openers.index(match) + 1 :]  # runs opened inside and never closed stay literal
+                if not match.left:
+                    openers.pop()
+        if piece.can_open and piece.left:
+            openers.append(piece)
+    return "".join(p if isinstance(p, str) else p.char * p.left for p in pieces)
 
 
 def escape(text: str) -> str:

@@ -127,6 +127,8 @@ def _speech_event(plan: Plan, line) -> Event:
 
     def load_spoken() -> np.ndarray:
         speech = speak(text, voice, delivery)
+        if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
+            return np.zeros(1, np.float32)
         x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
         return x * np.float32(SPEECH_PEAK[delivery] / max(float(np.max(np.abs(x))), 1e-9))
 
