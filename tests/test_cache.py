@@ -97,7 +97,8 @@ def test_corrupt_swapped_and_truncated_entries_are_discarded_and_the_film_is_unc
         fh.write(os.urandom(2000))
     other_report = json.loads((other.parent / "film.report.json").read_text())
     other_c = shot_cache.ShotCache(other.parent / ".sora-cache").video(other_report["shots"][0]["content_hash"])
-    shutil.copyfile(other_c, video(key["c"]))  # another film's shot in c's place
+    shutil.copyfile(other_c, video(key["c"]))  # another film's shot in c's place, its record copied too:
+    shutil.copyfile(shot_cache.record_path(other_c), shot_cache.record_path(video(key["c"])))  # it names its own entry
     (overlap,) = (cache / "transitions").glob("*/*.mp4")
     with open(overlap, "r+b") as fh:  # truncated
         fh.truncate(100)
@@ -107,6 +108,7 @@ def test_corrupt_swapped_and_truncated_entries_are_discarded_and_the_film_is_unc
     result = sora(["render", str(path), "-q", "--jobs", "1"], path.parent)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("sora: warning: cache entry") == 4, result.stderr
+    assert "holds the record of another entry" in result.stderr
     assert "Traceback" not in result.stderr
     assert media_digest(path.parent / "film.mp4") == expected
     again = sora(["render", str(path), "-q", "--jobs", "1", "--json"], path.parent)

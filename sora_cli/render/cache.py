@@ -108,8 +108,13 @@ def _sha256(path: Path) -> str:
 
 
 def seal(path: Path) -> None:
-    """Record ``path``'s digest: from now on it is a cache entry that can be checked."""
-    atomic_write_text(record_path(path), json.dumps({"sha256": _sha256(path), "bytes": path.stat().st_size}))
+    """Record ``path``'s digest: from now on it is a cache entry that can be checked.
+
+    The record names its entry, so an entry swapped for another (its record copied with
+    it) is caught: entries are named by their key, and a record vouches for that key only.
+    """
+    record = {"entry": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size}
+    atomic_write_text(record_path(path), json.dumps(record))
 
 
 def discard(path: Path, why: str) -> None:
@@ -130,9 +135,12 @@ def verified(path: Path) -> bool:
         return False
     try:
         record = json.loads(record_path(path).read_text(encoding="utf-8"))
-        expected, size = str(record["sha256"]), int(record["bytes"])
+        expected, size, entry = str(record["sha256"]), int(record["bytes"]), record["entry"]
     except (OSError, ValueError, KeyError, TypeError):
         discard(path, "has no valid digest record")
+        return False
+    if entry != path.name:
+        discard(path, f"holds the record of another entry ({str(entry)[:16]}...)")
         return False
     if path.stat().st_size != size or _sha256(path) != expected:
         discard(path, "does not match the digest recorded when it was written")
