@@ -401,3 +401,14 @@ def test_doctor_sizes_a_chunk_by_the_longest_shot(tmp_path):
     report = json.loads(doctor.stdout)["model"]
     assert report["generation"]["frames"] == 17  # 1 s at Wan's 16 fps, rounded up to 4k+1 (not 100001)
     assert doctor.code == 0, report["problems"]
+
+
+def test_doctor_says_when_there_is_no_cuda_device(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here")
+    model = _write(tmp_path / "model", SMALL_WAN)
+    doctor = run_cli("doctor", "--model", str(model), "--device", "cuda", "--json")
+    assert doctor.code == 2
+    problems = json.loads(doctor.stdout)["model"]["problems"]
+    assert any("no CUDA device" in p["message"] for p in problems), problems

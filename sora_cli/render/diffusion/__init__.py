@@ -297,6 +297,7 @@ class DiffusersBackend:
                 f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
                 f" {self.width}x{self.height}x{self.chunk}; offload {self.plan.offload},"
                 f" VAE tiling {'on' if self.plan.vae_tiling else 'off'} ({self.plan.reason})"
+                + (": it does not fit the free memory" if self.plan.fits is False else "")
             )
         offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
         if offload == "model" and device.startswith("cuda"):
