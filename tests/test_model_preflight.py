@@ -305,11 +305,15 @@ def _break(root: Path, how: str) -> None:
         raise AssertionError(how)
 
 
-BREAKS = (
-    "unknown class", "no class", "no transformer config", "truncated index", "binary index", "index is a list",
-    "empty index", "garbage transformer config", "z_dim not a number", "patch_size not a number",
-    "tampered safetensors",
-)  # fmt: skip
+BREAKS = {  # how the folder is broken -> words the problem must say
+    "unknown class": "FooBarPipeline is not a diffusers pipeline", "no class": "names no pipeline",
+    "no transformer config": "has no config.json", "truncated index": "is not valid JSON",
+    "binary index": "is not valid JSON", "index is a list": "must hold a JSON object",
+    "empty index": "lists no components", "garbage transformer config": "is not valid JSON",
+    "z_dim not a number": "z_dim must be a positive whole number",
+    "patch_size not a number": "patch_size must be a positive whole number",
+    "tampered safetensors": "is not a safetensors file",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("how", BREAKS)
@@ -335,6 +339,7 @@ def test_a_model_folder_that_cannot_be_loaded_is_a_located_exit_2_everywhere(tmp
         assert doctor.code == 2, doctor.stderr
         problems = json.loads(doctor.stdout)["model"]["problems"]
         assert [p["path"] for p in problems] == ["backend.model"], problems
+        assert BREAKS[how] in problems[0]["message"]
 
 
 def test_a_safetensors_header_is_checked_against_the_file_before_it_is_read(tmp_path):

@@ -298,6 +298,13 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     """
     folder = Path(folder)
     index = read_config(folder / "model_index.json")
+    components = {
+        name: spec
+        for name, spec in index.items()
+        if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0] is not None
+    }
+    if not components:
+        raise ModelConfigError(f"{folder / 'model_index.json'} lists no components (transformer, vae, ...)")
     named = index.get("_class_name")
     pipeline = pipeline or named
     if not pipeline:
@@ -306,13 +313,6 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         )
     if not isinstance(pipeline, str) or not pipeline.isidentifier():
         raise ModelConfigError(f"{folder / 'model_index.json'}: _class_name {pipeline!r} is not a class name")
-    components = {
-        name: spec
-        for name, spec in index.items()
-        if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0] is not None
-    }
-    if not components:
-        raise ModelConfigError(f"{folder / 'model_index.json'} lists no components (transformer, vae, ...)")
     for name, spec in components.items():
         if not all(isinstance(part, str) for part in spec):
             raise ModelConfigError(f"{folder / 'model_index.json'}: {name} must be [library, class], got {spec!r}")
