@@ -464,6 +464,7 @@ class DiffusersBackend:
         if history is not None:
             state["latents_of"] = latent_key
         audio = None
+        info["model_audio"] = {"mode": "none", "seconds": 0.0}  # said, not left out: the model's sound is not used
         if sounds:
             audio = np.concatenate(sounds)[: round(shot.frames / film.fps * self.audio_rate)].astype(np.float32)
             info["model_audio"] = {"mode": self.audio_mode, "seconds": round(len(audio) / self.audio_rate, 3)}
