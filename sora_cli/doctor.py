@@ -109,61 +109,91 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     the model has with them; else the model's native size. ``device`` defaults
     to CUDA when there is one.
     """
+    import math
     from pathlib import Path
 
     from sora_cli.errors import UsageError
     from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
-    from sora_cli.render.diffusion.preflight import (
-        choose_plan,
-        describe,
-        device_free_bytes,
-        film_problems,
-        generation_size,
-        inspect_model,
-    )
+    from sora_cli.render.diffusion.preflight import GIB, choose_plan, describe, device_free_bytes, generation_size
 
     options: dict = {}
-    width = height = None
+    width = height = fps_film = None
+    longest: float | None = None
     base = Path.cwd()
     if storyboard is not None:
         from sora_cli import api
 
         sb = api.load(Path(storyboard))
         options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
+        fps_film = sb.output.fps
+        durations = [shot.duration for shot in sb.shots]
+        longest = None if None in durations else max(durations, default=None)  # a shot timed by speech: unknown
     folder = DiffusersBackend._resolve_folder(model, base)
     if folder is None:
         raise UsageError(f"{model}: not a diffusers model folder (no model_index.json) nor a cached hub id")
-    info = inspect_model(folder, options.get("pipeline"))
+    # the render preflight's own checks, so the doctor and the render agree on what is wrong
+    problems = [(("backend", "options", key), message) for key, message in DiffusersBackend.check_options(options)]
+    flagged = {path[-1] for path, _ in problems}
+    options = {key: value for key, value in options.items() if key not in flagged}  # estimates use sound values
+    info = DiffusersBackend.read_model(folder, options)
+    if isinstance(info, str):
+        problems.append((("backend", "model"), info))
+        return {"folder": str(folder), "problems": _listed(problems), "warnings": [], "rows": []}
     if width is None or height is None:
         width, height = info.native_width, info.native_height
+    if storyboard is not None and not problems:
+        problems += DiffusersBackend.check_film(model, base, options, width, height, fps_film or info.native_fps)
     gen_w, gen_h = generation_size(info, options, width, height)
     fps = int(options.get("fps", info.native_fps))
-    frames = info.valid_frames(int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps))))
+    wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps)))
+    if longest is not None:  # a call never makes more than the longest shot needs
+        wanted = min(wanted, max(1, math.ceil(longest * fps)))
+    frames = info.valid_frames(wanted)
     if storyboard is None:
         frames = info.valid_frames(info.native_frames)
     if device is None:
         device = options.get("device")
-    if device is None:
-        try:
-            import torch
+    cuda = False
+    try:
+        import torch
 
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:
-            device = "cpu"
+        cuda = torch.cuda.is_available()
+    except ImportError:
+        pass
+    if device is None:
+        device = "cuda" if cuda else "cpu"
     on_gpu = device.startswith("cuda")
+    if on_gpu and not cuda:
+        problems.append((("backend", "options", "device"), f"{device}: no CUDA device is available here"))
     dtype = options.get("dtype") or ("bfloat16" if on_gpu else "float32")
     requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
     plan = choose_plan(
         info, gen_w, gen_h, frames, dtype, device_free_bytes(device), requested if on_gpu else "none",
         options.get("vae_tiling"), on_gpu,
     )  # fmt: skip
+    warnings: list[str] = []
+    if plan.fits is False:  # said plainly; refused when the film asked for this offload itself
+        free = f"{plan.free_bytes / GIB:.1f} GiB free" if plan.free_bytes is not None else "the free memory"
+        why = (
+            f"~{plan.peak_bytes / GIB:.1f} GiB estimated at {gen_w}x{gen_h}x{frames} with offload {plan.offload}"
+            f" does not fit {free} on {device}: lower frames_per_chunk or the size, or offload more"
+        )
+        if storyboard is not None and on_gpu and requested != "auto":
+            problems.append((("backend", "options", "offload"), why))
+        else:
+            warnings.append(why)
     report = info.as_dict()
     report.update(
         device=device,
         dtype=dtype,
         generation={"width": gen_w, "height": gen_h, "frames": frames, "fps": fps},
         plan={**plan.__dict__},
-        problems=[{"path": ".".join(p), "message": m} for p, m in film_problems(info, options, width, height)],
-        rows=describe(info, plan, gen_w, gen_h, frames, dtype),
+        problems=_listed(problems),
+        warnings=warnings,
+        rows=describe(info, plan, gen_w, gen_h, frames, dtype) + [("does not fit", w) for w in warnings],
     )
     return report
+
+
+def _listed(problems: list[tuple[tuple[str, ...], str]]) -> list[dict[str, str]]:
+    return [{"path": ".".join(map(str, path)), "message": message} for path, message in problems]

@@ -62,7 +62,7 @@ def test_the_models_sound_is_in_the_mix_unless_audio_is_none(tmp_path, ltx2):
     assert np.array_equal(heard, heard_default)
     shots = with_sound["shots"]
     assert [s["conditioning"]["model_audio"]["mode"] for s in shots] == ["ambience"] * 3
-    assert all("model_audio" not in s["conditioning"] for s in silent["shots"])
+    assert [s["conditioning"]["model_audio"]["mode"] for s in silent["shots"]] == ["none"] * 3
     assert shots[1]["conditioning"]["carried"] == "latents"
     assert shots[1]["conditioning"]["first_chunk"]["previous_latents"] == 2
     frames = decode_video(Path(with_sound["output"]["file"]))

@@ -260,3 +260,160 @@ def test_doctor_reports_a_model_without_loading_it(checkpoints):
     assert report["pipeline"] == "WanPipeline" and report["frame_rule"] == "4k+1"
     assert (report["native_width"], report["native_height"], report["native_fps"]) == (1280, 704, 24)
     assert report["plan"]["peak_bytes"] > 20 * GIB
+
+
+# --- folders that cannot be loaded: a located exit 2 from validate, render and doctor, never a crash -----------
+
+SMALL_WAN = {  # the Wan 2.1 1.3B configs without the 5.7B text encoder: quick to count on the meta device
+    "model_index.json": {
+        "_class_name": "WanPipeline", "scheduler": ["diffusers", "UniPCMultistepScheduler"],
+        "transformer": ["diffusers", "WanTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"],
+    },
+    "transformer": WAN_21_13B["transformer"],
+    "vae": WAN_21_13B["vae"],
+}  # fmt: skip
+
+
+def _break(root: Path, how: str) -> None:
+    index = root / "model_index.json"
+    spec = json.loads(index.read_text())
+    if how == "unknown class":
+        index.write_text(json.dumps({**spec, "_class_name": "FooBarPipeline"}))
+    elif how == "no class":
+        index.write_text(json.dumps({k: v for k, v in spec.items() if k != "_class_name"}))
+    elif how == "no transformer config":
+        (root / "transformer" / "config.json").unlink()
+    elif how == "truncated index":
+        index.write_text(index.read_text()[:20])
+    elif how == "binary index":
+        index.write_bytes(b"\x00\xff\xfe\x80" * 16)
+    elif how == "index is a list":
+        index.write_text("[1, 2, 3]")
+    elif how == "empty index":
+        index.write_text("{}")
+    elif how == "garbage transformer config":
+        (root / "transformer" / "config.json").write_text("garbage{")
+    elif how == "z_dim not a number":
+        vae = json.loads((root / "vae" / "config.json").read_text())
+        (root / "vae" / "config.json").write_text(json.dumps({**vae, "z_dim": "sixteen"}))
+    elif how == "patch_size not a number":
+        tr = json.loads((root / "transformer" / "config.json").read_text())
+        (root / "transformer" / "config.json").write_text(json.dumps({**tr, "patch_size": "x"}))
+    elif how == "tampered safetensors":
+        (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
+    else:  # pragma: no cover
+        raise AssertionError(how)
+
+
+BREAKS = {  # how the folder is broken -> words the problem must say
+    "unknown class": "FooBarPipeline is not a diffusers pipeline", "no class": "names no pipeline",
+    "no transformer config": "has no config.json", "truncated index": "is not valid JSON",
+    "binary index": "is not valid JSON", "index is a list": "must hold a JSON object",
+    "empty index": "lists no components", "garbage transformer config": "is not valid JSON",
+    "z_dim not a number": "z_dim must be a positive whole number",
+    "patch_size not a number": "patch_size must be a positive whole number",
+    "tampered safetensors": "is not a safetensors file",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("how", BREAKS)
+def test_a_model_folder_that_cannot_be_loaded_is_a_located_exit_2_everywhere(tmp_path, how):
+    model = _write(tmp_path / "model", SMALL_WAN)
+    board = tmp_path / "film.yaml"
+    board.write_text(
+        "version: 1\ntitle: T\noutput: {width: 64, height: 64, fps: 12}\n"
+        f"backend: {{name: diffusers, model: {model}, options: {{steps: 2}}}}\n"
+        "world: {location: a room}\nshots: [{id: a, duration: 1}]\n"
+    )
+    assert run_cli("validate", str(board)).code == 0  # the sound folder passes
+    _break(model, how)
+    validated = run_cli("validate", str(board))
+    assert validated.code == 2, validated.stderr
+    assert "film.yaml:4:" in validated.stderr and "backend.model:" in validated.stderr
+    assert "Traceback" not in validated.stderr
+    rendered = run_cli("render", str(board), "-q", "-o", str(tmp_path / "out.mp4"))
+    assert rendered.code == 2 and "backend.model:" in rendered.stderr, rendered.stderr
+    assert not (tmp_path / "out.mp4").exists()
+    for args in (("--model", str(model)), ("--model", str(model), "--film", str(board))):
+        doctor = run_cli("doctor", *args, "--json")
+        assert doctor.code == 2, doctor.stderr
+        problems = json.loads(doctor.stdout)["model"]["problems"]
+        assert [p["path"] for p in problems] == ["backend.model"], problems
+        assert BREAKS[how] in problems[0]["message"]
+
+
+def test_a_safetensors_header_is_checked_against_the_file_before_it_is_read(tmp_path):
+    from sora_cli.render.diffusion.preflight import ModelConfigError, safetensors_summary
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [4, 8], "data_offsets": [0, 64]}}).encode()
+    weights.write_bytes(len(header).to_bytes(8, "little") + header + bytes(64))
+    assert safetensors_summary(folder) == (32, {"bfloat16": 64})
+    weights.write_bytes((1 << 62).to_bytes(8, "little") + header)  # a length past the file: no 4 EiB read
+    with pytest.raises(ModelConfigError, match="header claims"):
+        safetensors_summary(folder)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("fps", 0), ("fps", -12), ("steps", 0), ("guidance", -1.0), ("frames_per_chunk", 0), ("width", 0),
+     ("height", -64), ("threads", 0), ("max_sequence_length", 0)],
+)  # fmt: skip
+def test_numeric_options_out_of_range_are_refused(option, value):
+    from sora_cli.render.diffusion import DiffusersBackend
+
+    problems = DiffusersBackend.check_options({option: value})
+    assert [key for key, _ in problems] == [option] and "must be" in problems[0][1]
+    assert DiffusersBackend.check_options({"fps": 12, "steps": 1, "guidance": 0, "frames_per_chunk": 1}) == []
+
+
+def _film_with(tmp_path: Path, model: Path, options: str, duration: float = 1) -> Path:
+    board = tmp_path / "film.yaml"
+    board.write_text(
+        "version: 1\ntitle: T\noutput: {width: 64, height: 64, fps: 12}\n"
+        f"backend: {{name: diffusers, model: {model}, options: {{{options}}}}}\n"
+        f"world: {{location: a room}}\nshots: [{{id: a, duration: {duration}}}, {{id: b, duration: {duration}}}]\n"
+    )
+    return board
+
+
+@pytest.mark.parametrize(
+    ("options", "path", "words"),
+    [
+        ("audio: all", "backend.options.audio", "makes no sound"),
+        ("audio: loud", "backend.options.audio", "is not one of"),
+        ("colour: red", "backend.options.colour", "unknown diffusers option"),
+        ("frames_per_chunk: abc", "backend.options.frames_per_chunk", "expected a number"),
+        ("fps: 0", "backend.options.fps", "must be more than 0"),
+    ],
+)
+def test_doctor_with_a_film_runs_the_renders_own_checks(tmp_path, options, path, words):
+    model = _write(tmp_path / "model", SMALL_WAN)
+    board = _film_with(tmp_path, model, options)
+    assert run_cli("validate", str(board)).code == 2
+    doctor = run_cli("doctor", "--model", str(model), "--film", str(board), "--json")
+    assert doctor.code == 2, doctor.stderr
+    problems = json.loads(doctor.stdout)["model"]["problems"]
+    assert any(p["path"] == path and words in p["message"] for p in problems), problems
+
+
+def test_doctor_sizes_a_chunk_by_the_longest_shot(tmp_path):
+    model = _write(tmp_path / "model", SMALL_WAN)
+    board = _film_with(tmp_path, model, "frames_per_chunk: 100000, width: 64, height: 64")
+    doctor = run_cli("doctor", "--model", str(model), "--film", str(board), "--json", "--device", "cpu")
+    report = json.loads(doctor.stdout)["model"]
+    assert report["generation"]["frames"] == 17  # 1 s at Wan's 16 fps, rounded up to 4k+1 (not 100001)
+    assert doctor.code == 0, report["problems"]
+
+
+def test_doctor_says_when_there_is_no_cuda_device(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here")
+    model = _write(tmp_path / "model", SMALL_WAN)
+    doctor = run_cli("doctor", "--model", str(model), "--device", "cuda", "--json")
+    assert doctor.code == 2
+    problems = json.loads(doctor.stdout)["model"]["problems"]
+    assert any("no CUDA device" in p["message"] for p in problems), problems

@@ -32,7 +32,15 @@ from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
 from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
-from sora_cli.render.diffusion.preflight import ModelInfo, choose_plan, device_free_bytes, film_problems, inspect_model
+from sora_cli.render.diffusion.preflight import (
+    ModelConfigError,
+    ModelInfo,
+    choose_plan,
+    device_free_bytes,
+    film_problems,
+    inspect_model,
+    read_config,
+)
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -58,6 +66,17 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
 AUDIO_CHOICES = ("ambience", "all", "none")
 AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
 DEFAULT_CHUNK_SECONDS = 2.0
+# the least value each numeric option may take (and whether it may equal it): a zero fps divides by zero mid-render
+MINIMUMS: dict[str, tuple[float, bool]] = {
+    "steps": (1, True),
+    "guidance": (0, True),
+    "frames_per_chunk": (1, True),
+    "fps": (0, False),
+    "width": (0, False),
+    "height": (0, False),
+    "threads": (1, True),
+    "max_sequence_length": (1, True),
+}
 
 
 def _digest_model(folder: Path) -> str:
@@ -89,7 +108,20 @@ class DiffusersBackend:
 
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
-        return check_option_types("diffusers", options, {key: kind for key, (kind, _) in OPTIONS.items()})
+        """Unknown keys, wrong types, numbers out of range and choices not offered, as (key, message)."""
+        problems = check_option_types("diffusers", options, {key: kind for key, (kind, _) in OPTIONS.items()})
+        flagged = {key for key, _ in problems}
+        for key, (least, inclusive) in MINIMUMS.items():
+            value = options.get(key)
+            if key in flagged or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if value < least or (value == least and not inclusive):
+                bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+                problems.append((key, f"must be {bound}, got {value!r}"))
+        audio = options.get("audio")
+        if "audio" not in flagged and isinstance(audio, str) and audio not in AUDIO_CHOICES:
+            problems.append(("audio", f"{audio!r} is not one of {', '.join(AUDIO_CHOICES)}"))
+        return problems
 
     @staticmethod
     def check_model(model: str | None, base_dir: Path) -> str | None:
@@ -123,20 +155,31 @@ class DiffusersBackend:
         folder = cls._resolve_folder(model, base_dir)
         if folder is None:
             return []
-        try:
-            info = inspect_model(folder, options.get("pipeline") if isinstance(options.get("pipeline"), str) else None)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            return [(("backend", "model"), f"cannot read the model's configs in {folder}: {exc}")]
+        info = cls.read_model(folder, options)
+        if isinstance(info, str):
+            return [(("backend", "model"), info)]
         problems = film_problems(info, options, width, height)
         audio = options.get("audio")
-        if isinstance(audio, str) and audio not in AUDIO_CHOICES:
-            problems.append((("backend", "options", "audio"), f"{audio!r} is not one of {', '.join(AUDIO_CHOICES)}"))
-        elif audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
+        if audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
             problems.append(
                 (("backend", "options", "audio"), f"{info.pipeline} makes no sound; audio: {audio} needs one of"
                  f" {', '.join(AUDIO_PIPELINES)} (or leave it out)")
             )  # fmt: skip
         return problems
+
+    @staticmethod
+    def read_model(folder: Path, options: dict[str, Any]) -> ModelInfo | str:
+        """The model's :class:`ModelInfo`, or why the render could not load it (a ``backend.model`` problem)."""
+        pipeline = options.get("pipeline") if isinstance(options.get("pipeline"), str) else None
+        try:
+            info = inspect_model(folder, pipeline)
+        except ModelConfigError as exc:
+            return f"cannot use the model: {exc}"
+        except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:
+            return f"cannot read the model's configs in {folder}: {type(exc).__name__}: {exc}"
+        if info.pipeline not in ADAPTERS:
+            return f"pipeline {info.pipeline} is not supported (supported: {', '.join(ADAPTERS)})"
+        return info
 
     @classmethod
     def model_audio(cls, model: str | None, base_dir: Path, options: dict[str, Any]) -> str | None:
@@ -147,7 +190,10 @@ class DiffusersBackend:
         folder = cls._resolve_folder(model, base_dir)
         pipeline = options.get("pipeline")
         if pipeline is None and folder is not None:
-            pipeline = json.loads((folder / "model_index.json").read_text()).get("_class_name")
+            try:
+                pipeline = read_config(folder / "model_index.json").get("_class_name")
+            except ModelConfigError:
+                return None  # the preflight reports the folder
         if pipeline in AUDIO_PIPELINES:
             return audio if audio in ("ambience", "all") else "ambience"
         return None
@@ -251,6 +297,7 @@ class DiffusersBackend:
                 f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
                 f" {self.width}x{self.height}x{self.chunk}; offload {self.plan.offload},"
                 f" VAE tiling {'on' if self.plan.vae_tiling else 'off'} ({self.plan.reason})"
+                + (": it does not fit the free memory" if self.plan.fits is False else "")
             )
         offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
         if offload == "model" and device.startswith("cuda"):
@@ -403,11 +450,13 @@ class DiffusersBackend:
             yield last
             emitted += 1
         assert last is not None
+        if carried == "frames" and "previous_frames" not in summaries[0]:
+            carried = "text"  # a text-only first call: nothing of the previous shot went in, only the prompt
         info = {
             "pipeline": self.pipeline_class,
             "chunks": len(summaries),
             "continued_from": carry.shot_id if continuing else None,
-            "carried": carried,  # what the shot continued from: "latents", "frames" or None (a cut)
+            "carried": carried,  # what went in: "latents", "frames", "text" (text-only family) or None (a cut)
             "first_chunk": summaries[0],
             "references": {cid: len(imgs) for cid, imgs in references.items()},
         }
@@ -415,6 +464,7 @@ class DiffusersBackend:
         if history is not None:
             state["latents_of"] = latent_key
         audio = None
+        info["model_audio"] = {"mode": "none", "seconds": 0.0}  # said, not left out: the model's sound is not used
         if sounds:
             audio = np.concatenate(sounds)[: round(shot.frames / film.fps * self.audio_rate)].astype(np.float32)
             info["model_audio"] = {"mode": self.audio_mode, "seconds": round(len(audio) / self.audio_rate, 3)}

@@ -119,9 +119,74 @@ class ModelInfo:
 
 # --- reading the folder ---------------------------------------------------------------------------
 
+MAX_HEADER_BYTES = 100 << 20  # a safetensors header larger than this is not a real checkpoint's
+
+
+class ModelConfigError(ValueError):
+    """A model folder whose configs or weight headers cannot be read: a problem of ``backend.model``."""
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """One JSON config as a mapping, or :class:`ModelConfigError` saying which file and why.
+
+    The one reader for the doctor, the preflight and the render, so a broken
+    file is the same located problem wherever it is met.
+    """
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ModelConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelConfigError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ModelConfigError(f"{path} must hold a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _int(config: dict[str, Any], key: str, default: int, where: str) -> int:
+    """``config[key]`` as a positive whole number (``default`` when absent or null)."""
+    value = config.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+        raise ModelConfigError(f"{where}: {key} must be a positive whole number, got {value!r}")
+    return int(value)
+
 
 def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    return read_config(path)
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
+    """The JSON header of one safetensors file, its length checked against the file before it is read."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ModelConfigError(f"{path} is not a safetensors file ({size} bytes, shorter than its header)")
+        (length,) = struct.unpack("<Q", head)
+        if length < 2 or length > min(size - 8, MAX_HEADER_BYTES):
+            raise ModelConfigError(
+                f"{path} is not a safetensors file (its header claims {length:,} bytes in a {size:,}-byte file)"
+            )
+        raw = fh.read(length)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ModelConfigError(f"{path} is not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelConfigError(f"{path} is not a safetensors file (its header is not a JSON object)")
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("shape"), list)
+            or not all(isinstance(n, int) and n >= 0 for n in entry["shape"])
+            or not isinstance(entry.get("dtype"), str)
+        ):
+            raise ModelConfigError(f"{path} is not a safetensors file (tensor {name!r} has no valid shape/dtype)")
+    return header
 
 
 def safetensors_summary(folder: Path) -> tuple[int, dict[str, int]] | None:
@@ -139,9 +204,7 @@ def safetensors_summary(folder: Path) -> tuple[int, dict[str, int]] | None:
     count = 0
     per_dtype: dict[str, int] = {}
     for f in chosen:
-        with open(f, "rb") as fh:
-            (length,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(length))
+        header = _safetensors_header(f)
         for name, entry in header.items():
             if name == "__metadata__":
                 continue
@@ -197,11 +260,16 @@ def _component_params(library: str, class_name: str, folder: Path) -> tuple[int,
 
 
 def _pipeline_defaults(pipeline: str) -> dict[str, Any]:
+    """The pipeline's own ``__call__`` defaults; :class:`ModelConfigError` when diffusers has no such class."""
     import diffusers
 
     cls = getattr(diffusers, pipeline, None)
     if cls is None:
-        return {}
+        from sora_cli.render.diffusion.latents import SINCE
+
+        since = SINCE.get(pipeline)
+        needs = f"needs diffusers >= {since}" if since else "is not a diffusers pipeline class"
+        raise ModelConfigError(f"pipeline {pipeline} {needs} (installed: diffusers {diffusers.__version__})")
     params = inspect.signature(cls.__call__).parameters
     return {k: params[k].default for k in ("height", "width", "num_frames", "frame_rate") if k in params}
 
@@ -221,47 +289,102 @@ def family_of(pipeline: str) -> str:
 
 
 def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
-    """Everything :class:`ModelInfo` says about a local diffusers folder, read from configs and headers."""
+    """Everything :class:`ModelInfo` says about a local diffusers folder, read from configs and headers.
+
+    Raises :class:`ModelConfigError` for a folder that could not be loaded: a
+    config that is not a JSON object, no or an unknown pipeline class, no
+    components, a listed transformer or VAE without its config, a size that
+    is not a positive whole number, a weights file that is not safetensors.
+    """
     folder = Path(folder)
-    index = _read_json(folder / "model_index.json")
-    pipeline = pipeline or index.get("_class_name", "DiffusionPipeline")
+    index = read_config(folder / "model_index.json")
+    components = {
+        name: spec
+        for name, spec in index.items()
+        if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0] is not None
+    }
+    if not components:
+        raise ModelConfigError(f"{folder / 'model_index.json'} lists no components (transformer, vae, ...)")
+    named = index.get("_class_name")
+    pipeline = pipeline or named
+    if not pipeline:
+        raise ModelConfigError(
+            f"{folder / 'model_index.json'} names no pipeline (_class_name); set it or options.pipeline"
+        )
+    if not isinstance(pipeline, str) or not pipeline.isidentifier():
+        raise ModelConfigError(f"{folder / 'model_index.json'}: _class_name {pipeline!r} is not a class name")
+    for name, spec in components.items():
+        if not all(isinstance(part, str) for part in spec):
+            raise ModelConfigError(f"{folder / 'model_index.json'}: {name} must be [library, class], got {spec!r}")
+    for name in ("transformer", "unet", "vae"):
+        if name in components and not (folder / name / "config.json").is_file():
+            raise ModelConfigError(f"{folder / name} has no config.json (component {name!r} cannot be built)")
     family = family_of(pipeline)
     defaults = _pipeline_defaults(pipeline)
 
     def config(name: str) -> dict[str, Any]:
         path = folder / name / "config.json"
-        return _read_json(path) if path.is_file() else {}
+        return read_config(path) if path.is_file() else {}
 
     transformer, vae = config("transformer"), config("vae")
-    vae_class = (index.get("vae") or [None, ""])[1] or ""
+    where_t, where_v = str(folder / "transformer" / "config.json"), str(folder / "vae" / "config.json")
+    vae_class = components.get("vae", [None, ""])[1] or ""
+
+    def first(config: dict[str, Any], keys: tuple[str, ...], default: int, where: str) -> int:
+        for key in keys:
+            value = config.get(key)
+            if value:
+                if not isinstance(value, list | tuple):
+                    raise ModelConfigError(f"{where}: {key} must be a list of widths, got {value!r}")
+                return _int({key: value[0]}, key, default, where)
+        return default
+
     # compression, as each VAE class computes it
     if "scale_factor_spatial" in vae or vae_class == "AutoencoderKLWan":
-        spatial = int(vae.get("scale_factor_spatial") or 8)
-        temporal = int(vae.get("scale_factor_temporal") or 4)
-        decoder_width = int(vae.get("decoder_base_dim") or vae.get("base_dim") or 96)
-        vae_patch = int(vae.get("patch_size") or 1)
+        spatial = _int(vae, "scale_factor_spatial", 8, where_v)
+        temporal = _int(vae, "scale_factor_temporal", 4, where_v)
+        decoder_width = _int(vae, "decoder_base_dim", 0, where_v) or _int(vae, "base_dim", 96, where_v)
+        vae_patch = _int(vae, "patch_size", 1, where_v)
         all_frames = False  # Wan decodes one latent frame at a time through its causal cache
     elif vae_class.startswith("AutoencoderKLLTX"):
         scaling = vae.get("spatio_temporal_scaling", (True, True, True, False))
-        patch, patch_t = int(vae.get("patch_size", 4)), int(vae.get("patch_size_t", 1))
-        spatial = int(vae.get("spatial_compression_ratio") or patch * 2 ** sum(scaling))
-        temporal = int(vae.get("temporal_compression_ratio") or patch_t * 2 ** sum(scaling))
-        decoder_width = int((vae.get("decoder_block_out_channels") or vae.get("block_out_channels") or [128])[0])
+        if not isinstance(scaling, list | tuple):
+            raise ModelConfigError(f"{where_v}: spatio_temporal_scaling must be a list, got {scaling!r}")
+        patch, patch_t = _int(vae, "patch_size", 4, where_v), _int(vae, "patch_size_t", 1, where_v)
+        spatial = _int(vae, "spatial_compression_ratio", patch * 2 ** sum(map(bool, scaling)), where_v)
+        temporal = _int(vae, "temporal_compression_ratio", patch_t * 2 ** sum(map(bool, scaling)), where_v)
+        decoder_width = first(vae, ("decoder_block_out_channels", "block_out_channels"), 128, where_v)
         vae_patch = patch
         all_frames = True
     elif vae_class == "AutoencoderKLCogVideoX":
-        spatial = 2 ** (len(vae.get("block_out_channels", (128, 256, 256, 512))) - 1)
-        temporal = int(vae.get("temporal_compression_ratio", 4))
-        decoder_width = int((vae.get("block_out_channels") or [128])[0])
+        blocks = vae.get("block_out_channels", (128, 256, 256, 512))
+        if not isinstance(blocks, list | tuple) or not blocks:
+            raise ModelConfigError(f"{where_v}: block_out_channels must be a list of widths, got {blocks!r}")
+        spatial = 2 ** (len(blocks) - 1)
+        temporal = _int(vae, "temporal_compression_ratio", 4, where_v)
+        decoder_width = first(vae, ("block_out_channels",), 128, where_v)
         vae_patch = 1
         all_frames = False  # decoded two latent frames at a time
     else:
         spatial, temporal, decoder_width, vae_patch, all_frames = 8, 4, 128, 1, True
+    z_dim = _int(vae, "z_dim", 16, where_v)
     patch = transformer.get("patch_size", 1)
-    patch_s = int(patch[-1] if isinstance(patch, list | tuple) else patch)
-    patch_t = int(patch[0] if isinstance(patch, list | tuple) else transformer.get("patch_size_t") or 1)
-    heads = int(transformer.get("num_attention_heads", 0))
-    hidden = heads * int(transformer.get("attention_head_dim", 0)) or int(transformer.get("hidden_size", 0))
+    if isinstance(patch, list | tuple):
+        if not patch:
+            raise ModelConfigError(f"{where_t}: patch_size must not be empty")
+        patch_s = _int({"patch_size": patch[-1]}, "patch_size", 1, where_t)
+        patch_t = _int({"patch_size": patch[0]}, "patch_size", 1, where_t)
+    else:
+        patch_s = _int(transformer, "patch_size", 1, where_t)
+        patch_t = _int(transformer, "patch_size_t", 1, where_t)
+    heads = _int(transformer, "num_attention_heads", 0, where_t) if transformer.get("num_attention_heads") else 0
+    head_dim = _int(transformer, "attention_head_dim", 0, where_t) if transformer.get("attention_head_dim") else 0
+    hidden = heads * head_dim or (_int(transformer, "hidden_size", 0, where_t) if transformer.get("hidden_size") else 0)
+    num_layers = _int(transformer, "num_layers", 0, where_t) if transformer.get("num_layers") else 0
+    in_channels = _int(transformer, "in_channels", 0, where_t) if transformer.get("in_channels") else 0
+    for key in ("sample_height", "sample_width", "sample_frames", "patch_size_t"):
+        if key in transformer:
+            _int(transformer, key, 1, where_t)
     fps_default = defaults.get("frame_rate")
     info = ModelInfo(
         folder=str(folder),
@@ -274,8 +397,8 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         frame_multiple=temporal * (patch_t if family == "cogvideox" else 1),
         size_multiple=spatial * patch_s,
         hidden_size=hidden,
-        num_layers=int(transformer.get("num_layers", 0)),
-        latent_channels=int(transformer.get("in_channels", 0)),
+        num_layers=num_layers,
+        latent_channels=in_channels,
         patch_size=patch_s,
         patch_size_t=patch_t,
         vae_spatial=spatial,
@@ -283,7 +406,7 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         decoder_width=decoder_width,
         vae_decodes_all_frames=all_frames,
     )
-    if family == "wan" and int(vae.get("z_dim", 16)) == 48:
+    if family == "wan" and z_dim == 48:
         for key, value in _WAN22_TI2V.items():
             setattr(info, key, value)
     if family == "cogvideox" and "sample_height" in transformer:
@@ -299,9 +422,7 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         info.size_multiple = max(info.size_multiple, 32)
     # parameters, component by component
     dtypes: dict[str, int] = {}
-    for name, spec in index.items():
-        if name.startswith("_") or not isinstance(spec, list) or len(spec) != 2 or spec[0] is None:
-            continue
+    for name, spec in components.items():
         library, class_name = spec
         if not library.isidentifier() or not (folder / name).is_dir():
             continue
