@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from sora_cli import __version__
 from sora_cli.atomic import atomic_path
+from sora_cli.bmff import top_level_boxes
 from sora_cli.errors import SoraError
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -239,39 +239,21 @@ def has_manifest_box(path: Path) -> bool:
     """Whether the file has a top-level C2PA box at all (damaged or not)."""
     try:
         with open(path, "rb") as fh:
-            size_total = os.fstat(fh.fileno()).st_size
-            offset = 0
-            while offset + 8 <= size_total:
-                fh.seek(offset)
-                size, kind = struct.unpack(">I4s", fh.read(8))
-                if size == 1:
-                    size = struct.unpack(">Q", fh.read(8))[0]
-                elif size == 0:
-                    size = size_total - offset
-                if kind == b"uuid" and fh.read(16) == C2PA_BOX_UUID:
-                    return True
-                if size < 8:
-                    return False
-                offset += size
+            return any(box.usertype == C2PA_BOX_UUID for box in top_level_boxes(fh))
     except OSError:
         return False
-    return False
 
 
 def media_digest(path: Path) -> str:
     """sha256 of a film without its C2PA manifest box (whose salts are random by design)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while header := fh.read(8):
-            size, kind = struct.unpack(">I4s", header)
-            head = header
-            if size == 1:
-                extra = fh.read(8)
-                size, head = struct.unpack(">Q", extra)[0], header + extra
-            elif size == 0:
-                size = os.fstat(fh.fileno()).st_size - fh.tell() + 8
-            body = fh.read(size - len(head))
-            if kind == b"uuid" and body[:16] == C2PA_BOX_UUID:
+        for box in list(top_level_boxes(fh)):
+            if box.usertype == C2PA_BOX_UUID:
                 continue
-            h.update(head + body)
+            fh.seek(box.offset)
+            left = box.size
+            while left > 0 and (chunk := fh.read(min(left, 1 << 20))):
+                h.update(chunk)
+                left -= len(chunk)
     return h.hexdigest()

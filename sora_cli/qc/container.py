@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import av
 
+from sora_cli.bmff import top_level_boxes
 from sora_cli.qc.profiles import Profile
 from sora_cli.qc.result import Check
 
@@ -16,24 +16,10 @@ LIMITED = 1
 UNSPECIFIED = 2
 
 
-def top_level_boxes(path: Path) -> list[str]:
+def box_kinds(path: Path) -> list[str]:
     """The types of the file's top-level ISO BMFF boxes, in order."""
-    boxes: list[str] = []
-    size_total = path.stat().st_size
     with open(path, "rb") as fh:
-        offset = 0
-        while offset + 8 <= size_total:
-            fh.seek(offset)
-            size, kind = struct.unpack(">I4s", fh.read(8))
-            if size == 1:
-                size = struct.unpack(">Q", fh.read(8))[0]
-            elif size == 0:
-                size = size_total - offset
-            boxes.append(kind.decode("latin-1"))
-            if size < 8:
-                break
-            offset += size
-    return boxes
+        return [box.kind.decode("latin-1") for box in top_level_boxes(fh)]
 
 
 def _duration(container: av.container.InputContainer, stream: av.stream.Stream) -> float:
@@ -60,7 +46,7 @@ def container_checks(path: Path, profile: Profile) -> list[Check]:
         checks.append(
             Check("container.av_duration", diff <= spec.av_duration_diff, diff, spec.av_duration_diff, unit="s")
         )
-    boxes = top_level_boxes(path)
+    boxes = box_kinds(path)
     if "moov" in boxes and "mdat" in boxes:
         moov_first = boxes.index("moov") < boxes.index("mdat")
         checks.append(Check("container.moov_first", moov_first, " ".join(boxes[:6]), "moov before mdat"))
