@@ -199,32 +199,14 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         for s, n in runs(black, times, step)
         if n > spec.black_max and not all(plan.faded(s + k * step) for k in range(round(n / step) if step else 1))
     ]
-    checks.append(
-        Check(
-            "picture.black",
-            not black_runs,
-            max((n for _, n in black_runs), default=0.0),
-            spec.black_max,
-            tuple(s for s, _ in black_runs),
-            unit="s",
-        )
-    )
+    checks.append(_runs_check("picture.black", black_runs, spec.black_max))
     frozen_runs = [
         (s - step, n + step)  # a run of k repeats is a still of k + 1 frames
         for s, n in runs(frozen, times, step)
         if n + step > spec.freeze_max
         and not all(plan.still(s + k * step) for k in range(round(n / step) if step else 1))
     ]
-    checks.append(
-        Check(
-            "picture.freeze",
-            not frozen_runs,
-            max((n for _, n in frozen_runs), default=0.0),
-            spec.freeze_max,
-            tuple(s for s, _ in frozen_runs),
-            unit="s",
-        )
-    )
+    checks.append(_runs_check("picture.freeze", frozen_runs, spec.freeze_max))
     checks.append(
         Check(
             "picture.legal_range",
@@ -282,3 +264,8 @@ def _spans(times: list[float], step: float) -> tuple[float, ...]:
         if i == 0 or t - times[i - 1] > step * 1.5:
             out.append(t)
     return tuple(out)
+
+
+def _runs_check(check_id: str, bad: list[tuple[float, float]], limit: float) -> Check:
+    """A check over runs of frames: (start, seconds) of each run longer than ``limit`` that nothing excuses."""
+    return Check(check_id, not bad, max((n for _, n in bad), default=0.0), limit, tuple(s for s, _ in bad), unit="s")
