@@ -39,8 +39,16 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`sora plan x | head -1`): exit 141 like any tool killed by SIGPIPE, not 1."""
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141)
+
+
 def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return _StdoutConsole(highlight=False, soft_wrap=False)
 
 
 def _stderr() -> Console:
@@ -70,8 +78,8 @@ def _guard() -> Iterator[None]:
     except KeyboardInterrupt:
         sys.stderr.write("sora: interrupted\n")
         raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
+    except (typer.Exit, typer.Abort, BrokenPipeError):
+        raise  # a closed stdout is the reader's choice, not a bug: see run()
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if _state["debug"]:
             raise
@@ -968,4 +976,11 @@ def run() -> None:
     """Console-script entry point."""
     if os.environ.get("NO_COLOR"):
         os.environ.setdefault("TERM", "dumb")
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        # click answers a closed stdout (`sora plan x --json | head -1`) with exit 1 after wrapping
+        # stdout so nothing more is written; that case is exit 141, as for any tool killed by SIGPIPE
+        if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            raise SystemExit(141) from None
+        raise

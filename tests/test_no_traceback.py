@@ -53,6 +53,21 @@ def test_a_full_disk_on_stdout_is_one_line_exit_1():
     assert done.stderr.strip().splitlines() == ["sora: cannot write the output: No space left on device"]
 
 
+@pytest.mark.parametrize(
+    "args", [["plan", "polar.yaml"], ["plan", "polar.yaml", "--json"], ["export", "fountain", "polar.yaml"], ["schema"]]
+)
+def test_a_reader_that_closes_stdout_early_is_exit_141_and_silent(args: list[str]):
+    """`sora plan x --json | head -1`: the reader went away; exit 141 as SIGPIPE would give, nothing on stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=EXAMPLES
+    )
+    proc.stdout.close()  # before sora writes a byte: every write finds the pipe closed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""
+
+
 # --- sora verify on damaged manifests ------------------------------------------------------------
 
 
