@@ -513,3 +513,28 @@ def test_a_junk_srt_beside_a_film_fails_a_check_instead_of_reading_as_no_cues(cl
     code, report = qc_json(film, "--profile", str(lenient))
     readable = check(report, "captions.readable")
     assert code == 3 and not readable["passed"] and readable["value"] == "film.srt"
+
+
+def test_a_slowly_spoken_line_is_split_into_cues_a_profile_allows(tmp_path):
+    """A line on screen longer than 7 s (the captioning style's limit) is split at words into more cues."""
+    from sora_cli.assemble.subtitles import MAX_CUE_SECONDS, cues
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.storyboard import parse_storyboard
+
+    line = "We made it to the top at last, after all of these long and weary days."
+    text = (
+        "version: 1\ntitle: Slow\noutput: {width: 192, height: 108, fps: 12, subtitles: [sidecar, soft]}\n"
+        "world:\n  location: a mountain top\n  characters:\n    kim: {description: climber, voice: {rate: 80}}\n"
+        f'shots:\n  - id: a\n    cast: [kim]\n    dialogue: [{{speaker: kim, line: "{line}"}}]\n'
+    )
+    plan = make_plan(parse_storyboard(text, "sb.yaml", tmp_path))
+    spoken = plan.shots[0].dialogue[0]
+    assert spoken.end - spoken.start > MAX_CUE_SECONDS  # the case: one line, said slowly
+    made = cues(plan)
+    assert len(made) >= 2 and all(c.end - c.start <= MAX_CUE_SECONDS + 0.05 for c in made)
+    assert " ".join(" ".join(c.lines) for c in made) == line  # every word, once, in order
+    sb = tmp_path / "slow.yaml"
+    sb.write_text(text)
+    result = run_cli("render", str(sb), "-q", "--json")
+    assert result.code == 0, result.stderr
+    assert check(json.loads(result.stdout)["qc"], "captions.max_duration")["passed"]

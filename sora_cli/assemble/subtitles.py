@@ -14,6 +14,7 @@ it is written as is. Soft subtitles bypass text formats altogether (see
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -48,12 +49,32 @@ def wrap(text: str) -> list[str]:
     return [line for line in (raw.strip() for raw in lines) if line] or [""]
 
 
+def _groups(text: str, seconds: float) -> list[list[str]]:
+    """The wrapped lines of one dialogue line, in cues of at most MAX_LINES lines and about
+    MAX_CUE_SECONDS each (time is shared by characters): a line spoken slowly is split at
+    word boundaries into as many cues as its length on screen needs."""
+    lines = wrap(text)
+    groups = [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)]
+    words = " ".join(lines).split(" ")
+    wanted = min(len(words), math.ceil(seconds / MAX_CUE_SECONDS - 1e-9))
+    if len(groups) >= wanted:
+        return groups
+    total = sum(len(w) + 1 for w in words)
+    parts: list[list[str]] = [[]]
+    done = 0
+    for word in words:
+        if parts[-1] and done >= total * len(parts) / wanted:
+            parts.append([])
+        parts[-1].append(word)
+        done += len(word) + 1
+    return [group for part in parts for group in _groups(" ".join(part), 0.0)]
+
+
 def cues(plan: Plan) -> list[Cue]:
     out: list[Cue] = []
     for shot in plan.shots:
         for line in shot.dialogue:
-            lines = wrap(line.line)
-            groups = [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)]
+            groups = _groups(line.line, line.end - line.start)
             weights = [sum(len(x) for x in g) for g in groups]
             total = sum(weights) or 1
             t = line.start
@@ -65,6 +86,7 @@ def cues(plan: Plan) -> list[Cue]:
 
 
 MIN_CUE_SECONDS = 5 / 6  # shortest time on screen (Netflix timed-text style; checked by sora qc)
+MAX_CUE_SECONDS = 7.0  # longest time on screen (the same style): a slower line is split into more cues
 READING_CPS = 17.0  # characters per second a cue is given room for, when there is room
 MIN_GAP_FRAMES = 2  # cues that do not touch are at least this far apart (a shorter gap reads as a flicker)
 ROUNDING = 0.02  # s: the coarsest clock a cue is written with (ASS centiseconds), with room to spare
