@@ -9,8 +9,9 @@ one line, exit 1. Anything else is a bug and is reported as one.
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -75,3 +76,17 @@ class SoraError(Exception):
     """A failure the tool understands but the input did not cause (exit 1)."""
 
     exit_code = 1
+
+
+@contextlib.contextmanager
+def located_read(path: str, what: str) -> Iterator[None]:
+    """Reading an input file (a storyboard, a script): a missing file, a folder or an unreadable file
+    becomes a located problem at ``path:1:1``, exit 2, never a traceback."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise StoryboardError([Problem(path, 1, 1, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise StoryboardError([Problem(path, 1, 1, "", f"is a folder, not {what}")]) from None
+    except OSError as exc:
+        raise StoryboardError([Problem(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None

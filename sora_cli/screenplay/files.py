@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sora_cli.errors import Problem, StoryboardError, UsageError
+from sora_cli.errors import UsageError, located_read
 
 
 def read_script(path: str) -> tuple[bytes, str, Path]:
@@ -18,14 +18,8 @@ def read_script(path: str) -> tuple[bytes, str, Path]:
     if path == "-":
         return sys.stdin.buffer.read(), "<stdin>", Path.cwd()
     p = Path(path)
-    try:
+    with located_read(str(p), "a Fountain script"):
         return p.read_bytes(), str(p), p.resolve().parent
-    except FileNotFoundError:
-        raise StoryboardError([Problem(str(p), 1, 1, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise StoryboardError([Problem(str(p), 1, 1, "", "is a folder, not a Fountain script")]) from None
-    except OSError as exc:
-        raise StoryboardError([Problem(str(p), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
 def write_output(text: str, output: Path | None, force: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sora_cli.errors import Problem, StoryboardError
+from sora_cli.errors import Problem, StoryboardError, located_read
 from sora_cli.storyboard.limits import MAX_FILE_BYTES
 from sora_cli.storyboard.messages import problems_from
 from sora_cli.storyboard.model import Storyboard
@@ -38,17 +38,10 @@ def read_source(path: str | Path) -> tuple[str, str, Path]:
             raise _too_big("<stdin>")
         return text, "<stdin>", Path.cwd()
     p = Path(path)
-    try:
-        with p.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise _too_big(str(p))
-    except FileNotFoundError:
-        raise StoryboardError([Problem(str(p), 1, 1, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise StoryboardError([Problem(str(p), 1, 1, "", "is a folder, not a storyboard file")]) from None
-    except OSError as exc:
-        raise StoryboardError([Problem(str(p), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    with located_read(str(p), "a storyboard file"), p.open("rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_big(str(p))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
