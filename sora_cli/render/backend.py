@@ -47,7 +47,7 @@ def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True)
-class Film:
+class FilmSettings:
     """What a backend needs to know about the whole film (a slice of the Plan)."""
 
     width: int
@@ -62,7 +62,7 @@ class Film:
     safe: tuple[float, float, float, float] = DEFAULT_SAFE
 
     @classmethod
-    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> Film:
+    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> FilmSettings:
         return cls(
             width=width or plan.width,
             height=height or plan.height,
@@ -74,6 +74,9 @@ class Film:
             negative=plan.shots[0].negative if plan.shots else "",
             safe=plan_safe_area(plan),
         )
+
+
+Film = FilmSettings  # the name before issue 12, for code written against it; say FilmSettings
 
 
 @dataclass
@@ -113,7 +116,7 @@ class Backend(Protocol):
     name: ClassVar[str]
     version: ClassVar[str]
 
-    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+    def open(self, film: FilmSettings, progress: Callable[[str], None] | None = None) -> None:
         """Prepare for a film: load models, prepare character conditioning once."""
 
     def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:

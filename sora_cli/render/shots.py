@@ -30,7 +30,7 @@ from sora_cli.atomic import atomic_path
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.plan.model import Plan, PlannedShot
 from sora_cli.render import watermark
-from sora_cli.render.backend import Carry, Film, backend_class
+from sora_cli.render.backend import Carry, FilmSettings, backend_class
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.encode import FrameEncoder, VideoSettings
 from sora_cli.render.progress import NullProgress, Progress, QueueProgress, replay
@@ -156,7 +156,7 @@ def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
         _worker["busy"] = False
 
 
-def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any, parent: int) -> None:
+def _open_worker(backend_name: str, film: FilmSettings, cache_root: Path, queue: Any, parent: int) -> None:
     worker_init(parent)
     backend = backend_class(backend_name)()
     backend.open(film)
@@ -261,7 +261,7 @@ class Farm:
 def render_shots(
     plan: Plan,
     backend_name: str | type,
-    film: Film,
+    film: FilmSettings,
     video: VideoSettings,
     cache: ShotCache,
     only: set[str],

@@ -39,7 +39,7 @@ from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
 from sora_cli.render.animatic.staging import Staging, stage
 from sora_cli.render.animatic.tags import Tag, lay_out
-from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
+from sora_cli.render.backend import Carry, FilmSettings, ShotRender, check_option_types
 from sora_cli.render.watermark import TOP_BAND
 from sora_cli.textfit import LINE_GAP, Box, card_text, fit_block, fit_card, measurer, min_card_size, typeface, wrap
 
@@ -66,7 +66,7 @@ class AnimaticBackend:
     version: ClassVar[str] = "5"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
-        self.film: Film | None = None
+        self.film: FilmSettings | None = None
         self.looks: dict[str, Look] = {}
         self._places: dict[tuple[str, bool, Light], Place] = {}
         self._lit_looks: dict[tuple[str, Light], Look] = {}
@@ -74,7 +74,7 @@ class AnimaticBackend:
     # --- the backend contract -------------------------------------------------------------
 
     @classmethod
-    def identity_for(cls, film: Film) -> dict[str, Any]:
+    def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
         """The cache identity: the safe area where text goes is part of the pixels."""
         return {
             "name": cls.name,
@@ -89,7 +89,7 @@ class AnimaticBackend:
         """Problems with ``backend.options`` as (key, message), checked before rendering."""
         return check_option_types("animatic", options, {key: kind for key, (kind, _, _) in OPTIONS.items()})
 
-    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+    def open(self, film: FilmSettings, progress: Callable[[str], None] | None = None) -> None:
         self.film = film
         self.options = {k: film.options.get(k, default) for k, (_, default, _) in OPTIONS.items()}
         # character conditioning, once per film: looks (colour, build, likeness image)

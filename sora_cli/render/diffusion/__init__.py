@@ -29,7 +29,7 @@ from PIL import Image
 
 from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
-from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
+from sora_cli.render.backend import Carry, FilmSettings, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
 from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import (
@@ -218,7 +218,7 @@ class DiffusersBackend:
         return cached if (cached / "model_index.json").is_file() else None
 
     @classmethod
-    def identity_for(cls, film: Film) -> dict[str, Any]:
+    def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
         identity: dict[str, Any] = {
             "name": cls.name,
             "version": cls.version,
@@ -231,7 +231,7 @@ class DiffusersBackend:
         return identity
 
     @staticmethod
-    def _model_folder(film: Film) -> Path | None:
+    def _model_folder(film: FilmSettings) -> Path | None:
         if not film.model:
             return None
         local = Path(film.model).expanduser()
@@ -240,7 +240,7 @@ class DiffusersBackend:
 
     # --- the backend contract --------------------------------------------------------------------
 
-    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+    def open(self, film: FilmSettings, progress: Callable[[str], None] | None = None) -> None:
         import diffusers
         import torch
         import transformers
