@@ -30,26 +30,27 @@ from sora_cli.assemble.report import film_report, provenance_facts, report_path,
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
-from sora_cli.errors import UsageError
+from sora_cli.digests import file_digest
+from sora_cli.errors import UsageError, did_you_mean
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.outputs import Estimate, Publisher, check_outputs, recover
 from sora_cli.outputs import preflight as output_preflight
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import profile_for, run_qc
 from sora_cli.render.backend import FilmSettings, backend_class
-from sora_cli.render.cache import ShotCache, cache_size_limit, file_digest, prune
+from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import Farm, ShotFile, render_shots, run_busy, stop_workers, worker_init
+from sora_cli.render.shots import Farm, ShotFile, render_shots
 from sora_cli.scratch import render_scratch
 from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.sound.synth import RATE, seconds
 from sora_cli.storyboard import Storyboard, load_storyboard
-from sora_cli.storyboard.messages import did_you_mean
 from sora_cli.storyboard.overrides import Overrides, overridden
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 CACHE_DIR_NAME = ".sora-cache"
 
@@ -186,8 +187,7 @@ def picture_and_sound(
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
+    with ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
         model_audio = getattr(backend_class(backend), "model_audio", None)
         audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
         sound: Future[MixReport] | None = (
