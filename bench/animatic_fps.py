@@ -12,7 +12,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]
 
 from bench.common import EXAMPLES, bare_x264_seconds, row
 from sora_cli import api
-from sora_cli.render.animatic import AnimaticBackend
+from sora_cli.render.animatic.backend import AnimaticBackend
 from sora_cli.render.backend import FilmSettings
 
 

@@ -19,7 +19,8 @@ from sora_cli.atomic import atomic_path
 from sora_cli.errors import UsageError
 from sora_cli.fonts import BOLD, REGULAR
 from sora_cli.plan.model import Plan
-from sora_cli.render.backend import FilmSettings, backend_class
+from sora_cli.render.backend import FilmSettings
+from sora_cli.render.registry import backend_class
 
 PANEL_W = 480
 COLUMNS = 3

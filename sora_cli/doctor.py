@@ -78,7 +78,7 @@ def checks() -> list[tuple[str, bool | None, str]]:
         )
     except (SoraError, OSError) as exc:
         out.append(("speech", False, str(exc)))
-    from sora_cli.render.backend import installed_backends
+    from sora_cli.render.registry import installed_backends
 
     out.append(("backends", True, ", ".join(sorted(installed_backends()))))
     if importlib.util.find_spec("torch") is None:

@@ -41,9 +41,10 @@ from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import profile_for, run_qc
-from sora_cli.render.backend import FilmSettings, backend_class
+from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.encode import VideoSettings
+from sora_cli.render.registry import backend_class
 from sora_cli.render.shots import Farm, ShotFile, render_shots
 from sora_cli.scratch import render_scratch
 from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
@@ -188,8 +189,7 @@ def picture_and_sound(
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
     with ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
-        model_audio = getattr(backend_class(backend), "model_audio", None)
-        audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
+        audio_mode = backend_class(backend).model_audio(plan.backend.model, Path(plan.base_dir), film.options)
         sound: Future[MixReport] | None = (
             None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
         )
@@ -237,7 +237,7 @@ def sign_and_report(
     ``clock``: when the render and its assembly started (``time.perf_counter``), for the timings.
     """
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
-    generative = bool(getattr(cls, "generative", False))
+    generative = cls.generative
     facts = provenance_facts(plan, cls.name, made.identity)
     sign_film(assembled.film, plan.title, generative, facts)  # signed before it can appear at its path
     done = time.perf_counter()

@@ -11,8 +11,9 @@ import pytest
 
 from sora_cli.plan.places import place_for
 from sora_cli.plan.resolve import make_plan
-from sora_cli.render.animatic import AnimaticBackend
-from sora_cli.render.backend import FilmSettings, backend_class
+from sora_cli.render.animatic.backend import AnimaticBackend
+from sora_cli.render.backend import FilmSettings
+from sora_cli.render.registry import backend_class
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, example_text, small
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage
 
 from sora_cli.plan.resolve import make_plan
-from sora_cli.render.animatic import AnimaticBackend
+from sora_cli.render.animatic.backend import AnimaticBackend
 from sora_cli.render.animatic.figures import look_for
 from sora_cli.render.backend import FilmSettings
 from sora_cli.storyboard import parse_storyboard

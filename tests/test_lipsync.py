@@ -173,7 +173,7 @@ def test_audio_reading_closes_on_short_gaps_and_rests_on_long_ones(rate):
 
 def test_whisper_and_shout_show_in_face_and_pose():
     """Mid-line in a medium shot: a shout spreads the arms and opens the mouth wider; a whisper leans in."""
-    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.animatic.backend import AnimaticBackend
     from sora_cli.render.backend import FilmSettings
 
     def frame(delivery: str) -> np.ndarray:

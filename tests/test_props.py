@@ -153,7 +153,7 @@ shots:
 
 
 def run_shot(action: str, props: str = "[]", location: str = "a small office", framing: str = "wide"):
-    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.animatic.backend import AnimaticBackend
     from sora_cli.render.backend import FilmSettings
     from tests.test_animatic import CLEAN, plan_of
 
@@ -206,7 +206,7 @@ def test_drink_raises_the_cup_to_the_mouth():
 
 
 def test_hand_over_moves_the_thing_from_one_hand_to_the_other():
-    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.animatic.backend import AnimaticBackend
     from sora_cli.render.backend import FilmSettings
     from tests.test_animatic import CLEAN, plan_of
 

@@ -338,7 +338,7 @@ shots:
 def test_the_slate_and_caption_stay_in_the_band_the_watermark_avoids(size):
     """Drawn with and without slate and caption: what they add lies in the top band, and no mark position
     reaches into it (nor into the bottom band of burned subtitles)."""
-    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.animatic.backend import AnimaticBackend
     from sora_cli.render.backend import FilmSettings
 
     width, height = size

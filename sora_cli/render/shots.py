@@ -26,9 +26,10 @@ from sora_cli.fonts import quiet_fontconfig
 from sora_cli.plan.model import Plan, PlannedShot
 from sora_cli.progress import NullProgress, Progress, QueueProgress, replay
 from sora_cli.render import watermark
-from sora_cli.render.backend import Carry, FilmSettings, backend_class
+from sora_cli.render.backend import Backend, Carry, FilmSettings
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.encode import FrameEncoder, VideoSettings
+from sora_cli.render.registry import backend_class
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 
@@ -111,7 +112,7 @@ def _render_chain_in_worker(jobs: list[ShotJob], video: VideoSettings) -> list[S
 
 def render_chain(
     jobs: list[ShotJob],
-    backend: Any,
+    backend: Backend,
     cache: ShotCache,
     video: VideoSettings,
     progress: Progress,
@@ -154,14 +155,12 @@ def render_chain(
 
 
 def _render_one(
-    job: ShotJob, backend: Any, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
+    job: ShotJob, backend: Backend, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
 ) -> Carry:
     shot = job.shot
     progress.shot_started(shot.id, shot.frames)
     keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
-    if hasattr(backend, "on_step"):  # generative backends report each denoising step
-        backend.on_step = lambda step, total: progress.shot_step(shot.id, step, total)
-    render = backend.render_shot(shot, carry)
+    render = backend.render_shot(shot, carry, on_step=lambda step, total: progress.shot_step(shot.id, step, total))
     with atomic_path(cache.video(job.key)) as tmp:
         encoder: FrameEncoder | None = None
         try:
@@ -213,13 +212,10 @@ def render_shots(
 ) -> dict[str, ShotFile]:
     quiet_fontconfig()
     cls = backend_class(backend_name)
-    identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
-    if hasattr(cls, "identity_for"):
-        identity = cls.identity_for(film)
+    identity = cls.identity_for(film)
     if on_identity:
         on_identity(identity)
-    generative = bool(getattr(cls, "generative", False))
-    work = plan_jobs(plan, identity, generative, video, only)
+    work = plan_jobs(plan, identity, cls.generative, video, only)
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
