@@ -125,7 +125,7 @@ AllowAssetsOption = Annotated[
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
+    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/storyboard/policy/default.yaml)."),
 ]
 
 

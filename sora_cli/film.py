@@ -39,8 +39,9 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
+from sora_cli.render.chain import ShotFile
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.shots import Farm, ShotFile, render_shots
+from sora_cli.render.shots import Farm, render_shots
 from sora_cli.scratch import render_scratch
 from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard

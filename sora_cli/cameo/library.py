@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sora_cli.cameo.consent import revocation_of, signature_problem
+
 MANIFEST = "cameo.json"
 #: A cameo record is a small JSON file; anything larger is not one of ours.
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -121,8 +123,6 @@ def identity_state(record: dict[str, Any]) -> str | None:
     tombstone (``revoked_on`` set) is then reported by :func:`record_state`; last,
     the user's revocation list.
     """
-    from sora_cli.cameo.consent import revocation_of, signature_problem
-
     if why := signature_problem(record):
         return f"not trusted: {why}"
     if record.get("revoked_on"):

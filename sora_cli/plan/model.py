@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from sora_cli.portable import portable_paths
 from sora_cli.speech.voice import ResolvedVoice
 
 
@@ -165,7 +166,5 @@ class Plan(Frozen):
 
     def summary(self) -> dict[str, Any]:
         """The documented ``sora plan --json`` shape (a superset of it), paths relative to the storyboard."""
-        from sora_cli.portable import portable_paths
-
         keys = frozenset({"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound"})
         return portable_paths(self.model_dump(mode="json"), Path(self.base_dir), keys)

@@ -30,8 +30,8 @@ from sora_cli.errors import SoraError
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.render.backend import Carry, Film, backend_class
 from sora_cli.render.cache import ShotCache
+from sora_cli.render.chain import ShotFile, ShotJob, render_chain
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.shots import ShotFile, ShotJob, render_chain
 
 ACTOR_RESTARTS = 3
 
