@@ -7,6 +7,7 @@ from pathlib import Path
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.storyboard import Storyboard, load_storyboard
+from sora_cli.storyboard.overrides import Overrides, overridden
 
 
 def load(
@@ -32,11 +33,7 @@ def plan(
     """
     from sora_cli.preflight import preflight
 
-    sb = load_storyboard(path, cameo_dirs, policy, allow_assets)
-    if model is not None:
-        from sora_cli.film import with_model
-
-        sb = with_model(sb, model)
+    sb = overridden(load_storyboard(path, cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model))
     preflight(sb, cameo_dirs, backend)
     return make_plan(sb, cameo_dirs)
 

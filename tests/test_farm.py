@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray")
 
 from sora_cli.film import RenderRequest, render_film  # noqa: E402
 from sora_cli.provenance import media_digest  # noqa: E402
-from sora_cli.render.animatic import AnimaticBackend  # noqa: E402
+from sora_cli.render.animatic.backend import AnimaticBackend  # noqa: E402
 from sora_cli.render.backend import ShotRender  # noqa: E402
 from sora_cli.render.shots import Farm  # noqa: E402
 from tests.conftest import example_text, run_cli  # noqa: E402
@@ -45,7 +45,7 @@ class DiesOnce(AnimaticBackend):
 
     marker: Path
 
-    def render_shot(self, shot, carry):
+    def render_shot(self, shot, carry, on_step=None):
         return ShotRender(self._dying(shot, carry))
 
     def _dying(self, shot, carry):

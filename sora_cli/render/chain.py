@@ -19,7 +19,7 @@ from sora_cli.atomic import atomic_path
 from sora_cli.plan.model import PlannedShot
 from sora_cli.progress import Progress
 from sora_cli.render import watermark
-from sora_cli.render.backend import Carry
+from sora_cli.render.backend import Backend, Carry
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import FrameEncoder, VideoSettings
 
@@ -49,7 +49,7 @@ class ShotFile:
 
 def render_chain(
     jobs: list[ShotJob],
-    backend: Any,
+    backend: Backend,
     cache: ShotCache,
     video: VideoSettings,
     progress: Progress,
@@ -92,14 +92,12 @@ def render_chain(
 
 
 def _render_one(
-    job: ShotJob, backend: Any, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
+    job: ShotJob, backend: Backend, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
 ) -> Carry:
     shot = job.shot
     progress.shot_started(shot.id, shot.frames)
     keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
-    if hasattr(backend, "on_step"):  # generative backends report each denoising step
-        backend.on_step = lambda step, total: progress.shot_step(shot.id, step, total)
-    render = backend.render_shot(shot, carry)
+    render = backend.render_shot(shot, carry, on_step=lambda step, total: progress.shot_step(shot.id, step, total))
     with atomic_path(cache.video(job.key)) as tmp:
         encoder: FrameEncoder | None = None
         try:

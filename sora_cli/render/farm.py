@@ -28,10 +28,11 @@ from urllib.parse import urlparse
 from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.render.backend import Carry, Film, backend_class
+from sora_cli.render.backend import Carry, FilmSettings
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.chain import ShotFile, ShotJob, render_chain
 from sora_cli.render.encode import VideoSettings
+from sora_cli.render.registry import backend_class
 
 ACTOR_RESTARTS = 3
 
@@ -76,7 +77,7 @@ def connect(address: str | None) -> Any:
 class ChainRenderer:
     """A Ray actor: one backend, opened once, rendering whole chains into bytes."""
 
-    def __init__(self, backend: str | type, film: Film):
+    def __init__(self, backend: str | type, film: FilmSettings):
         cls = backend_class(backend) if isinstance(backend, str) else backend
         self.backend = cls()
         self.backend.open(film)
@@ -107,7 +108,7 @@ class ChainRenderer:
 def render_on_ray(
     work: list[list[ShotJob]],
     backend: str | type,
-    film: Film,
+    film: FilmSettings,
     video: VideoSettings,
     cache: ShotCache,
     address: str | None,

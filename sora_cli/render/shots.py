@@ -23,11 +23,12 @@ from sora_cli import faults
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.plan.model import Plan, PlannedShot
 from sora_cli.progress import NullProgress, Progress, QueueProgress, replay
-from sora_cli.render.backend import Film, backend_class
+from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.chain import ShotFile, ShotJob, render_chain
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.farm import render_on_ray
+from sora_cli.render.registry import backend_class
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 
@@ -73,7 +74,7 @@ def plan_jobs(
 _worker: dict[str, Any] = {}  # the open backend, its film, the cache and the progress queue of this worker
 
 
-def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any, parent: int) -> None:
+def _open_worker(backend_name: str, film: FilmSettings, cache_root: Path, queue: Any, parent: int) -> None:
     worker_init(parent)
     backend = backend_class(backend_name)()
     backend.open(film)
@@ -100,7 +101,7 @@ class Farm:
 def render_shots(
     plan: Plan,
     backend_name: str | type,
-    film: Film,
+    film: FilmSettings,
     video: VideoSettings,
     cache: ShotCache,
     only: set[str],
@@ -111,13 +112,10 @@ def render_shots(
 ) -> dict[str, ShotFile]:
     quiet_fontconfig()
     cls = backend_class(backend_name)
-    identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
-    if hasattr(cls, "identity_for"):
-        identity = cls.identity_for(film)
+    identity = cls.identity_for(film)
     if on_identity:
         on_identity(identity)
-    generative = bool(getattr(cls, "generative", False))
-    work = plan_jobs(plan, identity, generative, video, only)
+    work = plan_jobs(plan, identity, cls.generative, video, only)
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
