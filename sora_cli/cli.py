@@ -370,7 +370,7 @@ def render(
             otio=otio,
             cameo_dirs=cameos,
             policy=policy,
-            farm=_farm(executor, ray_address, ray_actors, ray_gpus),
+            ray=_ray_executor(executor, ray_address, ray_actors, ray_gpus),
             qc=not no_qc,
             allow_assets=tuple(allow_assets or ()),
             cache_size=_size(cache_size),
@@ -954,8 +954,8 @@ def cache_command(
     print(line)
 
 
-def _farm(executor: str, address: str | None, actors: int, gpus: float):
-    from sora_cli.render.shots import Farm
+def _ray_executor(executor: str, address: str | None, actors: int, gpus: float):
+    from sora_cli.render.ray_executor import RayExecutor
 
     if executor not in ("local", "ray"):
         raise UsageError(f"--executor {executor!r}: use local or ray")
@@ -963,7 +963,7 @@ def _farm(executor: str, address: str | None, actors: int, gpus: float):
         if address:
             raise UsageError("--ray-address needs --executor ray")
         return None
-    return Farm(address=address, actors=actors, gpus_per_actor=gpus)
+    return RayExecutor(address=address, actors=actors, gpus_per_actor=gpus)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -74,7 +74,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("sora_cli.cli", "sora_cli.plan.model"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.qc"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.render.cache"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.render.shots"): "issue 12 API bullet",
+    ("sora_cli.cli", "sora_cli.render.ray_executor"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.schema"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.screenplay.export"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.screenplay.files"): "issue 12 API bullet",
@@ -287,7 +287,7 @@ def test_a_backward_import_is_named_with_file_line_and_rule(tmp_path: Path, file
 def test_a_cycle_is_found_even_through_a_function_level_import(tmp_path: Path):
     imports = _fake(tmp_path, {
         "render/__init__.py": "",
-        "render/shots.py": "def run():\n    from sora_cli.render.farm import go\n",
-        "render/farm.py": "from sora_cli.render.shots import ShotFile\n",
+        "render/shots.py": "def run():\n    from sora_cli.render.ray_executor import go\n",
+        "render/ray_executor.py": "from sora_cli.render.shots import ShotFile\n",
     })  # fmt: skip
-    assert cycles(imports) == [["sora_cli.render.farm", "sora_cli.render.shots"]]
+    assert cycles(imports) == [["sora_cli.render.ray_executor", "sora_cli.render.shots"]]

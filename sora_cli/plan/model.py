@@ -46,7 +46,7 @@ class WorldFacts(Frozen):
     weather_beyond_windows: str  # indoors: the weather seen through the windows ("" outdoors)
     weather_heard: str  # full (outdoors), muffled (indoors, through the walls) or none
     windows: bool = True  # indoors: False for "a room with no windows" (nothing of the outside is seen)
-    reason: str = ""  # which rule of plan/places.py decided the place ("head noun: hallway", ...)
+    reason: str = ""  # which rule of plan/place_kinds.py decided the place ("head noun: hallway", ...)
 
 
 class ResolvedWorld(Frozen):

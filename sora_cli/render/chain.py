@@ -2,7 +2,7 @@
 
 This is the work itself, the same wherever it runs: on the driver, in a local
 worker process (``render/shots.py`` schedules those) or in a Ray actor
-(``render/farm.py``). Frames stream from the backend into the encoder, so memory
+(``render/ray_executor.py``). Frames stream from the backend into the encoder, so memory
 does not grow with the length of a shot; a cached shot's carry feeds the next.
 """
 
@@ -41,7 +41,7 @@ class ShotFile:
     key: str
     path: Path
     frames: int
-    cached: bool
+    reused: bool  # taken from the shot cache, not rendered (the report's word)
     seconds: float = 0.0
     worker: str = ""
     info: dict[str, Any] = field(default_factory=dict)
@@ -58,7 +58,7 @@ def render_chain(
     """Render one chain, reusing cached shots; a cached shot's carry feeds the next shot.
 
     ``carry`` is the state to start from when ``jobs`` begins with a ``continue``
-    shot whose predecessor is not in ``cache`` (a farm worker's case).
+    shot whose predecessor is not in ``cache`` (a Ray actor's case).
     """
     first = next((i for i, job in enumerate(jobs) if job.force or not cache.has(job.key)), len(jobs))
     # a continue shot needs the carry of the shot before it: step back until one is stored
@@ -69,7 +69,7 @@ def render_chain(
     results: list[ShotFile] = []
     for i, job in enumerate(jobs):
         if i < first:
-            results.append(ShotFile(job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True))
+            results.append(ShotFile(job.shot.id, job.key, cache.video(job.key), job.shot.frames, reused=True))
             progress.shot_finished(job.shot.id, True)
             continue
         started = time.perf_counter()

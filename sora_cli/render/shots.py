@@ -3,7 +3,7 @@
 Continuity chains (a shot plus the ``continue`` shots after it) are the unit
 of work: shots inside a chain depend on each other's carried state, chains do
 not depend on each other. Chains run in worker processes (``jobs``), each of
-which opens the backend once, or on a Ray cluster (``render/farm.py``); the work
+which opens the backend once, or on a Ray cluster (``render/ray_executor.py``); the work
 of one chain is :mod:`sora_cli.render.chain`, the same wherever it runs.
 The output is byte-identical whatever ``jobs`` is: each shot's bytes depend
 only on its key.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -27,7 +26,7 @@ from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.chain import ShotFile, ShotJob, render_chain
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.farm import render_on_ray
+from sora_cli.render.ray_executor import RayExecutor, render_on_ray
 from sora_cli.render.registry import backend_class
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
@@ -89,15 +88,6 @@ def _render_chain_in_worker(jobs: list[ShotJob], video: VideoSettings) -> list[S
 # --- the driver side ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Farm:
-    """Where chains render when not in local worker processes (``--executor ray``)."""
-
-    address: str | None = None
-    actors: int = 2
-    gpus_per_actor: float = 0.0
-
-
 def render_shots(
     plan: Plan,
     backend_name: str | type,
@@ -108,7 +98,7 @@ def render_shots(
     jobs: int,
     progress: Progress,
     on_identity: Callable[[dict[str, Any]], None] | None = None,
-    farm: Farm | None = None,
+    ray: RayExecutor | None = None,
 ) -> dict[str, ShotFile]:
     quiet_fontconfig()
     cls = backend_class(backend_name)
@@ -122,18 +112,18 @@ def render_shots(
     results: dict[str, ShotFile] = {}
     for chain, needed in zip(work, to_do, strict=True):
         for job in chain:
-            # chains with nothing to do; on a farm also the cached start of a chain (the farm sends only the rest)
-            if not needed or (farm is not None and not job.force and cache.has(job.key)):
+            # chains with nothing to do; on Ray also the reused start of a chain (only the rest is sent)
+            if not needed or (ray is not None and not job.force and cache.has(job.key)):
                 results[job.shot.id] = ShotFile(
-                    job.shot.id, job.key, cache.video(job.key), job.shot.frames, cached=True
+                    job.shot.id, job.key, cache.video(job.key), job.shot.frames, reused=True
                 )
                 progress.shot_finished(job.shot.id, True)
     if not todo:
         return results
-    if farm is not None:
+    if ray is not None:
         results.update(
             render_on_ray(
-                todo, backend_name, film, video, cache, farm.address, farm.actors, farm.gpus_per_actor, progress
+                todo, backend_name, film, video, cache, ray.address, ray.actors, ray.gpus_per_actor, progress
             )
         )
         return results
