@@ -35,7 +35,7 @@ from sora_cli.provenance import ManifestSummary, Verification
 from sora_cli.qc.result import QcResult
 from sora_cli.render.cache import cache_size_limit, parse_size, usage
 from sora_cli.render.cache import prune as prune_cache
-from sora_cli.render.shots import Farm
+from sora_cli.render.ray_executor import RayExecutor
 from sora_cli.schema import SCHEMA_FILE, schema_text
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import Storyboard, load_storyboard
@@ -43,8 +43,8 @@ from sora_cli.storyboard.overrides import Overrides, overridden
 
 __all__ = [
     "CacheInfo",
-    "Farm",
     "Provenance",
+    "RayExecutor",
     "RenderRequest",
     "Validation",
     "board",

@@ -125,7 +125,7 @@ AllowAssetsOption = Annotated[
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
+    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/storyboard/policy/default.yaml)."),
 ]
 
 
@@ -358,7 +358,7 @@ def render(
             otio=otio,
             cameo_dirs=cameos,
             policy=policy,
-            farm=_farm(executor, ray_address, ray_actors, ray_gpus),
+            ray=_ray_executor(executor, ray_address, ray_actors, ray_gpus),
             qc=not no_qc,
             allow_assets=tuple(allow_assets or ()),
             cache_size=api.check_cache_size(cache_size),
@@ -835,14 +835,14 @@ def cache_command(
     print(line)
 
 
-def _farm(executor: str, address: str | None, actors: int, gpus: float) -> api.Farm | None:
+def _ray_executor(executor: str, address: str | None, actors: int, gpus: float) -> api.RayExecutor | None:
     if executor not in ("local", "ray"):
         raise UsageError(f"--executor {executor!r}: use local or ray")
     if executor == "local":
         if address:
             raise UsageError("--ray-address needs --executor ray")
         return None
-    return api.Farm(address=address, actors=actors, gpus_per_actor=gpus)
+    return api.RayExecutor(address=address, actors=actors, gpus_per_actor=gpus)
 
 
 def run() -> None:

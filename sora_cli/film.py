@@ -43,9 +43,11 @@ from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import profile_for, run_qc
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
+from sora_cli.render.chain import ShotFile
 from sora_cli.render.encode import VideoSettings
+from sora_cli.render.ray_executor import RayExecutor
 from sora_cli.render.registry import backend_class
-from sora_cli.render.shots import Farm, ShotFile, render_shots
+from sora_cli.render.shots import render_shots
 from sora_cli.scratch import render_scratch
 from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.sound.synth import RATE, seconds
@@ -70,7 +72,7 @@ class RenderRequest:
     otio: bool = False
     cameo_dirs: Path | None = None
     policy: Path | None = None
-    farm: Farm | None = None  # render chains on a Ray cluster instead of local processes
+    ray: RayExecutor | None = None  # --executor ray: render chains on a Ray cluster instead of local processes
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
@@ -206,7 +208,7 @@ def picture_and_sound(
                 max(1, request.jobs),
                 progress,
                 identity.update,
-                request.farm,
+                request.ray,
             )
             picture_seconds = time.perf_counter() - picture_started
             if request.use_cache:  # so that revoking a cameo can purge the shots that show it

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from sora_cli.plan.places import place_for
+from sora_cli.plan.place_kinds import place_for
 from sora_cli.plan.resolve import make_plan
 from sora_cli.render.animatic.backend import AnimaticBackend
 from sora_cli.render.backend import FilmSettings

@@ -192,5 +192,5 @@ def test_scheduling_never_compares_chains(tmp_path, monkeypatch):
     files = shots.render_shots(
         plan, "animatic", film, VideoSettings(160, 96, 12), EverythingCached(tmp_path), set(), 1, NullProgress()
     )
-    assert len(files) == 300 and all(f.cached for f in files.values())
+    assert len(files) == 300 and all(f.reused for f in files.values())
     assert compared == []

@@ -300,8 +300,8 @@ def test_content_policy_violations_are_located(tmp_path):
 
 
 def test_policy_file_replaces_the_default_and_plugins_are_consulted(tmp_path):
-    from sora_cli.policy import check_policy, load_policy
     from sora_cli.storyboard import parse_storyboard
+    from sora_cli.storyboard.policy import check_policy, load_policy
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(

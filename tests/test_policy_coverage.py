@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sora_cli.policy as policy
+import sora_cli.storyboard.policy as policy
 from sora_cli.errors import StoryboardError
 from sora_cli.plan.resolve import make_plan
 from sora_cli.storyboard import parse_storyboard

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sora_cli.cameo.consent import revocation_of, signature_problem
 from sora_cli.errors import UsageError
 
 MANIFEST = "cameo.json"
@@ -139,8 +140,6 @@ def identity_state(record: dict[str, Any]) -> str | None:
     tombstone (``revoked_on`` set) is then reported by :func:`record_state`; last,
     the user's revocation list.
     """
-    from sora_cli.cameo.consent import revocation_of, signature_problem
-
     if why := signature_problem(record):
         return f"not trusted: {why}"
     if record.get("revoked_on"):

@@ -34,6 +34,7 @@ from sora_cli.plan.seeds import shot_seed
 from sora_cli.plan.timing import LineTime, overflow, place_lines, shot_frames, start_frames
 from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
 from sora_cli.plan.voices import assign_voices
+from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.speech.engine import speak
 from sora_cli.storyboard.limits import MAX_FILM_SECONDS
@@ -64,8 +65,6 @@ def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float, float
     ceiling (:func:`~sora_cli.profiles.loudest_target`): a louder target
     would be missed (or crush the dialogue), so it is refused here.
     """
-    from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
-
     spec = sb.output.profile
     try:
         profile = load_profile(spec, sb.source.base_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError, located_read
 
 
@@ -31,6 +32,5 @@ def write_output(text: str, output: Path | None, force: bool) -> None:
         raise UsageError(f"{output} already exists (use --force to replace it)")
     if output.exists() and not output.is_file():
         raise UsageError(f"{output} is not a file")
-    from sora_cli.atomic import atomic_write_text
 
     atomic_write_text(output, text)

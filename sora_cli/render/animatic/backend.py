@@ -19,7 +19,7 @@ import numpy as np
 import skia
 
 from sora_cli.fonts import MONO
-from sora_cli.plan.colors import RGB, hex_rgb, mix, words
+from sora_cli.plan.colors import RGB, words
 from sora_cli.plan.model import PlannedShot, WorldFacts
 from sora_cli.render.animatic import weather
 from sora_cli.render.animatic.camera import (
@@ -34,6 +34,7 @@ from sora_cli.render.animatic.camera import (
 )
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
+from sora_cli.render.animatic.paint import hex_rgb, mix
 from sora_cli.render.animatic.place import Place, build_place
 from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
 from sora_cli.render.animatic.sky import Light, blend, light_for
