@@ -42,7 +42,9 @@ from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.overrides import Overrides, overridden
 
 __all__ = [
+    "SCHEMA_FILE",
     "CacheInfo",
+    "Plan",
     "Provenance",
     "RayExecutor",
     "RenderRequest",
@@ -58,6 +60,7 @@ __all__ = [
     "doctor_model",
     "export_fountain",
     "import_fountain",
+    "import_summary",
     "init",
     "load",
     "plan",
@@ -70,6 +73,7 @@ __all__ = [
     "validate",
     "verify",
     "voices",
+    "write_text",
 ]
 
 
@@ -296,6 +300,23 @@ def import_fountain(
     raw, name, _ = read_script(script)
     base = output.resolve().parent if output else Path.cwd()
     return breakdown(raw, name, base, policy, allow_assets)
+
+
+def import_summary(storyboard: str) -> str:
+    """``3 scenes, 12 shots, 30 lines`` of an imported storyboard's text."""
+    from sora_cli.screenplay.importer import summary
+
+    return summary(storyboard)
+
+
+def write_text(text: str, output: Path, force: bool = False) -> Path:
+    """Write an imported storyboard or exported screenplay to ``output`` (an existing file only with ``force``)."""
+    if output.exists() and not force:
+        raise UsageError(f"{output} already exists (use --force to replace it)")
+    if output.exists() and not output.is_file():
+        raise UsageError(f"{output} is not a file")
+    atomic_write_text(output, text)
+    return output
 
 
 def export_fountain(path: str | Path, output: Path | None = None, cameo_dirs: Path | None = None) -> str:

@@ -24,8 +24,6 @@ from rich.table import Table
 
 from sora_cli import __version__, api
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
-from sora_cli.plan.model import Plan
-from sora_cli.schema import SCHEMA_FILE
 
 app = typer.Typer(
     name="sora",
@@ -186,7 +184,7 @@ def plan_command(
     _print_plan(plan)
 
 
-def _print_plan(plan: Plan) -> None:
+def _print_plan(plan: api.Plan) -> None:
     console = _stdout()
     table = Table(
         title=f"{escape(plan.title)}: {len(plan.shots)} shots, {plan.duration:.2f} s, {plan.width}x{plan.height} @ {plan.fps} fps",
@@ -248,7 +246,7 @@ def init(
     with _guard():
         target = api.init(directory, force)
     _stderr().print(
-        f"[green]created[/] {escape(str(target))}, {escape(str(directory / SCHEMA_FILE))} and assets/\n"
+        f"[green]created[/] {escape(str(target))}, {escape(str(directory / api.SCHEMA_FILE))} and assets/\n"
         f"next: sora render {escape(str(target))}"
     )
 
@@ -656,14 +654,20 @@ def import_command(
 
       cat script.fountain | sora import - | sora validate -
     """
-    from sora_cli.screenplay.files import write_output
-    from sora_cli.screenplay.importer import summary
-
     with _guard():
         text = api.import_fountain(script, output, policy, tuple(allow_assets or ()))
-        write_output(text, output, force)
+        _write_output(text, output, force)
     if output is not None and str(output) != "-":  # `-o -` is stdout: nothing was written to a file
-        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
+        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {api.import_summary(text)}", soft_wrap=True)
+
+
+def _write_output(text: str, output: Path | None, force: bool) -> None:
+    """``-o FILE`` through the API; no ``-o`` (or ``-o -``) prints the text."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    api.write_text(text, output, force)
 
 
 export_app = typer.Typer(help="Write a storyboard in another format.", no_args_is_help=True)
@@ -683,10 +687,8 @@ def export_fountain_command(
 
       sora export fountain storyboards/harbour_night.yaml -o harbour.fountain
     """
-    from sora_cli.screenplay.files import write_output
-
     with _guard():
-        write_output(api.export_fountain(file, output, cameos), output, force)
+        _write_output(api.export_fountain(file, output, cameos), output, force)
 
 
 cameo_app = typer.Typer(
