@@ -1,8 +1,6 @@
-"""Reading scripts and writing what import and export make, for the command line.
+"""Reading the scripts ``sora import`` breaks down (a file, or stdin for ``-``), located when unreadable.
 
-Outputs go to stdout unless ``-o`` names a file; an existing file is replaced
-only with ``--force`` (sora never overwrites a file it was not asked to), and
-atomically, so a failed run leaves the old file whole.
+What import and export make is written by :func:`sora_cli.api.write_text`.
 """
 
 from __future__ import annotations
