@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sora_cli.cameo.consent import revocation_of, signature_problem
+from sora_cli.errors import UsageError
 
 MANIFEST = "cameo.json"
 #: A cameo record is a small JSON file; anything larger is not one of ours.
@@ -100,6 +102,21 @@ def default_library() -> Path:
     if (Path.cwd() / "cameos").is_dir():
         return Path.cwd() / "cameos"
     return library_dirs(Path.cwd())[-1]
+
+
+def cameo_name(name: str) -> str:
+    """``name`` when it can name a cameo (its folder): lowercase letters, digits, ``_`` and ``-``."""
+    if not re.fullmatch(r"[a-z0-9_-]{1,64}", name):
+        raise UsageError(f"{name!r} is not a valid cameo name: use lowercase letters, digits, '_' and '-'")
+    return name
+
+
+def cameo_record_text(name: str, library: Path) -> str:
+    """The text of cameo ``name``'s record as stored (``sora cameo show``); a usage error when there is none."""
+    path = library / cameo_name(name) / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"no cameo {name!r} in {library}")
+    return path.read_text(encoding="utf-8")
 
 
 def list_cameos(library: Path) -> list[dict[str, Any]]:
