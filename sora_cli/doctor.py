@@ -121,9 +121,9 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     longest: float | None = None
     base = Path.cwd()
     if storyboard is not None:
-        from sora_cli import api
+        from sora_cli.storyboard import load_storyboard  # (sora_cli.api wraps this module: never the reverse)
 
-        sb = api.load(Path(storyboard))
+        sb = load_storyboard(Path(storyboard))
         options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
         fps_film = sb.output.fps
         durations = [shot.duration for shot in sb.shots]

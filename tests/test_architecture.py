@@ -65,22 +65,10 @@ CLI_MAY_IMPORT = ("sora_cli.api", "sora_cli.cli", "sora_cli.entry")
 ALLOWED: dict[tuple[str, str], str] = {
     # issue 12, "The API is the front door": the CLI still calls these directly; arch-conductor's
     # half moves each behind sora_cli.api and deletes its line here.
-    ("sora_cli.cli", "sora_cli.board"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.cameo.capture"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.cameo.library"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.doctor"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.film"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.masters"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.plan.model"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.qc"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.render.cache"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.render.ray_executor"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.schema"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.screenplay.export"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.screenplay.files"): "issue 12 API bullet",
     ("sora_cli.cli", "sora_cli.screenplay.importer"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.sound.effects"): "issue 12 API bullet",
-    ("sora_cli.cli", "sora_cli.storyboard"): "issue 12 API bullet",
 }
 
 
