@@ -121,7 +121,7 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     longest: float | None = None
     base = Path.cwd()
     if storyboard is not None:
-        from sora_cli.storyboard import load_storyboard
+        from sora_cli.storyboard import load_storyboard  # (sora_cli.api wraps this module: never the reverse)
 
         sb = load_storyboard(Path(storyboard))
         options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
