@@ -110,30 +110,31 @@ class MixReport:
     limited: bool
 
 
+def line_speech(voice, line) -> np.ndarray:
+    """A dialogue line exactly as the mix places it: mono float32 at :data:`RATE`, at its delivery's peak.
+
+    A recorded take when the line has one, else the line synthesised in its
+    speaker's voice (a cameo's included). The diffusers backend gives the same
+    samples to audio-driven models, so the mouth follows the speech the film plays.
+    """
+    if line.audio:
+        take = load_take(line.audio)
+        return take * np.float32(RECORDED_PEAK / max(float(np.max(np.abs(take))), 1e-9))
+    speech = speak(line.line, voice, line.delivery)
+    if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
+        return np.zeros(1, np.float32)
+    x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
+    return x * np.float32(SPEECH_PEAK[line.delivery] / max(float(np.max(np.abs(x))), 1e-9))
+
+
 def _speech_event(plan: Plan, line) -> Event:
     start = seconds(line.start)
-    if line.audio:
-        path = line.audio
-
-        def load_recorded() -> np.ndarray:
-            take = load_take(path)
-            return take * np.float32(RECORDED_PEAK / max(float(np.max(np.abs(take))), 1e-9))
-
-        return Event(
-            start, seconds(line.end - line.start) + 1, load_recorded, 1.0, ("take", file_digest(path), RECORDED_PEAK)
-        )
     voice = plan.characters[line.speaker].voice
-    text, delivery = line.line, line.delivery
-
-    def load_spoken() -> np.ndarray:
-        speech = speak(text, voice, delivery)
-        if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
-            return np.zeros(1, np.float32)
-        x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
-        return x * np.float32(SPEECH_PEAK[delivery] / max(float(np.max(np.abs(x))), 1e-9))
-
-    identity = ("speech", text, voice.model_dump_json(), delivery, SPEECH_PEAK[delivery])
-    return Event(start, seconds(line.end - line.start) + RATE // 10, load_spoken, 1.0, identity)
+    if line.audio:
+        identity: tuple = ("take", file_digest(line.audio), RECORDED_PEAK)
+        return Event(start, seconds(line.end - line.start) + 1, lambda: line_speech(voice, line), 1.0, identity)
+    identity = ("speech", line.line, voice.model_dump_json(), line.delivery, SPEECH_PEAK[line.delivery])
+    return Event(start, seconds(line.end - line.start) + RATE // 10, lambda: line_speech(voice, line), 1.0, identity)
 
 
 def _sfx_event(sfx) -> Event:

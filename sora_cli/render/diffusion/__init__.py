@@ -65,6 +65,8 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 AUDIO_CHOICES = ("ambience", "all", "none")
 AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
+#: pipelines whose picture follows given speech (the line's audio goes in; their own sound is not used)
+SPEECH_DRIVEN = ("LTX2DFRPipeline",)
 DEFAULT_CHUNK_SECONDS = 2.0
 # the least value each numeric option may take (and whether it may equal it): a zero fps divides by zero mid-render
 MINIMUMS: dict[str, tuple[float, bool]] = {
@@ -368,6 +370,14 @@ class DiffusersBackend:
         )
         carried = "latents" if history is not None else "frames" if continuing else None
         references = {cid: self.likeness[cid] for cid in shot.cast if cid in self.likeness}
+        visemes = tuple(
+            (round(v.t - shot.start, 6), line.speaker, v.shape) for line in shot.dialogue for v in line.visemes
+        )
+        speech = None
+        if self.pipeline_class in SPEECH_DRIVEN:
+            from sora_cli.render.diffusion.speech import shot_speech
+
+            speech = shot_speech(shot, film.characters, int(self.pipe.audio_vae.config.sample_rate))
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
         produced = 0
@@ -386,6 +396,7 @@ class DiffusersBackend:
                 frames=self.chunk,
                 context=context,
                 references=references,
+                visemes=visemes,
                 extra={
                     "num_inference_steps": int(film.options.get("steps", 30)),
                     "guidance_scale": float(film.options.get("guidance", 5.0)),
@@ -407,6 +418,11 @@ class DiffusersBackend:
                     summary.pop("previous_frames", None)  # the latents replaced the adapter's pixel prefix
             if self.pipeline_class in AUDIO_PIPELINES:
                 kwargs.update(self._ltx2_extra())
+            if self.pipeline_class in SPEECH_DRIVEN:
+                start = (produced - repeated) / self.fps  # the shot time of this call's first frame
+                for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale"):
+                    kwargs.pop(unsupported)
+                kwargs.update(self._dfr_extra(summary, speech, start))
             try:
                 if latent_call is not None and latent_call.history:
                     repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
@@ -476,6 +492,28 @@ class DiffusersBackend:
         layers = int(self.pipe.transformer.config.num_layers)
         if layers <= 28:  # the pipelines' default guidance block is 28: a smaller transformer has none
             extra.update(spatio_temporal_guidance_blocks=None, stg_scale=0.0, audio_stg_scale=0.0)
+        return extra
+
+    def _dfr_extra(self, summary: dict[str, Any], speech: np.ndarray | None, start: float) -> dict[str, Any]:
+        """LTX-2 DFR's call: one plain pass (no keyframe slots), the shot's speech held clean when it has dialogue.
+
+        DFR takes no negative prompt, guidance or step count: its schedule is
+        the distilled sigmas, or ``steps`` evenly spaced ones when set.
+        """
+        from diffusers.pipelines.ltx2.dfr_layout import resolve_canvas
+        from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+
+        steps = self.film.options.get("steps")
+        sigmas = list(DISTILLED_SIGMA_VALUES) if steps is None else [1.0 - k / int(steps) for k in range(int(steps))]
+        self._steps = len(sigmas)
+        extra: dict[str, Any] = {"frame_rate": float(self.fps), "generate_slots": False, "sigmas": sigmas}
+        if speech is not None:
+            from sora_cli.render.diffusion.speech import audio_latents
+
+            canvas = resolve_canvas(self.chunk, self.pipe.vae_temporal_compression_ratio)[0]
+            latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
+            extra.update(audio_latents=latents, freeze_audio=True)
+            summary["speech"] = {"from": round(start, 6), "audio_latents": int(latents.shape[2])}
         return extra
 
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

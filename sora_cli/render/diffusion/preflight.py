@@ -601,13 +601,19 @@ def describe(
         ("size", f"width and height multiples of {info.size_multiple}" + (" (fixed: native only)" if info.fixed_size else "")),
         ("parameters", f"{_count(info.total_params)} in all: {params}"),
         ("dtype", f"weights {info.weights_dtype or 'unknown (no weights)'}; runs in {dtype}"),
-        ("sound", "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"),
+        ("sound", _sound(info)),
     ]  # fmt: skip
     if plan is not None:
         free = "unknown" if plan.free_bytes is None else f"{plan.free_bytes / GIB:.1f} GiB free"
         rows.append(("memory", f"~{plan.peak_bytes / GIB:.1f} GiB peak at {width}x{height}x{frames} ({free})"))
         rows.append(("plan", f"offload {plan.offload}, VAE tiling {'on' if plan.vae_tiling else 'off'}: {plan.reason}"))
     return rows
+
+
+def _sound(info: ModelInfo) -> str:
+    if info.pipeline == "LTX2DFRPipeline":
+        return "driven: dialogue shots give it the line's speech (freeze_audio), the mouth follows the words"
+    return "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"
 
 
 def _count(n: int) -> str:
