@@ -129,7 +129,11 @@ def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Pro
     check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
     if check_film and not problems:
         out = sb.output
-        found = check_film(sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps)
+        durations = [shot.duration for shot in sb.shots]  # the longest shot bounds a call (None: timed by speech)
+        longest = None if None in durations else max(durations, default=None)
+        found = check_film(
+            sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps, longest=longest
+        )
         problems += [sb.source.problem(path, message) for path, message in found or ()]
     return problems
 

@@ -38,7 +38,9 @@ from sora_cli.render.diffusion.preflight import (
     choose_plan,
     device_free_bytes,
     film_problems,
+    generation_size,
     inspect_model,
+    memory_refusal,
     read_config,
 )
 
@@ -151,9 +153,17 @@ class DiffusersBackend:
 
     @classmethod
     def check_film(
-        cls, model: str | None, base_dir: Path, options: dict[str, Any], width: int, height: int, fps: int
+        cls,
+        model: str | None,
+        base_dir: Path,
+        options: dict[str, Any],
+        width: int,
+        height: int,
+        fps: int,
+        longest: float | None = None,
     ) -> list[tuple[tuple[str, ...], str]]:
-        """Film settings the model cannot honour (read from its configs, no weights loaded)."""
+        """Film settings the model cannot honour (read from its configs, no weights loaded), and a film that
+        cannot fit the device's memory (``longest``: the longest shot's seconds, which bound a call)."""
         folder = cls._resolve_folder(model, base_dir)
         if folder is None:
             return []
@@ -161,6 +171,10 @@ class DiffusersBackend:
         if isinstance(info, str):
             return [(("backend", "model"), info)]
         problems = film_problems(info, options, width, height)
+        if not problems:
+            refusal = cls.memory_refusal(info, options, width, height, longest)
+            if refusal is not None:
+                problems.append(refusal)
         audio = options.get("audio")
         if audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
             problems.append(
@@ -168,6 +182,35 @@ class DiffusersBackend:
                  f" {', '.join(AUDIO_PIPELINES)} (or leave it out)")
             )  # fmt: skip
         return problems
+
+    @staticmethod
+    def memory_refusal(
+        info: ModelInfo, options: dict[str, Any], width: int, height: int, longest: float | None = None
+    ) -> tuple[tuple[str, ...], str] | None:
+        """The film's setting that cannot fit the device's free memory even with the best offload plan.
+
+        The same device, dtype, generation size and chunk :meth:`open` will use;
+        the free memory comes from :func:`device_free_bytes` (the seam tests
+        replace). None when it fits or the free memory is unknown.
+        """
+        import torch
+
+        device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        on_gpu = device.startswith("cuda")
+        dtype = options.get("dtype") or ("bfloat16" if on_gpu else "float32")
+        adapter = ADAPTERS[info.pipeline]
+        fps = int(options.get("fps", info.native_fps))
+        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps)))
+        least = adapter.frames_for(adapter.context_frames + 1)
+        if longest is not None:  # a call never makes more than the longest shot needs (see _frames)
+            wanted = min(wanted, math.ceil(longest * fps) + adapter.context_frames)
+        chunk = adapter.frames_for(max(wanted, least))
+        gen_w, gen_h = generation_size(info, options, width, height)
+        requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
+        tiling = options.get("vae_tiling") if "vae_tiling" in options else None
+        return memory_refusal(
+            info, gen_w, gen_h, chunk, least, dtype, device_free_bytes(device), requested, tiling, on_gpu, device
+        )
 
     @staticmethod
     def read_model(folder: Path, options: dict[str, Any]) -> ModelInfo | str:
@@ -282,8 +325,6 @@ class DiffusersBackend:
         self.device = device
         self.fps = int(options.get("fps", self.info.native_fps if self.info else self.adapter.native_fps))
         if self.info is not None:
-            from sora_cli.render.diffusion.preflight import generation_size
-
             self.width, self.height = generation_size(self.info, options, film.width, film.height)
         else:
             self.width = int(options.get("width", max(32, film.width // 32 * 32)))
@@ -357,6 +398,8 @@ class DiffusersBackend:
         film = self.film
         need = max(1, math.ceil(shot.frames * self.fps / film.fps))  # native frames covering the shot
         continuing = shot.continuity == "continue" and carry is not None and "tail" in carry.state
+        # a call never makes more than the shot needs (with the previous frames it opens on)
+        chunk = min(self.chunk, self.adapter.frames_for(max(need, 1) + self.adapter.context_frames))
         context = [Image.fromarray(f) for f in carry.state["tail"]] if continuing else []
         latent_family = LATENT_FAMILIES.get(self.pipeline_class)
         latent_key = [self.pipeline_class, self.width, self.height]
@@ -393,7 +436,7 @@ class DiffusersBackend:
                 negative=shot.negative,
                 width=self.width,
                 height=self.height,
-                frames=self.chunk,
+                frames=chunk,
                 context=context,
                 references=references,
                 visemes=visemes,
@@ -412,7 +455,7 @@ class DiffusersBackend:
             if latent_family is not None:
                 if "guidance" not in film.options:
                     kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
-                latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
+                latent_call = latent_family[0](self.pipe, kwargs, chunk, history, context)
                 summary.update(latent_call.summary)
                 if latent_call.history and "previous_latents" in latent_call.summary:
                     summary.pop("previous_frames", None)  # the latents replaced the adapter's pixel prefix
@@ -422,7 +465,7 @@ class DiffusersBackend:
                 start = (produced - repeated) / self.fps  # the shot time of this call's first frame
                 for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale"):
                     kwargs.pop(unsupported)
-                kwargs.update(self._dfr_extra(summary, speech, start))
+                kwargs.update(self._dfr_extra(summary, speech, start, chunk))
             try:
                 if latent_call is not None and latent_call.history:
                     repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
@@ -474,6 +517,7 @@ class DiffusersBackend:
             "continued_from": carry.shot_id if continuing else None,
             "carried": carried,  # what went in: "latents", "frames", "text" (text-only family) or None (a cut)
             "first_chunk": summaries[0],
+            "size": [self.width, self.height],  # what the model generated at (the film's shape, see generation_size)
             "references": {cid: len(imgs) for cid, imgs in references.items()},
         }
         state: dict[str, Any] = {"tail": tail, "info": info}
@@ -494,7 +538,9 @@ class DiffusersBackend:
             extra.update(spatio_temporal_guidance_blocks=None, stg_scale=0.0, audio_stg_scale=0.0)
         return extra
 
-    def _dfr_extra(self, summary: dict[str, Any], speech: np.ndarray | None, start: float) -> dict[str, Any]:
+    def _dfr_extra(
+        self, summary: dict[str, Any], speech: np.ndarray | None, start: float, chunk: int
+    ) -> dict[str, Any]:
         """LTX-2 DFR's call: one plain pass (no keyframe slots), the shot's speech held clean when it has dialogue.
 
         DFR takes no negative prompt, guidance or step count: its schedule is
@@ -510,7 +556,7 @@ class DiffusersBackend:
         if speech is not None:
             from sora_cli.render.diffusion.speech import audio_latents
 
-            canvas = resolve_canvas(self.chunk, self.pipe.vae_temporal_compression_ratio)[0]
+            canvas = resolve_canvas(chunk, self.pipe.vae_temporal_compression_ratio)[0]
             latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
             extra.update(audio_latents=latents, freeze_audio=True)
             summary["speech"] = {"from": round(start, 6), "audio_latents": int(latents.shape[2])}

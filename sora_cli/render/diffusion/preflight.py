@@ -57,6 +57,8 @@ _WAN22_TI2V = {"native_width": 1280, "native_height": 704, "native_frames": 121,
 # frame rates of families whose pipelines take no frame_rate argument
 _FAMILY_FPS = {"wan": 16, "cogvideox": 8, "helios": 24, "anyflow": 16}
 OFFLOAD_CHOICES = ("auto", "none", "model", "sequential")
+#: set sizes within 10% of the film's aspect are its shape (832x480 for a 16:9 film); beyond, the film is reshaped
+SAME_SHAPE = 0.1
 
 
 @dataclass
@@ -418,7 +420,7 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         if not transformer.get("patch_size_t"):
             info.max_frames = info.native_frames  # CogVideoX 1.0 was trained on 49 frames; 1.5 on more
         info.frame_multiple = temporal * (int(transformer.get("patch_size_t") or 1))
-    if info.family == "ltx2":
+    if info.family in ("ltx", "ltx2"):  # their check_inputs ask multiples of 32 whatever the VAE compresses
         info.size_multiple = max(info.size_multiple, 32)
     # parameters, component by component
     dtypes: dict[str, int] = {}
@@ -514,6 +516,74 @@ def choose_plan(
     return Plan(mode, tiled, peak_bytes(info, est, mode, tiled), free, False, "nothing fits: the least memory")
 
 
+def memory_refusal(
+    info: ModelInfo,
+    width: int,
+    height: int,
+    frames: int,
+    least_frames: int,
+    dtype: str,
+    free: int | None,
+    requested: str,
+    tiling: bool | None,
+    on_gpu: bool,
+    device: str,
+) -> tuple[tuple[str, ...], str] | None:
+    """Why the film cannot run in ``free`` bytes even with the best plan, naming the setting and what would fit.
+
+    None when it fits, or when the free memory is unknown. A requested
+    offload that does not fit where ``auto`` would is that option's problem;
+    else the largest chunk (counts of the family's rule, down to
+    ``least_frames``) that fits is proposed, then the largest size (steps of
+    3/4, on the model's multiple) at the least chunk; else the model itself.
+    """
+    plan = choose_plan(info, width, height, frames, dtype, free, requested if on_gpu else "none", tiling, on_gpu)
+    if plan.fits is not False or free is None:
+        return None
+    room = f"{free / GIB:.2f} GiB free on {device}"
+    told = (
+        f"~{plan.peak_bytes / GIB:.2f} GiB estimated at {width}x{height}x{frames} (offload {plan.offload},"
+        f" VAE tiling {'on' if plan.vae_tiling else 'off'}) does not fit the {room}"
+    )
+
+    def best(w: int, h: int, f: int) -> Plan:
+        return choose_plan(info, w, h, f, dtype, free, "auto" if on_gpu else "none", tiling, on_gpu)
+
+    if on_gpu and requested != "auto":
+        auto = best(width, height, frames)
+        if auto.fits:
+            return (
+                ("backend", "options", "offload"),
+                f"{told}; offload: auto fits (offload {auto.offload}, ~{auto.peak_bytes / GIB:.2f} GiB)",
+            )
+    f = info.valid_frames(frames - info.frame_multiple) if frames > least_frames else frames
+    while f >= least_frames and f < frames:
+        fitted = best(width, height, f)
+        if fitted.fits:
+            return (
+                ("backend", "options", "frames_per_chunk"),
+                f"{told}; frames_per_chunk: {f} fits (~{fitted.peak_bytes / GIB:.2f} GiB, offload {fitted.offload})",
+            )
+        f -= info.frame_multiple
+    m = info.size_multiple
+    w, h = width, height
+    while not info.fixed_size and (w > m or h > m):
+        w, h = max(m, int(w * 0.75) // m * m), max(m, int(h * 0.75) // m * m)
+        fitted = best(w, h, least_frames)
+        if fitted.fits:
+            return (
+                ("backend", "options", "width"),
+                f"{told}; width: {w}, height: {h} with frames_per_chunk: {least_frames} fits"
+                f" (~{fitted.peak_bytes / GIB:.2f} GiB, offload {fitted.offload})",
+            )
+    least = best(m if not info.fixed_size else width, m if not info.fixed_size else height, least_frames)
+    return (
+        ("backend", "model"),
+        f"{told}; even {least_frames} frames at the least size need ~{least.peak_bytes / GIB:.2f} GiB"
+        f" (offload {least.offload}): this model does not fit here",
+    )
+
+
 def device_free_bytes(device: str) -> int | None:
     """Free memory of ``device`` (CUDA's free memory, or the host's available memory for CPU)."""
     if device.startswith("cuda"):
@@ -578,15 +648,34 @@ def film_problems(
 
 
 def generation_size(info: ModelInfo, options: dict[str, Any], film_width: int, film_height: int) -> tuple[int, int]:
-    """The size the model generates at: the options', else the native one for fixed-size models, else the film's
-    rounded down to the model's multiple."""
+    """The size the model generates at: the film's (or deliverable's) shape, at the model's pixel budget.
+
+    The budget is ``options.width`` x ``options.height`` when both are set,
+    else the model's native area, never more than the film's own area; the
+    shape is the film's, so a 9:16 master is composed for 9:16 rather than
+    cropped from a 16:9 generation. Both sides are rounded down to the
+    model's multiple. Set options whose shape is the film's are used as they
+    are; a fixed-size model (learned positional embeddings) always makes its
+    native size; a single set side keeps the film's other side, rounded.
+    """
     if info.fixed_size:
         return int(options.get("width", info.native_width)), int(options.get("height", info.native_height))
     m = info.size_multiple
-    return (
-        int(options.get("width", max(m, film_width // m * m))),
-        int(options.get("height", max(m, film_height // m * m))),
-    )
+    width, height = options.get("width"), options.get("height")
+    if (width is None) != (height is None):
+        return (
+            int(width if width is not None else max(m, film_width // m * m)),
+            int(height if height is not None else max(m, film_height // m * m)),
+        )
+    if width is not None and height is not None:
+        if abs(math.log(width * film_height / (height * film_width))) <= SAME_SHAPE:  # the film's shape, rounded
+            return int(width), int(height)
+        area = int(width) * int(height)
+    else:
+        area = min(info.native_width * info.native_height, film_width * film_height)
+    aspect = film_width / film_height
+    w = min(film_width, math.sqrt(area * aspect))
+    return max(m, int(w) // m * m), max(m, int(w / aspect) // m * m)
 
 
 def describe(
