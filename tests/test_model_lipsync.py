@@ -55,8 +55,8 @@ def _expected_latents(pipe, shot, characters, start: float, length: int):
     from scipy.signal import resample_poly
     from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
 
-    from sora_cli.sound.mix import line_speech
-    from sora_cli.sound.synth import RATE
+    from sora_cli.audio_files import MIX_RATE as RATE
+    from sora_cli.speech.lines import line_speech
 
     rate, hop = 16000, 160
     window = np.zeros(length * hop * 4, np.float32)

@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from sora_cli.atomic import atomic_path
-from sora_cli.audio_files import decode_audio, load_take
+from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
@@ -50,7 +49,7 @@ from sora_cli.sound.effects import effect
 from sora_cli.sound.loudness import LIMITER_MARGIN, LIMITER_WINDOW, LoudnessMeter, limiter_gain, peak_headroom
 from sora_cli.sound.music import Music
 from sora_cli.sound.synth import RATE, seconds
-from sora_cli.speech.engine import speak
+from sora_cli.speech.lines import RECORDED_PEAK, SPEECH_PEAK, line_speech
 
 BLOCK = RATE * 8
 #: the limiter's first ceiling is this far under the profile's: room for the AAC encoder's overshoot
@@ -65,9 +64,6 @@ ENCODE_TRIES = 6
 TOLERANCE_LU = 0.1  # of the limited mix before AAC
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
 LIMITER_FORMAT = 2  # bump when the limiter's output changes for the same raw mix
-#: peak level of a spoken line, by delivery
-SPEECH_PEAK = {"whisper": 0.32, "normal": 0.6, "shout": 0.85}
-RECORDED_PEAK = 0.6
 AAC_BITRATE = "192k"
 MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
 
@@ -108,23 +104,6 @@ class MixReport:
     true_peak_dbtp: float
     gain_db: float
     limited: bool
-
-
-def line_speech(voice, line) -> np.ndarray:
-    """A dialogue line exactly as the mix places it: mono float32 at :data:`RATE`, at its delivery's peak.
-
-    A recorded take when the line has one, else the line synthesised in its
-    speaker's voice (a cameo's included). The diffusers backend gives the same
-    samples to audio-driven models, so the mouth follows the speech the film plays.
-    """
-    if line.audio:
-        take = load_take(line.audio)
-        return take * np.float32(RECORDED_PEAK / max(float(np.max(np.abs(take))), 1e-9))
-    speech = speak(line.line, voice, line.delivery)
-    if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
-        return np.zeros(1, np.float32)
-    x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
-    return x * np.float32(SPEECH_PEAK[line.delivery] / max(float(np.max(np.abs(x))), 1e-9))
 
 
 def _speech_event(plan: Plan, line) -> Event:

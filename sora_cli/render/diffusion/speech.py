@@ -4,7 +4,7 @@
 ``freeze_audio=True``: the audio stream is held clean at sigma 0 and the
 picture is denoised against it. A dialogue shot gives it the samples sora's
 mix places for its lines (a recorded take, or the line synthesised in the
-speaker's voice, a cameo's included: :func:`sora_cli.sound.mix.line_speech`),
+speaker's voice, a cameo's included: :func:`sora_cli.speech.lines.line_speech`),
 cut to the chunk's time range in the shot, as the model's audio VAE encodes
 them. The model's decoded sound of such a shot is not used: the film's
 dialogue stays sora's own speech, untouched by a VAE round trip.
@@ -41,8 +41,8 @@ def shot_speech(shot: PlannedShot, characters: dict[str, ResolvedCharacter], rat
         return None
     from scipy.signal import resample_poly
 
-    from sora_cli.sound.mix import line_speech
-    from sora_cli.sound.synth import RATE
+    from sora_cli.audio_files import MIX_RATE as RATE
+    from sora_cli.speech.lines import line_speech
 
     track = np.zeros(math.ceil(shot.duration * rate) + 1, np.float32)
     for line in shot.dialogue:
