@@ -205,11 +205,13 @@ def test_cast_members_get_the_same_likeness_in_every_shot(tmp_path, models, monk
     from PIL import Image
 
     spy = Spy(monkeypatch)
-    render_film(
+    report = render_film(
         RenderRequest(
             _film(tmp_path, "wan-vace"), backend="diffusers", model=str(models["wan-vace"]), jobs=1, use_cache=False
         )
     )
+    said = [s["conditioning"]["identity"] for s in report["shots"]]  # what each shot received, in the report
+    assert said == [{"mara": "1 likeness image(s) as reference_images"}] * 2 + [{}]
     expected = np.asarray(
         Image.open(EXAMPLES / "assets" / "mara.png").convert("RGB").resize((32, 32), Image.Resampling.LANCZOS)
     )

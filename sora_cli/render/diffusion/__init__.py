@@ -519,6 +519,7 @@ class DiffusersBackend:
             "first_chunk": summaries[0],
             "size": [self.width, self.height],  # what the model generated at (the film's shape, see generation_size)
             "references": {cid: len(imgs) for cid, imgs in references.items()},
+            "identity": _identity_received(shot.cast, references, summaries[0]),
         }
         state: dict[str, Any] = {"tail": tail, "info": info}
         if history is not None:
@@ -566,6 +567,27 @@ class DiffusersBackend:
         if self.on_step is not None:
             self.on_step(step + 1, self._steps)
         return kwargs
+
+
+def _identity_received(
+    cast: tuple[str, ...], references: dict[str, list[Image.Image]], summary: dict[str, Any]
+) -> dict[str, str]:
+    """What of each cast member's likeness reached the model on the shot's first call, said per member."""
+    given = summary.get("reference_images", {})
+    said: dict[str, str] = {}
+    for cid in cast:
+        if cid not in references:
+            said[cid] = "no likeness images"
+        elif cid in given:
+            said[cid] = f"{given[cid]} likeness image(s) as reference_images"
+        elif summary.get("likeness_first_frame") == cid:
+            said[cid] = "likeness as the first frame"
+        else:
+            why = "it continues from the previous shot" if "previous_frames" in summary or "previous_latents" in summary else (
+                "the family takes no likeness on this call"
+            )  # fmt: skip
+            said[cid] = f"not given: {why}"
+    return said
 
 
 def _fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:

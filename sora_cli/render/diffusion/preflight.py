@@ -57,8 +57,6 @@ _WAN22_TI2V = {"native_width": 1280, "native_height": 704, "native_frames": 121,
 # frame rates of families whose pipelines take no frame_rate argument
 _FAMILY_FPS = {"wan": 16, "cogvideox": 8, "helios": 24, "anyflow": 16}
 OFFLOAD_CHOICES = ("auto", "none", "model", "sequential")
-#: set sizes within 10% of the film's aspect are its shape (832x480 for a 16:9 film); beyond, the film is reshaped
-SAME_SHAPE = 0.1
 
 
 @dataclass
@@ -648,31 +646,23 @@ def film_problems(
 
 
 def generation_size(info: ModelInfo, options: dict[str, Any], film_width: int, film_height: int) -> tuple[int, int]:
-    """The size the model generates at: the film's (or deliverable's) shape, at the model's pixel budget.
+    """The size the model generates at: the options' when set, else the film's (or deliverable's) shape at the
+    model's native pixel area (never more than the film's own), rounded down to the model's multiple.
 
-    The budget is ``options.width`` x ``options.height`` when both are set,
-    else the model's native area, never more than the film's own area; the
-    shape is the film's, so a 9:16 master is composed for 9:16 rather than
-    cropped from a 16:9 generation. Both sides are rounded down to the
-    model's multiple. Set options whose shape is the film's are used as they
-    are; a fixed-size model (learned positional embeddings) always makes its
-    native size; a single set side keeps the film's other side, rounded.
+    So a 9:16 master is composed for 9:16 rather than cropped from a 16:9
+    generation. A fixed-size model (learned positional embeddings) always
+    makes its native size; a single set side keeps the film's other side.
     """
     if info.fixed_size:
         return int(options.get("width", info.native_width)), int(options.get("height", info.native_height))
     m = info.size_multiple
     width, height = options.get("width"), options.get("height")
-    if (width is None) != (height is None):
+    if width is not None or height is not None:
         return (
             int(width if width is not None else max(m, film_width // m * m)),
             int(height if height is not None else max(m, film_height // m * m)),
         )
-    if width is not None and height is not None:
-        if abs(math.log(width * film_height / (height * film_width))) <= SAME_SHAPE:  # the film's shape, rounded
-            return int(width), int(height)
-        area = int(width) * int(height)
-    else:
-        area = min(info.native_width * info.native_height, film_width * film_height)
+    area = min(info.native_width * info.native_height, film_width * film_height)
     aspect = film_width / film_height
     w = min(film_width, math.sqrt(area * aspect))
     return max(m, int(w) // m * m), max(m, int(w / aspect) // m * m)
