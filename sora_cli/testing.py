@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far")
+FAMILIES = (
+    "ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far", "helios",
+)  # fmt: skip
 #: LTX-2 makes sound with the picture (its tests are separate: slower, and about the sound)
 AUDIO_FAMILIES = ("ltx2", "ltx2-i2v", "ltx2-condition")
 #: LTX-2 driven by given speech: the picture follows the line's audio (lip-sync)
@@ -21,6 +23,7 @@ SPEECH_FAMILIES = ("ltx2-dfr",)
 #: the diffusers release that first has each family's pipeline (older ones cannot build it)
 SINCE = {
     "anyflow-far": ("AnyFlowFARPipeline", "0.39"),
+    "helios": ("HeliosPipeline", "0.37"),
     "ltx2": ("LTX2Pipeline", "0.37"),
     "ltx2-i2v": ("LTX2ImageToVideoPipeline", "0.37"),
     "ltx2-condition": ("LTX2ConditionPipeline", "0.37"),
@@ -304,6 +307,15 @@ def build_tiny_pipeline(family: str):
         return diffusers.AnyFlowFARPipeline(
             transformer=transformer, vae=_wan_vae(), scheduler=diffusers.FlowMapEulerDiscreteScheduler(), **text
         )
+    if family == "helios":  # Wan-based, chunked with long/mid/short latent history (diffusers' fast-test sizes)
+        transformer = diffusers.HeliosTransformer3DModel(
+            patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+            text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+            rope_dim=(4, 4, 4), has_multi_term_memory_patch=True, guidance_cross_attn=True, zero_history_timestep=True,
+            is_amplify_history=False,
+        )  # fmt: skip
+        scheduler = diffusers.HeliosScheduler(stage_range=[0, 1], stages=1, use_dynamic_shifting=True)
+        return diffusers.HeliosPipeline(transformer=transformer, vae=_wan_vae(), scheduler=scheduler, **text)
     if family.startswith("ltx"):
         parts = _ltx_components()
         cls = diffusers.LTXConditionPipeline if family == "ltx-condition" else diffusers.LTXPipeline

@@ -479,7 +479,9 @@ class DiffusersBackend:
                     skip = round(repeated / self.fps * self.audio_rate)  # the prefix's sound is the previous shot's
                     sounds.append(sound[skip:])
                 if latent_call is not None:
-                    frames, made = latent_family[1](self.pipe, out if latent_call.runner else video, repeated)
+                    frames, made = latent_family[1](
+                        self.pipe, out if latent_call.runner else video, repeated, latent_call.history
+                    )
                     history = latent_family[2](made)
                 else:
                     frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[0]][

@@ -162,4 +162,5 @@ ADAPTERS: dict[str, Adapter] = {
     "LTX2DFRPipeline": Adapter("ltx2-dfr", 8, 1, 24),
     # latent history (see latents.py): the call itself is built there
     "AnyFlowFARPipeline": Adapter("anyflow-far", 4, 1, 16),
+    "HeliosPipeline": Adapter("helios", 4, 1, 24),
 }
