@@ -99,17 +99,30 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
     return copy
 
 
-def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
-    """Render ``request.storyboard``; returns the report (also written beside the film)."""
+def video_settings(plan: Plan, draft: bool) -> VideoSettings:
+    """How a plan's shots are encoded (a key of every shot in the cache)."""
+    return VideoSettings(
+        plan.width, plan.height, plan.fps, preset="ultrafast" if draft else "veryfast", crf=28 if draft else 20
+    )
+
+
+def render_film(
+    request: RenderRequest, progress: Progress | None = None, checked: Storyboard | None = None
+) -> dict[str, Any]:
+    """Render ``request.storyboard``; returns the report (also written beside the film).
+
+    ``checked``: the request's storyboard, already loaded and preflighted (a matrix of masters loads it once).
+    """
     progress = progress or NullProgress()
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
+    sb = checked or load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     backend = request.backend or sb.backend.name
     if request.model is not None:
         sb = with_model(sb, request.model)
-    preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
+    if checked is None:
+        preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
     backend_name = backend_class(backend).name
     if request.deliverable:
         from sora_cli.storyboard.deliverables import for_deliverable
@@ -128,13 +141,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     cache_dir = (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else None
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
-    video = VideoSettings(
-        plan.width,
-        plan.height,
-        plan.fps,
-        preset="ultrafast" if request.draft else "veryfast",
-        crf=28 if request.draft else 20,
-    )
+    video = video_settings(plan, request.draft)
     film = Film.from_plan(plan)
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
     with render_scratch() as scratch:
