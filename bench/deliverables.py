@@ -84,7 +84,7 @@ def main() -> None:
             )
             separate[name] = time.perf_counter() - started
 
-    print(row("master", "size", "qc", "separate s", "reused in matrix"))
+    print(row("master", "size", "qc", "separate s", "reused"))
     for e in manifest["deliverables"]:
         st = e["settings"]
         qc = "-" if e["qc"] is None else ("pass" if e["qc"]["passed"] else "FAIL")
