@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
 import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -25,14 +24,15 @@ from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.plan.model import Plan
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.render.backend import Film, backend_class
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import ShotJob, render_chain, run_busy, stop_workers, worker_init
+from sora_cli.render.shots import ShotJob, render_chain
 from sora_cli.scratch import render_scratch
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.deliverables import for_deliverable
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 MANIFEST = "deliverables.json"
 
@@ -112,7 +112,7 @@ def _finish(
     workers = max(1, min(request.jobs, len(names)))
     if workers == 1:
         return [render_film(r, progress or NullProgress(), sb) for r in requests]
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context = pool_context()
     if progress is not None:
         progress.stage("masters", len(names))
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as pool:
@@ -208,7 +208,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
     if not work and not mixes:
         return Shared(reused=reused)
     progress.stage("shared picture and sound", len(work) + len(mixes))
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context = pool_context()
     films = [m.film for m in masters]
     with (
         ProcessPoolExecutor(
@@ -236,7 +236,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
 
 
 def _sound_cached(cache: ShotCache, key: str) -> bool:
-    from sora_cli.render.cache import verified
+    from sora_cli.digests import verified
 
     audio = cache.root / "sound" / f"{key}.m4a"
     return verified(audio) and verified(audio.with_suffix(".json"))
