@@ -160,9 +160,12 @@ def render_film(
             # a model that makes sound with its picture: the mix waits for the picture (its stems)
             model_audio = getattr(backend_class(backend), "model_audio", None)
             audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
-            sound: Future[MixReport] | None = (
-                None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
-            )
+            sound: Future[MixReport] | None = None
+            if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
+                sound = Future()
+                sound.set_result(cached_soundtrack(plan, cache, sound_path))
+            elif not audio_mode:
+                sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
             progress.stage("picture", plan.frames)
             try:
                 picture_started = time.perf_counter()
@@ -246,6 +249,15 @@ def render_film(
         if request.use_cache:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
+
+
+def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
+    """Whether the plan's soundtrack is in the cache (a matrix's masters of one language and cut share it)."""
+    from sora_cli.digests import verified
+    from sora_cli.sound.mix import soundtrack_key
+
+    audio = cache.root / "sound" / f"{soundtrack_key(plan)}.m4a"
+    return verified(audio) and verified(audio.with_suffix(".json"))
 
 
 def _stale(output: Path, outputs: dict[str, str]) -> list[Path]:

@@ -184,7 +184,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
     time. Each master's :func:`render_film` then finds its picture and sound in the cache and only
     assembles, signs and checks. Only an optimisation: what it leaves undone, render_film does itself.
     """
-    from sora_cli.film import CACHE_DIR_NAME
+    from sora_cli.film import CACHE_DIR_NAME, soundtrack_stored
     from sora_cli.provenance import credentials
 
     backend = request.backend or sb.backend.name
@@ -204,7 +204,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
             seen.update(keys)
             if keys not in work and not all(cache.has(k) for k in keys):
                 work[keys] = (i, chain)
-    mixes = [plan for key, plan in sounds.items() if not _sound_cached(cache, key)]
+    mixes = [plan for plan in sounds.values() if not soundtrack_stored(plan, cache)]
     if not work and not mixes:
         return Shared(reused=reused)
     progress.stage("shared picture and sound", len(work) + len(mixes))
@@ -233,13 +233,6 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
             stop_workers(pool)
             raise
     return Shared(len(work), len(mixes), reused)
-
-
-def _sound_cached(cache: ShotCache, key: str) -> bool:
-    from sora_cli.digests import verified
-
-    audio = cache.root / "sound" / f"{key}.m4a"
-    return verified(audio) and verified(audio.with_suffix(".json"))
 
 
 _shared: dict[str, Any] = {}
