@@ -2,11 +2,14 @@
 
 Each master is an ordinary :func:`sora_cli.film.render_film` of the storyboard
 as :func:`sora_cli.storyboard.deliverables.for_deliverable` rewrites it, so it
-gets its report, sidecars and QC under its own profile. They run one after
-another on one shot cache: a shot whose planned content and frame size equal
-one already drawn, and a soundtrack equal to one already mixed, are taken
-from the cache (their keys are content hashes), which is what makes a matrix
-cheaper than its separate renders.
+gets its report, sidecars and QC under its own profile, and its bytes are
+those of rendering it alone. What does not depend on what differs between the
+masters is done once, before: every master's missing chains and every distinct
+soundtrack go into the one shot cache from one pool of workers (a shot whose
+planned content and frame size equal another's is drawn once; the keys are
+content hashes). The masters are then assembled, signed and checked ``jobs``
+at a time from the storyboard loaded once. That is what makes a matrix cheaper
+than its separate renders.
 """
 
 from __future__ import annotations
@@ -219,8 +222,8 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
         ) as pool,
         render_scratch() as scratch,
     ):
-        # the longest work first, so that no worker is left with a long chain at the end
-        order = sorted(work.values(), key=lambda item: -sum(job.shot.frames for job in item[1]))
+        # master by master (a worker keeps one backend open, see _draw_shared), the longest chains first
+        order = sorted(work.values(), key=lambda item: (item[0], -sum(job.shot.frames for job in item[1])))
         pending: set[Future[Any]] = {
             pool.submit(_mix_shared, plan, scratch / f"mix-{k}.m4a") for k, plan in enumerate(mixes)
         }
@@ -244,9 +247,13 @@ def _open_shared(backend_name: str, films: list[Film], cache_root: Path, parent:
 
 
 def _draw_shared(film_index: int, chain: list[ShotJob], video: VideoSettings) -> None:
-    """One chain, with the backend opened for its master's film (once per film in each worker)."""
+    """One chain, with the backend open for its master's film: one backend at a time in a worker (a
+    generative one holds a model), closed and opened again when the film changes."""
     opened = _shared["open"]
     if film_index not in opened:
+        for previous in opened.values():
+            previous.close()
+        opened.clear()
         backend = backend_class(_shared["backend_name"])()
         backend.open(_shared["films"][film_index])
         opened[film_index] = backend

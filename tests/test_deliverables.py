@@ -88,6 +88,13 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
         assert media_digest(alone / f"{name}.mp4") == media_digest(out / f"{name}.mp4"), name
         assert (alone / f"{name}.srt").read_bytes() == (out / f"{name}.srt").read_bytes()
     assert _size(tmp_path / "alone-square" / "square.mp4")[:2] == (128, 128)
+    # sora qc on a master by itself: --plan with --deliverable gives it that master's plan and profile
+    checked = run_cli("qc", str(out / "wide-de.mp4"), "--plan", str(sb), "--deliverable", "wide-de", "--json")
+    assert checked.code == 0, checked.stdout
+    assert json.loads(checked.stdout)["passed"]
+    mismatched = run_cli("qc", str(out / "wide-de.mp4"), "--plan", str(sb), "--deliverable", "wide", "--json")
+    assert mismatched.code == 3  # the English plan: another length, other captions
+    assert run_cli("qc", str(out / "wide.mp4"), "--deliverable", "wide").code == 2
 
 
 def test_unknown_deliverable_is_exit_2(tmp_path: Path) -> None:
