@@ -67,6 +67,7 @@ class RenderRequest:
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
+    prune: bool = True  # bring the cache under its bound after the render (a matrix prunes once, at its end)
     deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
 
@@ -246,7 +247,7 @@ def render_film(
         except BaseException:
             publisher.discard()
             raise
-        if request.use_cache:
+        if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
 

@@ -67,11 +67,17 @@ def render_masters(
         for_deliverable(sb, name)
     preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
     folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, used_since = time.perf_counter(), time.time() - 1.0
     unique = list(dict.fromkeys(names))
     shared = make_shared_work(request, sb, unique, progress or NullProgress())
     shared_seconds = round(time.perf_counter() - started, 3)
     reports = _finish(request, sb, unique, folder, progress)
+    if request.use_cache and request.prune:  # once, keeping everything this matrix used
+        from sora_cli.film import CACHE_DIR_NAME
+        from sora_cli.render.cache import cache_size_limit, prune
+
+        root = request.cache_dir or Path(sb.source.base_dir) / CACHE_DIR_NAME  # as render_film finds it
+        prune(root, cache_size_limit(request.cache_size), keep_since=used_since)
     entries = [_entry(name, report, shared.reused.get(name)) for name, report in zip(unique, reports, strict=True)]
     manifest = {
         "storyboard": reports[0]["storyboard"],
@@ -111,7 +117,8 @@ def _finish(
 ) -> list[dict[str, Any]]:
     """Each master's render_film (assembly, burn, signing, qc), ``jobs`` masters at a time: with the
     picture and sound in the cache, what is left is mostly one-core work per master."""
-    requests = [dataclasses.replace(request, deliverable=n, output=folder / f"{n}.mp4") for n in names]
+    # no master prunes the cache while another may still read the shots the shared step drew for it
+    requests = [dataclasses.replace(request, deliverable=n, output=folder / f"{n}.mp4", prune=False) for n in names]
     workers = max(1, min(request.jobs, len(names)))
     if workers == 1:
         return [render_film(r, progress or NullProgress(), sb) for r in requests]
