@@ -636,6 +636,10 @@ def qc_command(
             "--plan", help="The film's storyboard: its fades and title cards are not defects.", metavar="STORYBOARD"
         ),
     ] = None,
+    deliverable: Annotated[
+        str | None,
+        typer.Option("--deliverable", help="With --plan: the entry of its deliverables: this film is.", metavar="NAME"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")] = False,
     cameos: CameoOption = None,
 ) -> None:
@@ -650,13 +654,17 @@ def qc_command(
 
       sora qc ad.mp4 --profile ebu-r128-s1 --plan ad.yaml
 
+      sora qc masters/vertical-9x16.mp4 --plan campaign.yaml --deliverable vertical-9x16
+
       sora qc film.mp4 --json | jq '.checks[] | select(.passed | not)'
     """
     from sora_cli.qc import profile_for, run_qc
 
     with _guard():
+        if deliverable and not plan_file:
+            raise UsageError("--deliverable names an entry of the --plan storyboard's deliverables: give --plan too")
         try:
-            plan = api.plan(plan_file, cameos) if plan_file else None
+            plan = api.plan(plan_file, cameos, deliverable=deliverable) if plan_file else None
         except StoryboardError as exc:  # the --plan storyboard's problems: nothing was checked (not rendered)
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
