@@ -108,6 +108,7 @@ class MixReport:
     true_peak_dbtp: float
     gain_db: float
     limited: bool
+    reused: bool = False  # the whole soundtrack came from the cache (nothing it depends on changed)
 
 
 def _speech_event(plan: Plan, line) -> Event:
@@ -459,11 +460,11 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     meta = audio.with_suffix(".json")
     if verified(audio) and verified(meta):
         shutil.copyfile(audio, out_path)
-        return MixReport(**json.loads(meta.read_text()))
+        return MixReport(**{**json.loads(meta.read_text()), "reused": True})
     report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     seal(audio)
-    atomic_write_text(meta, json.dumps(report.__dict__))
+    atomic_write_text(meta, json.dumps({k: v for k, v in report.__dict__.items() if k != "reused"}))
     seal(meta)
     return report
