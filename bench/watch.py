@@ -31,7 +31,7 @@ from queue import Queue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.render import write_storyboard  # noqa: E402
+from bench.render import write_storyboard
 
 #: shots that no continue shot follows: editing one redraws only it
 LONE_SHOTS = ["s002", "s005", "s001", "s004"]
@@ -135,7 +135,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sora-bench-watch-"))
     try:
         path = write_storyboard(work / "thirty", 6, 5.0, 1280, 720, 24)
-        print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+        print(
+            f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores"
+        )
         subprocess.run(
             [sys.executable, "-m", "sora_cli", "render", str(path), "--draft", "-q", "--no-qc"], check=True
         )  # the cache holds the film's draft, as after any earlier render
