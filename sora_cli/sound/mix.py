@@ -41,7 +41,7 @@ from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 from sora_cli.plan.model import Plan
-from sora_cli.render.cache import file_digest, seal, verified
+from sora_cli.render.cache import file_digest, load_samples, seal, store_samples, verified
 from sora_cli.render.progress import NullProgress, Progress
 from sora_cli.scratch import scratch_dir
 from sora_cli.sound.ambience import bed_segments, component_range
@@ -70,6 +70,11 @@ SPEECH_PEAK = {"whisper": 0.32, "normal": 0.6, "shout": 0.85}
 RECORDED_PEAK = 0.6
 AAC_BITRATE = "192k"
 MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
+#: cached mix blocks and headroom, compressed (render/cache.py pack_samples); the raw .f32/.headroom
+#: entries of older versions are no longer read (the cache's size bound evicts them)
+BLOCK_SUFFIX = ".f32z"
+HEADROOM_SUFFIX = ".hdrz"
+HEADROOM_LEVEL = 6  # a smooth envelope: level 6 halves level 1's size at the same speed
 
 
 @dataclass(frozen=True)
@@ -255,15 +260,12 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
     meter = LoudnessMeter(track_peak=False)
     with open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
-            cached = cache_dir / f"{mixer.block_key(start, n)}.f32" if cache_dir else None
-            if cached is not None and verified(cached):
-                block = np.fromfile(cached, dtype=np.float32).reshape(-1, 2)
-            else:
+            cached = cache_dir / f"{mixer.block_key(start, n)}{BLOCK_SUFFIX}" if cache_dir else None
+            block = load_samples(cached) if cached is not None else None
+            if block is None:
                 block = mixer.render(start, n)
                 if cached is not None:
-                    with atomic_path(cached) as tmp:
-                        block.astype("<f4").tofile(tmp)
-                    seal(cached)
+                    store_samples(cached, block)
             meter.add(block)
             fh.write(block.astype("<f4").tobytes())
             progress.stage_advanced(n / RATE)
@@ -283,17 +285,16 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
         for i, (start, n) in enumerate(blocks):
             around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
             name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
-            cached = cache_dir / f"{name}.headroom" if cache_dir else None
-            if cached is not None and verified(cached):
-                fh.write(cached.read_bytes())
+            cached = cache_dir / f"{name}{HEADROOM_SUFFIX}" if cache_dir else None
+            stored = load_samples(cached) if cached is not None else None
+            if stored is not None:
+                fh.write(stored.astype("<f4").tobytes())
                 continue
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
-            data = peak_headroom(wide)[m : m + n].astype("<f4").tobytes()
+            headroom = peak_headroom(wide)[m : m + n].astype("<f4")
             if cached is not None:
-                with atomic_path(cached) as tmp:
-                    tmp.write_bytes(data)
-                seal(cached)
-            fh.write(data)
+                store_samples(cached, headroom, HEADROOM_LEVEL)
+            fh.write(headroom.tobytes())
 
 
 def _limited(scratch: _Scratch, gain: float, ceiling: float) -> Iterator[tuple[np.ndarray, bool]]:
