@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import EXAMPLES, row
 from bench.render import write_storyboard
-from sora_cli.render.cache import SAMPLES_LEVEL, pack_samples, unpack_samples
+from sora_cli.packed_samples import SAMPLES_LEVEL, pack_samples, unpack_samples
 from sora_cli.sound.mix import BLOCK_SUFFIX, HEADROOM_LEVEL, HEADROOM_SUFFIX
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sora_cli import digests, packed_samples
 from sora_cli.provenance import media_digest
-from sora_cli.render import cache as shot_cache
 from sora_cli.sound.mix import BLOCK, BLOCK_SUFFIX, HEADROOM_SUFFIX
 from sora_cli.sound.synth import RATE
 from tests.conftest import render
@@ -40,18 +40,18 @@ shots:
     ],
 )
 def test_sample_blocks_come_back_bit_for_bit(samples: np.ndarray) -> None:
-    back = shot_cache.unpack_samples(shot_cache.pack_samples(samples))
+    back = packed_samples.unpack_samples(packed_samples.pack_samples(samples))
     assert back.dtype == np.float32 and back.shape == (len(samples), 1 if samples.ndim == 1 else samples.shape[1])
     assert back.tobytes() == np.ascontiguousarray(samples).tobytes()
 
 
 def test_a_damaged_sample_block_is_a_miss_not_an_error(tmp_path: Path, capsys) -> None:
     path = tmp_path / f"x{BLOCK_SUFFIX}"
-    shot_cache.store_samples(path, np.ones((100, 2), np.float32))
-    assert shot_cache.load_samples(path) is not None
+    packed_samples.store_samples(path, np.ones((100, 2), np.float32))
+    assert packed_samples.load_samples(path) is not None
     path.write_bytes(path.read_bytes()[:-5])
-    shot_cache.seal(path)  # a record that matches the damaged file: the unpacking still catches it
-    assert shot_cache.load_samples(path) is None and not path.exists()
+    digests.seal(path)  # a record that matches the damaged file: the unpacking still catches it
+    assert packed_samples.load_samples(path) is None and not path.exists()
     assert "cannot be read" in capsys.readouterr().err
 
 

@@ -19,11 +19,9 @@ least-recently-used eviction that keeps the cache under its size bound.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from sora_cli.atomic import atomic_path, atomic_write_text
+from sora_cli.atomic import atomic_path
+from sora_cli.digests import RECORD, discard, file_digest, record_path, seal, verified
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry
 from sora_cli.render.encode import ENCODER_THREADS, VideoSettings
@@ -39,21 +38,6 @@ from sora_cli.render.encode import ENCODER_THREADS, VideoSettings
 CACHE_FORMAT = 2  # 2: carries as data, digest records, LRU bound
 #: fields of a planned shot that place it in the film without changing its pixels
 POSITION_FIELDS = {"index", "start", "start_frame", "sfx"}
-
-
-@functools.lru_cache(maxsize=1024)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's content (memoised per path, size and mtime)."""
-    st = os.stat(path)
-    return _file_digest(str(path), st.st_size, st.st_mtime_ns)
 
 
 def shot_key(
@@ -90,64 +74,8 @@ def shot_key(
 
 # --- entries: a data file and its digest record -----------------------------------------------
 
-RECORD = ".sum"
 #: the default size bound (``--cache-size``, ``SORA_CACHE_SIZE``)
 DEFAULT_CACHE_SIZE = 4 << 30
-
-
-def record_path(path: Path) -> Path:
-    return path.with_name(path.name + RECORD)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def seal(path: Path) -> None:
-    """Record ``path``'s digest: from now on it is a cache entry that can be checked.
-
-    The record names its entry, so an entry swapped for another (its record copied with
-    it) is caught: entries are named by their key, and a record vouches for that key only.
-    """
-    record = {"entry": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size}
-    atomic_write_text(record_path(path), json.dumps(record))
-
-
-def discard(path: Path, why: str) -> None:
-    """Remove an entry that failed its check, saying so (it will be made again)."""
-    sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be rendered again\n")
-    for p in (path, record_path(path)):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-
-
-def verified(path: Path) -> bool:
-    """``path`` is a cache entry whose content matches its record (and is marked as used now).
-
-    A missing file is simply a miss; a file without a record (a write cut short),
-    with another size or another digest is discarded with a warning.
-    """
-    if not path.is_file():
-        return False
-    try:
-        record = json.loads(record_path(path).read_text(encoding="utf-8"))
-        expected, size, entry = str(record["sha256"]), int(record["bytes"]), record["entry"]
-    except (OSError, ValueError, KeyError, TypeError):
-        discard(path, "has no valid digest record")
-        return False
-    if entry != path.name:
-        discard(path, f"holds the record of another entry ({str(entry)[:16]}...)")
-        return False
-    if path.stat().st_size != size or _sha256(path) != expected:
-        discard(path, "does not match the digest recorded when it was written")
-        return False
-    with contextlib.suppress(OSError):
-        os.utime(record_path(path))  # last used: now (for the LRU bound)
-    return True
 
 
 # --- carries as data ----------------------------------------------------------------------------
@@ -261,67 +189,6 @@ class ShotCache:
     def store_carry(self, key: str, carry: Carry) -> None:
         write_carry(self.carry_path(key), carry)
         self.stored(self.carry_path(key))
-
-
-# --- sound samples, compressed losslessly ------------------------------------------------------
-#
-# The mix's blocks (stereo float32) and their limiter headroom (mono float32) are kept by
-# content so that an edit re-mixes only the blocks it touched. Raw, they cost 0.58 MB per
-# second of film. Stored here as the float32 bytes regrouped by significance (all first bytes,
-# then all second bytes...: the "shuffle" filter of HDF5 and Blosc), then deflated: the
-# bytes come back bit for bit, so the film made from them is the same byte for byte.
-# The headroom (a smooth envelope) shrinks ~50x; the mix ~15-20%: its noise floor (the
-# procedural ambience) fills the low mantissa bits, and no lossless coder gets under that.
-
-SAMPLES_MAGIC = b"sorapcm1"
-#: deflate level per kind: the mix is mostly noise (level 1 gets within 2% of 9 at a fifth of the time)
-SAMPLES_LEVEL = 1
-
-
-def pack_samples(samples: np.ndarray, level: int = SAMPLES_LEVEL) -> bytes:
-    """float32 samples (frames x channels) -> header + deflated, byte-shuffled little-endian bytes."""
-    import zlib
-
-    data = np.ascontiguousarray(samples, dtype="<f4")
-    frames, channels = (data.shape[0], 1) if data.ndim == 1 else data.shape
-    shuffled = data.view(np.uint8).reshape(-1, 4).T.tobytes()
-    header = SAMPLES_MAGIC + np.array([frames, channels], dtype="<u4").tobytes()
-    return header + zlib.compress(shuffled, level)
-
-
-def unpack_samples(blob: bytes) -> np.ndarray:
-    """The samples :func:`pack_samples` stored, bit for bit (frames x channels float32); ValueError if damaged."""
-    import zlib
-
-    if blob[: len(SAMPLES_MAGIC)] != SAMPLES_MAGIC or len(blob) < len(SAMPLES_MAGIC) + 8:
-        raise ValueError("not a sora sample block")
-    frames, channels = (int(v) for v in np.frombuffer(blob[8:16], dtype="<u4"))
-    try:
-        shuffled = zlib.decompress(blob[16:])
-    except zlib.error as exc:
-        raise ValueError(f"damaged sample block ({exc})") from None
-    if len(shuffled) != frames * channels * 4:
-        raise ValueError("sample block of the wrong length")
-    planes = np.frombuffer(shuffled, dtype=np.uint8).reshape(4, -1)
-    return planes.T.copy().view("<f4").reshape(frames, channels).astype(np.float32, copy=False)
-
-
-def store_samples(path: Path, samples: np.ndarray, level: int = SAMPLES_LEVEL) -> None:
-    """Write a sample block as a cache entry (atomically, then its digest record)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(pack_samples(samples, level))
-    seal(path)
-
-
-def load_samples(path: Path) -> np.ndarray | None:
-    """A stored sample block, or None when it is missing, fails its check or cannot be unpacked."""
-    if not verified(path):
-        return None
-    try:
-        return unpack_samples(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        discard(path, f"cannot be read ({exc})")
-        return None
 
 
 # --- size bound ---------------------------------------------------------------------------------
