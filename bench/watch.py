@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,16 +46,17 @@ def save(path: Path, text: str) -> None:
 
 
 def edit_action(text: str, shot: str, n: int) -> str:
-    """The shot's action (drawn as its caption) gets a new word: its picture changes, its sound does not."""
+    """The shot's action (drawn as its caption) says another take: its picture changes, its sound does not."""
     head, tail = text.split(f"id: {shot},", 1)
-    tail = tail.replace('action: "Nora walks towards Ben', f'action: "Nora walks towards Ben, take {n},', 1)
+    tail = re.sub(r'action: "Nora walks towards Ben[^"]*"', f'action: "Nora walks towards Ben, take {n}"', tail, count=1)
     return head + f"id: {shot}," + tail
 
 
 def edit_line(text: str, shot: str, n: int) -> str:
+    """The shot's line starts with another take number: its lip-sync and the sound around it change."""
     head, tail = text.split(f"id: {shot},", 1)
-    start = tail.index('line: "') + len('line: "')
-    return head + f"id: {shot}," + tail[:start] + f"Take {n}. " + tail[start:]
+    tail = re.sub(r'line: "(?:Take \d+\. )?', f'line: "Take {n}. ', tail, count=1)
+    return head + f"id: {shot}," + tail
 
 
 def inode(path: Path) -> int | None:
