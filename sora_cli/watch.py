@@ -51,6 +51,7 @@ class Update:
     changed: list[str]
     seconds: float
     since_save: float | None = None  # from the newest changed file's mtime to the new film in place
+    cpu_seconds: float = 0.0  # processor time of the update, this process and its finished children
     film: str | None = None
     rendered: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
@@ -129,6 +130,7 @@ class Watch:
         started = time.perf_counter()
         names = sorted(_name(p, self.storyboard.parent) for p in changed)
         saved = max((s[0] for p in changed if (s := stamp(p))), default=None)
+        cpu = _cpu()
         before = self.stamps()
         self.rendered = before
         result = Update(self.count, False, names, 0.0)
@@ -157,6 +159,7 @@ class Watch:
             if saved is not None and self.count > 1:
                 result.since_save = time.time() - saved / 1e9
         result.seconds = time.perf_counter() - started
+        result.cpu_seconds = _cpu() - cpu
         self.report(result)
         return result
 
@@ -200,6 +203,16 @@ class Watch:
                     break  # the storyboard names other files now: watch their folders
 
 
+def _cpu() -> float:
+    """Processor seconds used so far by this process and its reaped children (pool workers, ffmpeg).
+
+    On a shared machine the wall time of an update says as much about the neighbours as about
+    sora; the processor time it took does not.
+    """
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _name(path: Path, base: Path) -> str:
     try:
         return str(path.relative_to(base))
@@ -214,6 +227,7 @@ def describe(update: Update) -> str:
         f"update {update.number}: {update.film} in {update.seconds:.2f} s"
         + (f" ({update.since_save:.2f} s after the save)" if update.since_save is not None else "")
         + f"; shots redrawn: {redrawn} ({len(update.reused)} reused); sound {update.sound}"
+        + f"; {update.cpu_seconds:.2f} s of processor time"
     )
     if update.changed:
         text += f"\n  changed: {', '.join(update.changed)}"
