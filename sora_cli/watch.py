@@ -13,7 +13,9 @@ folders of the storyboard and of every asset it references, non-recursively,
 and keeps only events on those files; what changed is then decided by each
 file's (mtime, size, inode), so an event that arrives for a render already
 made, or an editor touching a file without changing it, renders nothing.
-A change saved while an update renders is picked up right after it.
+A change saved while an update renders is picked up right after it, and the files are
+also compared every :data:`SETTLE_MS` without an event, so a save that lands while the
+watcher is being armed (before it can see events) is not lost.
 
 An update that fails (a storyboard error, a tool failure) prints what went
 wrong and keeps the previous film: the film is published atomically by the
@@ -38,6 +40,9 @@ from sora_cli.film import RenderRequest, render_film
 QUIET_MS = 50
 #: the longest it groups changes while they keep coming, in ms
 GROUP_MS = 800
+#: how often the files are compared even without an event: a save made while the watcher is
+#: (re)armed, before its first event can arrive, is still seen, within this many ms
+SETTLE_MS = 500
 
 Stamp = tuple[int, int, int] | None
 
@@ -191,7 +196,8 @@ class Watch:
                 debounce=GROUP_MS,
                 step=QUIET_MS,
                 stop_event=self.stop,
-                rust_timeout=1000,
+                rust_timeout=SETTLE_MS,
+                yield_on_timeout=True,  # the files are compared on every wake-up, events or not
                 recursive=False,
                 raise_interrupt=True,
             ):

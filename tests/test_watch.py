@@ -24,6 +24,8 @@ world:
   location: "a city street"
   characters:
     kim: {{description: "courier in green"}}
+audio:
+  music: {{file: tune.wav, gain: -20}}
 shots:
   - id: one
     duration: 1.5
@@ -76,6 +78,20 @@ class Watcher:
         return self.proc.wait(timeout=60)
 
 
+def write_tune(path: Path, hz: float) -> None:
+    """A second of a sine, as a 16-bit WAV (written beside, then renamed over the old one)."""
+    import wave
+
+    t = np.arange(48000) / 48000
+    tmp = path.with_name(f".{path.name}.part")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes((np.sin(2 * np.pi * hz * t) * 12000).astype("<i2").tobytes())
+    os.replace(tmp, path)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -85,6 +101,7 @@ def test_watch_rerenders_the_edited_shot_survives_errors_and_stops_cleanly(tmp_p
     folder.mkdir()
     tmpdir.mkdir()
     sb = folder / "sb.yaml"
+    write_tune(folder / "tune.wav", 440)
     save(sb, STORYBOARD.format(duration=1.5, time="day"))
     film = folder / "sb.draft.mp4"
     watcher = Watcher(sb, tmpdir)
@@ -108,17 +125,24 @@ def test_watch_rerenders_the_edited_shot_survives_errors_and_stops_cleanly(tmp_p
         save(sb, STORYBOARD.format(duration=-1, time="night"))
         broken = watcher.next_update()
         assert not broken["ok"]
-        assert any(p.startswith(f"{sb}:16:15: shots[1].duration:") for p in broken["problems"]), broken
+        assert any(p.startswith(f"{sb}:18:15: shots[1].duration:") for p in broken["problems"]), broken
         assert digest(film) == good  # the last good film stays
 
         save(sb, STORYBOARD.format(duration=1.5, time="dusk"))
         fixed = watcher.next_update()
         assert fixed["ok"] and fixed["rendered"] == ["two"], fixed
         assert digest(film) != good and len(decode_video(film)) == len(before)
+
+        pictured = decode_video(film)
+        write_tune(folder / "tune.wav", 330)  # an asset the storyboard names: the sound is mixed again
+        retuned = watcher.next_update()
+        assert retuned["ok"] and retuned["changed"] == ["tune.wav"] and retuned["rendered"] == [], retuned
+        assert retuned["sound"] == "mixed"
+        assert all(np.array_equal(a, b) for a, b in zip(pictured, decode_video(film), strict=True))
     finally:
         code = watcher.stop()
     stderr = "".join(watcher.stderr)
-    assert f"{sb}:16:15: shots[1].duration:" in stderr and "the last good film stays" in stderr
+    assert f"{sb}:18:15: shots[1].duration:" in stderr and "the last good film stays" in stderr
     assert code == 130, stderr
     assert "Traceback" not in stderr
     assert not [p for p in folder.rglob("*") if p.name.endswith(".part")]  # no temp file left behind
