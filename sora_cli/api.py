@@ -40,6 +40,7 @@ from sora_cli.schema import SCHEMA_FILE, schema_text
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.overrides import Overrides, overridden
+from sora_cli.watch import Update, Watch, describe
 
 __all__ = [
     "SCHEMA_FILE",
@@ -48,7 +49,9 @@ __all__ = [
     "Provenance",
     "RayExecutor",
     "RenderRequest",
+    "Update",
     "Validation",
+    "Watch",
     "board",
     "cache",
     "cameo_add",
@@ -56,6 +59,7 @@ __all__ = [
     "cameo_revoke",
     "cameo_show",
     "deliverables_folder",
+    "describe",
     "doctor",
     "doctor_model",
     "export_fountain",
@@ -94,8 +98,10 @@ def plan(
     backend: str | type | None = None,
     model: str | None = None,
     allow_assets: tuple[Path, ...] = (),
+    deliverable: str | None = None,
 ) -> Plan:
-    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight.
+    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight
+    (``deliverable``: the plan of that entry of its ``deliverables:``).
 
     What ``sora validate`` accepts, ``sora render`` draws: the same checks of the
     backend (``backend``/``model`` as ``--backend``/``--model`` override them)
@@ -103,7 +109,7 @@ def plan(
     """
     sb = overridden(load_storyboard(path, cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model))
     preflight(sb, cameo_dirs, backend)
-    return make_plan(sb, cameo_dirs)
+    return make_plan(overridden(sb, Overrides(deliverable=deliverable)), cameo_dirs)
 
 
 @dataclass
@@ -197,14 +203,15 @@ def board(
 
 
 def qc(film: str | Path, profile: str | None = None, storyboard: str | Path | None = None,
-       cameo_dirs: Path | None = None) -> QcResult:  # fmt: skip
+       cameo_dirs: Path | None = None, deliverable: str | None = None) -> QcResult:  # fmt: skip
     """``sora qc``: the film checked against ``profile`` (default: the storyboard's, else web).
 
-    With ``storyboard`` the checks know the film's plan (its fades and title cards are not defects).
+    With ``storyboard`` the checks know the film's plan (its fades and title cards are not defects);
+    ``deliverable``: the plan of that entry of its ``deliverables:``.
     """
     from sora_cli.qc import profile_for, run_qc
 
-    the_plan = plan(storyboard, cameo_dirs) if storyboard is not None else None
+    the_plan = plan(storyboard, cameo_dirs, deliverable=deliverable) if storyboard is not None else None
     return run_qc(Path(film), profile_for(profile, the_plan, Path.cwd()), the_plan)
 
 

@@ -30,7 +30,7 @@ from sora_cli.assemble.report import film_report, provenance_facts, report_path,
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
-from sora_cli.digests import file_digest
+from sora_cli.digests import file_digest, verified
 from sora_cli.errors import UsageError, did_you_mean
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.outputs import Estimate, Publisher, check_outputs, recover
@@ -49,7 +49,7 @@ from sora_cli.render.ray_executor import RayExecutor
 from sora_cli.render.registry import backend_class
 from sora_cli.render.shots import render_shots
 from sora_cli.scratch import render_scratch
-from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
+from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack, soundtrack_key
 from sora_cli.sound.synth import RATE, seconds
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.overrides import Overrides, overridden
@@ -76,6 +76,7 @@ class RenderRequest:
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
+    prune: bool = True  # bring the cache under its bound after the render (a matrix prunes once, at its end)
     deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
 
@@ -90,15 +91,20 @@ class Made:
     picture_seconds: float
 
 
-def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
-    """Render ``request.storyboard``; returns the report (also written beside the film)."""
+def render_film(
+    request: RenderRequest, progress: Progress | None = None, loaded: Storyboard | None = None
+) -> dict[str, Any]:
+    """Render ``request.storyboard``; returns the report (also written beside the film).
+
+    ``loaded``: the request's storyboard, already loaded and preflighted (a matrix of masters loads it once).
+    """
     progress = progress or NullProgress()
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
 
     # 1. Load and check: the storyboard as the request overrides it, checked as `sora validate` checks it
-    sb = load_and_check(request)
+    sb = load_and_check(request, loaded)
 
     # 2. Plan: the whole truth about what renders; then the outputs are checked against it
     plan = make_plan(sb, request.cameo_dirs)
@@ -147,20 +153,21 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         except BaseException:
             publisher.discard()
             raise
-        if request.use_cache:
+        if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
 
 
-def load_and_check(request: RenderRequest) -> Storyboard:
+def load_and_check(request: RenderRequest, loaded: Storyboard | None = None) -> Storyboard:
     """Step 1: the storyboard with the request's overrides, through the same preflight as ``sora validate``.
 
     The backend and its model are checked as overridden at the storyboard's own
     size; the deliverable and the draft then change what is drawn.
     """
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
+    sb = loaded or load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     sb = overridden(sb, Overrides(backend=request.backend, model=request.model))
-    preflight(sb, request.cameo_dirs, request.backend)
+    if loaded is None:
+        preflight(sb, request.cameo_dirs, request.backend)
     return overridden(sb, Overrides(draft=request.draft, deliverable=request.deliverable))
 
 
@@ -192,9 +199,12 @@ def picture_and_sound(
     identity: dict[str, Any] = {}
     with ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
         audio_mode = backend_class(backend).model_audio(plan.backend.model, Path(plan.base_dir), film.options)
-        sound: Future[MixReport] | None = (
-            None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
-        )
+        sound: Future[MixReport] | None = None
+        if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
+            sound = Future()
+            sound.set_result(cached_soundtrack(plan, cache, sound_path))
+        elif not audio_mode:
+            sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
         progress.stage("picture", plan.frames)
         try:
             picture_started = time.perf_counter()
@@ -222,6 +232,12 @@ def picture_and_sound(
             stop_workers(sound_pool)
             raise
     return Made(shot_files, mix, sound_path, identity, picture_seconds)
+
+
+def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
+    """Whether the plan's soundtrack is in the cache (a matrix's masters of one language and cut share it)."""
+    audio = cache.root / "sound" / f"{soundtrack_key(plan)}.m4a"
+    return verified(audio) and verified(audio.with_suffix(".json"))
 
 
 def sign_and_report(

@@ -53,7 +53,7 @@ GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
     "assemble": (6, ("sora_cli.assemble",)),
     "conductor": (7, (
         "sora_cli.film", "sora_cli.masters", "sora_cli.preflight", "sora_cli.board", "sora_cli.doctor",
-        "sora_cli.api", "sora_cli.schema", "sora_cli.testing",
+        "sora_cli.api", "sora_cli.schema", "sora_cli.testing", "sora_cli.watch",
     )),
     "cli": (8, ("sora_cli.cli", "sora_cli.entry", "sora_cli.__main__")),
 }  # fmt: skip

@@ -117,6 +117,7 @@ def film_report(
             "target_lufs": plan.loudness,
             "true_peak_dbtp": round(mix.true_peak_dbtp, 2),
             "limited": mix.limited,
+            "reused": mix.reused,
         },
         "subtitles": {"modes": list(plan.subtitles), "files": subtitles, "cues": cue_count},
         "outputs": {"film": str(output), **subtitles},

@@ -145,9 +145,19 @@ class Backend:
 
     @classmethod
     def check_film(
-        cls, model: str | None, base_dir: Path, options: dict[str, Any], width: int, height: int, fps: int
+        cls,
+        model: str | None,
+        base_dir: Path,
+        options: dict[str, Any],
+        width: int,
+        height: int,
+        fps: int,
+        longest: float | None = None,
     ) -> list[tuple[tuple[str, ...], str]]:
-        """Film settings the backend cannot honour, as (storyboard field path, message); default none."""
+        """Film settings the backend cannot honour, as (storyboard field path, message); default none.
+
+        ``longest``: the longest shot's seconds when every shot says its duration (else None).
+        """
         return []
 
     # --- what the rest of the render needs to know -------------------------------------------

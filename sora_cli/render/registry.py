@@ -20,8 +20,10 @@ ENTRY_POINT_GROUP = "sora_cli.backends"
 BUILT_IN: dict[str, type[Backend]] = {AnimaticBackend.name: AnimaticBackend}
 
 
+@functools.cache
 def installed_backends() -> dict[str, EntryPoint | type[Backend]]:
-    """Every backend name, with its entry point (or, built in, its class)."""
+    """Every backend name, with its entry point (or, built in, its class); read once per process:
+    scanning every installed distribution's entry points costs ~50 ms, and a render asks several times."""
     found: dict[str, EntryPoint | type[Backend]] = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     found.update(BUILT_IN)
     return found
