@@ -28,7 +28,7 @@ from sora_cli.errors import UsageError
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.render.backend import FilmSettings
+from sora_cli.render.backend import Backend, FilmSettings
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.registry import backend_class
@@ -196,7 +196,8 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
 
     backend = request.backend or sb.backend.name
     cls = backend_class(backend)
-    if not request.use_cache or request.farm is not None or getattr(cls, "model_audio", None):
+    makes_sound = cls.model_audio.__func__ is not Backend.model_audio.__func__  # a model's own sound: the mix waits for its picture
+    if not request.use_cache or request.ray is not None or makes_sound:
         return Shared()
     credentials()  # made once here, not raced for by masters signing at once
     masters, sounds = _masters(request, sb, names)
