@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,7 +241,7 @@ def time_shots(sb: Storyboard, characters: dict[str, ResolvedCharacter], problem
                 problems.append(
                     source.problem(
                         ("shots", i, "dialogue", j),
-                        f"line {shot.dialogue[j].line!r} ends at {lines[j].end:.2f} s, {over:.2f} s past the end of "
+                        f"line {shot.dialogue[j].line!r} ends at {lines[j].end:.2f} s, {math.ceil(over * 100) / 100:.2f} s past the end of "
                         f"shot {shot.id!r} ({n / fps:g} s); lengthen the shot, drop its duration, or start the line earlier",
                     )
                 )
