@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sora_cli import faults
 from sora_cli.assemble import subtitles as subs
@@ -41,8 +41,10 @@ from sora_cli.render.encode import VideoSettings
 from sora_cli.render.progress import NullProgress, Progress
 from sora_cli.render.shots import Farm, ShotFile, render_shots, run_busy, stop_workers, worker_init
 from sora_cli.scratch import render_scratch
-from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack
 from sora_cli.storyboard import Storyboard, load_storyboard
+
+if TYPE_CHECKING:  # the mix (and scipy) is imported by the sound process, not before the workers fork
+    from sora_cli.sound.mix import MixReport, Stem
 
 CACHE_DIR_NAME = ".sora-cache"
 
@@ -152,7 +154,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
             model_audio = getattr(backend_class(backend), "model_audio", None)
             audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
             sound: Future[MixReport] | None = (
-                None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+                None if audio_mode else sound_pool.submit(run_busy, _soundtrack, plan, cache, sound_path)
             )
             progress.stage("picture", plan.frames)
             try:
@@ -168,6 +170,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                     progress,
                     identity.update,
                     request.farm,
+                    warm_imports,
                 )
                 picture_seconds = time.perf_counter() - picture_started
                 if request.use_cache:  # so that revoking a cameo can purge the shots that show it
@@ -175,7 +178,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
                 progress.stage("sound")
                 if sound is None:
                     stems = model_stems(plan, shot_files, cache, str(audio_mode))
-                    sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
+                    sound = sound_pool.submit(run_busy, _soundtrack, plan, cache, sound_path, stems)
                 mix = sound.result()
             except BaseException:
                 stop_workers(sound_pool)
@@ -239,6 +242,29 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         return report
 
 
+def _soundtrack(plan: Plan, cache: ShotCache, path: Path, stems: tuple[Stem, ...] = ()) -> MixReport:
+    """The sound process's task: the mix and scipy are imported there, off the picture's critical path."""
+    from sora_cli.sound.mix import cached_soundtrack
+
+    return cached_soundtrack(plan, cache, path, stems)
+
+
+def warm_imports() -> None:
+    """Import what the checks after the picture need, in a thread, while the main process waits on its workers.
+
+    Called once every worker has forked (so no fork happens mid-import); the
+    imports (scipy above all, about a second) then cost nothing on the critical path.
+    """
+    import threading
+
+    def run() -> None:
+        import sora_cli.qc
+        import sora_cli.qc.audio
+        import sora_cli.qc.picture  # noqa: F401
+
+    threading.Thread(target=run, name="sora-warm-imports", daemon=True).start()
+
+
 def _stale(output: Path, outputs: dict[str, str]) -> list[Path]:
     """Files of the previous set (as its report lists them) that the new set does not have."""
     import json
@@ -288,6 +314,7 @@ def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, m
     import numpy as np
     from scipy.signal import resample_poly
 
+    from sora_cli.sound.mix import Stem
     from sora_cli.sound.synth import RATE, seconds
 
     replaces = frozenset({"ambience", "effects"} | ({"speech"} if mode == "all" else set()))

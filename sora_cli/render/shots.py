@@ -269,7 +269,13 @@ def render_shots(
     progress: Progress,
     on_identity: Callable[[dict[str, Any]], None] | None = None,
     farm: Farm | None = None,
+    on_dispatched: Callable[[], None] | None = None,
 ) -> dict[str, ShotFile]:
+    """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out.
+
+    Chains go out longest first, so the last chain to finish is a short one and
+    both workers stay busy until the picture ends.
+    """
     quiet_fontconfig()
     cls = backend_class(backend_name)
     identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
@@ -282,6 +288,7 @@ def render_shots(
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
+    todo.sort(key=lambda chain: -sum(job.shot.frames for job in chain))  # longest first (a stable sort)
     results: dict[str, ShotFile] = {}
     for chain, needed in zip(work, to_do, strict=True):
         for job in chain:
@@ -292,10 +299,14 @@ def render_shots(
                 )
                 progress.shot_finished(job.shot.id, True)
     if not todo:
+        if on_dispatched:
+            on_dispatched()
         return results
     if farm is not None:
         from sora_cli.render.farm import render_on_ray
 
+        if on_dispatched:
+            on_dispatched()
         results.update(
             render_on_ray(
                 todo, backend_name, film, video, cache, farm.address, farm.actors, farm.gpus_per_actor, progress
@@ -306,6 +317,8 @@ def render_shots(
     if workers == 1:
         backend = cls()
         backend.open(film)
+        if on_dispatched:
+            on_dispatched()
         try:
             for chain in todo:
                 for shot_file in render_chain(chain, backend, cache, video, progress):
@@ -322,6 +335,8 @@ def render_shots(
         initargs=(backend_name, film, cache.root, queue, os.getpid()),
     ) as pool:
         pending: set[Future] = {pool.submit(_render_chain_in_worker, chain, video) for chain in todo}
+        if on_dispatched:  # every worker has forked by now (a fork pool starts them all at the first submit)
+            on_dispatched()
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
