@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import row
 from sora_cli.plan.resolve import make_plan
+from sora_cli.progress import NullProgress
 from sora_cli.render import shots
 from sora_cli.render.backend import Film
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress
 from sora_cli.storyboard import parse_storyboard
 
 HEAD = """\

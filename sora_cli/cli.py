@@ -467,8 +467,8 @@ def sounds(
 
       sora sounds --play thunder -o thunder.wav
     """
-    from sora_cli.sound.catalog import EFFECTS
-    from sora_cli.storyboard.messages import did_you_mean
+    from sora_cli.errors import did_you_mean
+    from sora_cli.sound_catalog import EFFECTS
 
     with _guard():
         if play is None:
@@ -481,8 +481,8 @@ def sounds(
             return
         if play not in EFFECTS:
             raise UsageError(f"no built-in sound {play!r}{did_you_mean(play, EFFECTS)} (`sora sounds` lists them)")
+        from sora_cli.audio_files import write_wav
         from sora_cli.sound.effects import effect
-        from sora_cli.sound.files import write_wav
 
         target = output or Path(f"{play}.wav")
         write_wav(target, effect(play))
@@ -551,7 +551,7 @@ def doctor(
             table.add_row(part, status, escape(details))
         _stdout().print(table)
         if voices:
-            from sora_cli.sound.speech import EspeakEngine
+            from sora_cli.speech.engine import EspeakEngine
 
             engine = EspeakEngine()
             _stdout().print("voices: " + ", ".join(engine.voice_names()))

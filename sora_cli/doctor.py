@@ -66,7 +66,7 @@ def checks() -> list[tuple[str, bool | None, str]]:
     except ImportError:
         out.append(("PyAV", False, "pip install av"))
     try:
-        from sora_cli.sound.speech import EspeakEngine, installed_engines
+        from sora_cli.speech.engine import EspeakEngine, installed_engines
 
         engine = EspeakEngine()
         out.append(

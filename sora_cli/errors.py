@@ -10,9 +10,11 @@ one line, exit 1. Anything else is a bug and is reported as one.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -90,3 +92,30 @@ def located_read(path: str, what: str) -> Iterator[None]:
         raise StoryboardError([Problem(path, 1, 1, "", f"is a folder, not {what}")]) from None
     except OSError as exc:
         raise StoryboardError([Problem(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+
+
+# Hints for messages: every stage that reports a problem words "what would be valid" the same way.
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'kim'?"`` or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def show(value: Any) -> str:
+    """A short, quoted rendering of a user's value for a message."""
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return repr(text)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
+
+
+def choice_list(choices: Sequence[str]) -> str:
+    return ", ".join(choices) if choices else "none defined"

@@ -26,6 +26,7 @@ from sora_cli.assemble.report import tool_info, write_report
 from sora_cli.assemble.stitch import plan_segments, video_packets
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
+from sora_cli.digests import file_digest
 from sora_cli.errors import UsageError
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain, quiet_fontconfig
@@ -34,14 +35,15 @@ from sora_cli.outputs import preflight as output_preflight
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.render.backend import Film, backend_class
-from sora_cli.render.cache import ShotCache, cache_size_limit, file_digest, prune
+from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress, Progress
-from sora_cli.render.shots import Farm, ShotFile, render_shots, run_busy, stop_workers, worker_init
+from sora_cli.render.shots import Farm, ShotFile, render_shots
 from sora_cli.scratch import render_scratch
 from sora_cli.storyboard import Storyboard, load_storyboard
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 if TYPE_CHECKING:  # the mix (and scipy) is imported by the sound process, not before the workers fork
     from sora_cli.sound.mix import MixReport, Stem
@@ -122,7 +124,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     plan = make_plan(sb, request.cameo_dirs)
     unknown = [s for s in request.only if s not in {shot.id for shot in plan.shots}]
     if unknown:
-        from sora_cli.storyboard.messages import did_you_mean
+        from sora_cli.errors import did_you_mean
 
         ids = [shot.id for shot in plan.shots]
         raise UsageError(f"--only: no shot {unknown[0]!r}{did_you_mean(unknown[0], ids)} (shots: {', '.join(ids)})")
@@ -148,7 +150,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         cache = ShotCache(cache_root)
         identity: dict[str, Any] = {}
         sound_path = scratch / "soundtrack.m4a"
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        context = pool_context()
         with ProcessPoolExecutor(1, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
             # a model that makes sound with its picture: the mix waits for the picture (its stems)
             model_audio = getattr(backend_class(backend), "model_audio", None)

@@ -20,7 +20,7 @@ from typing import Any
 from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError
 from sora_cli.film import RenderRequest, render_film
-from sora_cli.render.progress import NullProgress, Progress
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.storyboard import load_storyboard
 from sora_cli.storyboard.deliverables import for_deliverable
 

@@ -13,12 +13,12 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+from sora_cli.audio_files import check_audio
 from sora_cli.cameo.consent import revoked_likeness
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError, UsageError
 from sora_cli.render.backend import backend_class
-from sora_cli.sound.catalog import EFFECTS
-from sora_cli.sound.files import check_audio
+from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import Storyboard
 from sora_cli.storyboard.limits import MAX_AUDIO_SECONDS, MAX_IMAGE_PIXELS
 from sora_cli.storyboard.source import FieldPath

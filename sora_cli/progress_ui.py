@@ -14,7 +14,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from sora_cli.render.progress import NullProgress
+from sora_cli.progress import NullProgress
 
 
 class _FpsColumn(TextColumn):

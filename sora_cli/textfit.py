@@ -42,7 +42,7 @@ def safe_fractions(title_safe: float, top: float = 0.0, bottom: float = 0.0, sid
 
 
 def profile_fractions(profile: object) -> Fractions:
-    """:func:`safe_fractions` of a delivery profile (:class:`sora_cli.qc.profiles.Profile`)."""
+    """:func:`safe_fractions` of a delivery profile (:class:`sora_cli.profiles.Profile`)."""
     spec = profile.picture  # type: ignore[attr-defined]
     return safe_fractions(spec.title_safe, spec.safe_top, spec.safe_bottom, spec.safe_sides)
 

@@ -74,7 +74,7 @@ def chord_music(seconds: float, chords: list[list[float]], bpm: float, seed: int
 def recorded_take(path: Path, text: str) -> None:
     """A 'recorded' line: espeak with another voice, a little room and hiss."""
     from sora_cli.plan.model import ResolvedVoice
-    from sora_cli.sound.speech import speak
+    from sora_cli.speech.engine import speak
 
     speech = speak(
         text, ResolvedVoice(engine="espeak", voice="en-gb-scotland+m7", pitch=35, rate=140, range=40), "normal"

@@ -19,11 +19,11 @@ def astronaut() -> np.ndarray:
 
 
 def make_capture(path: Path, seconds: float = 4.0, fps: int = 12, face: bool = True, speech: bool = True) -> Path:
+    from sora_cli.audio_files import write_wav
     from sora_cli.ffmpeg import run_ffmpeg
-    from sora_cli.plan.model import ResolvedVoice
     from sora_cli.render.encode import FrameEncoder, VideoSettings
-    from sora_cli.sound.files import write_wav
-    from sora_cli.sound.speech import speak
+    from sora_cli.speech.engine import speak
+    from sora_cli.speech.voice import ResolvedVoice
 
     base = astronaut() if face else np.full((480, 480, 3), 120, np.uint8)
     video = path.with_suffix(".video.mp4")

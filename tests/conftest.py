@@ -102,7 +102,7 @@ def decode_video(path: Path) -> list:
 
 
 def decode_audio(path: Path):
-    from sora_cli.sound.files import decode_audio as dec
+    from sora_cli.audio_files import decode_audio as dec
 
     dec.cache_clear()
     return dec(str(path))

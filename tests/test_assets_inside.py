@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sora_cli.sound.files import write_wav
+from sora_cli.audio_files import write_wav
 from tests.conftest import EXAMPLES, MINIMAL, render, run_cli
 
 SB = MINIMAL.replace("title: Test", "title: Test\noutput: {width: 64, height: 64, fps: 4, subtitles: sidecar}")

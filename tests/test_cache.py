@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sora_cli import digests
 from sora_cli.plan.resolve import make_plan
+from sora_cli.progress import NullProgress
 from sora_cli.provenance import media_digest
 from sora_cli.render import cache as shot_cache
 from sora_cli.render import shots
 from sora_cli.render.backend import Carry, Film
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import render, run_cli
 
@@ -55,7 +56,7 @@ def sora(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 def reseal(path: Path) -> None:
     """Write a record that matches whatever is in ``path`` now (as an attacker with write access could)."""
-    shot_cache.seal(path)
+    digests.seal(path)
 
 
 class Planted:
@@ -98,7 +99,7 @@ def test_corrupt_swapped_and_truncated_entries_are_discarded_and_the_film_is_unc
     other_report = json.loads((other.parent / "film.report.json").read_text())
     other_c = shot_cache.ShotCache(other.parent / ".sora-cache").video(other_report["shots"][0]["content_hash"])
     shutil.copyfile(other_c, video(key["c"]))  # another film's shot in c's place, its record copied too:
-    shutil.copyfile(shot_cache.record_path(other_c), shot_cache.record_path(video(key["c"])))  # it names its own entry
+    shutil.copyfile(digests.record_path(other_c), digests.record_path(video(key["c"])))  # it names its own entry
     (overlap,) = (cache / "transitions").glob("*/*.mp4")
     with open(overlap, "r+b") as fh:  # truncated
         fh.truncate(100)

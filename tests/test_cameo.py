@@ -70,7 +70,7 @@ def test_face_crops_contain_the_face(cameo_library):
 
 
 def test_voice_sample_contains_speech(cameo_library):
-    from sora_cli.sound.files import decode_audio
+    from sora_cli.audio_files import decode_audio
 
     manifest = json.loads((cameo_library / "astro" / "cameo.json").read_text())
     voice = decode_audio(str(cameo_library / "astro" / "voice.wav"), 48_000, 1)[:, 0]

@@ -13,7 +13,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.plan.visemes import from_audio, on_frames, phoneme_shape
 from sora_cli.render.animatic.figures import look_for
 from sora_cli.render.animatic.sky import light_for
-from sora_cli.sound.speech import speak
+from sora_cli.speech.engine import speak
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, example_text, run_cli
 

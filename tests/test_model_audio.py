@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from sora_cli.sound.files import MIX_RATE
+from sora_cli.audio_files import MIX_RATE
 from sora_cli.testing import make_tiny_pipeline
 from tests.conftest import decode_audio, decode_video, run_cli
 

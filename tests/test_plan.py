@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sora_cli import api
+from sora_cli.audio_files import audio_duration
 from sora_cli.plan.resolve import make_plan
 from sora_cli.plan.timing import LEAD_IN, MIN_SHOT, PAUSE, TAIL
-from sora_cli.sound.files import audio_duration
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, MINIMAL
 
@@ -167,7 +167,7 @@ def test_the_plan_says_which_rule_decided_the_place_and_a_room_without_windows_s
 def test_a_silent_recorded_take_is_a_located_error(tmp_path):
     import numpy as np
 
-    from sora_cli.sound.files import MIX_RATE, write_wav
+    from sora_cli.audio_files import MIX_RATE, write_wav
     from tests.conftest import problems_of
 
     write_wav(tmp_path / "silence.wav", np.zeros(MIX_RATE, np.float32))

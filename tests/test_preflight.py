@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sora_cli.sound.files import write_wav
+from sora_cli.audio_files import write_wav
 from tests.conftest import MINIMAL, run_cli
 
 SB = MINIMAL.replace("title: Test", "title: Test\noutput: {width: 64, height: 64, fps: 4}")

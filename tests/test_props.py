@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import skia
 
-from sora_cli.plan.model import ResolvedCharacter, ResolvedVoice
+from sora_cli.plan.model import ResolvedCharacter
 from sora_cli.plan.resolve import identity_color
 from sora_cli.render.animatic.figures import WARDROBE, Mouth, Pose, draw_figure, look_for
 from sora_cli.render.animatic.props import GENERIC, LIBRARY, draw_prop, kind_of, prop_kind
+from sora_cli.speech.voice import ResolvedVoice
 
 REQUIRED = [
     "desk",

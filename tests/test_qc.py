@@ -15,8 +15,8 @@ import pytest
 
 from sora_cli import api
 from sora_cli.plan.resolve import make_plan
+from sora_cli.profiles import PROFILES, ProfileError
 from sora_cli.qc import load_profile
-from sora_cli.qc.profiles import PROFILES, ProfileError
 from sora_cli.render import watermark
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, MINIMAL, problems_of, run_cli

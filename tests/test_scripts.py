@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sora_cli.plan.model import ResolvedVoice
-from sora_cli.sound.scripts import dominant_script
-from sora_cli.sound.speech import engine, speak
+from sora_cli.speech.engine import engine, speak
+from sora_cli.speech.scripts import dominant_script
+from sora_cli.speech.voice import ResolvedVoice
 
 EN = ResolvedVoice(engine="espeak", voice="en-us", pitch=50, rate=160, range=50)
 

@@ -13,14 +13,15 @@ import pyloudnorm
 import pytest
 
 from sora_cli.assemble.subtitles import MAX_CHARS, MAX_LINES, cues, to_srt, to_vtt, wrap
+from sora_cli.plan.beds import bed_for
 from sora_cli.plan.resolve import make_plan
-from sora_cli.sound.ambience import bed_for, bed_segments, component_range
-from sora_cli.sound.catalog import EFFECTS
+from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
 from sora_cli.sound.loudness import LoudnessMeter, true_peak
 from sora_cli.sound.mix import Mixer, mix_soundtrack
 from sora_cli.sound.music import DUCK_DB, Music
 from sora_cli.sound.synth import RATE
+from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, decode_audio, render, run_cli
 
@@ -176,7 +177,7 @@ def test_same_storyboard_same_soundtrack_bytes(tmp_path):
 
 
 def test_deliveries_sound_different():
-    from sora_cli.sound.speech import speak
+    from sora_cli.speech.engine import speak
 
     voice = plan_of(DIALOGUE).characters["kim"].voice
     normal, whisper, shout = (speak("Wait for me, please.", voice, d) for d in ("normal", "whisper", "shout"))
@@ -214,7 +215,7 @@ def test_recorded_take_replaces_synthesis(storyboard_dir):
     mixer = Mixer(plan)
     line = camp.dialogue[0]
     event = next(e for e in mixer.events if e.start == round(line.start * RATE))
-    from sora_cli.sound.files import load_take
+    from sora_cli.audio_files import load_take
 
     take = load_take(storyboard_dir / "assets" / "ivan_take2.wav")
     assert len(event.load()) == len(take)

@@ -16,7 +16,7 @@ import pytest
 
 from sora_cli.assemble.burn_layout import ASS_EM, burn_cues, subtitle_size
 from sora_cli.assemble.subtitles import Cue
-from sora_cli.qc.profiles import PROFILES
+from sora_cli.profiles import PROFILES
 from sora_cli.textfit import Box, fit_card, measurer, profile_fractions, typeface
 from tests.conftest import problems_of, run_cli
 

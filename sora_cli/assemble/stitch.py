@@ -23,9 +23,9 @@ import av
 import numpy as np
 
 from sora_cli.atomic import atomic_path
+from sora_cli.digests import seal, verified
 from sora_cli.errors import SoraError
 from sora_cli.plan.model import Plan
-from sora_cli.render.cache import seal, verified
 from sora_cli.render.encode import FrameEncoder, VideoSettings
 
 

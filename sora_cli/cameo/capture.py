@@ -122,7 +122,7 @@ class VoiceSample:
 
 
 def find_voice(path: Path) -> VoiceSample | None:
-    from sora_cli.sound.files import AudioFileError, decode_audio
+    from sora_cli.audio_files import AudioFileError, decode_audio
 
     try:
         mono = decode_audio(str(path), 48_000, 1)[:, 0]
@@ -198,7 +198,7 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
     """Make cameo ``name`` in ``library`` from ``capture``; refuses without a face or speech."""
     from PIL import Image
 
-    from sora_cli.sound.files import write_wav
+    from sora_cli.audio_files import write_wav
 
     if not capture.is_file():
         raise CaptureRefused(f"{capture}: no such file")

@@ -12,19 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from sora_cli.speech.voice import ResolvedVoice
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ResolvedVoice(Frozen):
-    """A voice as the speech engine will use it (defaults filled in)."""
-
-    engine: str
-    voice: str
-    pitch: int
-    rate: int
-    range: int
 
 
 class ResolvedCharacter(Frozen):

@@ -10,6 +10,7 @@ import colorsys
 import hashlib
 from pathlib import Path
 
+from sora_cli.audio_files import MIX_RATE, AudioFileError, load_take
 from sora_cli.cameo.library import Cameo, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError
 from sora_cli.plan.colors import outfit_color
@@ -31,10 +32,9 @@ from sora_cli.plan.prompt import compose_prompt
 from sora_cli.plan.seeds import shot_seed
 from sora_cli.plan.timing import LineTime, overflow, place_lines, shot_frames, start_frames
 from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
-from sora_cli.sound.catalog import EFFECTS
-from sora_cli.sound.files import MIX_RATE, AudioFileError, load_take
-from sora_cli.sound.speech import speak
-from sora_cli.sound.voices import assign_voices
+from sora_cli.plan.voices import assign_voices
+from sora_cli.sound_catalog import EFFECTS
+from sora_cli.speech.engine import speak
 from sora_cli.storyboard.limits import MAX_FILM_SECONDS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
@@ -60,10 +60,10 @@ def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float, float
     """``output.profile``: a built-in name or a profile file (made absolute); its loudness target and ceiling.
 
     ``output.loudness`` must leave the mix room under the profile's true-peak
-    ceiling (:func:`~sora_cli.qc.profiles.loudest_target`): a louder target
+    ceiling (:func:`~sora_cli.profiles.loudest_target`): a louder target
     would be missed (or crush the dialogue), so it is refused here.
     """
-    from sora_cli.qc.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
+    from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 
     spec = sb.output.profile
     try:

@@ -14,7 +14,7 @@ import av
 
 from sora_cli.errors import UsageError
 from sora_cli.plan.model import Plan
-from sora_cli.qc.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
+from sora_cli.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
 from sora_cli.qc.result import Check, QcResult
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]

@@ -17,8 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sora_cli.profiles import Profile
 from sora_cli.qc.planned import Intended
-from sora_cli.qc.profiles import Profile
 from sora_cli.qc.result import Check, runs
 from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
 from sora_cli.sound.synth import RATE

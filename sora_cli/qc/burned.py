@@ -17,7 +17,7 @@ import av
 import cv2
 import numpy as np
 
-from sora_cli.qc.profiles import Profile
+from sora_cli.profiles import Profile
 from sora_cli.qc.result import Check
 
 BRIGHTER = 40  # luma code values a glyph adds over the picture under it

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 
-from sora_cli.qc.profiles import Profile
+from sora_cli.profiles import Profile
 from sora_cli.qc.result import Check
 
 _TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")

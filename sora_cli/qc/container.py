@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 
 from sora_cli.bmff import top_level_boxes
-from sora_cli.qc.profiles import Profile
+from sora_cli.profiles import Profile
 from sora_cli.qc.result import Check
 
 #: ISO/IEC 23091-2 code points: 1 = BT.709 (primaries, transfer, matrix); 1 = limited ("MPEG") range

@@ -34,8 +34,8 @@ import av
 import cv2
 import numpy as np
 
+from sora_cli.profiles import Profile
 from sora_cli.qc.planned import Intended
-from sora_cli.qc.profiles import Profile
 from sora_cli.qc.result import Check, runs
 
 BLACK_LUMA = 16 + 0.10 * 219

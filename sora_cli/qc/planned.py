@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sora_cli.plan.beds import CHANGE_CROSSFADE, bed_for
 from sora_cli.plan.model import Plan, PlannedShot
-from sora_cli.sound.ambience import CHANGE_CROSSFADE, bed_for
 
 CARD_WORDS = ("end card", "title card", "title", "card", "super")
 SLACK = 0.1  # s around a planned stretch (frame rounding, encoder lag)

@@ -27,9 +27,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from sora_cli.errors import UsageError
+from sora_cli.errors import UsageError, choice_list, did_you_mean
 from sora_cli.plan.model import Plan, PlannedShot, ResolvedCharacter
-from sora_cli.storyboard.messages import choice_list, did_you_mean
 from sora_cli.textfit import DEFAULT_SAFE, profile_fractions
 
 ENTRY_POINT_GROUP = "sora_cli.backends"
@@ -38,7 +37,7 @@ ENTRY_POINT_GROUP = "sora_cli.backends"
 def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
     """The title-safe area of the plan's delivery profile (the default one when it cannot be read:
     validate reports a bad profile; the picture still needs somewhere to put its text)."""
-    from sora_cli.qc.profiles import ProfileError, load_profile
+    from sora_cli.profiles import ProfileError, load_profile
 
     try:
         return profile_fractions(load_profile(plan.profile, Path(plan.base_dir)))

@@ -27,10 +27,10 @@ from urllib.parse import urlparse
 
 from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.render.backend import Carry, Film, backend_class
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.progress import NullProgress, Progress
 from sora_cli.render.shots import ShotFile, ShotJob, render_chain
 
 ACTOR_RESTARTS = 3

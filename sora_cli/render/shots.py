@@ -11,12 +11,7 @@ only on its key.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -29,13 +24,12 @@ from sora_cli import faults
 from sora_cli.atomic import atomic_path
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.plan.model import Plan, PlannedShot
+from sora_cli.progress import NullProgress, Progress, QueueProgress, replay
 from sora_cli.render import watermark
 from sora_cli.render.backend import Carry, Film, backend_class
 from sora_cli.render.cache import ShotCache, shot_key
 from sora_cli.render.encode import FrameEncoder, VideoSettings
-from sora_cli.render.progress import NullProgress, Progress, QueueProgress, replay
-
-STOP_GRACE = 5.0  # seconds a worker gets to clean up after an interrupt
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 
 @dataclass(frozen=True)
@@ -100,60 +94,7 @@ def plan_jobs(
 
 # --- the worker side ------------------------------------------------------------------------------
 
-_worker: dict[str, Any] = {"busy": False, "interrupted": False}
-
-
-def quiet_interrupts() -> None:
-    """Pool-worker initializer: Ctrl-C interrupts a running task; an idle worker ignores it.
-
-    (Left alone, an idle worker dies printing a KeyboardInterrupt traceback; the
-    driver shuts idle workers down itself.)
-    """
-
-    def on_interrupt(signum: int, frame: Any) -> None:
-        # once per task: a second interrupt (the terminal's, then the driver's) must
-        # not cut short the cleanup the first one started
-        if _worker["busy"] and not _worker["interrupted"]:
-            _worker["interrupted"] = True
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def die_with_parent(parent: int) -> None:
-    """Make this worker exit when ``parent`` dies (SIGKILL from the kernel, Linux).
-
-    A render killed with ``kill -9`` cannot stop its workers; without this they
-    stay, orphaned and blocked on the pool's pipe, for ever. The check after
-    ``prctl`` closes the race where the parent died before it was called.
-    Elsewhere the pool's own pipe ends the worker when it reads end-of-file.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def worker_init(parent: int) -> None:
-    """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
-    die_with_parent(parent)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
-    quiet_interrupts()
-    quiet_fontconfig()
-
-
-def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a task in a pool worker, marked busy so an interrupt stops it rather than the worker."""
-    _worker["busy"], _worker["interrupted"] = True, False
-    try:
-        return fn(*args)
-    finally:
-        _worker["busy"] = False
+_worker: dict[str, Any] = {}  # the open backend, its film, the cache and the progress queue of this worker
 
 
 def _open_worker(backend_name: str, film: Film, cache_root: Path, queue: Any, parent: int) -> None:
@@ -326,7 +267,7 @@ def render_shots(
         finally:
             backend.close()
         return results
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context = pool_context()
     queue = context.Queue()
     with ProcessPoolExecutor(
         workers,
@@ -350,27 +291,6 @@ def render_shots(
             raise
         _drain(queue, progress)
     return results
-
-
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Interrupt a pool's workers, give them a moment to clean up, then kill what is left.
-
-    Work not started is cancelled by the pool; busy workers get SIGINT (as from a
-    terminal's Ctrl-C), so their encoders are ended and their temp files removed
-    by the normal unwinding; SIGKILL only follows for a worker that does not
-    finish within :data:`STOP_GRACE` seconds.
-    """
-    processes = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 def _drain(queue: Any, progress: Progress) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from sora_cli.screenplay.draft import SHOT_NOTE, STORYBOARD_NOTE
 from sora_cli.screenplay.parse import classify, escape
 from sora_cli.screenplay.words import HEADING_TIME
-from sora_cli.sound.catalog import EFFECTS
+from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sora_cli.plan.model import Plan, PlannedShot
+from sora_cli.plan.beds import CHANGE_CROSSFADE, CUT_CROSSFADE, bed_for
+from sora_cli.plan.model import Plan
 from sora_cli.sound.synth import RATE, seconds, shaped_noise, tone
 
 GRAIN = RATE  # one-second grains
 HOP = GRAIN // 2
 _WINDOW = np.sin(np.pi * (np.arange(GRAIN) + 0.5) / GRAIN).astype(np.float32)
-CUT_CROSSFADE = 0.3  # seconds, at a cut
-CHANGE_CROSSFADE = 0.6  # seconds, when `set:` changes the bed inside a continue chain
 
 Grain = Callable[[np.random.Generator, int], np.ndarray]  # (rng, grain index) -> (GRAIN,) mono
 
@@ -132,36 +131,6 @@ COMPONENTS: dict[str, tuple[Grain, float]] = {
     "storm_muffled": (_muffled_storm, -32),
     "wind_muffled": (_wind(40, 420, 0.6), -36),
 }
-
-WEATHER_BED = {
-    "clear": None,
-    "cloudy": "breeze",
-    "rain": "rain",
-    "snow": "snow_hush",
-    "blizzard": "blizzard",
-    "fog": "fog",
-    "storm": "storm",
-}
-PLACE_BED = {
-    "ice": "wind", "mountains": "wind", "city": "traffic", "market": "crowd", "interior": "room_tone",
-    "forest": "forest", "sea": "waves", "desert": "desert_wind", "neutral": None,
-}  # fmt: skip
-
-
-#: weather heard through walls: only its low end, and softer
-MUFFLED_BED = {"rain": "rain_muffled", "storm": "storm_muffled", "blizzard": "wind_muffled"}
-
-
-def bed_for(shot: PlannedShot) -> tuple[str, ...]:
-    """The bed's components for a shot's world, as the plan resolved it (indoors the weather is muffled)."""
-    facts = shot.world.facts
-    parts = [PLACE_BED[facts.place]]
-    if facts.weather_heard == "full":
-        parts.append(WEATHER_BED[shot.world.weather])
-    elif facts.weather_heard == "muffled":
-        parts.append(MUFFLED_BED.get(shot.world.weather))
-    return tuple(sorted({p for p in parts if p}))
-
 
 @functools.lru_cache(maxsize=256)
 def _grain(component: str, k: int, channel: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Each effect is a small recipe over noise, tones and envelopes, seeded by its
 name, so ``wind_gust`` is the same bytes on every machine. ``sora sounds``
-lists them (names and descriptions live in :mod:`sora_cli.sound.catalog`).
+lists them (names and descriptions live in :mod:`sora_cli.sound_catalog`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sora_cli.sound.catalog import EFFECTS
 from sora_cli.sound.synth import RATE, envelope, fade_edges, normalise, place, seconds, shaped_noise, tone
+from sora_cli.sound_catalog import EFFECTS
 
 Recipe = Callable[[np.random.Generator], np.ndarray]
 _RECIPES: dict[str, Recipe] = {}

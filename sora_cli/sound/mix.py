@@ -38,19 +38,19 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from sora_cli.atomic import atomic_path
+from sora_cli.audio_files import decode_audio, load_take
+from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 from sora_cli.plan.model import Plan
-from sora_cli.render.cache import file_digest, seal, verified
-from sora_cli.render.progress import NullProgress, Progress
+from sora_cli.progress import NullProgress, Progress
 from sora_cli.scratch import scratch_dir
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
-from sora_cli.sound.files import decode_audio, load_take
 from sora_cli.sound.loudness import LIMITER_MARGIN, LIMITER_WINDOW, LoudnessMeter, limiter_gain, peak_headroom
 from sora_cli.sound.music import Music
-from sora_cli.sound.speech import speak
 from sora_cli.sound.synth import RATE, seconds
+from sora_cli.speech.engine import speak
 
 BLOCK = RATE * 8
 #: the limiter's first ceiling is this far under the profile's: room for the AAC encoder's overshoot

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sora_cli.audio_files import decode_audio
 from sora_cli.plan.model import Plan
-from sora_cli.sound.files import decode_audio
 from sora_cli.sound.synth import RATE, seconds
 
 DUCK_DB = -12.0

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sora_cli.errors import Problem, UsageError
-from sora_cli.storyboard.messages import choice_list, did_you_mean
+from sora_cli.errors import Problem, UsageError, choice_list, did_you_mean
 from sora_cli.storyboard.model import Character, Deliverable, Shot, Storyboard, Voice
 from sora_cli.storyboard.source import SourceMap
 
 
 def _profile_size(spec: str, source: SourceMap | None) -> tuple[int | None, int | None]:
-    from sora_cli.qc.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
+    from sora_cli.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
 
     try:
         picture = load_profile(spec, source.base_dir if source else None).picture
@@ -80,8 +79,8 @@ def voice_in(char: Character, language: str) -> Voice:
 def language_voice(language: str, engine_name: str | None = None) -> str:
     """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
     (the code itself when the engine has nothing closer; validate then says it is not a voice)."""
-    from sora_cli.sound.speech import engine, installed_engines  # lazily, as the voice rules do
-    from sora_cli.sound.voices import DEFAULT_ENGINE
+    from sora_cli.speech.engine import engine, installed_engines  # lazily, as the voice rules do
+    from sora_cli.speech.voice import DEFAULT_ENGINE
 
     name = engine_name or DEFAULT_ENGINE
     if name not in installed_engines():
@@ -143,7 +142,7 @@ def frames(sb: Storyboard) -> list[tuple[str, int, int, str, tuple[str, ...] | N
 
 
 def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
-    from sora_cli.qc.profiles import ProfileError, load_profile
+    from sora_cli.profiles import ProfileError, load_profile
 
     problems: list[Problem] = []
     seen: set[str] = set()

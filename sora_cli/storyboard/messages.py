@@ -7,41 +7,15 @@ range of a number.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sora_cli.errors import Problem
+from sora_cli.errors import Problem, choice_list, did_you_mean, show
 from sora_cli.storyboard.source import FieldPath, SourceMap
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'kim'?"`` or ``""`` when nothing is close."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def show(value: Any) -> str:
-    """A short, quoted rendering of a user's value for a message."""
-    if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return repr(text)
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return repr(value)
-
-
-def choice_list(choices: Sequence[str]) -> str:
-    return ", ".join(choices) if choices else "none defined"
 
 
 def _unwrap(tp: Any) -> Any:

@@ -15,7 +15,7 @@ from sora_cli.textfit import DEFAULT_SAFE, Fractions, card_text, fit_card, min_c
 
 
 def _safe(profile: str, source: SourceMap) -> Fractions:
-    from sora_cli.qc.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
+    from sora_cli.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
 
     try:
         return profile_fractions(load_profile(profile, source.base_dir))

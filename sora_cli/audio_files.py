@@ -49,7 +49,7 @@ def load_take(path: str | Path) -> np.ndarray:
 
     The trimmed length is the line's length, so its cue starts when the voice does.
     """
-    from sora_cli.sound.speech import trim_silence
+    from sora_cli.speech.engine import trim_silence
 
     mono = decode_audio(str(path), MIX_RATE, 1)[:, 0]
     peak = float(np.max(np.abs(mono))) if len(mono) else 0.0

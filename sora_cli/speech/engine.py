@@ -23,9 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
-from sora_cli.errors import SoraError
-from sora_cli.plan.model import ResolvedVoice
-from sora_cli.storyboard.messages import did_you_mean
+from sora_cli.errors import SoraError, did_you_mean
+from sora_cli.speech.voice import ResolvedVoice
 
 #: Seconds of silence kept around trimmed speech, so onsets are not clipped.
 EDGE_PAD = 0.01
@@ -316,8 +315,8 @@ def installed_engines() -> list[str]:
 @functools.lru_cache(maxsize=512)
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
     """Synthesise one line, once per process (content-keyed); a line in another script than the voice's
-    language is spoken by a voice of that script's language (see :mod:`sora_cli.sound.scripts`)."""
-    from sora_cli.sound.scripts import voice_for_text
+    language is spoken by a voice of that script's language (see :mod:`sora_cli.speech.scripts`)."""
+    from sora_cli.speech.scripts import voice_for_text
 
     speaker = engine(voice.engine)
     if voice.engine == EspeakEngine.name:

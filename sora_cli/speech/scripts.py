@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
-from sora_cli.plan.model import ResolvedVoice
+from sora_cli.speech.voice import ResolvedVoice
 
 #: a script (the first word of its letters' Unicode names) -> the espeak-ng language that speaks it
 SCRIPT_LANGUAGE = {

@@ -11,13 +11,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from sora_cli.plan.model import ResolvedVoice
+from sora_cli.speech.voice import DEFAULT_ENGINE, DEFAULT_PITCH, DEFAULT_RANGE, DEFAULT_RATE, ResolvedVoice
 from sora_cli.storyboard.model import Character
-
-DEFAULT_ENGINE = "espeak"
-DEFAULT_RATE = 165
-DEFAULT_PITCH = 50
-DEFAULT_RANGE = 50
 
 #: (voice, pitch, rate): distinct in timbre, pitch and pace.
 PALETTE: tuple[tuple[str, int, int], ...] = (

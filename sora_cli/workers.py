@@ -1,0 +1,108 @@
+"""Worker processes that die with the render and stop cleanly on Ctrl-C.
+
+Picture chains and the soundtrack are made in pool workers; whatever the pool, a
+worker must not outlive a render killed with ``kill -9``, must not print a
+traceback when an idle worker sees Ctrl-C, and must be stopped (its temp files
+removed) when the render is interrupted. Shared by ``render/`` and the
+conductor, so it lives on the ground floor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from sora_cli.fonts import quiet_fontconfig
+
+STOP_GRACE = 5.0  # seconds a worker gets to clean up after an interrupt
+
+
+def pool_context() -> BaseContext:
+    """Fork where the platform has it (workers start fast and share the loaded modules), else spawn."""
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+
+
+_worker: dict[str, Any] = {"busy": False, "interrupted": False}
+
+
+def quiet_interrupts() -> None:
+    """Pool-worker initializer: Ctrl-C interrupts a running task; an idle worker ignores it.
+
+    (Left alone, an idle worker dies printing a KeyboardInterrupt traceback; the
+    driver shuts idle workers down itself.)
+    """
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # once per task: a second interrupt (the terminal's, then the driver's) must
+        # not cut short the cleanup the first one started
+        if _worker["busy"] and not _worker["interrupted"]:
+            _worker["interrupted"] = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker exit when ``parent`` dies (SIGKILL from the kernel, Linux).
+
+    A render killed with ``kill -9`` cannot stop its workers; without this they
+    stay, orphaned and blocked on the pool's pipe, for ever. The check after
+    ``prctl`` closes the race where the parent died before it was called.
+    Elsewhere the pool's own pipe ends the worker when it reads end-of-file.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def worker_init(parent: int) -> None:
+    """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
+    quiet_interrupts()
+    quiet_fontconfig()
+
+
+def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a task in a pool worker, marked busy so an interrupt stops it rather than the worker."""
+    _worker["busy"], _worker["interrupted"] = True, False
+    try:
+        return fn(*args)
+    finally:
+        _worker["busy"] = False
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupt a pool's workers, give them a moment to clean up, then kill what is left.
+
+    Work not started is cancelled by the pool; busy workers get SIGINT (as from a
+    terminal's Ctrl-C), so their encoders are ended and their temp files removed
+    by the normal unwinding; SIGKILL only follows for a worker that does not
+    finish within :data:`STOP_GRACE` seconds.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
