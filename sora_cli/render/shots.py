@@ -92,6 +92,16 @@ def plan_jobs(
     return out
 
 
+def longest_first(work: list[list[ShotJob]]) -> list[list[ShotJob]]:
+    """Chains in the order they are handed out: most frames first (ties in film order).
+
+    Two workers fed in film order can end with one long chain running alone;
+    longest first, the last to start are the short ones, so both stay busy
+    until the picture is done. Which worker renders a chain never changes its bytes.
+    """
+    return sorted(work, key=lambda chain: -sum(job.shot.frames for job in chain))
+
+
 # --- the worker side ------------------------------------------------------------------------------
 
 _worker: dict[str, Any] = {}  # the open backend, its film, the cache and the progress queue of this worker
@@ -229,7 +239,7 @@ def render_shots(
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
-    todo.sort(key=lambda chain: -sum(job.shot.frames for job in chain))  # longest first (a stable sort)
+    todo = longest_first(todo)
     results: dict[str, ShotFile] = {}
     for chain, needed in zip(work, to_do, strict=True):
         for job in chain:
