@@ -142,7 +142,9 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     if width is None or height is None:
         width, height = info.native_width, info.native_height
     if storyboard is not None and not problems:
-        problems += DiffusersBackend.check_film(model, base, options, width, height, fps_film or info.native_fps)
+        problems += DiffusersBackend.check_film(
+            model, base, options, width, height, fps_film or info.native_fps, longest=longest
+        )
     gen_w, gen_h = generation_size(info, options, width, height)
     fps = int(options.get("fps", info.native_fps))
     wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps)))
@@ -172,7 +174,8 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
         options.get("vae_tiling"), on_gpu,
     )  # fmt: skip
     warnings: list[str] = []
-    if plan.fits is False:  # said plainly; refused when the film asked for this offload itself
+    refused = any("does not fit" in message for _, message in problems)  # the render's own refusal says it
+    if plan.fits is False and not refused:  # said plainly; refused when the film asked for this offload itself
         free = f"{plan.free_bytes / GIB:.1f} GiB free" if plan.free_bytes is not None else "the free memory"
         why = (
             f"~{plan.peak_bytes / GIB:.1f} GiB estimated at {gen_w}x{gen_h}x{frames} with offload {plan.offload}"

@@ -75,6 +75,11 @@ def _assets(sb: Storyboard, cameo_dirs: Path | None) -> Iterator[tuple[FieldPath
                 yield ("shots", i, "sfx", j, "sound"), "sound file", sb.source.resolve_asset(sfx.sound), "audio"
 
 
+def asset_files(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Path]:
+    """Every file the film draws from (likeness images, cameo likenesses, music, ambience, takes, sounds)."""
+    return list(dict.fromkeys(path for _, _, path, _ in _assets(sb, cameo_dirs)))
+
+
 def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem]:
     """Every asset decodes and is within the limits; each file is checked once."""
     problems: list[Problem] = []
@@ -129,7 +134,11 @@ def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Pro
     check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
     if check_film and not problems:
         out = sb.output
-        found = check_film(sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps)
+        durations = [shot.duration for shot in sb.shots]  # the longest shot bounds a call (None: timed by speech)
+        longest = None if None in durations else max(durations, default=None)
+        found = check_film(
+            sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps, longest=longest
+        )
         problems += [sb.source.problem(path, message) for path, message in found or ()]
     return problems
 

@@ -13,15 +13,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FAMILIES = ("ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far")
+FAMILIES = (
+    "ltx", "ltx-condition", "wan", "wan-i2v", "wan-vace", "cogvideox", "cogvideox-i2v", "anyflow-far", "helios",
+)  # fmt: skip
 #: LTX-2 makes sound with the picture (its tests are separate: slower, and about the sound)
 AUDIO_FAMILIES = ("ltx2", "ltx2-i2v", "ltx2-condition")
+#: LTX-2 driven by given speech: the picture follows the line's audio (lip-sync)
+SPEECH_FAMILIES = ("ltx2-dfr",)
 #: the diffusers release that first has each family's pipeline (older ones cannot build it)
 SINCE = {
     "anyflow-far": ("AnyFlowFARPipeline", "0.39"),
+    "helios": ("HeliosPipeline", "0.37"),
     "ltx2": ("LTX2Pipeline", "0.37"),
     "ltx2-i2v": ("LTX2ImageToVideoPipeline", "0.37"),
     "ltx2-condition": ("LTX2ConditionPipeline", "0.37"),
+    "ltx2-dfr": ("LTX2DFRPipeline", "0.42.1"),
 }
 
 _WORDS = [
@@ -198,11 +204,16 @@ def _cogvideox_components(image_to_video: bool) -> dict:
     return {"transformer": transformer, "vae": vae}
 
 
-def _ltx2_components() -> dict:
+def _ltx2_components(compressing_audio_vae: bool = False) -> dict:
     """LTX-2's parts at the sizes of diffusers' LTX-2 fast tests, with a Gemma 3 text encoder built in code.
 
     The vocoder upsamples by 160 (8 x 5 x 4), the hop of the 16 kHz mel spectrogram, so its sound has the
     duration and the sample rate it claims (16 kHz), as the real model's 240x gives 24 kHz.
+
+    ``compressing_audio_vae``: an audio VAE that downsamples time and mel bins by 4 (``ch_mult=(1, 2, 4)``) with
+    ``base_channels`` equal to the packed latent width (latent channels x mel bins / 4), as in the real LTX-2
+    (128 = 8 x 64 / 4). The pipelines normalise given audio latents with statistics of ``base_channels`` values,
+    so a family that takes encoded audio (DFR) needs it; the fast tests' VAE only ever decodes.
     """
     import torch
     from diffusers import AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, LTX2VideoTransformer3DModel
@@ -249,7 +260,7 @@ def _ltx2_components() -> dict:
     vae.use_framewise_encoding = False
     vae.use_framewise_decoding = False
     audio_vae = AutoencoderKLLTX2Audio(
-        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        base_channels=4, output_channels=2, ch_mult=(1, 2, 4) if compressing_audio_vae else (1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
         resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
         mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=8,
     )  # fmt: skip
@@ -269,8 +280,9 @@ def build_tiny_pipeline(family: str):
     import diffusers
     import torch
 
-    if family not in FAMILIES + AUDIO_FAMILIES:
-        raise ValueError(f"unknown family {family!r} (families: {', '.join(FAMILIES + AUDIO_FAMILIES)})")
+    known = FAMILIES + AUDIO_FAMILIES + SPEECH_FAMILIES
+    if family not in known:
+        raise ValueError(f"unknown family {family!r} (families: {', '.join(known)})")
     if family in SINCE and not hasattr(diffusers, SINCE[family][0]):
         name, version = SINCE[family]
         raise RuntimeError(f"{family} needs diffusers >= {version} ({name}); installed: {diffusers.__version__}")
@@ -280,9 +292,10 @@ def build_tiny_pipeline(family: str):
             "ltx2": "LTX2Pipeline",
             "ltx2-i2v": "LTX2ImageToVideoPipeline",
             "ltx2-condition": "LTX2ConditionPipeline",
+            "ltx2-dfr": "LTX2DFRPipeline",
         }
         return getattr(diffusers, cls[family])(
-            scheduler=diffusers.FlowMatchEulerDiscreteScheduler(), **_ltx2_components()
+            scheduler=diffusers.FlowMatchEulerDiscreteScheduler(), **_ltx2_components(family == "ltx2-dfr")
         )
     text = {"text_encoder": tiny_text_encoder(), "tokenizer": tiny_tokenizer()}
     if family == "anyflow-far":  # Wan-based, causal chunks with a KV cache; takes latent history
@@ -294,6 +307,15 @@ def build_tiny_pipeline(family: str):
         return diffusers.AnyFlowFARPipeline(
             transformer=transformer, vae=_wan_vae(), scheduler=diffusers.FlowMapEulerDiscreteScheduler(), **text
         )
+    if family == "helios":  # Wan-based, chunked with long/mid/short latent history (diffusers' fast-test sizes)
+        transformer = diffusers.HeliosTransformer3DModel(
+            patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+            text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+            rope_dim=(4, 4, 4), has_multi_term_memory_patch=True, guidance_cross_attn=True, zero_history_timestep=True,
+            is_amplify_history=False,
+        )  # fmt: skip
+        scheduler = diffusers.HeliosScheduler(stage_range=[0, 1], stages=1, use_dynamic_shifting=True)
+        return diffusers.HeliosPipeline(transformer=transformer, vae=_wan_vae(), scheduler=scheduler, **text)
     if family.startswith("ltx"):
         parts = _ltx_components()
         cls = diffusers.LTXConditionPipeline if family == "ltx-condition" else diffusers.LTXPipeline

@@ -19,7 +19,7 @@ from sora_cli.provenance import media_digest
 from sora_cli.testing import FAMILIES, make_tiny_pipeline
 from tests.conftest import EXAMPLES, decode_video, run_cli
 
-LATENT_FAMILIES = {"anyflow-far": "AnyFlowFARPipeline"}  # families that continue from latents
+LATENT_FAMILIES = {"anyflow-far": "AnyFlowFARPipeline", "helios": "HeliosPipeline"}  # continue from latents
 TEXT_ONLY = {"ltx", "wan", "cogvideox"}  # text-to-video: a continue shot's first call has no picture in it
 
 STORYBOARD = """\
@@ -143,7 +143,11 @@ def test_continue_shot_receives_the_previous_shots_last_frames(tmp_path, models,
 
 @pytest.mark.parametrize("family", sorted(LATENT_FAMILIES))
 def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, models, family, monkeypatch):
-    """The first transformer call of a ``continue`` shot sees exactly shot a's last latents; no VAE encode."""
+    """The first transformer call of a ``continue`` shot sees exactly shot a's last latents; no VAE encode.
+
+    AnyFlow-FAR attends to them as the head of ``hidden_states`` (FAR layout); Helios as its mid and short
+    history windows (``latents_history_mid``, and ``latents_history_short`` after its first-frame prefix).
+    """
     import diffusers
     import torch
 
@@ -171,9 +175,14 @@ def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, 
         pass
     produced = made[-1]
     seen: list[torch.Tensor] = []
-    hook = backend.pipe.transformer.register_forward_pre_hook(
-        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()), with_kwargs=True
-    )
+    seen_history: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def look(module, args, kwargs):
+        seen.append(kwargs["hidden_states"].clone())
+        if "latents_history_mid" in kwargs:
+            seen_history.append((kwargs["latents_history_mid"].clone(), kwargs["latents_history_short"].clone()))
+
+    hook = backend.pipe.transformer.register_forward_pre_hook(look, with_kwargs=True)
     encoded: list[int] = []
     for name in ("encode", "_encode"):
         monkeypatch.setattr(backend.pipe.vae, name, lambda *a, **k: encoded.append(1))
@@ -184,8 +193,13 @@ def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, 
         hook.remove()
     carried = shot_a.carry.latents
     assert isinstance(carried, np.ndarray) and carried.dtype == np.float32  # plain numpy, crosses processes
-    history = produced.permute(0, 2, 1, 3, 4)[:, -carried.shape[0] :]  # FAR layout (B, T, C, H, W)
-    assert seen and torch.equal(seen[0], history)  # exactly what shot a made, bit for bit
+    if family == "helios":
+        assert carried.shape[1] == 3 and produced.shape[2] > 3
+        mid, short = seen_history[0]
+        assert torch.equal(mid, produced[:, :, -3:-1]) and torch.equal(short[:, :, 1:], produced[:, :, -1:])
+    else:
+        history = produced.permute(0, 2, 1, 3, 4)[:, -carried.shape[0] :]  # FAR layout (B, T, C, H, W)
+        assert seen and torch.equal(seen[0], history)  # exactly what shot a made, bit for bit
     assert encoded == []  # the previous frames were never encoded again
 
 
@@ -205,11 +219,13 @@ def test_cast_members_get_the_same_likeness_in_every_shot(tmp_path, models, monk
     from PIL import Image
 
     spy = Spy(monkeypatch)
-    render_film(
+    report = render_film(
         RenderRequest(
             _film(tmp_path, "wan-vace"), backend="diffusers", model=str(models["wan-vace"]), jobs=1, use_cache=False
         )
     )
+    said = [s["conditioning"]["identity"] for s in report["shots"]]  # what each shot received, in the report
+    assert said == [{"mara": "1 likeness image(s) as reference_images"}] * 2 + [{}]
     expected = np.asarray(
         Image.open(EXAMPLES / "assets" / "mara.png").convert("RGB").resize((32, 32), Image.Resampling.LANCZOS)
     )

@@ -125,3 +125,20 @@ def test_ltx2_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_p
     produced = last_call[:, -f * h * w :]  # the last latent frames shot a made, as tokens
     assert torch.equal(seen[0][:1, : f * h * w], produced)  # exactly what shot a made, bit for bit
     assert encoded == []  # the previous frames were never encoded again
+
+
+@pytest.mark.parametrize(("family", "carried"), [("ltx2", "text"), ("ltx2-i2v", "frames")])
+def test_the_other_ltx2_families_render_with_their_sound(tmp_path, family, carried):
+    """LTX-2 text-to-video and image-to-video: the model's sound in the report and in the mix (decoded)."""
+    model = make_tiny_pipeline(tmp_path / family, family)
+    path = tmp_path / "film.yaml"
+    path.write_text(STORYBOARD.format(audio="").replace("duration: 1", "duration: 0.5"))
+    result = run_cli("render", str(path), "--model", str(model), "--json", "-q", "--jobs", "1", "--no-qc")
+    assert result.code == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    shots = report["shots"]
+    assert [s["conditioning"]["model_audio"]["mode"] for s in shots] == ["ambience"] * 3
+    assert all(s["conditioning"]["model_audio"]["seconds"] == 0.5 for s in shots)
+    assert shots[1]["conditioning"]["carried"] == carried
+    heard = decode_audio(Path(report["output"]["file"]))
+    assert min(_rms_per_second(heard, MIX_RATE // 2)) > 0.01  # every half second has the model's sound

@@ -417,3 +417,41 @@ def test_doctor_says_when_there_is_no_cuda_device(tmp_path):
     assert doctor.code == 2
     problems = json.loads(doctor.stdout)["model"]["problems"]
     assert any("no CUDA device" in p["message"] for p in problems), problems
+
+
+def _free_between(model: Path, fits: int, not_fits: int) -> int:
+    """Free bytes in which a ``fits``-frame call's best plan fits and a ``not_fits``-frame call's does not (at 64x64
+    Wan's transformer outgrows its VAE decode, which holds 4 frames whatever the call, above 85 frames)."""
+    info = inspect_model(model)
+    low = choose_plan(info, 64, 64, fits, "float32", None, "none", None, False).peak_bytes
+    high = choose_plan(info, 64, 64, not_fits, "float32", None, "none", None, False).peak_bytes
+    assert low < high
+    return (low + high) // 2  # off a GPU the plan is no offload, held against the whole free memory
+
+
+def test_a_film_that_cannot_fit_the_device_is_exit_2_naming_what_would(tmp_path, monkeypatch):
+    """The memory at the film's size for the device found, with the best plan, checked before anything renders;
+    the device's free memory comes through preflight's seam (device_free_bytes), the model is real configs."""
+    import sora_cli.render.diffusion as backend
+
+    model = _write(tmp_path / "model", SMALL_WAN)
+    board = _film_with(tmp_path, model, "frames_per_chunk: 97, device: cpu", duration=10)
+    assert run_cli("validate", str(board)).code == 0  # this machine's own memory holds it
+    monkeypatch.setattr(backend, "device_free_bytes", lambda device: _free_between(model, 93, 97))
+    validated = run_cli("validate", str(board))
+    assert validated.code == 2, validated.stderr
+    assert "film.yaml:4:" in validated.stderr and "backend.options.frames_per_chunk: ~" in validated.stderr
+    assert "64x64x97" in validated.stderr and "on cpu; frames_per_chunk: 93 fits" in validated.stderr
+    rendered = run_cli("render", str(board), "-q", "-o", str(tmp_path / "out.mp4"))
+    assert rendered.code == 2 and "frames_per_chunk: 93 fits" in rendered.stderr
+    assert not (tmp_path / "out.mp4").exists()
+    doctor = run_cli("doctor", "--model", str(model), "--film", str(board), "--json", "--device", "cpu")
+    assert doctor.code == 2
+    assert [p["path"] for p in json.loads(doctor.stdout)["model"]["problems"]] == ["backend.options.frames_per_chunk"]
+    monkeypatch.setattr(backend, "device_free_bytes", lambda device: 1 << 20)  # nothing fits in 1 MiB
+    nothing = run_cli("validate", str(board))
+    assert nothing.code == 2 and "backend.model: ~" in nothing.stderr and "does not fit here" in nothing.stderr
+    # the longest shot bounds a call: a 1 s film asks 17 frames of Wan, whatever frames_per_chunk says
+    short = _film_with(tmp_path, model, "frames_per_chunk: 97, device: cpu", duration=1)
+    monkeypatch.setattr(backend, "device_free_bytes", lambda device: _free_between(model, 17, 97))
+    assert run_cli("validate", str(short)).code == 0

@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from sora_cli.atomic import atomic_path
-from sora_cli.audio_files import decode_audio, load_take
+from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
+from sora_cli.packed_samples import load_samples, store_samples
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.scratch import scratch_dir
@@ -50,7 +50,7 @@ from sora_cli.sound.effects import effect
 from sora_cli.sound.loudness import LIMITER_MARGIN, LIMITER_WINDOW, LoudnessMeter, limiter_gain, peak_headroom
 from sora_cli.sound.music import Music
 from sora_cli.sound.synth import RATE, seconds
-from sora_cli.speech.engine import speak
+from sora_cli.speech.lines import RECORDED_PEAK, SPEECH_PEAK, line_speech
 
 BLOCK = RATE * 8
 #: the limiter's first ceiling is this far under the profile's: room for the AAC encoder's overshoot
@@ -65,11 +65,13 @@ ENCODE_TRIES = 6
 TOLERANCE_LU = 0.1  # of the limited mix before AAC
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
 LIMITER_FORMAT = 2  # bump when the limiter's output changes for the same raw mix
-#: peak level of a spoken line, by delivery
-SPEECH_PEAK = {"whisper": 0.32, "normal": 0.6, "shout": 0.85}
-RECORDED_PEAK = 0.6
 AAC_BITRATE = "192k"
 MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
+#: cached mix blocks and headroom, compressed (sora_cli/packed_samples.py); the raw .f32/.headroom
+#: entries of older versions are no longer read (the cache's size bound evicts them)
+BLOCK_SUFFIX = ".f32z"
+HEADROOM_SUFFIX = ".hdrz"
+HEADROOM_LEVEL = 6  # a smooth envelope: level 6 halves level 1's size at the same speed
 
 
 @dataclass(frozen=True)
@@ -108,32 +110,17 @@ class MixReport:
     true_peak_dbtp: float
     gain_db: float
     limited: bool
+    reused: bool = False  # the whole soundtrack came from the cache (nothing it depends on changed)
 
 
 def _speech_event(plan: Plan, line) -> Event:
     start = seconds(line.start)
-    if line.audio:
-        path = line.audio
-
-        def load_recorded() -> np.ndarray:
-            take = load_take(path)
-            return take * np.float32(RECORDED_PEAK / max(float(np.max(np.abs(take))), 1e-9))
-
-        return Event(
-            start, seconds(line.end - line.start) + 1, load_recorded, 1.0, ("take", file_digest(path), RECORDED_PEAK)
-        )
     voice = plan.characters[line.speaker].voice
-    text, delivery = line.line, line.delivery
-
-    def load_spoken() -> np.ndarray:
-        speech = speak(text, voice, delivery)
-        if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
-            return np.zeros(1, np.float32)
-        x = resample_poly(speech.samples, RATE, speech.rate).astype(np.float32)
-        return x * np.float32(SPEECH_PEAK[delivery] / max(float(np.max(np.abs(x))), 1e-9))
-
-    identity = ("speech", text, voice.model_dump_json(), delivery, SPEECH_PEAK[delivery])
-    return Event(start, seconds(line.end - line.start) + RATE // 10, load_spoken, 1.0, identity)
+    if line.audio:
+        identity: tuple = ("take", file_digest(line.audio), RECORDED_PEAK)
+        return Event(start, seconds(line.end - line.start) + 1, lambda: line_speech(voice, line), 1.0, identity)
+    identity = ("speech", line.line, voice.model_dump_json(), line.delivery, SPEECH_PEAK[line.delivery])
+    return Event(start, seconds(line.end - line.start) + RATE // 10, lambda: line_speech(voice, line), 1.0, identity)
 
 
 def _sfx_event(sfx) -> Event:
@@ -254,15 +241,12 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
     meter = LoudnessMeter(track_peak=False)
     with open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
-            cached = cache_dir / f"{mixer.block_key(start, n)}.f32" if cache_dir else None
-            if cached is not None and verified(cached):
-                block = np.fromfile(cached, dtype=np.float32).reshape(-1, 2)
-            else:
+            cached = cache_dir / f"{mixer.block_key(start, n)}{BLOCK_SUFFIX}" if cache_dir else None
+            block = load_samples(cached) if cached is not None else None
+            if block is None:
                 block = mixer.render(start, n)
                 if cached is not None:
-                    with atomic_path(cached) as tmp:
-                        block.astype("<f4").tofile(tmp)
-                    seal(cached)
+                    store_samples(cached, block)
             meter.add(block)
             fh.write(block.astype("<f4").tobytes())
             progress.stage_advanced(n / RATE)
@@ -282,17 +266,16 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
         for i, (start, n) in enumerate(blocks):
             around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
             name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
-            cached = cache_dir / f"{name}.headroom" if cache_dir else None
-            if cached is not None and verified(cached):
-                fh.write(cached.read_bytes())
+            cached = cache_dir / f"{name}{HEADROOM_SUFFIX}" if cache_dir else None
+            stored = load_samples(cached) if cached is not None else None
+            if stored is not None:
+                fh.write(stored.astype("<f4").tobytes())
                 continue
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
-            data = peak_headroom(wide)[m : m + n].astype("<f4").tobytes()
+            headroom = peak_headroom(wide)[m : m + n].astype("<f4")
             if cached is not None:
-                with atomic_path(cached) as tmp:
-                    tmp.write_bytes(data)
-                seal(cached)
-            fh.write(data)
+                store_samples(cached, headroom, HEADROOM_LEVEL)
+            fh.write(headroom.tobytes())
 
 
 def _limited(scratch: _Scratch, gain: float, ceiling: float) -> Iterator[tuple[np.ndarray, bool]]:
@@ -459,11 +442,11 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     meta = audio.with_suffix(".json")
     if verified(audio) and verified(meta):
         shutil.copyfile(audio, out_path)
-        return MixReport(**json.loads(meta.read_text()))
+        return MixReport(**{**json.loads(meta.read_text()), "reused": True})
     report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     seal(audio)
-    atomic_write_text(meta, json.dumps(report.__dict__))
+    atomic_write_text(meta, json.dumps({k: v for k, v in report.__dict__.items() if k != "reused"}))
     seal(meta)
     return report

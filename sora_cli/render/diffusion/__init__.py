@@ -38,7 +38,9 @@ from sora_cli.render.diffusion.preflight import (
     choose_plan,
     device_free_bytes,
     film_problems,
+    generation_size,
     inspect_model,
+    memory_refusal,
     read_config,
 )
 
@@ -65,6 +67,8 @@ OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 AUDIO_CHOICES = ("ambience", "all", "none")
 AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
+#: pipelines whose picture follows given speech (the line's audio goes in; their own sound is not used)
+SPEECH_DRIVEN = ("LTX2DFRPipeline",)
 DEFAULT_CHUNK_SECONDS = 2.0
 # the least value each numeric option may take (and whether it may equal it): a zero fps divides by zero mid-render
 MINIMUMS: dict[str, tuple[float, bool]] = {
@@ -149,9 +153,17 @@ class DiffusersBackend:
 
     @classmethod
     def check_film(
-        cls, model: str | None, base_dir: Path, options: dict[str, Any], width: int, height: int, fps: int
+        cls,
+        model: str | None,
+        base_dir: Path,
+        options: dict[str, Any],
+        width: int,
+        height: int,
+        fps: int,
+        longest: float | None = None,
     ) -> list[tuple[tuple[str, ...], str]]:
-        """Film settings the model cannot honour (read from its configs, no weights loaded)."""
+        """Film settings the model cannot honour (read from its configs, no weights loaded), and a film that
+        cannot fit the device's memory (``longest``: the longest shot's seconds, which bound a call)."""
         folder = cls._resolve_folder(model, base_dir)
         if folder is None:
             return []
@@ -159,6 +171,10 @@ class DiffusersBackend:
         if isinstance(info, str):
             return [(("backend", "model"), info)]
         problems = film_problems(info, options, width, height)
+        if not problems:
+            refusal = cls.memory_refusal(info, options, width, height, longest)
+            if refusal is not None:
+                problems.append(refusal)
         audio = options.get("audio")
         if audio in ("ambience", "all") and info.pipeline not in AUDIO_PIPELINES:
             problems.append(
@@ -166,6 +182,35 @@ class DiffusersBackend:
                  f" {', '.join(AUDIO_PIPELINES)} (or leave it out)")
             )  # fmt: skip
         return problems
+
+    @staticmethod
+    def memory_refusal(
+        info: ModelInfo, options: dict[str, Any], width: int, height: int, longest: float | None = None
+    ) -> tuple[tuple[str, ...], str] | None:
+        """The film's setting that cannot fit the device's free memory even with the best offload plan.
+
+        The same device, dtype, generation size and chunk :meth:`open` will use;
+        the free memory comes from :func:`device_free_bytes` (the seam tests
+        replace). None when it fits or the free memory is unknown.
+        """
+        import torch
+
+        device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        on_gpu = device.startswith("cuda")
+        dtype = options.get("dtype") or ("bfloat16" if on_gpu else "float32")
+        adapter = ADAPTERS[info.pipeline]
+        fps = int(options.get("fps", info.native_fps))
+        wanted = int(options.get("frames_per_chunk", round(DEFAULT_CHUNK_SECONDS * fps)))
+        least = adapter.frames_for(adapter.context_frames + 1)
+        if longest is not None:  # a call never makes more than the longest shot needs (see _frames)
+            wanted = min(wanted, math.ceil(longest * fps) + adapter.context_frames)
+        chunk = adapter.frames_for(max(wanted, least))
+        gen_w, gen_h = generation_size(info, options, width, height)
+        requested = options.get("offload") or ("model" if options.get("cpu_offload") else "auto")
+        tiling = options.get("vae_tiling") if "vae_tiling" in options else None
+        return memory_refusal(
+            info, gen_w, gen_h, chunk, least, dtype, device_free_bytes(device), requested, tiling, on_gpu, device
+        )
 
     @staticmethod
     def read_model(folder: Path, options: dict[str, Any]) -> ModelInfo | str:
@@ -280,8 +325,6 @@ class DiffusersBackend:
         self.device = device
         self.fps = int(options.get("fps", self.info.native_fps if self.info else self.adapter.native_fps))
         if self.info is not None:
-            from sora_cli.render.diffusion.preflight import generation_size
-
             self.width, self.height = generation_size(self.info, options, film.width, film.height)
         else:
             self.width = int(options.get("width", max(32, film.width // 32 * 32)))
@@ -355,6 +398,8 @@ class DiffusersBackend:
         film = self.film
         need = max(1, math.ceil(shot.frames * self.fps / film.fps))  # native frames covering the shot
         continuing = shot.continuity == "continue" and carry is not None and "tail" in carry.state
+        # a call never makes more than the shot needs (with the previous frames it opens on)
+        chunk = min(self.chunk, self.adapter.frames_for(max(need, 1) + self.adapter.context_frames))
         context = [Image.fromarray(f) for f in carry.state["tail"]] if continuing else []
         latent_family = LATENT_FAMILIES.get(self.pipeline_class)
         latent_key = [self.pipeline_class, self.width, self.height]
@@ -368,6 +413,14 @@ class DiffusersBackend:
         )
         carried = "latents" if history is not None else "frames" if continuing else None
         references = {cid: self.likeness[cid] for cid in shot.cast if cid in self.likeness}
+        visemes = tuple(
+            (round(v.t - shot.start, 6), line.speaker, v.shape) for line in shot.dialogue for v in line.visemes
+        )
+        speech = None
+        if self.pipeline_class in SPEECH_DRIVEN:
+            from sora_cli.render.diffusion.speech import shot_speech
+
+            speech = shot_speech(shot, film.characters, int(self.pipe.audio_vae.config.sample_rate))
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
         produced = 0
@@ -383,9 +436,10 @@ class DiffusersBackend:
                 negative=shot.negative,
                 width=self.width,
                 height=self.height,
-                frames=self.chunk,
+                frames=chunk,
                 context=context,
                 references=references,
+                visemes=visemes,
                 extra={
                     "num_inference_steps": int(film.options.get("steps", 30)),
                     "guidance_scale": float(film.options.get("guidance", 5.0)),
@@ -401,12 +455,17 @@ class DiffusersBackend:
             if latent_family is not None:
                 if "guidance" not in film.options:
                     kwargs.pop("guidance_scale", None)  # the family's own default (AnyFlow fuses guidance)
-                latent_call = latent_family[0](self.pipe, kwargs, self.chunk, history, context)
+                latent_call = latent_family[0](self.pipe, kwargs, chunk, history, context)
                 summary.update(latent_call.summary)
                 if latent_call.history and "previous_latents" in latent_call.summary:
                     summary.pop("previous_frames", None)  # the latents replaced the adapter's pixel prefix
             if self.pipeline_class in AUDIO_PIPELINES:
                 kwargs.update(self._ltx2_extra())
+            if self.pipeline_class in SPEECH_DRIVEN:
+                start = (produced - repeated) / self.fps  # the shot time of this call's first frame
+                for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale"):
+                    kwargs.pop(unsupported)
+                kwargs.update(self._dfr_extra(summary, speech, start, chunk))
             try:
                 if latent_call is not None and latent_call.history:
                     repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
@@ -420,7 +479,9 @@ class DiffusersBackend:
                     skip = round(repeated / self.fps * self.audio_rate)  # the prefix's sound is the previous shot's
                     sounds.append(sound[skip:])
                 if latent_call is not None:
-                    frames, made = latent_family[1](self.pipe, out if latent_call.runner else video, repeated)
+                    frames, made = latent_family[1](
+                        self.pipe, out if latent_call.runner else video, repeated, latent_call.history
+                    )
                     history = latent_family[2](made)
                 else:
                     frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[0]][
@@ -458,7 +519,9 @@ class DiffusersBackend:
             "continued_from": carry.shot_id if continuing else None,
             "carried": carried,  # what went in: "latents", "frames", "text" (text-only family) or None (a cut)
             "first_chunk": summaries[0],
+            "size": [self.width, self.height],  # what the model generated at (the film's shape, see generation_size)
             "references": {cid: len(imgs) for cid, imgs in references.items()},
+            "identity": _identity_received(shot.cast, references, summaries[0]),
         }
         state: dict[str, Any] = {"tail": tail, "info": info}
         if history is not None:
@@ -478,10 +541,55 @@ class DiffusersBackend:
             extra.update(spatio_temporal_guidance_blocks=None, stg_scale=0.0, audio_stg_scale=0.0)
         return extra
 
+    def _dfr_extra(
+        self, summary: dict[str, Any], speech: np.ndarray | None, start: float, chunk: int
+    ) -> dict[str, Any]:
+        """LTX-2 DFR's call: one plain pass (no keyframe slots), the shot's speech held clean when it has dialogue.
+
+        DFR takes no negative prompt, guidance or step count: its schedule is
+        the distilled sigmas, or ``steps`` evenly spaced ones when set.
+        """
+        from diffusers.pipelines.ltx2.dfr_layout import resolve_canvas
+        from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+
+        steps = self.film.options.get("steps")
+        sigmas = list(DISTILLED_SIGMA_VALUES) if steps is None else [1.0 - k / int(steps) for k in range(int(steps))]
+        self._steps = len(sigmas)
+        extra: dict[str, Any] = {"frame_rate": float(self.fps), "generate_slots": False, "sigmas": sigmas}
+        if speech is not None:
+            from sora_cli.render.diffusion.speech import audio_latents
+
+            canvas = resolve_canvas(chunk, self.pipe.vae_temporal_compression_ratio)[0]
+            latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
+            extra.update(audio_latents=latents, freeze_audio=True)
+            summary["speech"] = {"from": round(start, 6), "audio_latents": int(latents.shape[2])}
+        return extra
+
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.on_step is not None:
             self.on_step(step + 1, self._steps)
         return kwargs
+
+
+def _identity_received(
+    cast: tuple[str, ...], references: dict[str, list[Image.Image]], summary: dict[str, Any]
+) -> dict[str, str]:
+    """What of each cast member's likeness reached the model on the shot's first call, said per member."""
+    given = summary.get("reference_images", {})
+    said: dict[str, str] = {}
+    for cid in cast:
+        if cid not in references:
+            said[cid] = "no likeness images"
+        elif cid in given:
+            said[cid] = f"{given[cid]} likeness image(s) as reference_images"
+        elif summary.get("likeness_first_frame") == cid:
+            said[cid] = "likeness as the first frame"
+        else:
+            why = "it continues from the previous shot" if "previous_frames" in summary or "previous_latents" in summary else (
+                "the family takes no likeness on this call"
+            )  # fmt: skip
+            said[cid] = f"not given: {why}"
+    return said
 
 
 def _fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -15,6 +15,10 @@ call, and says which conditioning the call received (for the report):
   ``LTX2VideoCondition(frames=..., index=0)``; LTX-2 image-to-video: the
   previous last frame as ``image``; LTX-2 text-to-video: text only. All three
   generate sound with the picture.
+* LTX-2 DFR (audio-driven): continue from the previous last frame as an
+  ``LTX2VideoCondition`` at index 0; a dialogue shot's speech goes in as
+  ``audio_latents`` with ``freeze_audio=True`` (:mod:`.speech`), so the mouth
+  follows the words the film plays.
 * Text-to-video (LTX, Wan, CogVideoX): text only.
 * AnyFlow-FAR and LTX-2 condition: continue from the previous shot's latents
   (``video_latents``; ``condition_latents`` through the LTX-2 modular blocks),
@@ -54,6 +58,9 @@ class Request:
     context: list[Image.Image]  # frames to continue from (oldest first), may be empty
     references: dict[str, list[Image.Image]]  # cast member -> likeness images
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the plan's lip-sync track, shot-local: (seconds from the shot's start, speaker, mouth shape), for any family
+    #: that can steer a mouth with it (none in diffusers 0.42.1 does; LTX-2 DFR follows the speech itself)
+    visemes: tuple[tuple[float, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class Adapter:
             elif first_likeness is not None:
                 kwargs["conditions"] = [LTXVideoCondition(image=_fit(first_likeness, req), frame_index=0)]
                 summary["likeness_first_frame"] = _who(req, first_likeness)
-        elif pipeline_cls == "LTX2ConditionPipeline":
+        elif pipeline_cls in ("LTX2ConditionPipeline", "LTX2DFRPipeline"):
             from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 
             if req.context:  # a video prefix: the previous shot's last frames, kept at the start
@@ -151,6 +158,9 @@ ADAPTERS: dict[str, Adapter] = {
     "LTX2Pipeline": Adapter("ltx2", 8, 0, 24),
     "LTX2ImageToVideoPipeline": Adapter("ltx2-i2v", 8, 1, 24),
     "LTX2ConditionPipeline": Adapter("ltx2-condition", 8, 9, 24),
+    # LTX-2 audio-driven: the picture follows the line's speech (audio latents held clean; see speech.py)
+    "LTX2DFRPipeline": Adapter("ltx2-dfr", 8, 1, 24),
     # latent history (see latents.py): the call itself is built there
     "AnyFlowFARPipeline": Adapter("anyflow-far", 4, 1, 16),
+    "HeliosPipeline": Adapter("helios", 4, 1, 24),
 }

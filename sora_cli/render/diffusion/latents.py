@@ -35,6 +35,15 @@ causal cache. Per family:
   single first frame: its ``1 + 8 * (c - 1)`` decoded frames (and their sound,
   which belongs to the previous shot) are dropped.
 
+* **Helios** (``HeliosPipeline``, diffusers >= 0.37): the history goes in as
+  ``video_latents`` in ``(B, C, T, H, W)`` layout, without the noise Helios
+  adds to a video prompt by default (``add_noise_to_video_latents=False``), so
+  its last :data:`HELIOS_HISTORY` latents fill the model's mid and short
+  history windows exactly as the previous shot left them. Helios decodes each
+  window of new latents on its own, never the history, so no decoded frame
+  belongs to the previous shot and the slice is used as it is, with no
+  re-encode; the new latents are decoded alone, as Helios's own output is.
+
 Frames stay the fallback: when there are no carried latents (a carry from
 another family or size, or an older cache), the previous last frame goes in as
 ``video`` and the pipeline encodes it.
@@ -56,6 +65,7 @@ SINCE = {
     "LTX2ConditionPipeline": "0.37",
 }
 HISTORY_LATENTS = 2  # latent frames carried to the next call (8 frames of motion for a 4x temporal VAE)
+HELIOS_HISTORY = 3  # Helios's mid (2) and short (1) history windows
 
 
 @dataclass
@@ -98,7 +108,7 @@ def anyflow_call(
     return LatentCall(kwargs, c, summary, None, 1 + r * (c - 1) if c else 0)
 
 
-def anyflow_decode(pipe: Any, latents: Any, drop: int) -> tuple[list[np.ndarray], np.ndarray]:
+def anyflow_decode(pipe: Any, latents: Any, drop: int, history: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """(new frames as uint8 RGB, all latents as float32 (T, C, H, W)) of an AnyFlow-FAR call's output."""
     import torch
 
@@ -164,7 +174,7 @@ def ltx2_call(
     return LatentCall(kwargs, c, summary, _ltx2_modular(pipe), repeated)
 
 
-def ltx2_decode(pipe: Any, out: Any, drop: int) -> tuple[list[np.ndarray], np.ndarray]:
+def ltx2_decode(pipe: Any, out: Any, drop: int, history: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """(new frames as uint8 RGB, all latents as float32 (C, F, H, W)) of a modular LTX-2 run."""
     video = np.asarray(out.frames)[0]
     r = pipe.vae_temporal_compression_ratio
@@ -186,8 +196,51 @@ def anyflow_tail(latents: np.ndarray) -> np.ndarray:
     return latents[-HISTORY_LATENTS:].copy()
 
 
+def helios_call(
+    pipe: Any, kwargs: dict[str, Any], frames: int, history: np.ndarray | None, context: list[Any]
+) -> LatentCall:
+    """A Helios call making ``frames`` new frames in one window, after ``history`` latents (C, T, H, W)."""
+    import torch
+
+    r = pipe.vae_scale_factor_temporal
+    new = max(1, (frames - 1) // r + 1)  # the window's latent frames
+    summary: dict[str, Any] = {}
+    c = 0
+    if history is not None:
+        c = history.shape[1]
+        kwargs.update(video_latents=torch.from_numpy(history).unsqueeze(0), add_noise_to_video_latents=False)
+        summary["previous_latents"] = c
+    elif context:  # the pixel fallback: the previous last frame as Helios's image prompt
+        kwargs["image"] = context[-1]
+        summary["previous_frames"] = 1
+    kwargs.update(num_frames=1 + r * (new - 1), num_latent_frames_per_chunk=new, output_type="latent")
+    return LatentCall(kwargs, c, summary, None, 0)
+
+
+def helios_decode(pipe: Any, latents: Any, drop: int, history: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """(new frames as uint8 RGB, all latents as float32 (C, T, H, W)) of a Helios call's latent output.
+
+    The new latents are decoded on their own, with the statistics Helios's own decode uses.
+    """
+    import torch
+
+    vae = pipe.vae
+    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1).to(vae.device, vae.dtype)
+    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1).to(vae.device, vae.dtype)
+    with torch.no_grad():
+        video = vae.decode(latents[:, :, history:].to(vae.dtype) * std + mean, return_dict=False)[0]
+    video = pipe.video_processor.postprocess_video(video, output_type="np")[0]
+    frames = [np.clip(np.rint(np.asarray(f) * 255), 0, 255).astype(np.uint8) for f in video[drop:]]
+    return frames, latents[0].float().cpu().numpy()
+
+
+def helios_tail(latents: np.ndarray) -> np.ndarray:
+    return latents[:, -HELIOS_HISTORY:].copy()
+
+
 #: pipeline class -> (build the call, decode its output, the history to carry)
 LATENT_FAMILIES = {
     "AnyFlowFARPipeline": (anyflow_call, anyflow_decode, anyflow_tail),
     "LTX2ConditionPipeline": (ltx2_call, ltx2_decode, ltx2_tail),
+    "HeliosPipeline": (helios_call, helios_decode, helios_tail),
 }

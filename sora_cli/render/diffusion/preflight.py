@@ -418,7 +418,7 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         if not transformer.get("patch_size_t"):
             info.max_frames = info.native_frames  # CogVideoX 1.0 was trained on 49 frames; 1.5 on more
         info.frame_multiple = temporal * (int(transformer.get("patch_size_t") or 1))
-    if info.family == "ltx2":
+    if info.family in ("ltx", "ltx2"):  # their check_inputs ask multiples of 32 whatever the VAE compresses
         info.size_multiple = max(info.size_multiple, 32)
     # parameters, component by component
     dtypes: dict[str, int] = {}
@@ -514,6 +514,74 @@ def choose_plan(
     return Plan(mode, tiled, peak_bytes(info, est, mode, tiled), free, False, "nothing fits: the least memory")
 
 
+def memory_refusal(
+    info: ModelInfo,
+    width: int,
+    height: int,
+    frames: int,
+    least_frames: int,
+    dtype: str,
+    free: int | None,
+    requested: str,
+    tiling: bool | None,
+    on_gpu: bool,
+    device: str,
+) -> tuple[tuple[str, ...], str] | None:
+    """Why the film cannot run in ``free`` bytes even with the best plan, naming the setting and what would fit.
+
+    None when it fits, or when the free memory is unknown. A requested
+    offload that does not fit where ``auto`` would is that option's problem;
+    else the largest chunk (counts of the family's rule, down to
+    ``least_frames``) that fits is proposed, then the largest size (steps of
+    3/4, on the model's multiple) at the least chunk; else the model itself.
+    """
+    plan = choose_plan(info, width, height, frames, dtype, free, requested if on_gpu else "none", tiling, on_gpu)
+    if plan.fits is not False or free is None:
+        return None
+    room = f"{free / GIB:.2f} GiB free on {device}"
+    told = (
+        f"~{plan.peak_bytes / GIB:.2f} GiB estimated at {width}x{height}x{frames} (offload {plan.offload},"
+        f" VAE tiling {'on' if plan.vae_tiling else 'off'}) does not fit the {room}"
+    )
+
+    def best(w: int, h: int, f: int) -> Plan:
+        return choose_plan(info, w, h, f, dtype, free, "auto" if on_gpu else "none", tiling, on_gpu)
+
+    if on_gpu and requested != "auto":
+        auto = best(width, height, frames)
+        if auto.fits:
+            return (
+                ("backend", "options", "offload"),
+                f"{told}; offload: auto fits (offload {auto.offload}, ~{auto.peak_bytes / GIB:.2f} GiB)",
+            )
+    f = info.valid_frames(frames - info.frame_multiple) if frames > least_frames else frames
+    while f >= least_frames and f < frames:
+        fitted = best(width, height, f)
+        if fitted.fits:
+            return (
+                ("backend", "options", "frames_per_chunk"),
+                f"{told}; frames_per_chunk: {f} fits (~{fitted.peak_bytes / GIB:.2f} GiB, offload {fitted.offload})",
+            )
+        f -= info.frame_multiple
+    m = info.size_multiple
+    w, h = width, height
+    while not info.fixed_size and (w > m or h > m):
+        w, h = max(m, int(w * 0.75) // m * m), max(m, int(h * 0.75) // m * m)
+        fitted = best(w, h, least_frames)
+        if fitted.fits:
+            return (
+                ("backend", "options", "width"),
+                f"{told}; width: {w}, height: {h} with frames_per_chunk: {least_frames} fits"
+                f" (~{fitted.peak_bytes / GIB:.2f} GiB, offload {fitted.offload})",
+            )
+    least = best(m if not info.fixed_size else width, m if not info.fixed_size else height, least_frames)
+    return (
+        ("backend", "model"),
+        f"{told}; even {least_frames} frames at the least size need ~{least.peak_bytes / GIB:.2f} GiB"
+        f" (offload {least.offload}): this model does not fit here",
+    )
+
+
 def device_free_bytes(device: str) -> int | None:
     """Free memory of ``device`` (CUDA's free memory, or the host's available memory for CPU)."""
     if device.startswith("cuda"):
@@ -578,15 +646,26 @@ def film_problems(
 
 
 def generation_size(info: ModelInfo, options: dict[str, Any], film_width: int, film_height: int) -> tuple[int, int]:
-    """The size the model generates at: the options', else the native one for fixed-size models, else the film's
-    rounded down to the model's multiple."""
+    """The size the model generates at: the options' when set, else the film's (or deliverable's) shape at the
+    model's native pixel area (never more than the film's own), rounded down to the model's multiple.
+
+    So a 9:16 master is composed for 9:16 rather than cropped from a 16:9
+    generation. A fixed-size model (learned positional embeddings) always
+    makes its native size; a single set side keeps the film's other side.
+    """
     if info.fixed_size:
         return int(options.get("width", info.native_width)), int(options.get("height", info.native_height))
     m = info.size_multiple
-    return (
-        int(options.get("width", max(m, film_width // m * m))),
-        int(options.get("height", max(m, film_height // m * m))),
-    )
+    width, height = options.get("width"), options.get("height")
+    if width is not None or height is not None:
+        return (
+            int(width if width is not None else max(m, film_width // m * m)),
+            int(height if height is not None else max(m, film_height // m * m)),
+        )
+    area = min(info.native_width * info.native_height, film_width * film_height)
+    aspect = film_width / film_height
+    w = min(film_width, math.sqrt(area * aspect))
+    return max(m, int(w) // m * m), max(m, int(w / aspect) // m * m)
 
 
 def describe(
@@ -601,13 +680,19 @@ def describe(
         ("size", f"width and height multiples of {info.size_multiple}" + (" (fixed: native only)" if info.fixed_size else "")),
         ("parameters", f"{_count(info.total_params)} in all: {params}"),
         ("dtype", f"weights {info.weights_dtype or 'unknown (no weights)'}; runs in {dtype}"),
-        ("sound", "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"),
+        ("sound", _sound(info)),
     ]  # fmt: skip
     if plan is not None:
         free = "unknown" if plan.free_bytes is None else f"{plan.free_bytes / GIB:.1f} GiB free"
         rows.append(("memory", f"~{plan.peak_bytes / GIB:.1f} GiB peak at {width}x{height}x{frames} ({free})"))
         rows.append(("plan", f"offload {plan.offload}, VAE tiling {'on' if plan.vae_tiling else 'off'}: {plan.reason}"))
     return rows
+
+
+def _sound(info: ModelInfo) -> str:
+    if info.pipeline == "LTX2DFRPipeline":
+        return "driven: dialogue shots give it the line's speech (freeze_audio), the mouth follows the words"
+    return "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"
 
 
 def _count(n: int) -> str:
