@@ -267,9 +267,7 @@ def render_shots(
     workers = max(1, min(jobs, len(todo)))
     if workers == 1:
         backend = cls()
-        backend.open(film)
-        if on_dispatched:
-            on_dispatched()
+        backend.open(film)  # (no on_dispatched here: this process draws, it does not wait)
         try:
             for chain in todo:
                 for shot_file in render_chain(chain, backend, cache, video, progress):
