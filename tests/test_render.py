@@ -18,7 +18,7 @@ import pytest
 from sora_cli.plan.resolve import make_plan
 from sora_cli.provenance import media_digest
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.shots import plan_jobs
+from sora_cli.render.shots import longest_first, plan_jobs
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, decode_video, example_text, render, run_cli
 
@@ -110,6 +110,21 @@ def test_renders_are_byte_identical_whatever_the_jobs(tmp_path):
     # C2PA salts its manifest at random (by the spec): everything else is byte-identical
     assert media_digest(Path(r1["output"]["file"])) == media_digest(Path(r2["output"]["file"]))
     assert sha(Path(r1["output"]["file"])) != sha(Path(r2["output"]["file"]))
+
+
+def test_renders_are_byte_identical_with_and_without_the_cache_and_in_any_chain_order(tmp_path):
+    """Chains go out longest first (not in film order); a cold and a warm cache give the same bytes as none."""
+    text = SIX.replace("{id: c, duration: 1,", "{id: c, duration: 2,")  # the second chain is the longest
+    one = write(tmp_path, text, "one.yaml")
+    plain = media_digest(Path(render(one, jobs=1, use_cache=False)["output"]["file"]))
+    plan = make_plan(parse_storyboard(text, "x", tmp_path))
+    work = longest_first(plan_jobs(plan, {"name": "animatic"}, False, VideoSettings(160, 96, 12), set()))
+    assert [job.shot.id for chain in work for job in chain] == ["c", "d", "a", "b", "e", "f"]
+    cold = render(one, jobs=3, output=tmp_path / "cold.mp4")
+    warm = render(one, jobs=2, output=tmp_path / "warm.mp4")
+    assert cold["rendered"] and not warm["rendered"]  # the second render took every shot from the cache
+    assert media_digest(Path(cold["output"]["file"])) == plain
+    assert media_digest(Path(warm["output"]["file"])) == plain
 
 
 def test_soft_subtitles_and_transitions(tmp_path):

@@ -40,11 +40,18 @@ class Segment:
 
 
 def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
-    """Frames ``[first, last)`` of a shot file as RGB arrays."""
+    """Frames ``[first, last)`` of a shot file as RGB arrays.
+
+    Decoding starts at the last keyframe at or before ``first`` (every shot file
+    has one at least every four seconds, each an IDR frame, so the frames are the
+    same as decoded from the start): the tail of a long shot costs a few frames, not the shot.
+    """
     out: list[np.ndarray] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
+        if first > 0 and stream.time_base:
+            container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
         for frame in container.decode(stream):
             index = round(float(frame.pts * stream.time_base * rate))
             if index >= last:

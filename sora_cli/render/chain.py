@@ -21,7 +21,7 @@ from sora_cli.progress import Progress
 from sora_cli.render import watermark
 from sora_cli.render.backend import Backend, Carry
 from sora_cli.render.cache import ShotCache
-from sora_cli.render.encode import FrameEncoder, VideoSettings
+from sora_cli.render.encode import SHOT_ENCODER_NICE, FrameEncoder, VideoSettings
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _render_one(
             step = max(1, shot.frames // 50)
             for index, frame in enumerate(render):
                 if encoder is None:
-                    encoder = FrameEncoder(tmp, video, keyframes, channels=frame.shape[2])
+                    encoder = FrameEncoder(tmp, video, keyframes, frame.shape[2], SHOT_ENCODER_NICE)
                 if job.marked:
                     frame = watermark.mark(frame, index, video.fps)
                 encoder.write(frame)

@@ -21,6 +21,7 @@ the stitcher checks is identical across shot files and re-encoded overlaps.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 
 ENCODER_THREADS = 4
+#: how much lower a shot's encoder runs than the rest of the render (``nice``): the soundtrack is one serial
+#: chain of work beside the picture's many threads; with the encoders a little lower, the mix gets its share
+#: of the cores early and is done before the last shot is, instead of the film waiting on it at the end
+#: (the total work is the same; only the order changes, and never a byte)
+SHOT_ENCODER_NICE = 4
 #: the frames' colour description, set after conversion (the encoder takes the frames' tags over its options)
 COLOUR_PARAMS = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
@@ -65,7 +71,7 @@ class VideoSettings:
 class FrameEncoder:
     """Write frames to ``path`` as H.264 in MP4; call :meth:`close` to finish (or :meth:`abort`)."""
 
-    def __init__(self, path: Path, settings: VideoSettings, keyframes: list[int], channels: int = 4):
+    def __init__(self, path: Path, settings: VideoSettings, keyframes: list[int], channels: int = 4, nice: int = 0):
         self.path = path
         self.settings = settings
         self.frames = 0
@@ -81,6 +87,9 @@ class FrameEncoder:
             *settings.rgb_conversion(), *settings.codec_args(), *force, "-f", "mp4", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
+        if nice > 0:
+            with contextlib.suppress(OSError, AttributeError):  # (no setpriority: Windows; a gone process)
+                os.setpriority(os.PRIO_PROCESS, self._proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
 
     def write(self, frame: np.ndarray) -> None:
         assert self._proc.stdin is not None

@@ -68,6 +68,16 @@ def plan_jobs(
     return out
 
 
+def longest_first(work: list[list[ShotJob]]) -> list[list[ShotJob]]:
+    """Chains in the order they are handed out: most frames first (ties in film order).
+
+    Two workers fed in film order can end with one long chain running alone;
+    longest first, the last to start are the short ones, so both stay busy
+    until the picture is done. Which worker renders a chain never changes its bytes.
+    """
+    return sorted(work, key=lambda chain: -sum(job.shot.frames for job in chain))
+
+
 # --- the worker side ------------------------------------------------------------------------------
 
 _worker: dict[str, Any] = {}  # the open backend, its film, the cache and the progress queue of this worker
@@ -99,7 +109,13 @@ def render_shots(
     progress: Progress,
     on_identity: Callable[[dict[str, Any]], None] | None = None,
     ray: RayExecutor | None = None,
+    on_dispatched: Callable[[], None] | None = None,
 ) -> dict[str, ShotFile]:
+    """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out.
+
+    Chains go out longest first, so the last chain to finish is a short one and
+    both workers stay busy until the picture ends.
+    """
     quiet_fontconfig()
     cls = backend_class(backend_name)
     identity = cls.identity_for(film)
@@ -109,6 +125,7 @@ def render_shots(
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]
+    todo = longest_first(todo)
     results: dict[str, ShotFile] = {}
     for chain, needed in zip(work, to_do, strict=True):
         for job in chain:
@@ -119,6 +136,8 @@ def render_shots(
                 )
                 progress.shot_finished(job.shot.id, True)
     if not todo:
+        if on_dispatched:
+            on_dispatched()
         return results
     if ray is not None:
         results.update(
@@ -130,7 +149,7 @@ def render_shots(
     workers = max(1, min(jobs, len(todo)))
     if workers == 1:
         backend = cls()
-        backend.open(film)
+        backend.open(film)  # (no on_dispatched here: this process draws, it does not wait)
         try:
             for chain in todo:
                 for shot_file in render_chain(chain, backend, cache, video, progress):
@@ -147,6 +166,8 @@ def render_shots(
         initargs=(backend_name, film, cache.root, queue, os.getpid()),
     ) as pool:
         pending: set[Future] = {pool.submit(_render_chain_in_worker, chain, video) for chain in todo}
+        if on_dispatched:  # every worker has forked by now (a fork pool starts them all at the first submit)
+            on_dispatched()
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
