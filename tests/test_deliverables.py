@@ -235,3 +235,20 @@ def test_otio_per_master_is_portable_with_fades_and_burned_media(tmp_path: Path)
     for clip in timeline.find_clips():
         url = clip.media_reference.target_url
         assert not url.startswith(("/", "file:")) and (Path(moved) / url).is_file()
+
+
+def test_masters_of_one_soundtrack_share_a_worker() -> None:
+    """Each worker meters a soundtrack once for all its masters: masters of one language go together,
+    the workers' shares about equal in frames; one soundtrack is split only to keep every worker busy."""
+    from sora_cli.masters import worker_groups
+
+    names = ["w", "t", "s", "f", "w-de", "t-de", "s-de", "f-de", "cut"]
+    sound = dict(zip(names, ["en"] * 4 + ["de"] * 4 + ["cut"], strict=True))
+    frames = dict(zip(names, [245] * 4 + [257] * 4 + [144], strict=True))
+    groups = worker_groups(names, sound, frames, 2)
+    assert sorted(map(sorted, groups)) == [
+        sorted(["w", "t", "s", "f", "cut"]),
+        sorted(["w-de", "t-de", "s-de", "f-de"]),
+    ]
+    assert worker_groups(["a", "b", "c", "d"], dict.fromkeys("abcd", "en"), {}, 2) == [["a", "b"], ["c", "d"]]
+    assert sorted(map(len, worker_groups(["a", "b", "c"], {}, {}, 3))) == [1, 1, 1]  # unkeyed: each alone

@@ -40,11 +40,17 @@ class Segment:
 
 
 def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
-    """Frames ``[first, last)`` of a shot file as RGB arrays."""
+    """Frames ``[first, last)`` of a shot file as RGB arrays.
+
+    Decoding starts at the last keyframe at or before ``first`` (a shot file has one at its start, where
+    its entry transition ends and every few seconds), not at the file's start: a crossfade needs the
+    last frames of the shot before it. The frames are the same (every keyframe is an IDR frame)."""
     out: list[np.ndarray] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
+        if first > 0 and rate and stream.time_base:
+            container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
         for frame in container.decode(stream):
             index = round(float(frame.pts * stream.time_base * rate))
             if index >= last:
