@@ -73,7 +73,7 @@ def render_masters(
     unique = list(dict.fromkeys(names))
     shared = make_shared_work(request, sb, unique, progress or NullProgress())
     shared_seconds = round(time.perf_counter() - started, 3)
-    reports = _finish(request, sb, unique, folder, progress)
+    reports = _finish(request, sb, unique, folder, progress, shared)
     if request.use_cache and request.prune:  # once, keeping everything this matrix used
         from sora_cli.film import CACHE_DIR_NAME
         from sora_cli.render.cache import cache_size_limit, prune
@@ -115,29 +115,71 @@ def _entry(name: str, report: dict[str, Any], reused: list[str] | None) -> dict[
 
 
 def _finish(
-    request: RenderRequest, sb: Storyboard, names: list[str], folder: Path, progress: Progress | None
+    request: RenderRequest,
+    sb: Storyboard,
+    names: list[str],
+    folder: Path,
+    progress: Progress | None,
+    shared: Shared | None = None,
 ) -> list[dict[str, Any]]:
-    """Each master's render_film (assembly, burn, signing, qc), ``jobs`` masters at a time: with the
-    picture and sound in the cache, what is left is mostly one-core work per master."""
+    """Each master's render_film (assembly, burn, signing, qc), ``jobs`` workers at a time: with the
+    picture and sound in the cache, what is left is mostly one-core work per master.
+
+    Masters that play the same soundtrack go to the same worker (see :func:`worker_groups`): a worker
+    decodes and meters a soundtrack once for all its masters (qc's memo is per process), so a matrix
+    of two languages meters each language once rather than once per worker."""
     # no master prunes the cache while another may still read the shots the shared step drew for it
-    requests = [dataclasses.replace(request, deliverable=n, output=folder / f"{n}.mp4", prune=False) for n in names]
+    requests = {n: dataclasses.replace(request, deliverable=n, output=folder / f"{n}.mp4", prune=False) for n in names}
     workers = max(1, min(request.jobs, len(names)))
     if workers == 1:
-        return [render_film(r, progress or NullProgress(), sb) for r in requests]
+        return [render_film(requests[n], progress or NullProgress(), sb) for n in names]
+    shared = shared or Shared()
+    groups = worker_groups(names, shared.soundtrack, shared.frames, workers)
     context = pool_context()
     if progress is not None:
         progress.stage("masters", len(names))
+    reports: dict[str, dict[str, Any]] = {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(run_busy, render_film, r, NullProgress(), sb) for r in requests]
+        futures = {pool.submit(run_busy, _render_group, [requests[n] for n in g], sb): g for g in groups}
         try:
             for future in as_completed(futures):
-                future.result()
+                reports.update(zip(futures[future], future.result(), strict=True))
                 if progress is not None:
-                    progress.stage_advanced(1)
+                    progress.stage_advanced(len(futures[future]))
         except BaseException:
             stop_workers(pool)
             raise
-        return [f.result() for f in futures]
+    return [reports[n] for n in names]
+
+
+def _render_group(requests: list[RenderRequest], sb: Storyboard) -> list[dict[str, Any]]:
+    return [render_film(r, NullProgress(), sb) for r in requests]
+
+
+def worker_groups(
+    names: list[str], soundtrack: dict[str, str], frames: dict[str, int], workers: int
+) -> list[list[str]]:
+    """``names`` in at most ``workers`` groups, one per worker: masters of one soundtrack together, the
+    groups about equal in frames (heaviest first onto the lightest worker). A soundtrack whose masters
+    are needed to keep every worker busy is split. Masters the shared step did not key each go alone."""
+    by_sound: dict[str, list[str]] = {}
+    for n in names:
+        by_sound.setdefault(soundtrack.get(n, f"alone:{n}"), []).append(n)
+    parts = list(by_sound.values())
+
+    def weight(group: list[str]) -> int:
+        return sum(frames.get(n, 1) for n in group)
+
+    while len(parts) < workers and any(len(p) > 1 for p in parts):
+        heaviest = max((p for p in parts if len(p) > 1), key=weight)
+        parts.remove(heaviest)
+        half = (len(heaviest) + 1) // 2
+        parts += [heaviest[:half], heaviest[half:]]
+    bins: list[list[str]] = [[] for _ in range(min(workers, len(parts)))]
+    for part in sorted(parts, key=weight, reverse=True):
+        min(bins, key=weight).extend(part)
+    order = {n: i for i, n in enumerate(names)}
+    return [sorted(b, key=order.__getitem__) for b in bins if b]
 
 
 # --- the work masters share, done once in one pool ------------------------------------------------
@@ -151,6 +193,8 @@ class _Master:
     film: FilmSettings
     video: VideoSettings
     chains: list[list[ShotJob]]
+    sound: str  # the soundtrack's cache key
+    frames: int
 
 
 def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[list[_Master], dict[str, Plan]]:
@@ -168,8 +212,9 @@ def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[
         plan = make_plan(overridden(sb, Overrides(draft=request.draft, deliverable=name)), request.cameo_dirs)
         film, video = FilmSettings.from_plan(plan), video_settings(plan, request.draft)
         chains = plan_jobs(plan, cls.identity_for(film), cls.generative, video, set())
-        masters.append(_Master(name, film, video, chains))
-        sounds.setdefault(soundtrack_key(plan), plan)
+        sound = soundtrack_key(plan)
+        masters.append(_Master(name, film, video, chains, sound, plan.frames))
+        sounds.setdefault(sound, plan)
     return masters, sounds
 
 
@@ -181,6 +226,8 @@ class Shared:
     chains: int = 0
     soundtracks: int = 0
     reused: dict[str, list[str]] = field(default_factory=dict)
+    soundtrack: dict[str, str] = field(default_factory=dict)  # master -> its soundtrack's cache key
+    frames: dict[str, int] = field(default_factory=dict)  # master -> its length in frames
 
 
 def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], progress: Progress) -> Shared:
@@ -213,8 +260,9 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
             if keys not in work and not all(cache.has(k) for k in keys):
                 work[keys] = (i, chain)
     mixes = [plan for plan in sounds.values() if not soundtrack_stored(plan, cache)]
+    keyed = {"soundtrack": {m.name: m.sound for m in masters}, "frames": {m.name: m.frames for m in masters}}
     if not work and not mixes:
-        return Shared(reused=reused)
+        return Shared(reused=reused, **keyed)
     progress.stage("shared picture and sound", len(work) + len(mixes))
     context = pool_context()
     films = [m.film for m in masters]
@@ -240,7 +288,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
         except BaseException:
             stop_workers(pool)
             raise
-    return Shared(len(work), len(mixes), reused)
+    return Shared(len(work), len(mixes), reused, **keyed)
 
 
 _shared: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import av
+import pytest
 
 from sora_cli.provenance import media_digest
 from tests.conftest import problems_of, run_cli
@@ -95,6 +96,50 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
     mismatched = run_cli("qc", str(out / "wide-de.mp4"), "--plan", str(sb), "--deliverable", "wide", "--json")
     assert mismatched.code == 3  # the English plan: another length, other captions
     assert run_cli("qc", str(out / "wide.mp4"), "--deliverable", "wide").code == 2
+
+
+def test_a_matrix_prunes_once_after_its_last_master(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache bound far below what a matrix needs: no master evicts what the shared step drew for another
+    (a prune after each master would make the second draw its shots again)."""
+    import os
+    import time
+
+    from sora_cli import masters
+    from sora_cli.digests import RECORD
+    from sora_cli.film import RenderRequest
+
+    sb = tmp_path / "ritual.yaml"
+    sb.write_text(CAMPAIGN, encoding="utf-8")
+    cache = tmp_path / "cache"
+    shared_step = masters.make_shared_work
+
+    def long_ago(*args: object, **kwargs: object) -> masters.Shared:
+        """The shared step as if it had taken an hour: what it drew is older than any master's start."""
+        done = shared_step(*args, **kwargs)  # type: ignore[arg-type]
+        for record in cache.rglob(f"*{RECORD}"):
+            os.utime(record, (time.time() - 3600, time.time() - 3600))
+        return done
+
+    monkeypatch.setattr(masters, "make_shared_work", long_ago)
+    request = RenderRequest(storyboard=sb, jobs=1, qc=False, cache_dir=cache, cache_size="1")
+    masters.render_masters(request, ["wide", "tall"], tmp_path / "masters")
+    for name in ("wide", "tall"):
+        report = json.loads((tmp_path / "masters" / f"{name}.report.json").read_text())
+        assert report["rendered"] == [] and report["reused"] == [s["id"] for s in report["shots"]], name
+    # the one prune at the end keeps what the matrix used; the next render's prune may evict it
+    assert any((cache / "shots").rglob("*.mp4"))
+
+
+def test_the_campaign_cut_down_lasts_what_its_name_says() -> None:
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.storyboard import load_storyboard
+    from sora_cli.storyboard.deliverables import for_deliverable
+    from tests.conftest import EXAMPLES
+
+    sb = load_storyboard(EXAMPLES / "campaign.yaml")
+    plan = make_plan(for_deliverable(sb, "cutdown-6s"))
+    assert plan.frames == 6 * plan.fps and abs(plan.duration - 6.0) < 1e-9
+    assert [s.id for s in plan.shots] == ["open", "sip", "end-card"]  # greeting, reaction, end card
 
 
 def test_unknown_deliverable_is_exit_2(tmp_path: Path) -> None:
@@ -190,3 +235,20 @@ def test_otio_per_master_is_portable_with_fades_and_burned_media(tmp_path: Path)
     for clip in timeline.find_clips():
         url = clip.media_reference.target_url
         assert not url.startswith(("/", "file:")) and (Path(moved) / url).is_file()
+
+
+def test_masters_of_one_soundtrack_share_a_worker() -> None:
+    """Each worker meters a soundtrack once for all its masters: masters of one language go together,
+    the workers' shares about equal in frames; one soundtrack is split only to keep every worker busy."""
+    from sora_cli.masters import worker_groups
+
+    names = ["w", "t", "s", "f", "w-de", "t-de", "s-de", "f-de", "cut"]
+    sound = dict(zip(names, ["en"] * 4 + ["de"] * 4 + ["cut"], strict=True))
+    frames = dict(zip(names, [245] * 4 + [257] * 4 + [144], strict=True))
+    groups = worker_groups(names, sound, frames, 2)
+    assert sorted(map(sorted, groups)) == [
+        sorted(["w", "t", "s", "f", "cut"]),
+        sorted(["w-de", "t-de", "s-de", "f-de"]),
+    ]
+    assert worker_groups(["a", "b", "c", "d"], dict.fromkeys("abcd", "en"), {}, 2) == [["a", "b"], ["c", "d"]]
+    assert sorted(map(len, worker_groups(["a", "b", "c"], {}, {}, 3))) == [1, 1, 1]  # unkeyed: each alone

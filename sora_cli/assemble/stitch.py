@@ -50,7 +50,7 @@ def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
-        if first > 0 and stream.time_base:
+        if first > 0 and rate and stream.time_base:
             container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
         for frame in container.decode(stream):
             index = round(float(frame.pts * stream.time_base * rate))
