@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,6 +146,13 @@ class Cameo:
     @property
     def voice(self) -> dict[str, Any]:
         return dict(self.manifest.get("voice") or {})
+
+    @property
+    def voice_sample(self) -> Path | None:
+        """The recorded voice (``voice.wav``) the record names, when the file is there."""
+        name = self.manifest.get("voice_sample")
+        path = self.folder / name if isinstance(name, str) and re.fullmatch(_FILE_NAME, name) else None
+        return path if path is not None and path.is_file() else None
 
     @property
     def content_hash(self) -> str:
