@@ -23,8 +23,10 @@ def plan(
     backend: str | None = None,
     model: str | None = None,
     allow_assets: tuple[Path, ...] = (),
+    deliverable: str | None = None,
 ) -> Plan:
-    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight.
+    """Load, check and resolve a storyboard into its :class:`Plan`, with the render's preflight
+    (``deliverable``: the plan of that entry of its ``deliverables:``).
 
     What ``sora validate`` accepts, ``sora render`` draws: the same checks of the
     backend (``backend``/``model`` as ``--backend``/``--model`` would override them)
@@ -38,6 +40,10 @@ def plan(
 
         sb = with_model(sb, model)
     preflight(sb, cameo_dirs, backend)
+    if deliverable:
+        from sora_cli.storyboard.deliverables import for_deliverable
+
+        sb = for_deliverable(sb, deliverable)
     return make_plan(sb, cameo_dirs)
 
 

@@ -7,6 +7,7 @@ format ffmpeg reads works, and the decoded length is the real length.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,22 @@ class AudioFileError(Exception):
     """The file could not be decoded as audio."""
 
 
-@functools.lru_cache(maxsize=64)
 def decode_audio(path: str, rate: int = MIX_RATE, channels: int = 2) -> np.ndarray:
-    """Decode ``path`` to float32 ``(samples, channels)`` at ``rate``."""
+    """Decode ``path`` to float32 ``(samples, channels)`` at ``rate`` (memoised per file version).
+
+    The memo is keyed by the file's size and modification time as well as its path: a
+    long-lived process (``sora watch``) must hear a music file or a take that was saved anew.
+    """
+    try:
+        st = os.stat(path)
+        version = (st.st_size, st.st_mtime_ns, st.st_ino)
+    except OSError:
+        version = (-1, -1, -1)  # the decoder says what is wrong with it
+    return _decode_audio(str(path), rate, channels, version)
+
+
+@functools.lru_cache(maxsize=64)
+def _decode_audio(path: str, rate: int, channels: int, version: tuple[int, int, int]) -> np.ndarray:
     import av
 
     layout = "mono" if channels == 1 else "stereo"
@@ -42,6 +56,9 @@ def decode_audio(path: str, rate: int = MIX_RATE, channels: int = 2) -> np.ndarr
     data = np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
     data.setflags(write=False)
     return data
+
+
+decode_audio.cache_clear = _decode_audio.cache_clear  # type: ignore[attr-defined]
 
 
 def load_take(path: str | Path) -> np.ndarray:

@@ -402,6 +402,88 @@ def render(
         _fail(f"{report['output']['file']} is out of spec for {qc['profile']} (sora qc); the film is kept", QC_FAILED)
 
 
+@app.command()
+def watch(
+    file: Annotated[str, typer.Argument(help="Storyboard file to watch.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The film (default: FILE's name with .draft.mp4, beside it).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Render at the storyboard's own size and quality instead of a draft.")
+    ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Continuity chains rendered in parallel (default: the number of cores)."
+        ),
+    ] = os.cpu_count() or 1,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
+    ] = None,
+    cache_size: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-size", help="Bound of the cache, least recently used out first (default: $SORA_CACHE_SIZE or 4G)."
+        ),
+    ] = None,
+    qc: Annotated[bool, typer.Option("--qc", help="Run the delivery checks (sora qc) on every update.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per update on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    cameos: CameoOption = None,
+    policy: PolicyOption = None,
+    allow_assets: AllowAssetsOption = None,
+) -> None:
+    """Render a draft, then render it again whenever the storyboard or one of its assets is saved.
+
+    Only what an edit touches is redrawn (the other shots and the sound come from
+    the cache). Each update says what changed and how long it took; a storyboard
+    error is printed and the last good film stays. The film is replaced whole,
+    so a player pointed at it never sees half a file. Ctrl-C stops (exit 130).
+
+    Examples:
+
+      sora watch storyboards/polar.yaml
+
+      sora watch ad.yaml -o preview.mp4 --json | jq .seconds
+    """
+    from sora_cli.film import RenderRequest
+    from sora_cli.watch import Update, Watch, describe
+
+    def report(update: Update) -> None:
+        if as_json:
+            print(json.dumps(update.to_json(), ensure_ascii=False), flush=True)
+        if update.problems:
+            for problem in update.problems:
+                sys.stderr.write(f"{problem}\n")
+            n = len(update.problems)
+            sys.stderr.write(f"sora: {n} problem{'s' if n != 1 else ''}; the last good film stays, waiting for a fix\n")
+        elif update.error:
+            sys.stderr.write(f"sora: {update.error}; the last good film stays, waiting for a change\n")
+        elif not quiet and not as_json:
+            sys.stderr.write(describe(update) + "\n")
+        sys.stderr.flush()
+
+    with _guard():
+        request = RenderRequest(
+            storyboard=file,
+            output=output,
+            backend=backend,
+            draft=not full,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            cameo_dirs=cameos,
+            policy=policy,
+            qc=qc,
+            allow_assets=tuple(allow_assets or ()),
+            cache_size=_size(cache_size),
+        )
+        with _sigterm_stops():
+            Watch(request, report, _state["debug"]).run()
+
+
 def _render_masters(
     request: Any, names: list[str], output: Path | None, progress: Any, as_json: bool, quiet: bool
 ) -> None:
@@ -636,6 +718,10 @@ def qc_command(
             "--plan", help="The film's storyboard: its fades and title cards are not defects.", metavar="STORYBOARD"
         ),
     ] = None,
+    deliverable: Annotated[
+        str | None,
+        typer.Option("--deliverable", help="With --plan: the entry of its deliverables: this film is.", metavar="NAME"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")] = False,
     cameos: CameoOption = None,
 ) -> None:
@@ -650,13 +736,17 @@ def qc_command(
 
       sora qc ad.mp4 --profile ebu-r128-s1 --plan ad.yaml
 
+      sora qc masters/vertical-9x16.mp4 --plan campaign.yaml --deliverable vertical-9x16
+
       sora qc film.mp4 --json | jq '.checks[] | select(.passed | not)'
     """
     from sora_cli.qc import profile_for, run_qc
 
     with _guard():
+        if deliverable and not plan_file:
+            raise UsageError("--deliverable names an entry of the --plan storyboard's deliverables: give --plan too")
         try:
-            plan = api.plan(plan_file, cameos) if plan_file else None
+            plan = api.plan(plan_file, cameos, deliverable=deliverable) if plan_file else None
         except StoryboardError as exc:  # the --plan storyboard's problems: nothing was checked (not rendered)
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")

@@ -67,6 +67,7 @@ class RenderRequest:
     qc: bool = True  # run the delivery checks (sora qc) on the written film
     allow_assets: tuple[Path, ...] = ()  # folders outside the storyboard's that assets may come from
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
+    prune: bool = True  # bring the cache under its bound after the render (a matrix prunes once, at its end)
     deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
 
@@ -101,17 +102,30 @@ def draft_storyboard(sb: Storyboard) -> Storyboard:
     return copy
 
 
-def render_film(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
-    """Render ``request.storyboard``; returns the report (also written beside the film)."""
+def video_settings(plan: Plan, draft: bool) -> VideoSettings:
+    """How a plan's shots are encoded (a key of every shot in the cache)."""
+    return VideoSettings(
+        plan.width, plan.height, plan.fps, preset="ultrafast" if draft else "veryfast", crf=28 if draft else 20
+    )
+
+
+def render_film(
+    request: RenderRequest, progress: Progress | None = None, loaded: Storyboard | None = None
+) -> dict[str, Any]:
+    """Render ``request.storyboard``; returns the report (also written beside the film).
+
+    ``loaded``: the request's storyboard, already loaded and preflighted (a matrix of masters loads it once).
+    """
     progress = progress or NullProgress()
     started = time.perf_counter()
     if request.otio and not request.use_cache:
         raise UsageError("--otio points the timeline at the shot files in the cache; it cannot be used with --no-cache")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
+    sb = loaded or load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     backend = request.backend or sb.backend.name
     if request.model is not None:
         sb = with_model(sb, request.model)
-    preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
+    if loaded is None:
+        preflight(sb, request.cameo_dirs, request.backend)  # the same checks as `sora validate`
     backend_name = backend_class(backend).name
     if request.deliverable:
         from sora_cli.storyboard.deliverables import for_deliverable
@@ -130,13 +144,7 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
     cache_dir = (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else None
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
-    video = VideoSettings(
-        plan.width,
-        plan.height,
-        plan.fps,
-        preset="ultrafast" if request.draft else "veryfast",
-        crf=28 if request.draft else 20,
-    )
+    video = video_settings(plan, request.draft)
     film = Film.from_plan(plan)
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
     with render_scratch() as scratch:
@@ -153,9 +161,12 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
             # a model that makes sound with its picture: the mix waits for the picture (its stems)
             model_audio = getattr(backend_class(backend), "model_audio", None)
             audio_mode = model_audio(plan.backend.model, Path(plan.base_dir), film.options) if model_audio else None
-            sound: Future[MixReport] | None = (
-                None if audio_mode else sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
-            )
+            sound: Future[MixReport] | None = None
+            if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
+                sound = Future()
+                sound.set_result(cached_soundtrack(plan, cache, sound_path))
+            elif not audio_mode:
+                sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
             progress.stage("picture", plan.frames)
             try:
                 picture_started = time.perf_counter()
@@ -236,9 +247,18 @@ def render_film(request: RenderRequest, progress: Progress | None = None) -> dic
         except BaseException:
             publisher.discard()
             raise
-        if request.use_cache:
+        if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
+
+
+def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
+    """Whether the plan's soundtrack is in the cache (a matrix's masters of one language and cut share it)."""
+    from sora_cli.digests import verified
+    from sora_cli.sound.mix import soundtrack_key
+
+    audio = cache.root / "sound" / f"{soundtrack_key(plan)}.m4a"
+    return verified(audio) and verified(audio.with_suffix(".json"))
 
 
 def _stale(output: Path, outputs: dict[str, str]) -> list[Path]:
@@ -455,6 +475,7 @@ def _report(
             "target_lufs": plan.loudness,
             "true_peak_dbtp": round(mix.true_peak_dbtp, 2),
             "limited": mix.limited,
+            "reused": mix.reused,
         },
         "subtitles": {"modes": list(plan.subtitles), "files": subtitles, "cues": cue_count},
         "outputs": {"film": str(output), **subtitles},

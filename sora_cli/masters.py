@@ -2,27 +2,40 @@
 
 Each master is an ordinary :func:`sora_cli.film.render_film` of the storyboard
 as :func:`sora_cli.storyboard.deliverables.for_deliverable` rewrites it, so it
-gets its report, sidecars and QC under its own profile. They run one after
-another on one shot cache: a shot whose planned content and frame size equal
-one already drawn, and a soundtrack equal to one already mixed, are taken
-from the cache (their keys are content hashes), which is what makes a matrix
-cheaper than its separate renders.
+gets its report, sidecars and QC under its own profile, and its bytes are
+those of rendering it alone. What does not depend on what differs between the
+masters is done once, before: every master's missing chains and every distinct
+soundtrack go into the one shot cache from one pool of workers (a shot whose
+planned content and frame size equal another's is drawn once; the keys are
+content hashes). The masters are then assembled, signed and checked ``jobs``
+at a time from the storyboard loaded once. That is what makes a matrix cheaper
+than its separate renders.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError
 from sora_cli.film import RenderRequest, render_film
+from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.storyboard import load_storyboard
+from sora_cli.render.backend import Film, backend_class
+from sora_cli.render.cache import ShotCache
+from sora_cli.render.encode import VideoSettings
+from sora_cli.render.shots import ShotJob, render_chain
+from sora_cli.scratch import render_scratch
+from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.deliverables import for_deliverable
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 MANIFEST = "deliverables.json"
 
@@ -47,41 +60,214 @@ def render_masters(
     """``folder/NAME.mp4`` (+ report, sidecars) for each name, and ``folder/deliverables.json``."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder}: with deliverables, -o names a folder")
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
+    from sora_cli.preflight import preflight
+
+    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
     for name in names:  # every name known before anything is written
         for_deliverable(sb, name)
+    preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
     folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    entries: list[dict[str, Any]] = []
-    for name in dict.fromkeys(names):
-        report = render_film(
-            dataclasses.replace(request, deliverable=name, output=folder / f"{name}.mp4"), progress or NullProgress()
-        )
-        out, qc = report["output"], report.get("qc")
-        entries.append(
-            {
-                "name": name,
-                "file": f"{name}.mp4",
-                "bytes": out["bytes"],
-                "settings": {
-                    "width": out["width"],
-                    "height": out["height"],
-                    "fps": out["fps"],
-                    "duration": out["duration"],
-                    "profile": qc["profile"] if qc else None,
-                    "subtitles": report["subtitles"]["modes"],
-                    "shots": [s["id"] for s in report["shots"]],
-                },
-                "qc": {"passed": qc["passed"], "profile": qc["profile"]} if qc else None,
-                "outputs": {k: Path(v).name for k, v in report["outputs"].items()},
-                "reused_shots": report["reused"],
-                "seconds": report["timings"]["total_seconds"],
-            }
-        )
+    started, used_since = time.perf_counter(), time.time() - 1.0
+    unique = list(dict.fromkeys(names))
+    shared = make_shared_work(request, sb, unique, progress or NullProgress())
+    shared_seconds = round(time.perf_counter() - started, 3)
+    reports = _finish(request, sb, unique, folder, progress)
+    if request.use_cache and request.prune:  # once, keeping everything this matrix used
+        from sora_cli.film import CACHE_DIR_NAME
+        from sora_cli.render.cache import cache_size_limit, prune
+
+        root = request.cache_dir or Path(sb.source.base_dir) / CACHE_DIR_NAME  # as render_film finds it
+        prune(root, cache_size_limit(request.cache_size), keep_since=used_since)
+    entries = [_entry(name, report, shared.reused.get(name)) for name, report in zip(unique, reports, strict=True)]
     manifest = {
-        "storyboard": report["storyboard"],
+        "storyboard": reports[0]["storyboard"],
         "deliverables": entries,
+        "shared": {"chains": shared.chains, "soundtracks": shared.soundtracks, "seconds": shared_seconds},
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def _entry(name: str, report: dict[str, Any], reused: list[str] | None) -> dict[str, Any]:
+    out, qc = report["output"], report.get("qc")
+    return {
+        "name": name,
+        "file": f"{name}.mp4",
+        "bytes": out["bytes"],
+        "settings": {
+            "width": out["width"],
+            "height": out["height"],
+            "fps": out["fps"],
+            "duration": out["duration"],
+            "profile": qc["profile"] if qc else None,
+            "subtitles": report["subtitles"]["modes"],
+            "shots": [s["id"] for s in report["shots"]],
+        },
+        "qc": {"passed": qc["passed"], "profile": qc["profile"]} if qc else None,
+        "outputs": {k: Path(v).name for k, v in report["outputs"].items()},
+        # drawn before this master needed them (by an earlier master of the list, or an earlier render)
+        "reused_shots": report["reused"] if reused is None else reused,
+        "seconds": report["timings"]["total_seconds"],
+    }
+
+
+def _finish(
+    request: RenderRequest, sb: Storyboard, names: list[str], folder: Path, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Each master's render_film (assembly, burn, signing, qc), ``jobs`` masters at a time: with the
+    picture and sound in the cache, what is left is mostly one-core work per master."""
+    # no master prunes the cache while another may still read the shots the shared step drew for it
+    requests = [dataclasses.replace(request, deliverable=n, output=folder / f"{n}.mp4", prune=False) for n in names]
+    workers = max(1, min(request.jobs, len(names)))
+    if workers == 1:
+        return [render_film(r, progress or NullProgress(), sb) for r in requests]
+    context = pool_context()
+    if progress is not None:
+        progress.stage("masters", len(names))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(run_busy, render_film, r, NullProgress(), sb) for r in requests]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                if progress is not None:
+                    progress.stage_advanced(1)
+        except BaseException:
+            stop_workers(pool)
+            raise
+        return [f.result() for f in futures]
+
+
+# --- the work masters share, done once in one pool ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Master:
+    """What drawing one master's shots needs (its plan's chains, keyed as render_film keys them)."""
+
+    name: str
+    film: Film
+    video: VideoSettings
+    chains: list[list[ShotJob]]
+
+
+def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[list[_Master], dict[str, Plan]]:
+    """Each master's chains (as :func:`sora_cli.render.shots.plan_jobs` keys them) and one plan per distinct
+    soundtrack (by its cache key)."""
+    from sora_cli.film import draft_storyboard, video_settings, with_model
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.render.shots import plan_jobs
+    from sora_cli.sound.mix import soundtrack_key
+
+    cls = backend_class(request.backend or sb.backend.name)
+    if request.model is not None:
+        sb = with_model(sb, request.model)
+    masters, sounds = [], {}
+    for name in names:
+        copy = for_deliverable(sb, name)
+        plan = make_plan(draft_storyboard(copy) if request.draft else copy, request.cameo_dirs)
+        film, video = Film.from_plan(plan), video_settings(plan, request.draft)
+        identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
+        if hasattr(cls, "identity_for"):
+            identity = cls.identity_for(film)
+        chains = plan_jobs(plan, identity, bool(getattr(cls, "generative", False)), video, set())
+        masters.append(_Master(name, film, video, chains))
+        sounds.setdefault(soundtrack_key(plan), plan)
+    return masters, sounds
+
+
+@dataclass
+class Shared:
+    """What the shared phase did: chains drawn, soundtracks mixed, and per master the shots it did not
+    need drawn for itself (cached before, or drawn for a master earlier in the list)."""
+
+    chains: int = 0
+    soundtracks: int = 0
+    reused: dict[str, list[str]] = field(default_factory=dict)
+
+
+def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], progress: Progress) -> Shared:
+    """Draw every master's missing shots and mix every distinct soundtrack into the cache, in one pool.
+
+    A shot drawn for one master is not drawn again for another (equal keys: equal content and size), and
+    the masters' chains keep all ``jobs`` workers busy together instead of one master's few chains at a
+    time. Each master's :func:`render_film` then finds its picture and sound in the cache and only
+    assembles, signs and checks. Only an optimisation: what it leaves undone, render_film does itself.
+    """
+    from sora_cli.film import CACHE_DIR_NAME, soundtrack_stored
+    from sora_cli.provenance import credentials
+
+    backend = request.backend or sb.backend.name
+    cls = backend_class(backend)
+    if not request.use_cache or request.farm is not None or getattr(cls, "model_audio", None):
+        return Shared()
+    credentials()  # made once here, not raced for by masters signing at once
+    masters, sounds = _masters(request, sb, names)
+    cache = ShotCache(request.cache_dir or masters[0].film.base_dir / CACHE_DIR_NAME)  # as render_film finds it
+    work: dict[tuple[str, ...], tuple[int, list[ShotJob]]] = {}
+    seen = {job.key for m in masters for chain in m.chains for job in chain if cache.has(job.key)}
+    reused: dict[str, list[str]] = {}
+    for i, master in enumerate(masters):
+        reused[master.name] = [job.shot.id for chain in master.chains for job in chain if job.key in seen]
+        for chain in master.chains:
+            keys = tuple(job.key for job in chain)
+            seen.update(keys)
+            if keys not in work and not all(cache.has(k) for k in keys):
+                work[keys] = (i, chain)
+    mixes = [plan for plan in sounds.values() if not soundtrack_stored(plan, cache)]
+    if not work and not mixes:
+        return Shared(reused=reused)
+    progress.stage("shared picture and sound", len(work) + len(mixes))
+    context = pool_context()
+    films = [m.film for m in masters]
+    with (
+        ProcessPoolExecutor(
+            max(1, request.jobs),
+            mp_context=context,
+            initializer=_open_shared,
+            initargs=(backend, films, cache.root, os.getpid()),
+        ) as pool,
+        render_scratch() as scratch,
+    ):
+        # master by master (a worker keeps one backend open, see _draw_shared), the longest chains first
+        order = sorted(work.values(), key=lambda item: (item[0], -sum(job.shot.frames for job in item[1])))
+        pending: set[Future[Any]] = {
+            pool.submit(_mix_shared, plan, scratch / f"mix-{k}.m4a") for k, plan in enumerate(mixes)
+        }
+        pending |= {pool.submit(_draw_shared, i, chain, masters[i].video) for i, chain in order}
+        try:
+            for future in as_completed(pending):
+                future.result()
+                progress.stage_advanced(1)
+        except BaseException:
+            stop_workers(pool)
+            raise
+    return Shared(len(work), len(mixes), reused)
+
+
+_shared: dict[str, Any] = {}
+
+
+def _open_shared(backend_name: str, films: list[Film], cache_root: Path, parent: int) -> None:
+    worker_init(parent)
+    _shared.update(backend_name=backend_name, films=films, cache=ShotCache(cache_root), open={})
+
+
+def _draw_shared(film_index: int, chain: list[ShotJob], video: VideoSettings) -> None:
+    """One chain, with the backend open for its master's film: one backend at a time in a worker (a
+    generative one holds a model), closed and opened again when the film changes."""
+    opened = _shared["open"]
+    if film_index not in opened:
+        for previous in opened.values():
+            previous.close()
+        opened.clear()
+        backend = backend_class(_shared["backend_name"])()
+        backend.open(_shared["films"][film_index])
+        opened[film_index] = backend
+    run_busy(render_chain, chain, opened[film_index], _shared["cache"], video, NullProgress())
+
+
+def _mix_shared(plan: Plan, out_path: Path) -> None:
+    from sora_cli.sound.mix import cached_soundtrack
+
+    run_busy(cached_soundtrack, plan, _shared["cache"], out_path)

@@ -75,6 +75,11 @@ def _assets(sb: Storyboard, cameo_dirs: Path | None) -> Iterator[tuple[FieldPath
                 yield ("shots", i, "sfx", j, "sound"), "sound file", sb.source.resolve_asset(sfx.sound), "audio"
 
 
+def asset_files(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Path]:
+    """Every file the film draws from (likeness images, cameo likenesses, music, ambience, takes, sounds)."""
+    return list(dict.fromkeys(path for _, _, path, _ in _assets(sb, cameo_dirs)))
+
+
 def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem]:
     """Every asset decodes and is within the limits; each file is checked once."""
     problems: list[Problem] = []

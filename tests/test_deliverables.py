@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 
+from sora_cli.provenance import media_digest
 from tests.conftest import problems_of, run_cli
 
 CAMPAIGN = """\
@@ -53,9 +54,11 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
     sb = tmp_path / "ritual.yaml"
     sb.write_text(CAMPAIGN, encoding="utf-8")
     out = tmp_path / "masters"
-    result = run_cli("render", str(sb), "--all-deliverables", "-o", str(out), "-q", "-j", "1")
+    result = run_cli("render", str(sb), "--all-deliverables", "-o", str(out), "-q", "-j", "2")
     assert result.code == 0, result.stderr
     manifest = json.loads((out / "deliverables.json").read_text())
+    # one soundtrack per language and cut (en, de, the short en), each drawn chain made once for all
+    assert manifest["shared"]["soundtracks"] == 3
     entries = {e["name"]: e for e in manifest["deliverables"]}
     assert list(entries) == ["wide", "tall", "square", "short", "wide-de"]
     for name, (w, h) in {"wide": (192, 108), "tall": (108, 192), "square": (128, 128), "short": (192, 108)}.items():
@@ -74,10 +77,24 @@ def test_all_deliverables_write_every_master_and_a_manifest(tmp_path: Path) -> N
     assert "Guten Morgen!" in (out / "wide-de.srt").read_text() and "Good" not in (out / "wide-de.srt").read_text()
     assert entries["wide-de"]["settings"]["duration"] > entries["wide"]["settings"]["duration"] + 1
     assert entries["wide-de"]["qc"]["passed"]
-    # one deliverable by name
-    again = run_cli("render", str(sb), "--deliverable", "square", "-o", str(tmp_path / "one"), "-q", "-j", "1")
-    assert again.code == 0, again.stderr
-    assert _size(tmp_path / "one" / "square.mp4")[:2] == (128, 128)
+    # one deliverable by name, from a cold cache: the same bytes as in the matrix (outside the C2PA box)
+    for name in ("square", "short", "wide-de"):
+        alone = tmp_path / f"alone-{name}"
+        cache = str(tmp_path / f"cache-{name}")
+        again = run_cli(
+            "render", str(sb), "--deliverable", name, "-o", str(alone), "-q", "-j", "1", "--cache-dir", cache
+        )
+        assert again.code == 0, again.stderr
+        assert media_digest(alone / f"{name}.mp4") == media_digest(out / f"{name}.mp4"), name
+        assert (alone / f"{name}.srt").read_bytes() == (out / f"{name}.srt").read_bytes()
+    assert _size(tmp_path / "alone-square" / "square.mp4")[:2] == (128, 128)
+    # sora qc on a master by itself: --plan with --deliverable gives it that master's plan and profile
+    checked = run_cli("qc", str(out / "wide-de.mp4"), "--plan", str(sb), "--deliverable", "wide-de", "--json")
+    assert checked.code == 0, checked.stdout
+    assert json.loads(checked.stdout)["passed"]
+    mismatched = run_cli("qc", str(out / "wide-de.mp4"), "--plan", str(sb), "--deliverable", "wide", "--json")
+    assert mismatched.code == 3  # the English plan: another length, other captions
+    assert run_cli("qc", str(out / "wide.mp4"), "--deliverable", "wide").code == 2
 
 
 def test_unknown_deliverable_is_exit_2(tmp_path: Path) -> None:

@@ -11,13 +11,15 @@ measure what did decode.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
-from sora_cli.profiles import Profile
+from sora_cli.profiles import Loudness, Profile
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
 from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
@@ -44,11 +46,55 @@ def channel_weights(names: list[str]) -> list[float]:
     return [WEIGHTS.get(name.upper(), SURROUND_WEIGHT) for name in names]
 
 
+@dataclass(frozen=True)
+class _Heard:
+    """What the meter heard in a film's first audio stream (the checks then hold it against a profile)."""
+
+    meter: LoudnessMeter
+    rms: list[np.ndarray]
+    damage: float | None
+
+
+#: measurements by the digest of the audio stream's parameters and packets: masters of a matrix that
+#: carry the same soundtrack (every aspect of one language) are decoded and metered once per process
+_HEARD: dict[str, _Heard] = {}
+
+
+def _stream_digest(path: Path) -> str | None:
+    """sha256 of the first audio stream's parameters and packet bytes; None when it cannot be read whole."""
+    h = hashlib.sha256()
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            ctx = stream.codec_context
+            h.update(f"{ctx.name}|{ctx.sample_rate}|{ctx.channels}|{ctx.layout.name}|".encode())
+            h.update(bytes(ctx.extradata or b""))
+            for packet in container.demux(stream):
+                h.update(f"{packet.pts}|{packet.dts}|{packet.duration}|{packet.size}|".encode())
+                h.update(bytes(packet))
+    except (av.FFmpegError, OSError):
+        return None
+    return h.hexdigest()
+
+
 def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
     spec = profile.loudness
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return [Check("audio.present", False, "no audio stream", "an audio stream")]
+    digest = _stream_digest(path)
+    heard = _HEARD.get(digest) if digest else None
+    if heard is None:
+        heard = _hear(path)
+        if digest:
+            _HEARD[digest] = heard
+            while len(_HEARD) > 16:
+                _HEARD.pop(next(iter(_HEARD)))
+    return _held_to(heard, spec, plan)
+
+
+def _hear(path: Path) -> _Heard:
+    with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         layout = stream.codec_context.layout
         channels = stream.codec_context.channels or 1
@@ -88,6 +134,11 @@ def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
             parts.append(out.to_ndarray().reshape(-1, channels))
         if parts:
             pending = feed(np.concatenate(parts))
+    return _Heard(meter, rms, damage)
+
+
+def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
+    meter, rms, damage = heard.meter, heard.rms, heard.damage
     step = SUB_BLOCK / RATE
     checks: list[Check] = []
     if damage is not None:

@@ -41,6 +41,7 @@ from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
+from sora_cli.packed_samples import load_samples, store_samples
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.scratch import scratch_dir
@@ -66,6 +67,11 @@ DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
 LIMITER_FORMAT = 2  # bump when the limiter's output changes for the same raw mix
 AAC_BITRATE = "192k"
 MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
+#: cached mix blocks and headroom, compressed (sora_cli/packed_samples.py); the raw .f32/.headroom
+#: entries of older versions are no longer read (the cache's size bound evicts them)
+BLOCK_SUFFIX = ".f32z"
+HEADROOM_SUFFIX = ".hdrz"
+HEADROOM_LEVEL = 6  # a smooth envelope: level 6 halves level 1's size at the same speed
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class MixReport:
     true_peak_dbtp: float
     gain_db: float
     limited: bool
+    reused: bool = False  # the whole soundtrack came from the cache (nothing it depends on changed)
 
 
 def _speech_event(plan: Plan, line) -> Event:
@@ -234,15 +241,12 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
     meter = LoudnessMeter(track_peak=False)
     with open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
-            cached = cache_dir / f"{mixer.block_key(start, n)}.f32" if cache_dir else None
-            if cached is not None and verified(cached):
-                block = np.fromfile(cached, dtype=np.float32).reshape(-1, 2)
-            else:
+            cached = cache_dir / f"{mixer.block_key(start, n)}{BLOCK_SUFFIX}" if cache_dir else None
+            block = load_samples(cached) if cached is not None else None
+            if block is None:
                 block = mixer.render(start, n)
                 if cached is not None:
-                    with atomic_path(cached) as tmp:
-                        block.astype("<f4").tofile(tmp)
-                    seal(cached)
+                    store_samples(cached, block)
             meter.add(block)
             fh.write(block.astype("<f4").tobytes())
             progress.stage_advanced(n / RATE)
@@ -262,17 +266,16 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
         for i, (start, n) in enumerate(blocks):
             around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
             name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
-            cached = cache_dir / f"{name}.headroom" if cache_dir else None
-            if cached is not None and verified(cached):
-                fh.write(cached.read_bytes())
+            cached = cache_dir / f"{name}{HEADROOM_SUFFIX}" if cache_dir else None
+            stored = load_samples(cached) if cached is not None else None
+            if stored is not None:
+                fh.write(stored.astype("<f4").tobytes())
                 continue
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
-            data = peak_headroom(wide)[m : m + n].astype("<f4").tobytes()
+            headroom = peak_headroom(wide)[m : m + n].astype("<f4")
             if cached is not None:
-                with atomic_path(cached) as tmp:
-                    tmp.write_bytes(data)
-                seal(cached)
-            fh.write(data)
+                store_samples(cached, headroom, HEADROOM_LEVEL)
+            fh.write(headroom.tobytes())
 
 
 def _limited(scratch: _Scratch, gain: float, ceiling: float) -> Iterator[tuple[np.ndarray, bool]]:
@@ -439,11 +442,11 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     meta = audio.with_suffix(".json")
     if verified(audio) and verified(meta):
         shutil.copyfile(audio, out_path)
-        return MixReport(**json.loads(meta.read_text()))
+        return MixReport(**{**json.loads(meta.read_text()), "reused": True})
     report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     seal(audio)
-    atomic_write_text(meta, json.dumps(report.__dict__))
+    atomic_write_text(meta, json.dumps({k: v for k, v in report.__dict__.items() if k != "reused"}))
     seal(meta)
     return report

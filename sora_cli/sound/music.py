@@ -48,6 +48,7 @@ class Music:
             plan.audio.music_loop,
             seconds(plan.duration),
             lines,
+            plan.audio.music,  # its digest goes into the mix blocks' keys: a music file saved anew is heard
         )
 
     def render(self, start: int, n: int) -> np.ndarray:

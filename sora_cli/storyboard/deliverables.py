@@ -14,6 +14,7 @@ cut (it cannot carry on from a shot that is not there); world changes
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sora_cli.errors import Problem, UsageError, choice_list, did_you_mean
@@ -76,6 +77,7 @@ def voice_in(char: Character, language: str) -> Voice:
     return base.model_copy(update={"voice": language_voice(language, base.engine)})
 
 
+@functools.lru_cache(maxsize=256)
 def language_voice(language: str, engine_name: str | None = None) -> str:
     """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
     (the code itself when the engine has nothing closer; validate then says it is not a voice)."""

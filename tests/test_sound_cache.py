@@ -1,0 +1,82 @@
+"""The sound cache stores its blocks compressed and losslessly: the film is the same bytes cold and warm."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sora_cli import digests, packed_samples
+from sora_cli.provenance import media_digest
+from sora_cli.sound.mix import BLOCK, BLOCK_SUFFIX, HEADROOM_SUFFIX
+from sora_cli.sound.synth import RATE
+from tests.conftest import render
+
+FILM = """\
+version: 1
+title: Sound cache
+output: {width: 96, height: 64, fps: 6}
+world:
+  location: "old fishing harbour by the sea"
+  weather: rain
+  characters:
+    kim: {description: "courier in green"}
+audio:
+  music: {file: assets/theme.wav, gain: -16, duck: true}
+shots:
+  - {id: a, duration: 5, cast: [kim], dialogue: [{speaker: kim, line: "The tide is turning.", at: 0.5}]}
+  - {id: b, duration: 5, cast: [kim], sfx: [{sound: splash, at: 1.0}]}
+"""
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        np.random.default_rng(1).normal(0, 0.1, (1000, 2)).astype(np.float32),
+        np.array([[0.0, -0.0], [np.inf, -np.inf], [np.nan, 1e-45], [3.4e38, -1e-30]], np.float32),
+        np.linspace(0, 1, 777, dtype=np.float32),
+    ],
+)
+def test_sample_blocks_come_back_bit_for_bit(samples: np.ndarray) -> None:
+    back = packed_samples.unpack_samples(packed_samples.pack_samples(samples))
+    assert back.dtype == np.float32 and back.shape == (len(samples), 1 if samples.ndim == 1 else samples.shape[1])
+    assert back.tobytes() == np.ascontiguousarray(samples).tobytes()
+
+
+def test_a_damaged_sample_block_is_a_miss_not_an_error(tmp_path: Path, capsys) -> None:
+    path = tmp_path / f"x{BLOCK_SUFFIX}"
+    packed_samples.store_samples(path, np.ones((100, 2), np.float32))
+    assert packed_samples.load_samples(path) is not None
+    path.write_bytes(path.read_bytes()[:-5])
+    digests.seal(path)  # a record that matches the damaged file: the unpacking still catches it
+    assert packed_samples.load_samples(path) is None and not path.exists()
+    assert "cannot be read" in capsys.readouterr().err
+
+
+def test_the_film_is_the_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Path) -> None:
+    folder = tmp_path / "film"
+    folder.mkdir()
+    shutil.copytree(Path(__file__).resolve().parents[1] / "storyboards" / "assets", folder / "assets")
+    sb = folder / "film.yaml"
+    sb.write_text(FILM)
+    cold = render(sb, output=folder / "cold.mp4", qc=False)
+    blocks = folder / ".sora-cache" / "sound" / "blocks"
+    mixes, headrooms = sorted(blocks.glob(f"*{BLOCK_SUFFIX}")), sorted(blocks.glob(f"*{HEADROOM_SUFFIX}"))
+    assert len(mixes) == len(headrooms) == 2  # 10 s of film: two 8 s blocks
+    raw_bytes = cold["output"]["duration"] * RATE * 4
+    assert sum(p.stat().st_size for p in headrooms) < 0.1 * raw_bytes  # a smooth envelope deflates well
+    assert sum(p.stat().st_size for p in mixes) < 0.95 * 2 * raw_bytes  # the mix less well, but smaller
+    assert BLOCK == 8 * RATE
+    written = {p: p.stat().st_ino for p in mixes + headrooms}
+    # the soundtrack's own entry gone: the warm render mixes again from the compressed blocks
+    for p in (folder / ".sora-cache" / "sound").glob("*.*"):
+        p.unlink()
+    warm = render(sb, output=folder / "warm.mp4", qc=False)
+    assert warm["sound"]["reused"] is False and sorted(blocks.glob(f"*{BLOCK_SUFFIX}")) == mixes
+    assert {p: p.stat().st_ino for p in written} == written  # read back, not made again
+    render(sb, output=folder / "plain.mp4", qc=False, use_cache=False)
+    expected = media_digest(folder / "cold.mp4")
+    assert media_digest(folder / "warm.mp4") == expected
+    assert media_digest(folder / "plain.mp4") == expected

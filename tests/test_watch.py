@@ -1,0 +1,149 @@
+"""``sora watch``: a real watch loop in a subprocess, edited the way an editor saves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import ROOT, decode_video
+
+STORYBOARD = """\
+version: 1
+title: Watched
+output: {{width: 192, height: 108, fps: 12}}
+world:
+  location: "a city street"
+  characters:
+    kim: {{description: "courier in green"}}
+audio:
+  music: {{file: tune.wav, gain: -20}}
+shots:
+  - id: one
+    duration: 1.5
+    cast: [kim]
+    action: "Kim waits"
+    dialogue:
+      - {{speaker: kim, line: "Hello there."}}
+  - id: two
+    duration: {duration}
+    action: "The street"
+    set: {{time_of_day: {time}}}
+"""
+
+
+def save(path: Path, text: str) -> None:
+    """As editors do: write a temp file, then rename it over the storyboard."""
+    tmp = path.with_name(".sb.yaml.swp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Watcher:
+    """``sora watch --json`` in a subprocess; its updates (JSON lines) and stderr read by threads."""
+
+    def __init__(self, storyboard: Path, tmpdir: Path):
+        env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sora_cli", "watch", str(storyboard), "--json", "--jobs", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.updates: queue.Queue = queue.Queue()
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read, args=(self.proc.stdout, self.updates.put), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr.append), daemon=True).start()
+
+    @staticmethod
+    def _read(stream, put) -> None:
+        for line in stream:
+            put(line)
+
+    def next_update(self) -> dict:
+        # generous: the machine is shared; this bounds a hang, it does not measure speed
+        return json.loads(self.updates.get(timeout=180))
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=60)
+
+
+def write_tune(path: Path, hz: float) -> None:
+    """A second of a sine, as a 16-bit WAV (written beside, then renamed over the old one)."""
+    import wave
+
+    t = np.arange(48000) / 48000
+    tmp = path.with_name(f".{path.name}.part")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes((np.sin(2 * np.pi * hz * t) * 12000).astype("<i2").tobytes())
+    os.replace(tmp, path)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_watch_rerenders_the_edited_shot_survives_errors_and_stops_cleanly(tmp_path: Path) -> None:
+    folder, tmpdir = tmp_path / "film", tmp_path / "tmp"
+    folder.mkdir()
+    tmpdir.mkdir()
+    sb = folder / "sb.yaml"
+    write_tune(folder / "tune.wav", 440)
+    save(sb, STORYBOARD.format(duration=1.5, time="day"))
+    film = folder / "sb.draft.mp4"
+    watcher = Watcher(sb, tmpdir)
+    try:
+        first = watcher.next_update()
+        assert first["ok"] and sorted(first["rendered"]) == ["one", "two"], first
+        before = decode_video(film)
+        shot_one = round(1.5 * 12)
+
+        save(sb, STORYBOARD.format(duration=1.5, time="night"))
+        edited = watcher.next_update()
+        assert edited["ok"] and edited["rendered"] == ["two"] and edited["reused"] == ["one"], edited
+        assert edited["changed"] == ["sb.yaml"] and edited["sound"] == "reused"
+        after = decode_video(film)
+        assert len(after) == len(before)
+        # the first shot is the same picture; the edited one is not
+        assert all(np.array_equal(a, b) for a, b in zip(before[:shot_one], after[:shot_one], strict=True))
+        assert any(not np.array_equal(a, b) for a, b in zip(before[shot_one:], after[shot_one:], strict=True))
+
+        good = digest(film)
+        save(sb, STORYBOARD.format(duration=-1, time="night"))
+        broken = watcher.next_update()
+        assert not broken["ok"]
+        assert any(p.startswith(f"{sb}:18:15: shots[1].duration:") for p in broken["problems"]), broken
+        assert digest(film) == good  # the last good film stays
+
+        save(sb, STORYBOARD.format(duration=1.5, time="dusk"))
+        fixed = watcher.next_update()
+        assert fixed["ok"] and fixed["rendered"] == ["two"], fixed
+        assert digest(film) != good and len(decode_video(film)) == len(before)
+
+        pictured = decode_video(film)
+        write_tune(folder / "tune.wav", 330)  # an asset the storyboard names: the sound is mixed again
+        retuned = watcher.next_update()
+        assert retuned["ok"] and retuned["changed"] == ["tune.wav"] and retuned["rendered"] == [], retuned
+        assert retuned["sound"] == "mixed"
+        assert all(np.array_equal(a, b) for a, b in zip(pictured, decode_video(film), strict=True))
+    finally:
+        code = watcher.stop()
+    stderr = "".join(watcher.stderr)
+    assert f"{sb}:18:15: shots[1].duration:" in stderr and "the last good film stays" in stderr
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert not [p for p in folder.rglob("*") if p.name.endswith(".part")]  # no temp file left behind
+    assert list(tmpdir.iterdir()) == []  # no scratch left behind
