@@ -198,4 +198,7 @@ def test_an_echo_render_is_a_film_and_the_doctor_knows_the_folder(project, echo,
     # the preflight reads the modular index without loading weights
     doctor = run_cli("doctor", "--model", str(echo), "--json")
     assert doctor.code == 0, doctor.stderr[-2000:]
-    assert "EchoModularPipeline" in doctor.stdout and "echo" in doctor.stdout
+    model = json.loads(doctor.stdout)["model"]
+    assert (model["pipeline"], model["family"], model["native_fps"]) == ("EchoModularPipeline", "echo", 24)
+    assert (model["native_width"], model["native_height"], model["native_frames"]) == (704, 512, 241)  # its blocks'
+    assert model["classifier_free_guidance"] is False and set(model["params_from"].values()) == {"weights"}

@@ -304,7 +304,10 @@ class DiffusersBackend:
         device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype_name = options.get("dtype") or ("bfloat16" if device.startswith("cuda") else "float32")
         dtype = getattr(torch, dtype_name)
-        folder = self._model_folder(film) or self._resolve_folder(film.model, film.base_dir)
+        folder = self._model_folder(film)
+        cached = self._resolve_folder(film.model, film.base_dir) if folder is None else None
+        if cached is not None and index_file(cached) == cached / "modular_model_index.json":
+            folder = cached  # a modular pipeline from the hub cache loads from its snapshot folder
         source = str(folder) if folder is not None else film.model
         index = index_file(folder) if folder is not None else None
         try:

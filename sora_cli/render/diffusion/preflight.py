@@ -440,6 +440,8 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         if not transformer.get("patch_size_t"):
             info.max_frames = info.native_frames  # CogVideoX 1.0 was trained on 49 frames; 1.5 on more
         info.frame_multiple = temporal * (int(transformer.get("patch_size_t") or 1))
+    if info.family == "echo":  # a guidance-free (DMD) checkpoint: one transformer pass per step
+        info.classifier_free_guidance = False
     if info.family in ("ltx", "ltx2"):  # their check_inputs ask multiples of 32 whatever the VAE compresses
         info.size_multiple = max(info.size_multiple, 32)
     # parameters, component by component
