@@ -375,13 +375,18 @@ class DiffusersBackend:
         }
         self.voices: dict[str, Any] = {}  # a cameo's voice sample, encoded once per film for memory families
         if self.pipeline_class in MEMORY_PIPELINES:
+            from sora_cli.audio_files import AudioFileError
             from sora_cli.render.diffusion.echo import voice_latents
 
-            self.voices = {
-                cid: voice_latents(self.pipe, char.voice_sample)
-                for cid, char in film.characters.items()
-                if char.voice_sample
-            }
+            for cid, char in film.characters.items():
+                if not char.voice_sample:
+                    continue
+                try:
+                    self.voices[cid] = voice_latents(self.pipe, char.voice_sample)
+                except AudioFileError as exc:
+                    raise UsageError(
+                        f"cameo {char.cameo!r}: its voice sample {char.voice_sample} cannot be read: {exc}"
+                    ) from None
 
     def _memory_plan(self, options: dict[str, Any], device: str, dtype: str) -> Any:
         """The offload plan from the model's configs and the device's free memory (None without configs)."""

@@ -32,7 +32,7 @@ first frame alone and every later latent from a group of frames, so the tail
 latents of a clip are not a fresh encode of its last frames:
 
 * LTX condition, LTX-2 image-to-video (and LTX-2 condition without carried
-  latents), Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
+  latents), Wan I2V/VACE, CogVideoX I2V, Echo (pixel families): the previous
   frames are handed over as pixels and the pipeline encodes them afresh as the
   new clip's first frame(s), which is what they were trained on; the frames
   decoded from that conditioning repeat the previous ones and are dropped.
