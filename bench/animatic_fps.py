@@ -12,14 +12,14 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]
 
 from bench.common import EXAMPLES, bare_x264_seconds, row
 from sora_cli import api
-from sora_cli.render.animatic import AnimaticBackend
-from sora_cli.render.backend import Film
+from sora_cli.render.animatic.backend import AnimaticBackend
+from sora_cli.render.backend import FilmSettings
 
 
 def draw_seconds(name: str) -> tuple[int, float]:
     plan = api.plan(EXAMPLES / f"{name}.yaml")
     backend = AnimaticBackend()
-    backend.open(Film.from_plan(plan, 1280, 720))
+    backend.open(FilmSettings.from_plan(plan, 1280, 720))
     frames, carry = 0, None
     started = time.perf_counter()
     for shot in plan.shots:

@@ -36,7 +36,7 @@ def main() -> None:
 
     from sora_cli.film import RenderRequest, render_film
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
     from sora_cli.storyboard import parse_storyboard
     from sora_cli.testing import make_tiny_pipeline
@@ -83,7 +83,7 @@ def main() -> None:
     cls.from_pretrained = classmethod(spy_load)
 
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     carry, started = None, time.perf_counter()
     for shot in plan.shots:
         render = backend.render_shot(shot, carry if shot.continuity == "continue" else None)

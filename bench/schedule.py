@@ -24,7 +24,7 @@ from bench.common import row
 from sora_cli.plan.resolve import make_plan
 from sora_cli.progress import NullProgress
 from sora_cli.render import shots
-from sora_cli.render.backend import Film
+from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
 from sora_cli.storyboard import parse_storyboard
@@ -88,7 +88,7 @@ def main() -> None:
             shots.render_chain = drawn_instantly
             t0 = time.perf_counter()
             files = shots.render_shots(
-                plan, "animatic", Film.from_plan(plan), video, Empty(Path(tmp)), set(), 1, NullProgress()
+                plan, "animatic", FilmSettings.from_plan(plan), video, Empty(Path(tmp)), set(), 1, NullProgress()
             )
             scheduled = time.perf_counter() - t0
             assert len(files) == n

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sora_cli.atomic import atomic_path
+from sora_cli.speech.engine import trim_silence
+
 MIX_RATE = 48_000
 
 
@@ -66,8 +69,6 @@ def load_take(path: str | Path) -> np.ndarray:
 
     The trimmed length is the line's length, so its cue starts when the voice does.
     """
-    from sora_cli.speech.engine import trim_silence
-
     mono = decode_audio(str(path), MIX_RATE, 1)[:, 0]
     peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
     return trim_silence(mono, MIX_RATE, threshold=max(0.004, 0.02 * peak))
@@ -146,7 +147,6 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = MIX_RATE) -> None:
     """16-bit PCM WAV, written atomically."""
     import wave
 
-    from sora_cli.atomic import atomic_path
 
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     channels = 1 if pcm.ndim == 1 else pcm.shape[1]

@@ -19,7 +19,8 @@ from sora_cli.atomic import atomic_path
 from sora_cli.errors import UsageError
 from sora_cli.fonts import BOLD, REGULAR
 from sora_cli.plan.model import Plan
-from sora_cli.render.backend import Film, backend_class
+from sora_cli.render.backend import FilmSettings
+from sora_cli.render.registry import backend_class
 
 PANEL_W = 480
 COLUMNS = 3
@@ -31,7 +32,7 @@ def make_board(plan: Plan, backend_name: str, out: Path) -> Path:
     width = PANEL_W
     height = round(width * plan.height / plan.width / 2) * 2
     backend = backend_class(backend_name)()
-    backend.open(Film.from_plan(plan, width=width, height=height))
+    backend.open(FilmSettings.from_plan(plan, width=width, height=height))
     try:
         frames = _key_frames(plan, backend)
     finally:

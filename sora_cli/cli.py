@@ -8,12 +8,12 @@ with ``--debug``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,8 +24,6 @@ from rich.table import Table
 
 from sora_cli import __version__, api
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
-from sora_cli.plan.model import Plan
-from sora_cli.schema import SCHEMA_FILE, schema_text
 
 app = typer.Typer(
     name="sora",
@@ -125,7 +123,7 @@ AllowAssetsOption = Annotated[
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/policy/default.yaml)."),
+    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/storyboard/policy/default.yaml)."),
 ]
 
 
@@ -150,13 +148,8 @@ def validate(
 
       sora validate --json storyboards/*.yaml | jq '.errors[].message'
     """
-    problems = []
     with _guard():
-        for file in files:
-            try:
-                api.plan(file, cameos, policy, backend, model, tuple(allow_assets or ()))
-            except StoryboardError as exc:
-                problems.extend(exc.problems)
+        problems = api.validate(files, cameos, policy, backend, model, tuple(allow_assets or ())).problems
     if as_json:
         print(json.dumps({"valid": not problems, "files": files, "errors": [p.to_json() for p in problems]}, indent=2))
     else:
@@ -191,7 +184,7 @@ def plan_command(
     _print_plan(plan)
 
 
-def _print_plan(plan: Plan) -> None:
+def _print_plan(plan: api.Plan) -> None:
     console = _stdout()
     table = Table(
         title=f"{escape(plan.title)}: {len(plan.shots)} shots, {plan.duration:.2f} s, {plan.width}x{plan.height} @ {plan.fps} fps",
@@ -236,7 +229,7 @@ def schema() -> None:
 
       sora schema > storyboard.schema.json
     """
-    sys.stdout.write(schema_text())
+    sys.stdout.write(api.schema())
 
 
 @app.command()
@@ -251,15 +244,9 @@ def init(
       sora init my-film && sora render my-film/storyboard.yaml
     """
     with _guard():
-        target = directory / "storyboard.yaml"
-        if target.exists() and not force:
-            raise UsageError(f"{target} already exists (use --force to overwrite it)")
-        (directory / "assets").mkdir(parents=True, exist_ok=True)
-        starter = resources.files("sora_cli.templates").joinpath("starter.yaml").read_text(encoding="utf-8")
-        _write_text(target, starter)
-        _write_text(directory / SCHEMA_FILE, schema_text())
+        target = api.init(directory, force)
     _stderr().print(
-        f"[green]created[/] {escape(str(target))}, {escape(str(directory / SCHEMA_FILE))} and assets/\n"
+        f"[green]created[/] {escape(str(target))}, {escape(str(directory / api.SCHEMA_FILE))} and assets/\n"
         f"next: sora render {escape(str(target))}"
     )
 
@@ -353,11 +340,10 @@ def render(
 
       sora render ad.yaml --only end-card --json | jq .rendered
     """
-    from sora_cli.film import RenderRequest, render_film
     from sora_cli.progress_ui import choose
 
     with _guard():
-        request = RenderRequest(
+        request = api.RenderRequest(
             storyboard=file,
             output=output,
             backend=backend,
@@ -370,10 +356,10 @@ def render(
             otio=otio,
             cameo_dirs=cameos,
             policy=policy,
-            farm=_farm(executor, ray_address, ray_actors, ray_gpus),
+            ray=_ray_executor(executor, ray_address, ray_actors, ray_gpus),
             qc=not no_qc,
             allow_assets=tuple(allow_assets or ()),
-            cache_size=_size(cache_size),
+            cache_size=api.check_cache_size(cache_size),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
         with _sigterm_stops():
@@ -382,9 +368,9 @@ def render(
                 return
             if hasattr(progress, "__enter__"):
                 with progress:  # type: ignore[attr-defined]
-                    report = render_film(request, progress)
+                    report = api.render(request, progress)
             else:
-                report = render_film(request, progress)
+                report = api.render(request, progress)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif not quiet:
@@ -449,10 +435,7 @@ def watch(
 
       sora watch ad.yaml -o preview.mp4 --json | jq .seconds
     """
-    from sora_cli.film import RenderRequest
-    from sora_cli.watch import Update, Watch, describe
-
-    def report(update: Update) -> None:
+    def report(update: api.Update) -> None:
         if as_json:
             print(json.dumps(update.to_json(), ensure_ascii=False), flush=True)
         if update.problems:
@@ -463,11 +446,11 @@ def watch(
         elif update.error:
             sys.stderr.write(f"sora: {update.error}; the last good film stays, waiting for a change\n")
         elif not quiet and not as_json:
-            sys.stderr.write(describe(update) + "\n")
+            sys.stderr.write(api.describe(update) + "\n")
         sys.stderr.flush()
 
     with _guard():
-        request = RenderRequest(
+        request = api.RenderRequest(
             storyboard=file,
             output=output,
             backend=backend,
@@ -478,25 +461,22 @@ def watch(
             policy=policy,
             qc=qc,
             allow_assets=tuple(allow_assets or ()),
-            cache_size=_size(cache_size),
+            cache_size=api.check_cache_size(cache_size),
         )
         with _sigterm_stops():
-            Watch(request, report, _state["debug"]).run()
+            api.Watch(request, report, _state["debug"]).run()
 
 
 def _render_masters(
     request: Any, names: list[str], output: Path | None, progress: Any, as_json: bool, quiet: bool
 ) -> None:
     """``--deliverable``/``--all-deliverables``: the masters into a folder, exit 3 when any is out of spec."""
-    from sora_cli.masters import default_folder, deliverable_names, render_masters
-
-    folder = output or default_folder(request.storyboard)
-    names = names or deliverable_names(request)
     if hasattr(progress, "__enter__"):
         with progress:
-            manifest = render_masters(request, names, folder, progress)
+            manifest = api.render_deliverables(request, names, output, progress)
     else:
-        manifest = render_masters(request, names, folder, progress)
+        manifest = api.render_deliverables(request, names, output, progress)
+    folder = output or api.deliverables_folder(request.storyboard)
     if as_json:
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     elif not quiet:
@@ -526,11 +506,8 @@ def board(
 
       sora board storyboards/product_ad.yaml -o board.pdf
     """
-    from sora_cli.board import make_board
-
     with _guard():
-        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
-        out = make_board(plan, backend or plan.backend.name, output)
+        out = api.board(file, output, backend, cameos, tuple(allow_assets or ()))
     _stderr().print(f"[green]wrote[/] {escape(str(out))}")
 
 
@@ -549,25 +526,17 @@ def sounds(
 
       sora sounds --play thunder -o thunder.wav
     """
-    from sora_cli.errors import did_you_mean
-    from sora_cli.sound_catalog import EFFECTS
-
     with _guard():
         if play is None:
-            table = Table(title=f"{len(EFFECTS)} built-in sounds", show_header=True)
+            effects = api.sounds()
+            table = Table(title=f"{len(effects)} built-in sounds", show_header=True)
             table.add_column("name", no_wrap=True)
             table.add_column("sound")
-            for name, description in EFFECTS.items():
+            for name, description in effects.items():
                 table.add_row(name, description)
             _stdout().print(table)
             return
-        if play not in EFFECTS:
-            raise UsageError(f"no built-in sound {play!r}{did_you_mean(play, EFFECTS)} (`sora sounds` lists them)")
-        from sora_cli.audio_files import write_wav
-        from sora_cli.sound.effects import effect
-
-        target = output or Path(f"{play}.wav")
-        write_wav(target, effect(play))
+        target = api.sound(play, output)
     _stderr().print(f"[green]wrote[/] {escape(str(target))}")
 
 
@@ -596,13 +565,9 @@ def doctor(
       sora doctor
       sora doctor --model ./LTX-2 --film ad.yaml
     """
-    from sora_cli.doctor import checks
-
     if model is not None:
         with _guard():
-            from sora_cli.doctor import model_report
-
-            report = model_report(model, film, device)
+            report = api.doctor_model(model, film, device)
             if as_json:
                 print(json.dumps({"model": {k: v for k, v in report.items() if k != "rows"}}, indent=2))
             else:
@@ -621,23 +586,16 @@ def doctor(
         table.add_column("part", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("details")
-        results = checks()
-        if diffusers:
-            from sora_cli.doctor import diffusers_smoke_test
-
-            works, detail = diffusers_smoke_test()
-            results.append(("diffusers backend", works, detail))
+        results = api.doctor(diffusers)
         for part, good, details in results:
             ok &= good is not False
             status = "[green]ok[/]" if good else "[red]missing[/]" if good is False else "[yellow]optional[/]"
             table.add_row(part, status, escape(details))
         _stdout().print(table)
         if voices:
-            from sora_cli.speech.engine import EspeakEngine
-
-            engine = EspeakEngine()
-            _stdout().print("voices: " + ", ".join(engine.voice_names()))
-            _stdout().print("variants (voice+variant): " + ", ".join(engine.variant_names()))
+            names, variants = api.voices()
+            _stdout().print("voices: " + ", ".join(names))
+            _stdout().print("variants (voice+variant): " + ", ".join(variants))
     if not ok:
         raise typer.Exit(1)
 
@@ -655,12 +613,9 @@ def verify_command(
 
       sora verify storyboards/polar.mp4
     """
-    from sora_cli.provenance import verify
-
     with _guard():
-        if not film.is_file():
-            raise UsageError(f"{film}: no such file")
-        result = verify(film)
+        checked = api.verify(film)
+    result, summary = checked.verification, checked.summary
     if as_json:
         print(json.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
     elif result.manifest is None and result.state == "Invalid":
@@ -673,24 +628,14 @@ def verify_command(
             + (f" ({escape(result.failures[0])})" if result.failures else "")
         )
     else:
-        manifest = result.manifest
-        facts = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == "org.sora.render"), {})
-        actions = next(
-            (
-                a["data"]["actions"]
-                for a in manifest.get("assertions", [])
-                if a.get("label", "").startswith("c2pa.actions")
-            ),
-            [],
-        )
+        assert summary is not None
         console = _stdout()
         colour = "green" if result.ok else "red"
         console.print(f"[{colour}]{result.state}[/]  {escape(str(film))}")
-        console.print(f"  {'title':<18} {escape(str(manifest.get('title', '')))}")
-        for action in actions:
-            source = action.get("digitalSourceType", "").rsplit("/", 1)[-1]
-            console.print(f"  {'action':<18} {escape(action.get('action', ''))} ({escape(source)})")
-        for key, value in facts.items():
+        console.print(f"  {'title':<18} {escape(summary.title)}")
+        for action, source in summary.actions:
+            console.print(f"  {'action':<18} {escape(action)} ({escape(source)})")
+        for key, value in summary.facts.items():
             console.print(
                 f"  {key:<18} {escape(json.dumps(value) if not isinstance(value, str) else value)}", soft_wrap=True
             )
@@ -740,19 +685,15 @@ def qc_command(
 
       sora qc film.mp4 --json | jq '.checks[] | select(.passed | not)'
     """
-    from sora_cli.qc import profile_for, run_qc
-
     with _guard():
         if deliverable and not plan_file:
             raise UsageError("--deliverable names an entry of the --plan storyboard's deliverables: give --plan too")
         try:
-            plan = api.plan(plan_file, cameos, deliverable=deliverable) if plan_file else None
+            result = api.qc(film, profile, plan_file, cameos, deliverable)
         except StoryboardError as exc:  # the --plan storyboard's problems: nothing was checked (not rendered)
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             _fail(f"the --plan storyboard has {len(exc.problems)} problem(s); nothing was checked", 2)
-        chosen = profile_for(profile, plan, Path.cwd())
-        result = run_qc(film, chosen, plan)
     if as_json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -800,16 +741,20 @@ def import_command(
 
       cat script.fountain | sora import - | sora validate -
     """
-    from sora_cli.screenplay.files import read_script, write_output
-    from sora_cli.screenplay.importer import import_fountain, summary
-
     with _guard():
-        raw, name, _ = read_script(script)
-        base = output.resolve().parent if output else Path.cwd()
-        text = import_fountain(raw, name, base, policy, tuple(allow_assets or ()))
-        write_output(text, output, force)
+        text = api.import_fountain(script, output, policy, tuple(allow_assets or ()))
+        _write_output(text, output, force)
     if output is not None and str(output) != "-":  # `-o -` is stdout: nothing was written to a file
-        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {summary(text)}", soft_wrap=True)
+        _stderr().print(f"[green]wrote[/] {escape(str(output))}: {api.import_summary(text)}", soft_wrap=True)
+
+
+def _write_output(text: str, output: Path | None, force: bool) -> None:
+    """``-o FILE`` through the API; no ``-o`` (or ``-o -``) prints the text."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    api.write_text(text, output, force)
 
 
 export_app = typer.Typer(help="Write a storyboard in another format.", no_args_is_help=True)
@@ -829,13 +774,8 @@ def export_fountain_command(
 
       sora export fountain storyboards/harbour_night.yaml -o harbour.fountain
     """
-    from sora_cli.screenplay.export import export_fountain
-    from sora_cli.screenplay.files import write_output
-    from sora_cli.storyboard import load_storyboard
-
     with _guard():
-        folder = output.resolve().parent if output else Path.cwd()
-        write_output(export_fountain(load_storyboard(file, cameos), folder), output, force)
+        _write_output(api.export_fountain(file, output, cameos), output, force)
 
 
 cameo_app = typer.Typer(
@@ -848,20 +788,6 @@ LibraryOption = Annotated[
         "--library", help="Cameo library (default: $SORA_CAMEOS, ./cameos if present, else the user's data dir)."
     ),
 ]
-
-
-def _library(library: Path | None) -> Path:
-    from sora_cli.cameo.library import default_library
-
-    return library or default_library()
-
-
-def _cameo_name(name: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[a-z0-9_-]{1,64}", name):
-        raise UsageError(f"{name!r} is not a valid cameo name: use lowercase letters, digits, '_' and '-'")
-    return name
 
 
 @cameo_app.command("add")
@@ -885,17 +811,9 @@ def cameo_add(
 
       sora cameo add ada --from ada.mp4 --consent-by "Ada Lovelace" --expires 2027-12-31
     """
-    import datetime as dt
-
-    from sora_cli.cameo.capture import add_cameo
-
     with _guard():
-        try:
-            until = dt.date.fromisoformat(expires) if expires else None
-        except ValueError:
-            raise UsageError(f"--expires {expires!r} is not a date (YYYY-MM-DD)") from None
-        folder = add_cameo(_cameo_name(name), capture, consent_by, _library(library), until)
-        manifest = json.loads((folder / "cameo.json").read_text())
+        manifest = api.cameo_add(name, capture, consent_by, library, expires)
+        folder = manifest["folder"]
     _stderr().print(
         f"[green]added[/] cameo {escape(name)} in {escape(str(folder))}: {len(manifest['likeness'])} face crops, "
         f"voice ~{manifest['voice']['median_pitch_hz']} Hz; consent by {escape(manifest['consent']['by'])}"
@@ -905,14 +823,12 @@ def cameo_add(
 @cameo_app.command("list")
 def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The cameos in the library, with their consent state."""
-    from sora_cli.cameo.library import list_cameos
-
     with _guard():
-        cameos = list_cameos(_library(library))
+        cameos = api.cameo_list(library)
     if as_json:
         print(json.dumps(cameos, indent=2))
         return
-    table = Table(title=f"cameos in {escape(str(_library(library)))}")
+    table = Table(title=f"cameos in {escape(str(library or api.default_library()))}")
     for column in ("name", "consent by", "since", "expires", "state"):
         table.add_column(column)
     for c in cameos:
@@ -932,19 +848,15 @@ def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Opt
 def cameo_show(name: Annotated[str, typer.Argument()], library: LibraryOption = None) -> None:
     """A cameo's manifest: consent, likeness files, voice profile."""
     with _guard():
-        path = _library(library) / _cameo_name(name) / "cameo.json"
-        if not path.is_file():
-            raise UsageError(f"no cameo {name!r} in {_library(library)}")
-        print(path.read_text(encoding="utf-8"), end="")
+        text = api.cameo_show(name, library)
+    print(text, end="")
 
 
 @cameo_app.command("revoke")
 def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption = None) -> None:
     """Withdraw consent: delete the likeness and voice, keep a tombstone so renders that name it fail."""
-    from sora_cli.cameo.capture import revoke_cameo
-
     with _guard():
-        revoke_cameo(_cameo_name(name), _library(library))
+        api.cameo_revoke(name, library)
     _stderr().print(f"[yellow]revoked[/] cameo {escape(name)}: likeness and voice deleted")
 
 
@@ -979,18 +891,6 @@ def _sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _size(text: str | None) -> str | None:
-    """``--cache-size`` checked up front (exit 2), passed on as written."""
-    from sora_cli.render.cache import parse_size
-
-    if text is not None:
-        try:
-            parse_size(text)
-        except ValueError as exc:
-            raise UsageError(f"--cache-size: {exc}") from None
-    return text
-
-
 @app.command("cache")
 def cache_command(
     where: Annotated[
@@ -1013,53 +913,25 @@ def cache_command(
 
       sora cache . --prune --cache-size 500M
     """
-    from sora_cli.film import CACHE_DIR_NAME
-    from sora_cli.render import cache as shot_cache
-
     with _guard():
-        root = where.parent / CACHE_DIR_NAME if where.is_file() else where
-        if (root / CACHE_DIR_NAME).is_dir():
-            root = root / CACHE_DIR_NAME
-        if not root.is_dir():
-            raise UsageError(f"no cache at {root}")
-        limit = shot_cache.cache_size_limit(_size(cache_size))
-        freed = removed = 0
-        if prune or clear:
-            freed, removed = shot_cache.prune(root, 0 if clear else limit)
-        size, count = shot_cache.usage(root)
-    info = {
-        "cache": str(root),
-        "bytes": size,
-        "entries": count,
-        "bound": limit,
-        "freed_bytes": freed,
-        "removed": removed,
-    }
+        found = api.cache(where, prune, clear, cache_size)
     if as_json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps({**dataclasses.asdict(found), "cache": str(found.cache)}, indent=2))
         return
-    line = f"{root}: {size / 1e6:.1f} MB in {count} entries (bound {limit / 1e6:.0f} MB)"
+    line = f"{found.cache}: {found.bytes / 1e6:.1f} MB in {found.entries} entries (bound {found.bound / 1e6:.0f} MB)"
     if prune or clear:
-        line += f"; removed {removed} entries, {freed / 1e6:.1f} MB"
+        line += f"; removed {found.removed} entries, {found.freed_bytes / 1e6:.1f} MB"
     print(line)
 
 
-def _farm(executor: str, address: str | None, actors: int, gpus: float):
-    from sora_cli.render.shots import Farm
-
+def _ray_executor(executor: str, address: str | None, actors: int, gpus: float) -> api.RayExecutor | None:
     if executor not in ("local", "ray"):
         raise UsageError(f"--executor {executor!r}: use local or ray")
     if executor == "local":
         if address:
             raise UsageError("--ray-address needs --executor ray")
         return None
-    return Farm(address=address, actors=actors, gpus_per_actor=gpus)
-
-
-def _write_text(path: Path, text: str) -> None:
-    from sora_cli.atomic import atomic_write_text
-
-    atomic_write_text(path, text)
+    return api.RayExecutor(address=address, actors=actors, gpus_per_actor=gpus)
 
 
 def run() -> None:

@@ -18,7 +18,7 @@ def diffusers_smoke_test() -> tuple[bool, str]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from sora_cli.plan.resolve import make_plan
-        from sora_cli.render.backend import Film
+        from sora_cli.render.backend import FilmSettings
         from sora_cli.render.diffusion import DiffusersBackend
         from sora_cli.storyboard import parse_storyboard
         from sora_cli.testing import make_tiny_pipeline
@@ -33,7 +33,7 @@ def diffusers_smoke_test() -> tuple[bool, str]:
             )
             plan = make_plan(parse_storyboard(text, "doctor", Path(tmp)))
             backend = DiffusersBackend()
-            backend.open(Film.from_plan(plan))
+            backend.open(FilmSettings.from_plan(plan))
             frames = list(backend.render_shot(plan.shots[0], None))
         return (
             True,
@@ -78,7 +78,7 @@ def checks() -> list[tuple[str, bool | None, str]]:
         )
     except (SoraError, OSError) as exc:
         out.append(("speech", False, str(exc)))
-    from sora_cli.render.backend import installed_backends
+    from sora_cli.render.registry import installed_backends
 
     out.append(("backends", True, ", ".join(sorted(installed_backends()))))
     if importlib.util.find_spec("torch") is None:
@@ -121,9 +121,9 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     longest: float | None = None
     base = Path.cwd()
     if storyboard is not None:
-        from sora_cli import api
+        from sora_cli.storyboard import load_storyboard  # (sora_cli.api wraps this module: never the reverse)
 
-        sb = api.load(Path(storyboard))
+        sb = load_storyboard(Path(storyboard))
         options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
         fps_film = sb.output.fps
         durations = [shot.duration for shot in sb.shots]

@@ -28,13 +28,15 @@ from sora_cli.errors import UsageError
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.render.backend import Film, backend_class
+from sora_cli.render.backend import Backend, FilmSettings
 from sora_cli.render.cache import ShotCache
 from sora_cli.render.encode import VideoSettings
+from sora_cli.render.registry import backend_class
 from sora_cli.render.shots import ShotJob, render_chain
 from sora_cli.scratch import render_scratch
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.deliverables import for_deliverable
+from sora_cli.storyboard.overrides import Overrides, overridden
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 MANIFEST = "deliverables.json"
@@ -146,7 +148,7 @@ class _Master:
     """What drawing one master's shots needs (its plan's chains, keyed as render_film keys them)."""
 
     name: str
-    film: Film
+    film: FilmSettings
     video: VideoSettings
     chains: list[list[ShotJob]]
 
@@ -154,23 +156,18 @@ class _Master:
 def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[list[_Master], dict[str, Plan]]:
     """Each master's chains (as :func:`sora_cli.render.shots.plan_jobs` keys them) and one plan per distinct
     soundtrack (by its cache key)."""
-    from sora_cli.film import draft_storyboard, video_settings, with_model
+    from sora_cli.film import video_settings
     from sora_cli.plan.resolve import make_plan
     from sora_cli.render.shots import plan_jobs
     from sora_cli.sound.mix import soundtrack_key
 
     cls = backend_class(request.backend or sb.backend.name)
-    if request.model is not None:
-        sb = with_model(sb, request.model)
+    sb = overridden(sb, Overrides(backend=request.backend, model=request.model))
     masters, sounds = [], {}
     for name in names:
-        copy = for_deliverable(sb, name)
-        plan = make_plan(draft_storyboard(copy) if request.draft else copy, request.cameo_dirs)
-        film, video = Film.from_plan(plan), video_settings(plan, request.draft)
-        identity = {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
-        if hasattr(cls, "identity_for"):
-            identity = cls.identity_for(film)
-        chains = plan_jobs(plan, identity, bool(getattr(cls, "generative", False)), video, set())
+        plan = make_plan(overridden(sb, Overrides(draft=request.draft, deliverable=name)), request.cameo_dirs)
+        film, video = FilmSettings.from_plan(plan), video_settings(plan, request.draft)
+        chains = plan_jobs(plan, cls.identity_for(film), cls.generative, video, set())
         masters.append(_Master(name, film, video, chains))
         sounds.setdefault(soundtrack_key(plan), plan)
     return masters, sounds
@@ -199,7 +196,8 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
 
     backend = request.backend or sb.backend.name
     cls = backend_class(backend)
-    if not request.use_cache or request.farm is not None or getattr(cls, "model_audio", None):
+    makes_sound = cls.model_audio.__func__ is not Backend.model_audio.__func__  # a model's own sound: the mix waits for its picture
+    if not request.use_cache or request.ray is not None or makes_sound:
         return Shared()
     credentials()  # made once here, not raced for by masters signing at once
     masters, sounds = _masters(request, sb, names)
@@ -248,7 +246,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
 _shared: dict[str, Any] = {}
 
 
-def _open_shared(backend_name: str, films: list[Film], cache_root: Path, parent: int) -> None:
+def _open_shared(backend_name: str, films: list[FilmSettings], cache_root: Path, parent: int) -> None:
     worker_init(parent)
     _shared.update(backend_name=backend_name, films=films, cache=ShotCache(cache_root), open={})
 

@@ -17,7 +17,7 @@ from sora_cli.audio_files import check_audio
 from sora_cli.cameo.consent import revoked_likeness
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError, UsageError
-from sora_cli.render.backend import backend_class
+from sora_cli.render.registry import backend_class
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import Storyboard
 from sora_cli.storyboard.limits import MAX_AUDIO_SECONDS, MAX_IMAGE_PIXELS
@@ -122,21 +122,17 @@ def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Pro
             raise
         return [sb.source.problem(("backend", "name"), str(exc))]
     problems: list[Problem] = []
-    check_model = getattr(cls, "check_model", None)
-    if check_model and (why := check_model(sb.backend.model, sb.source.base_dir)):
+    if why := cls.check_model(sb.backend.model, sb.source.base_dir):
         problems.append(sb.source.problem(("backend", "model"), why))
-    check = getattr(cls, "check_options", None)
-    if check:
-        problems += [
-            sb.source.problem(("backend", "options", key), message, key=True)
-            for key, message in check(sb.backend.options)
-        ]
-    check_film = getattr(cls, "check_film", None)  # what the model itself allows (read from its configs)
-    if check_film and not problems:
+    problems += [
+        sb.source.problem(("backend", "options", key), message, key=True)
+        for key, message in cls.check_options(sb.backend.options)
+    ]
+    if not problems:  # what the model itself allows (read from its configs)
         out = sb.output
         durations = [shot.duration for shot in sb.shots]  # the longest shot bounds a call (None: timed by speech)
         longest = None if None in durations else max(durations, default=None)
-        found = check_film(
+        found = cls.check_film(
             sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps, longest=longest
         )
         problems += [sb.source.problem(path, message) for path, message in found or ()]

@@ -18,7 +18,7 @@ class Progress(Protocol):
 
     def shot_advanced(self, shot_id: str, frames: int) -> None: ...
 
-    def shot_finished(self, shot_id: str, cached: bool) -> None: ...
+    def shot_finished(self, shot_id: str, reused: bool) -> None: ...
 
     def shot_step(self, shot_id: str, step: int, total: int) -> None:
         """A generative backend finished denoising step ``step`` of ``total``."""
@@ -36,7 +36,7 @@ class NullProgress:
     def shot_advanced(self, shot_id: str, frames: int) -> None:
         pass
 
-    def shot_finished(self, shot_id: str, cached: bool) -> None:
+    def shot_finished(self, shot_id: str, reused: bool) -> None:
         pass
 
     def shot_step(self, shot_id: str, step: int, total: int) -> None:
@@ -58,8 +58,8 @@ class QueueProgress(NullProgress):
     def shot_advanced(self, shot_id: str, frames: int) -> None:
         self.queue.put(("shot_advanced", shot_id, frames))
 
-    def shot_finished(self, shot_id: str, cached: bool) -> None:
-        self.queue.put(("shot_finished", shot_id, cached))
+    def shot_finished(self, shot_id: str, reused: bool) -> None:
+        self.queue.put(("shot_finished", shot_id, reused))
 
     def shot_step(self, shot_id: str, step: int, total: int) -> None:
         self.queue.put(("shot_step", shot_id, step, total))

@@ -77,13 +77,13 @@ class RichProgress(NullProgress):
         if shot_id in self._shots:
             self._progress.update(self._shots[shot_id], description=f"  {shot_id[:10]} step {step}/{total}")
 
-    def shot_finished(self, shot_id: str, cached: bool) -> None:
+    def shot_finished(self, shot_id: str, reused: bool) -> None:
         task = self._shots.pop(shot_id, None)
         if task is not None:
             t = self._task(task)
             self._progress.advance(self._film, (t.total or 0) - t.completed)
             self._progress.remove_task(task)
-        elif cached:
+        elif reused:
             self._progress.console.print(f"  [dim]{shot_id}: reused from the cache[/]")
 
 
@@ -103,8 +103,8 @@ class LineProgress(NullProgress):
     def shot_started(self, shot_id: str, frames: int) -> None:
         self._started[shot_id] = time.perf_counter()
 
-    def shot_finished(self, shot_id: str, cached: bool) -> None:
-        if cached:
+    def shot_finished(self, shot_id: str, reused: bool) -> None:
+        if reused:
             self._line(f"sora:   {shot_id}: reused")
         else:
             took = time.perf_counter() - self._started.pop(shot_id, time.perf_counter())

@@ -199,6 +199,34 @@ class Verification:
     def ok(self) -> bool:
         return self.state in ("Valid", "Trusted")
 
+    def summary(self) -> ManifestSummary | None:
+        """What the manifest says in a few fields (None without a readable manifest)."""
+        return None if self.manifest is None else summarize(self.manifest)
+
+
+@dataclass
+class ManifestSummary:
+    """A manifest as a reader wants it: the title, what was done (action, source type), sora's render facts."""
+
+    title: str
+    actions: list[tuple[str, str]]  # (action, digital source type's last word)
+    facts: dict[str, Any]  # the ``org.sora.render`` assertion: storyboard digest, backend, model, seed, cameos
+
+
+def summarize(manifest: dict[str, Any]) -> ManifestSummary:
+    """The :class:`ManifestSummary` of a manifest read by :func:`verify`."""
+    assertions = manifest.get("assertions", [])
+    facts = next((a["data"] for a in assertions if a.get("label") == "org.sora.render"), {})
+    actions = next(
+        (a["data"]["actions"] for a in assertions if a.get("label", "").startswith("c2pa.actions")),
+        [],
+    )
+    return ManifestSummary(
+        title=str(manifest.get("title", "")),
+        actions=[(a.get("action", ""), a.get("digitalSourceType", "").rsplit("/", 1)[-1]) for a in actions],
+        facts=facts,
+    )
+
 
 def verify(path: Path) -> Verification:
     """Read and validate a film's manifest; sora's own local root counts as a trust anchor.

@@ -9,10 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from sora_cli.plan.places import place_for
+from sora_cli.plan.place_kinds import place_for
 from sora_cli.plan.resolve import make_plan
-from sora_cli.render.animatic import AnimaticBackend
-from sora_cli.render.backend import Film, backend_class
+from sora_cli.render.animatic.backend import AnimaticBackend
+from sora_cli.render.backend import FilmSettings
+from sora_cli.render.registry import backend_class
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, example_text, small
 
@@ -26,9 +27,9 @@ def plan_of(text: str):
 def frames_of(plan, options: dict | None = None):
     """Every shot's frames (copied), rendered in order with carries, as {shot_id: [frames]}."""
     backend = AnimaticBackend()
-    film = Film.from_plan(plan)
+    film = FilmSettings.from_plan(plan)
     if options is not None:
-        film = Film(**{**film.__dict__, "options": options})
+        film = FilmSettings(**{**film.__dict__, "options": options})
     backend.open(film)
     out, carry = {}, None
     for shot in plan.shots:
@@ -385,7 +386,7 @@ def test_the_board_shows_a_continue_shot_as_the_film_does(tmp_path):
     x = 18 + 1 * (board.PANEL_W + 18)  # the second panel of the first row
     panel = np.asarray(Image.open(sheet).convert("RGB"))[70 : 70 + 270, x : x + 480].astype(np.int16)
     fresh = AnimaticBackend()
-    fresh.open(Film.from_plan(plan, width=480, height=270))
+    fresh.open(FilmSettings.from_plan(plan, width=480, height=270))
     set_up = fresh.key_frame(shot).astype(np.int16)  # the same shot entered by a cut
     assert np.abs(panel - frame).mean() < 3
     assert np.abs(set_up - frame).mean() > 3 * np.abs(panel - frame).mean() + 3

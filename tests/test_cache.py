@@ -19,7 +19,7 @@ from sora_cli.progress import NullProgress
 from sora_cli.provenance import media_digest
 from sora_cli.render import cache as shot_cache
 from sora_cli.render import shots
-from sora_cli.render.backend import Carry, Film
+from sora_cli.render.backend import Carry, FilmSettings
 from sora_cli.render.encode import VideoSettings
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import render, run_cli
@@ -188,9 +188,9 @@ def test_scheduling_never_compares_chains(tmp_path, monkeypatch):
         def has(self, key: str) -> bool:
             return True
 
-    film = Film.from_plan(plan)
+    film = FilmSettings.from_plan(plan)
     files = shots.render_shots(
         plan, "animatic", film, VideoSettings(160, 96, 12), EverythingCached(tmp_path), set(), 1, NullProgress()
     )
-    assert len(files) == 300 and all(f.cached for f in files.values())
+    assert len(files) == 300 and all(f.reused for f in files.values())
     assert compared == []

@@ -176,8 +176,8 @@ def test_the_cameo_voice_profile_speaks_the_line(tmp_path, cameo_library):
 
 
 def test_watermark_in_every_frame_of_a_cameo_shot_and_it_moves(tmp_path, cameo_library):
-    from sora_cli.render.animatic import AnimaticBackend
-    from sora_cli.render.backend import Film
+    from sora_cli.render.animatic.backend import AnimaticBackend
+    from sora_cli.render.backend import FilmSettings
 
     path = _film(tmp_path, cameo_library)
     report = render(path)
@@ -186,7 +186,7 @@ def test_watermark_in_every_frame_of_a_cameo_shot_and_it_moves(tmp_path, cameo_l
 
     plan = api.plan(path)
     backend = AnimaticBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     talk = plan.shot("talk")
     raw = [f[:, :, :3].copy() for f in backend.render_shot(talk, None)]
     corners = set()
@@ -300,8 +300,8 @@ def test_content_policy_violations_are_located(tmp_path):
 
 
 def test_policy_file_replaces_the_default_and_plugins_are_consulted(tmp_path):
-    from sora_cli.policy import check_policy, load_policy
     from sora_cli.storyboard import parse_storyboard
+    from sora_cli.storyboard.policy import check_policy, load_policy
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(

@@ -119,15 +119,15 @@ def test_each_family_renders_a_film_with_sound(tmp_path, models, family):
 @pytest.mark.parametrize("family", ["ltx-condition", "wan-i2v", "wan-vace", "cogvideox-i2v"])
 def test_continue_shot_receives_the_previous_shots_last_frames(tmp_path, models, family, monkeypatch):
     from sora_cli import api
-    from sora_cli.film import with_model
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
+    from sora_cli.storyboard.overrides import Overrides, overridden
 
     spy = Spy(monkeypatch)
-    plan = make_plan(with_model(api.load(_film(tmp_path, family)), str(models[family])))
+    plan = make_plan(overridden(api.load(_film(tmp_path, family)), Overrides(model=str(models[family]))))
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     assert spy.loads == 1
     shot_a = backend.render_shot(plan.shot("a"), None)
     for _ in shot_a:
@@ -152,10 +152,10 @@ def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, 
     import torch
 
     from sora_cli import api
-    from sora_cli.film import with_model
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
+    from sora_cli.storyboard.overrides import Overrides, overridden
 
     cls = getattr(diffusers, LATENT_FAMILIES[family])
     made: list[torch.Tensor] = []
@@ -167,9 +167,9 @@ def test_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_path, 
         return out
 
     monkeypatch.setattr(cls, "__call__", call)
-    plan = make_plan(with_model(api.load(_film(tmp_path, family)), str(models[family])))
+    plan = make_plan(overridden(api.load(_film(tmp_path, family)), Overrides(model=str(models[family]))))
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     shot_a = backend.render_shot(plan.shot("a"), None)
     for _ in shot_a:
         pass

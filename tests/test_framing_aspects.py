@@ -8,9 +8,9 @@ import pytest
 from scipy import ndimage
 
 from sora_cli.plan.resolve import make_plan
-from sora_cli.render.animatic import AnimaticBackend
+from sora_cli.render.animatic.backend import AnimaticBackend
 from sora_cli.render.animatic.figures import look_for
-from sora_cli.render.backend import Film
+from sora_cli.render.backend import FilmSettings
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES
 
@@ -34,7 +34,7 @@ def _frame(w: int, h: int, framing: str, cast: str) -> tuple[np.ndarray, object]
     text = SB.format(w=w, h=h, framing=framing, cast=cast)
     plan = make_plan(parse_storyboard(text, "sb.yaml", EXAMPLES))
     backend = AnimaticBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     frame = next(iter(backend.render_shot(plan.shots[0], None)))[:, :, :3].astype(np.int16).copy()
     backend.close()
     return frame, plan

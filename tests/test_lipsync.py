@@ -173,8 +173,8 @@ def test_audio_reading_closes_on_short_gaps_and_rests_on_long_ones(rate):
 
 def test_whisper_and_shout_show_in_face_and_pose():
     """Mid-line in a medium shot: a shout spreads the arms and opens the mouth wider; a whisper leans in."""
-    from sora_cli.render.animatic import AnimaticBackend
-    from sora_cli.render.backend import Film
+    from sora_cli.render.animatic.backend import AnimaticBackend
+    from sora_cli.render.backend import FilmSettings
 
     def frame(delivery: str) -> np.ndarray:
         text = (
@@ -184,7 +184,7 @@ def test_whisper_and_shout_show_in_face_and_pose():
         )
         plan = plan_of(text)
         backend = AnimaticBackend()
-        backend.open(Film.from_plan(plan))
+        backend.open(FilmSettings.from_plan(plan))
         line = plan.shots[0].dialogue[0]
         middle = round((line.at + (line.end - line.start) / 2) * FPS)
         return [f[:, :, :3].copy() for f in backend.render_shot(plan.shots[0], None)][middle].astype(np.int16)

@@ -83,17 +83,17 @@ def test_ltx2_continue_shot_starts_from_the_latents_the_previous_shot_made(tmp_p
     import torch
 
     from sora_cli import api
-    from sora_cli.film import with_model
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
     from sora_cli.render.diffusion.latents import _ltx2_modular
+    from sora_cli.storyboard.overrides import Overrides, overridden
 
     path = tmp_path / "film.yaml"
     path.write_text(STORYBOARD.format(audio=""))
-    plan = make_plan(with_model(api.load(path), str(ltx2)))
+    plan = make_plan(overridden(api.load(path), Overrides(model=str(ltx2))))
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     pipe = backend.pipe
     runner = _ltx2_modular(pipe)
     made: list = []

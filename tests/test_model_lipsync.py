@@ -79,17 +79,17 @@ def test_dialogue_shots_give_dfr_the_encoding_of_their_speech(tmp_path, dfr, mon
     import torch
 
     from sora_cli import api
-    from sora_cli.film import with_model
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
     from sora_cli.render.diffusion.adapters import Adapter
+    from sora_cli.storyboard.overrides import Overrides, overridden
 
     path = tmp_path / "film.yaml"
     path.write_text(STORYBOARD.format(backend="diffusers", options=DFR))
-    plan = make_plan(with_model(api.load(path), str(dfr)))
+    plan = make_plan(overridden(api.load(path), Overrides(model=str(dfr))))
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     pipe = backend.pipe
     calls: list[dict] = []  # per pipeline call: its keyword arguments and what the transformer saw of the audio
     original = type(pipe).__call__

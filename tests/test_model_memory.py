@@ -117,17 +117,17 @@ def test_each_shot_gives_echo_its_casts_likeness_and_the_cameos_voice(project, e
     import torch
 
     from sora_cli import api
-    from sora_cli.film import with_model
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.backend import Film
+    from sora_cli.render.backend import FilmSettings
     from sora_cli.render.diffusion import DiffusersBackend
+    from sora_cli.storyboard.overrides import Overrides, overridden
 
-    plan = make_plan(with_model(api.load(project / "film.yaml"), str(echo)), project / "cameos")
+    plan = make_plan(overridden(api.load(project / "film.yaml"), Overrides(model=str(echo))), project / "cameos")
     astro = plan.characters["astro"]
     assert astro.voice_sample == str(project / "cameos" / "astro" / "voice.wav")  # carried by the plan
     assert plan.characters["mara"].voice_sample is None
     backend = DiffusersBackend()
-    backend.open(Film.from_plan(plan))
+    backend.open(FilmSettings.from_plan(plan))
     pipe = backend.pipe
     assert type(pipe).__name__ == "EchoModularPipeline"
     seen: list[tuple] = []  # per transformer call: (video tokens, audio tokens)

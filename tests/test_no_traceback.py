@@ -38,7 +38,7 @@ def _sora(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], text=True, env=env, cwd=EXAMPLES, **kw)
 
 
-@pytest.mark.parametrize("module", ["typer", "sora_cli.plan.resolve", "sora_cli.policy"])
+@pytest.mark.parametrize("module", ["typer", "sora_cli.plan.resolve", "sora_cli.storyboard.policy"])
 def test_ctrl_c_during_start_up_is_exit_130_without_a_traceback(module: str):
     # the interrupt is raised exactly while that module is imported: no race with a real signal
     done = _sora("-c", INTERRUPT_AT_IMPORT.format(module=module))

@@ -153,14 +153,14 @@ shots:
 
 
 def run_shot(action: str, props: str = "[]", location: str = "a small office", framing: str = "wide"):
-    from sora_cli.render.animatic import AnimaticBackend
-    from sora_cli.render.backend import Film
+    from sora_cli.render.animatic.backend import AnimaticBackend
+    from sora_cli.render.backend import FilmSettings
     from tests.test_animatic import CLEAN, plan_of
 
     plan = plan_of(ACTS.format(action=action, props=props, location=location, framing=framing))
     backend = AnimaticBackend()
-    film = Film.from_plan(plan)
-    backend.open(Film(**{**film.__dict__, "options": CLEAN}))
+    film = FilmSettings.from_plan(plan)
+    backend.open(FilmSettings(**{**film.__dict__, "options": CLEAN}))
     render = backend.render_shot(plan.shots[0], None)
     frames = [f[:, :, :3].copy() for f in render]
     return plan.shots[0], frames, render.carry.state
@@ -206,8 +206,8 @@ def test_drink_raises_the_cup_to_the_mouth():
 
 
 def test_hand_over_moves_the_thing_from_one_hand_to_the_other():
-    from sora_cli.render.animatic import AnimaticBackend
-    from sora_cli.render.backend import Film
+    from sora_cli.render.animatic.backend import AnimaticBackend
+    from sora_cli.render.backend import FilmSettings
     from tests.test_animatic import CLEAN, plan_of
 
     text = """\
@@ -226,8 +226,8 @@ shots:
 """
     plan = plan_of(text)
     backend = AnimaticBackend()
-    film = Film.from_plan(plan)
-    backend.open(Film(**{**film.__dict__, "options": CLEAN}))
+    film = FilmSettings.from_plan(plan)
+    backend.open(FilmSettings(**{**film.__dict__, "options": CLEAN}))
     frames = [f[:, :, :3].copy() for f in backend.render_shot(plan.shots[0], None)]
 
     def parcel_x(f: np.ndarray) -> float:

@@ -106,7 +106,7 @@ def test_a_clean_film_passes_and_exits_0(clean, lenient):
     code, report = qc_json(clean, "--profile", str(lenient))
     assert code == 0 and report["passed"], [c for c in report["checks"] if not c["passed"]]
     assert report["profile"] == "lenient"
-    assert api.qc(clean, str(lenient)) == report  # the Python API gives what the CLI prints
+    assert api.qc(clean, str(lenient)).to_json() == report  # the Python API gives what the CLI prints
     assert {c["id"] for c in report["checks"]} >= {
         "audio.loudness", "audio.true_peak", "audio.silence", "picture.black", "picture.freeze",
         "picture.legal_range", "picture.flashes", "picture.red_flashes", "container.moov_first",
@@ -338,16 +338,16 @@ shots:
 def test_the_slate_and_caption_stay_in_the_band_the_watermark_avoids(size):
     """Drawn with and without slate and caption: what they add lies in the top band, and no mark position
     reaches into it (nor into the bottom band of burned subtitles)."""
-    from sora_cli.render.animatic import AnimaticBackend
-    from sora_cli.render.backend import Film
+    from sora_cli.render.animatic.backend import AnimaticBackend
+    from sora_cli.render.backend import FilmSettings
 
     width, height = size
     plan = plan_of(SLATE.replace("WIDTH", str(width)).replace("HEIGHT", str(height)))
     frames = {}
     for on in (True, False):
         backend = AnimaticBackend()
-        film = Film.from_plan(plan)
-        backend.open(Film(**{**film.__dict__, "options": {"slate": on, "captions": on, "name_tags": False}}))
+        film = FilmSettings.from_plan(plan)
+        backend.open(FilmSettings(**{**film.__dict__, "options": {"slate": on, "captions": on, "name_tags": False}}))
         frames[on] = next(iter(backend.render_shot(plan.shots[0], None)))[:, :, :3].astype(np.int16)
         backend.close()
     rows = np.flatnonzero(np.abs(frames[True] - frames[False]).max(axis=(1, 2)) > 0)

@@ -19,6 +19,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from sora_cli.fonts import family_for
 from sora_cli.plan.model import Plan
 
 MAX_CHARS = 42
@@ -171,8 +172,6 @@ def ass_text(text: str, base_family: str) -> str:
     libass does not fall back to other fonts in its ``fontsdir`` by itself, so a
     script the base font lacks would come out as empty boxes.
     """
-    from sora_cli.fonts import family_for
-
     out: list[str] = []
     current = base_family
     run = ""

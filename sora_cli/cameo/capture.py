@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from sora_cli.atomic import atomic_path, atomic_write_text
+from sora_cli.audio_files import AudioFileError, decode_audio, write_wav
+from sora_cli.cameo.consent import purge_cached_shots, record_revocation, revocation_of, sign_record
 from sora_cli.cameo.library import MANIFEST
 from sora_cli.errors import UsageError
 
@@ -122,8 +124,6 @@ class VoiceSample:
 
 
 def find_voice(path: Path) -> VoiceSample | None:
-    from sora_cli.audio_files import AudioFileError, decode_audio
-
     try:
         mono = decode_audio(str(path), 48_000, 1)[:, 0]
     except AudioFileError:
@@ -198,7 +198,6 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
     """Make cameo ``name`` in ``library`` from ``capture``; refuses without a face or speech."""
     from PIL import Image
 
-    from sora_cli.audio_files import write_wav
 
     if not capture.is_file():
         raise CaptureRefused(f"{capture}: no such file")
@@ -206,7 +205,6 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
         raise CaptureRefused("--consent-by must name the person who consents")
     if expires is not None and expires < dt.date.today():
         raise CaptureRefused(f"--expires {expires} is in the past")
-    from sora_cli.cameo.consent import revocation_of, sign_record
 
     digest = hashlib.sha256(capture.read_bytes()).hexdigest()
     if revoked := revocation_of(digest):
@@ -257,7 +255,6 @@ def revoke_cameo(name: str, library: Path) -> Path:
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise UsageError(f"no cameo {name!r} in {library}")
-    from sora_cli.cameo.consent import purge_cached_shots, record_revocation, sign_record
 
     manifest = json.loads(manifest_path.read_text())
     if not isinstance(manifest, dict):

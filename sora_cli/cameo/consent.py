@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from sora_cli.atomic import atomic_write_text
+from sora_cli.errors import SoraError
+from sora_cli.provenance import config_dir, credentials
 
 SIGNATURE = "signature"
 REVOKED_FILE = "revoked-cameos.json"
@@ -51,8 +53,6 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEm0IjppS/GJw2TBzrJsFVQOstRoEA
 
 
 def _config_dir() -> Path:
-    from sora_cli.provenance import config_dir
-
     return config_dir()
 
 
@@ -74,7 +74,6 @@ def _fingerprint(public_key: Any) -> str:
 def _local_key() -> Any:
     from cryptography.hazmat.primitives import serialization
 
-    from sora_cli.provenance import credentials
 
     return serialization.load_pem_private_key(credentials().key_pem, password=None)
 
@@ -158,8 +157,6 @@ def _revocations() -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        from sora_cli.errors import SoraError
-
         raise SoraError(f"the cameo revocation list {path} cannot be read ({exc}); no cameo can be checked") from None
     entries = data.get("revoked") if isinstance(data, dict) else None
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []

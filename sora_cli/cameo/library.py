@@ -17,6 +17,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sora_cli.cameo.consent import revocation_of, signature_problem
+from sora_cli.errors import UsageError
+
 MANIFEST = "cameo.json"
 #: A cameo record is a small JSON file; anything larger is not one of ours.
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -101,6 +104,21 @@ def default_library() -> Path:
     return library_dirs(Path.cwd())[-1]
 
 
+def cameo_name(name: str) -> str:
+    """``name`` when it can name a cameo (its folder): lowercase letters, digits, ``_`` and ``-``."""
+    if not re.fullmatch(r"[a-z0-9_-]{1,64}", name):
+        raise UsageError(f"{name!r} is not a valid cameo name: use lowercase letters, digits, '_' and '-'")
+    return name
+
+
+def cameo_record_text(name: str, library: Path) -> str:
+    """The text of cameo ``name``'s record as stored (``sora cameo show``); a usage error when there is none."""
+    path = library / cameo_name(name) / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"no cameo {name!r} in {library}")
+    return path.read_text(encoding="utf-8")
+
+
 def list_cameos(library: Path) -> list[dict[str, Any]]:
     """Every cameo in ``library`` with its ``state`` (``usable`` or why not); broken records included."""
     out = []
@@ -122,8 +140,6 @@ def identity_state(record: dict[str, Any]) -> str | None:
     tombstone (``revoked_on`` set) is then reported by :func:`record_state`; last,
     the user's revocation list.
     """
-    from sora_cli.cameo.consent import revocation_of, signature_problem
-
     if why := signature_problem(record):
         return f"not trusted: {why}"
     if record.get("revoked_on"):

@@ -1,7 +1,10 @@
-"""Colour words -> RGB: the world vocabulary for identity colours, props and lighting.
+"""Colour words -> RGB: the world vocabulary for identity colours and props.
 
-The animatic reads colours out of plain descriptions ("red parka", "neon pink
-sign light") so what the storyboard says is what the previz shows.
+The plan reads a character's identity colour out of its description ("red
+parka"); the animatic draws props and outfits in the colours they are said in,
+so what the storyboard says is what the previz shows. How the animatic mixes
+and tints colours (and the tint a lighting description casts) is its own
+business: :mod:`sora_cli.render.animatic.paint`.
 """
 
 from __future__ import annotations
@@ -39,22 +42,6 @@ COLOR_WORDS: dict[str, RGB] = {
     "tan": (200, 165, 120),
 }
 
-#: lighting words -> tint colour (multiplied over the scene)
-LIGHT_WORDS: dict[str, RGB] = {
-    **{k: v for k, v in COLOR_WORDS.items() if k not in ("black", "white", "grey", "gray")},
-    "blue-hour": (110, 140, 255),
-    "warm": (255, 196, 140),
-    "cold": (160, 195, 255),
-    "cool": (170, 200, 255),
-    "sodium": (255, 165, 70),
-    "candle": (255, 170, 90),
-    "candlelight": (255, 170, 90),
-    "moonlight": (140, 160, 255),
-    "moonlit": (140, 160, 255),
-    "fluorescent": (220, 255, 230),
-    "sunset": (255, 150, 90),
-    "firelight": (255, 140, 60),
-}
 
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 
@@ -115,31 +102,3 @@ def _bound_in(said: list[str]) -> list[tuple[str, RGB]]:
 def outfit_color(text: str) -> RGB | None:
     """The first colour said for the clothes, not for the hair, beard or eyes ("red hair in a blue suit" -> blue)."""
     return next((c for noun, c in bound_colors(text) if noun not in BODY_FEATURES), None)
-
-
-def light_tint(text: str) -> tuple[RGB, float, bool]:
-    """Tint, strength and neon-ness of a lighting description ("neon pink sign light")."""
-    found = [LIGHT_WORDS[w] for w in words(text) if w in LIGHT_WORDS]
-    neon = "neon" in words(text)
-    if not found:
-        return (255, 255, 255), 0.0, False
-    r = sum(c[0] for c in found) // len(found)
-    g = sum(c[1] for c in found) // len(found)
-    b = sum(c[2] for c in found) // len(found)
-    strength = 0.45 if neon else 0.32
-    if "low" in words(text) or "dim" in words(text):
-        strength += 0.1
-    return (r, g, b), strength, neon
-
-
-def hex_rgb(color: str) -> RGB:
-    color = color.lstrip("#")
-    return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
-
-
-def shade(color: RGB, factor: float) -> RGB:
-    return tuple(max(0, min(255, round(c * factor))) for c in color)  # type: ignore[return-value]
-
-
-def mix(a: RGB, b: RGB, t: float) -> RGB:
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sora_cli.plan.colors import words
 from sora_cli.plan.model import WorldFacts
-from sora_cli.plan.places import resolve_place, windowless
+from sora_cli.plan.place_kinds import resolve_place, windowless
 
 #: place -> what the cast stands on when the location names nothing more precise
 SURFACES = {

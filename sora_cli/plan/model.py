@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from sora_cli.portable import portable_paths
 from sora_cli.speech.voice import ResolvedVoice
 
 
@@ -46,7 +47,7 @@ class WorldFacts(Frozen):
     weather_beyond_windows: str  # indoors: the weather seen through the windows ("" outdoors)
     weather_heard: str  # full (outdoors), muffled (indoors, through the walls) or none
     windows: bool = True  # indoors: False for "a room with no windows" (nothing of the outside is seen)
-    reason: str = ""  # which rule of plan/places.py decided the place ("head noun: hallway", ...)
+    reason: str = ""  # which rule of plan/place_kinds.py decided the place ("head noun: hallway", ...)
 
 
 class ResolvedWorld(Frozen):
@@ -166,8 +167,6 @@ class Plan(Frozen):
 
     def summary(self) -> dict[str, Any]:
         """The documented ``sora plan --json`` shape (a superset of it), paths relative to the storyboard."""
-        from sora_cli.portable import portable_paths
-
         keys = frozenset(
             {"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound", "voice_sample"}
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli.audio_files import MIX_RATE, AudioFileError, load_take
@@ -33,6 +35,7 @@ from sora_cli.plan.seeds import shot_seed
 from sora_cli.plan.timing import LineTime, overflow, place_lines, shot_frames, start_frames
 from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
 from sora_cli.plan.voices import assign_voices
+from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.speech.engine import speak
 from sora_cli.storyboard.limits import MAX_FILM_SECONDS
@@ -63,8 +66,6 @@ def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float, float
     ceiling (:func:`~sora_cli.profiles.loudest_target`): a louder target
     would be missed (or crush the dialogue), so it is refused here.
     """
-    from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
-
     spec = sb.output.profile
     try:
         profile = load_profile(spec, sb.source.base_dir)
@@ -86,17 +87,74 @@ def _profile(sb: Storyboard, problems: list[Problem]) -> tuple[str, float, float
 
 
 def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
-    source = sb.source
-    problems: list[Problem] = []
-    fps = sb.output.fps
+    """The frozen plan of a checked storyboard, in five phases; every problem found is raised at once.
 
+    characters (cameos, voices, colours) -> worlds (``set:`` carried forward, facts
+    resolved) -> timing (lines measured from real speech, shot lengths) ->
+    transitions -> shots (film times, prompts, lip-sync, effects).
+    """
+    problems: list[Problem] = []
+    characters = resolve_characters(sb, cameo_dirs)
+    worlds = resolve_worlds(sb, characters)
+    timing = time_shots(sb, characters, problems)
+    transitions = plan_transitions(sb, timing.frames, problems)
+    profile_name, profile_target, profile_ceiling = _profile(sb, problems)
+    if problems:
+        raise StoryboardError(problems)
+    shots = place_shots(sb, characters, worlds, timing, transitions)
+    total = shots[-1].start_frame + shots[-1].frames
+    if total / sb.output.fps > MAX_FILM_SECONDS:
+        raise StoryboardError(
+            [
+                sb.source.problem(
+                    ("shots",),
+                    f"the film would last {total / sb.output.fps / 3600:.1f} hours;"
+                    f" at most {MAX_FILM_SECONDS // 3600} hours",
+                )
+            ]
+        )
+    source = sb.source
+    music = sb.audio.music
+    ambience = sb.audio.ambience
+    return Plan(
+        title=sb.title,
+        storyboard=source.file,
+        storyboard_hash=sb.sha256,
+        base_dir=str(source.base_dir),
+        seed=sb.seed,
+        width=sb.output.width,
+        height=sb.output.height,
+        fps=sb.output.fps,
+        frames=total,
+        duration=total / sb.output.fps,
+        loudness=sb.output.loudness if sb.output.loudness is not None else profile_target,
+        profile=profile_name,
+        true_peak=profile_ceiling,
+        subtitles=tuple(sorted(sb.output.subtitle_modes)),
+        watermark=sb.output.watermark,
+        backend=PlannedBackend(name=sb.backend.name, model=sb.backend.model, options=dict(sb.backend.options)),
+        audio=PlannedAudio(
+            music=str(source.resolve_asset(music.file)) if music else None,
+            music_gain=music.gain if music else 0.0,
+            music_duck=music.duck if music else False,
+            music_loop=music.loop if music else False,
+            ambience=ambience if ambience in ("auto", "none") else str(source.resolve_asset(ambience)),
+        ),
+        characters=characters,
+        shots=tuple(shots),
+    )
+
+
+def resolve_characters(sb: Storyboard, cameo_dirs: Path | None = None) -> dict[str, ResolvedCharacter]:
+    """Phase 1: each character's likeness, voice and identity colour (a cameo gives likeness and voice)."""
+    source = sb.source
     cameos: dict[str, Cameo] = {
         cid: find_cameo(c.cameo, library_dirs(source.base_dir, cameo_dirs))
         for cid, c in sb.world.characters.items()
         if c.cameo
     }
     voices = assign_voices(sb.world.characters, {cid: cameo.voice for cid, cameo in cameos.items()})
-    characters = {
+    return {
         cid: ResolvedCharacter(
             id=cid,
             description=c.description,
@@ -113,7 +171,9 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
         for cid, c in sorted(sb.world.characters.items())
     }
 
-    # world state, carried forward through `set:`
+
+def resolve_worlds(sb: Storyboard, characters: dict[str, ResolvedCharacter]) -> list[ResolvedWorld]:
+    """Phase 2: each shot's world, ``set:`` changes carried forward, and its facts decided once."""
     state = {
         "location": sb.world.location,
         "time_of_day": sb.world.time_of_day,
@@ -131,11 +191,23 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
         in_shot = {pid: props.get(pid, "") for pid in shot.props}  # a lamp in the shot lights it
         facts = world_facts(**state, props=in_shot)
         worlds.append(ResolvedWorld(**state, characters=characters, props=dict(props), facts=facts))
+    return worlds
 
-    # timing
-    placed: list[list[LineTime]] = []
-    sounds: list[list[Segment]] = []  # lip-sync segments of every line, in storyboard order
-    frames: list[int] = []
+
+@dataclass
+class Timing:
+    """Phase 3's result: every line placed in its shot, its lip-sync segments, each shot's length in frames."""
+
+    placed: list[list[LineTime]] = field(default_factory=list)
+    sounds: list[list[Segment]] = field(default_factory=list)  # of every line, in storyboard order
+    frames: list[int] = field(default_factory=list)
+
+
+def time_shots(sb: Storyboard, characters: dict[str, ResolvedCharacter], problems: list[Problem]) -> Timing:
+    """Phase 3: lines measured (recorded takes read, the rest spoken), placed, and each shot's length."""
+    source = sb.source
+    fps = sb.output.fps
+    timing = Timing()
     for i, shot in enumerate(sb.shots):
         lengths = []
         for j, line in enumerate(shot.dialogue):
@@ -147,30 +219,30 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                             "it is silent (no sound above -48 dBFS): record the line, or drop `audio:` to synthesise it"
                         )
                     lengths.append(len(take) / MIX_RATE)  # the spoken length, silence trimmed
-                    sounds.append(from_audio(take, MIX_RATE))
+                    timing.sounds.append(from_audio(take, MIX_RATE))
                 except AudioFileError as exc:
                     why = str(exc).replace(str(source.resolve_asset(line.audio)), "the file")
                     problems.append(
                         source.problem(("shots", i, "dialogue", j, "audio"), f"cannot read recorded take: {why}")
                     )
                     lengths.append(0.0)
-                    sounds.append([])
+                    timing.sounds.append([])
             else:
-                speech = speak(line.line, voices[line.speaker], line.delivery)
+                speech = speak(line.line, characters[line.speaker].voice, line.delivery)
                 lengths.append(speech.duration)
-                sounds.append(
+                timing.sounds.append(
                     from_phonemes(speech.phonemes) if speech.phonemes else from_audio(speech.samples, speech.rate)
                 )
         lines = place_lines([line.at for line in shot.dialogue], lengths)
-        placed.append(lines)
+        timing.placed.append(lines)
         n = shot_frames(shot.duration, lines, fps)
-        frames.append(n)
+        timing.frames.append(n)
         if shot.duration is not None:
             for j, over in overflow(n / fps, lines):
                 problems.append(
                     source.problem(
                         ("shots", i, "dialogue", j),
-                        f"line {shot.dialogue[j].line!r} ends at {lines[j].end:.2f} s, {over:.2f} s past the end of "
+                        f"line {shot.dialogue[j].line!r} ends at {lines[j].end:.2f} s, {math.ceil(over * 100) / 100:.2f} s past the end of "
                         f"shot {shot.id!r} ({n / fps:g} s); lengthen the shot, drop its duration, or start the line earlier",
                     )
                 )
@@ -182,7 +254,12 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                         f"{sfx.at:g} s is past the end of shot {shot.id!r} ({n / fps:g} s)",
                     )
                 )
+    return timing
 
+
+def plan_transitions(sb: Storyboard, frames: list[int], problems: list[Problem]) -> list[PlannedTransition]:
+    """Phase 4: each shot's entry transition in whole frames, no longer than the shots it joins."""
+    fps = sb.output.fps
     transitions: list[PlannedTransition] = []
     for i, shot in enumerate(sb.shots):
         t = shot.transition
@@ -193,20 +270,30 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
         limit = frames[i] if i == 0 else min(frames[i - 1], frames[i])
         if tf > limit:
             problems.append(
-                source.problem(
+                sb.source.problem(
                     ("shots", i, "transition", "duration"),
                     f"a {t.duration:g} s {t.type} is longer than the shots it joins ({limit / fps:g} s)",
                 )
             )
         transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
-    profile_name, profile_target, profile_ceiling = _profile(sb, problems)
-    if problems:
-        raise StoryboardError(problems)
+    return transitions
 
+
+def place_shots(
+    sb: Storyboard,
+    characters: dict[str, ResolvedCharacter],
+    worlds: list[ResolvedWorld],
+    timing: Timing,
+    transitions: list[PlannedTransition],
+) -> list[PlannedShot]:
+    """Phase 5: every shot at its place in the film, with its prompt, lines (and their mouths) and effects."""
+    source = sb.source
+    fps = sb.output.fps
+    frames = timing.frames
     overlaps = [0] + [tr.frames for tr in transitions[1:]]
     starts = start_frames(frames, overlaps)
     shots: list[PlannedShot] = []
-    line_sounds = iter(sounds)
+    line_sounds = iter(timing.sounds)
     for i, shot in enumerate(sb.shots):
         start = starts[i] / fps
         camera = Camera(framing=shot.camera.framing, move=shot.camera.move)
@@ -244,7 +331,7 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                             for k, shape in on_frames(next(line_sounds), t.length, t.at, fps)
                         ),
                     )
-                    for line, t in zip(shot.dialogue, placed[i], strict=True)
+                    for line, t in zip(shot.dialogue, timing.placed[i], strict=True)
                 ),
                 sfx=tuple(
                     PlannedSfx(
@@ -259,42 +346,4 @@ def make_plan(sb: Storyboard, cameo_dirs: Path | None = None) -> Plan:
                 shows_cameo=any(characters[c].cameo for c in cast),
             )
         )
-    total = starts[-1] + frames[-1]
-    if total / fps > MAX_FILM_SECONDS:
-        raise StoryboardError(
-            [
-                source.problem(
-                    ("shots",),
-                    f"the film would last {total / fps / 3600:.1f} hours; at most {MAX_FILM_SECONDS // 3600} hours",
-                )
-            ]
-        )
-    music = sb.audio.music
-    ambience = sb.audio.ambience
-    return Plan(
-        title=sb.title,
-        storyboard=source.file,
-        storyboard_hash=sb.sha256,
-        base_dir=str(source.base_dir),
-        seed=sb.seed,
-        width=sb.output.width,
-        height=sb.output.height,
-        fps=fps,
-        frames=total,
-        duration=total / fps,
-        loudness=sb.output.loudness if sb.output.loudness is not None else profile_target,
-        profile=profile_name,
-        true_peak=profile_ceiling,
-        subtitles=tuple(sorted(sb.output.subtitle_modes)),
-        watermark=sb.output.watermark,
-        backend=PlannedBackend(name=sb.backend.name, model=sb.backend.model, options=dict(sb.backend.options)),
-        audio=PlannedAudio(
-            music=str(source.resolve_asset(music.file)) if music else None,
-            music_gain=music.gain if music else 0.0,
-            music_duck=music.duck if music else False,
-            music_loop=music.loop if music else False,
-            ambience=ambience if ambience in ("auto", "none") else str(source.resolve_asset(ambience)),
-        ),
-        characters=characters,
-        shots=tuple(shots),
-    )
+    return shots

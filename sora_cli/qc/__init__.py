@@ -15,6 +15,11 @@ import av
 from sora_cli.errors import UsageError
 from sora_cli.plan.model import Plan
 from sora_cli.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
+from sora_cli.qc.audio import audio_checks
+from sora_cli.qc.captions import caption_checks
+from sora_cli.qc.container import container_checks
+from sora_cli.qc.picture import picture_checks
+from sora_cli.qc.planned import intended
 from sora_cli.qc.result import Check, QcResult
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
@@ -25,12 +30,6 @@ def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Seq
 
     ``sidecars`` are the film's subtitle files when they are not beside it under its name.
     """
-    from sora_cli.qc.audio import audio_checks
-    from sora_cli.qc.captions import caption_checks
-    from sora_cli.qc.container import container_checks
-    from sora_cli.qc.picture import picture_checks
-    from sora_cli.qc.planned import intended
-
     film = Path(film)
     if film.is_dir():
         raise UsageError(f"{film}: is a folder, not a film (give an MP4 or MOV file)")

@@ -8,6 +8,7 @@ import av
 
 from sora_cli.bmff import top_level_boxes
 from sora_cli.profiles import Profile
+from sora_cli.provenance import verify
 from sora_cli.qc.result import Check
 
 #: ISO/IEC 23091-2 code points: 1 = BT.709 (primaries, transfer, matrix); 1 = limited ("MPEG") range
@@ -81,8 +82,6 @@ def container_checks(path: Path, profile: Profile) -> list[Check]:
 
 
 def _c2pa(path: Path, required: bool) -> Check:
-    from sora_cli.provenance import verify
-
     try:
         state = verify(path).state
     except Exception as exc:  # the reader's own failure is a finding, not a crash

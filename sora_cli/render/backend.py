@@ -1,45 +1,44 @@
-"""The backend contract: the one place that knows how pixels are made.
+"""The backend contract, whole, in one file: a third-party backend author reads only this.
 
-A backend is opened once per render with the film's settings (it prepares each
-character's conditioning there, once), then renders shots in order. Rendering a
-shot takes the planned shot and the :class:`Carry` of the shot it continues
-(``None`` for a cut), yields frames as they are made, and leaves the new carry
-on the returned :class:`ShotRender` once the frames are exhausted.
+A backend is a subclass of :class:`Backend` registered in the ``sora_cli.backends``
+entry-point group (``[project.entry-points."sora_cli.backends"] NAME = "pkg.mod:Class"``),
+so installing a package adds it. Per render it is made once per worker, opened
+once with the film's :class:`FilmSettings` (prepare each character's
+conditioning there, once), asked for shots in order, and closed.
 
-Frames are ``uint8`` arrays of shape ``(height, width, 3 or 4)`` (RGB or RGBA).
-A yielded frame is only valid until the next one is requested: backends may
-draw every frame into the same buffer, and consumers write it out at once.
+Rendering a shot takes the planned shot and the :class:`Carry` of the shot it
+continues (``None`` for a cut), yields frames as they are made, and leaves the
+new carry on the returned :class:`ShotRender` once the frames are exhausted.
+Frames are ``uint8`` arrays of shape ``(height, width, 3 or 4)`` (RGB or RGBA),
+exactly ``shot.frames`` of them. A yielded frame is only valid until the next
+one is requested: backends may draw every frame into the same buffer.
 
-Backends are found by name in the ``sora_cli.backends`` entry-point group, so
-a third party adds one by installing a package. A backend whose pixels depend
-on more than its name, version, options and model (say, the content of its
-weights) adds a classmethod ``identity_for(film) -> dict`` for the cache keys;
-one that makes generative imagery sets ``generative = True`` (it is watermarked).
+Everything else has a default a backend overrides when it needs to: the checks
+run before anything renders (``check_options``, ``check_model``, ``check_film``),
+whether its imagery is generative (then it is watermarked and labelled so), its
+cache identity (``identity_for``), and whether its model makes sound
+(``model_audio``). Progress inside a shot (a denoising step) is reported through
+the ``on_step`` callback ``render_shot`` is given.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sora_cli.errors import UsageError, choice_list, did_you_mean
+from sora_cli.errors import did_you_mean
 from sora_cli.plan.model import Plan, PlannedShot, ResolvedCharacter
+from sora_cli.profiles import ProfileError, load_profile
 from sora_cli.textfit import DEFAULT_SAFE, profile_fractions
-
-ENTRY_POINT_GROUP = "sora_cli.backends"
 
 
 def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
     """The title-safe area of the plan's delivery profile (the default one when it cannot be read:
     validate reports a bad profile; the picture still needs somewhere to put its text)."""
-    from sora_cli.profiles import ProfileError, load_profile
-
     try:
         return profile_fractions(load_profile(plan.profile, Path(plan.base_dir)))
     except (ProfileError, OSError):
@@ -47,7 +46,7 @@ def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True)
-class Film:
+class FilmSettings:
     """What a backend needs to know about the whole film (a slice of the Plan)."""
 
     width: int
@@ -62,7 +61,7 @@ class Film:
     safe: tuple[float, float, float, float] = DEFAULT_SAFE
 
     @classmethod
-    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> Film:
+    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> FilmSettings:
         return cls(
             width=width or plan.width,
             height=height or plan.height,
@@ -74,6 +73,9 @@ class Film:
             negative=plan.shots[0].negative if plan.shots else "",
             safe=plan_safe_area(plan),
         )
+
+
+Film = FilmSettings  # the name before issue 12, for code written against it; say FilmSettings
 
 
 @dataclass
@@ -108,23 +110,87 @@ class ShotRender:
         self.carry = yield from self._frames
 
 
-@runtime_checkable
-class Backend(Protocol):
-    name: ClassVar[str]
-    version: ClassVar[str]
+#: reports progress inside a shot: (steps done, steps in all), e.g. denoising steps
+OnStep = Callable[[int, int], None]
 
-    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+
+class Backend:
+    """Subclass this: ``name``, ``version`` and :meth:`render_shot` are required, the rest has defaults.
+
+    Class-level parts are read before any instance exists (by ``sora validate``,
+    the cache keys, the report); instance methods run in the render's workers.
+    """
+
+    #: the name storyboards use (``backend.name``) and the report shows
+    name: ClassVar[str]
+    #: bump whenever the pixels or the carried state change: it is part of every shot's cache key
+    version: ClassVar[str]
+    #: True for imagery a trained model makes: the film is watermarked and its manifest says so
+    generative: ClassVar[bool] = False
+
+    # --- checked before anything renders (``sora validate`` and every render) -----------------
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with ``backend.options`` as (option, message); :func:`check_option_types` helps.
+
+        The default accepts any options.
+        """
+        return []
+
+    @classmethod
+    def check_model(cls, model: str | None, base_dir: Path) -> str | None:
+        """Why ``backend.model`` cannot be used (a located problem), or None; the default accepts any."""
+        return None
+
+    @classmethod
+    def check_film(
+        cls,
+        model: str | None,
+        base_dir: Path,
+        options: dict[str, Any],
+        width: int,
+        height: int,
+        fps: int,
+        longest: float | None = None,
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """Film settings the backend cannot honour, as (storyboard field path, message); default none.
+
+        ``longest``: the longest shot's seconds when every shot says its duration (else None).
+        """
+        return []
+
+    # --- what the rest of the render needs to know -------------------------------------------
+
+    @classmethod
+    def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
+        """Everything besides the plan that changes the pixels: hashed into every shot's cache key.
+
+        Override to add what else does (the content of a model's weights, say).
+        """
+        return {"name": cls.name, "version": cls.version, "options": film.options, "model": film.model}
+
+    @classmethod
+    def model_audio(cls, model: str | None, base_dir: Path, options: dict[str, Any]) -> str | None:
+        """``"ambience"`` or ``"all"`` when the model makes sound (left in :attr:`Carry.audio`); default None."""
+        return None
+
+    # --- a render ----------------------------------------------------------------------------
+
+    def open(self, film: FilmSettings) -> None:
         """Prepare for a film: load models, prepare character conditioning once."""
 
-    def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:
-        """Frames of one shot; ``carry`` is the previous shot's when it continues."""
-        ...
+    def render_shot(self, shot: PlannedShot, carry: Carry | None, on_step: OnStep | None = None) -> ShotRender:
+        """The frames of one shot; ``carry`` is the previous shot's when it continues (else None)."""
+        raise NotImplementedError
 
     def key_frame(self, shot: PlannedShot) -> np.ndarray:
-        """One representative frame of the shot (for the storyboard sheet)."""
-        ...
+        """One representative frame (RGB) of the shot, for the storyboard sheet: by default its middle frame."""
+        frames = [frame[:, :, :3].copy() for frame in self.render_shot(shot, None)]
+        return frames[len(frames) // 2]
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what :meth:`open` took (models, GPU memory)."""
 
 
 def check_option_types(backend: str, options: dict[str, Any], types: dict[str, Any]) -> list[tuple[str, str]]:
@@ -145,31 +211,3 @@ def check_option_types(backend: str, options: dict[str, Any], types: dict[str, A
             names = " or ".join("true or false" if t is bool else "text" if t is str else "a number" for t in expected)
             problems.append((key, f"expected {names}, got {value!r}"))
     return problems
-
-
-@functools.cache
-def installed_backends() -> dict[str, Any]:
-    """The registered backends, read once per process: scanning every installed distribution's
-    entry points costs ~50 ms, and a render asks five times (``sora watch`` on every update)."""
-    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    if "animatic" not in found:  # running from a source tree that was not pip-installed
-        found["animatic"] = None
-    return found
-
-
-def backend_class(name: str | type) -> type:
-    """The backend class registered as ``name``, or an exit-2 error listing the installed ones.
-
-    A class is returned as it is (the Python API and tests may pass one directly).
-    """
-    if isinstance(name, type):
-        return name
-    found = installed_backends()
-    if name not in found:
-        names = sorted(found)
-        raise UsageError(f"no backend {name!r}{did_you_mean(name, names)} (installed: {choice_list(names)})")
-    if found[name] is None:
-        from sora_cli.render.animatic import AnimaticBackend
-
-        return AnimaticBackend
-    return found[name].load()

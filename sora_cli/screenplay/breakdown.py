@@ -40,6 +40,7 @@ from sora_cli.screenplay.draft import (
     comment_for,
     spoken,
 )
+from sora_cli.screenplay.headings import bare, split_heading, time_jump, time_of
 from sora_cli.screenplay.notes import Noted
 from sora_cli.screenplay.parse import Element, Script, plain
 
@@ -249,7 +250,7 @@ class _Artist:
                 changes = {k: v for k, v in place.items() if self.current.get(k) != v}
                 self.current.update(place)
         # only the same place at the same time carries on (CONTINUOUS); a time jump is a cut
-        jump = "time_of_day" in changes or (heading is not None and _time_jump(heading.text))
+        jump = "time_of_day" in changes or (heading is not None and time_jump(heading.text))
         continuing = same_place and not jump and not insert and self.shots != []
         first = True
         blocks = self._blocks(items)
@@ -273,15 +274,15 @@ class _Artist:
         if heading is None:
             location, when = UNKNOWN_PLACE, ""
         else:
-            location, when = _split_heading(heading.text, heading.forced)
+            location, when = split_heading(heading.text, heading.forced)
         place: dict[str, Any] = {"location": location}
         time_said, _, after = when.partition(" - ")
-        time, light = _time_of(_bare(time_said))
+        time, light = time_of(bare(time_said))
         if after:
             line = heading.line if heading else 1
             self.pending.append(f"heading also says {after!r}  (line {line})")
             action = f"{after} {action}"
-        if when and time is None and _bare(time_said) not in words.RELATIVE_TIMES:
+        if when and time is None and bare(time_said) not in words.RELATIVE_TIMES:
             line = heading.line if heading else 1
             self.pending.append(f"time {when!r} is not a time of day; the time carries on  (line {line})")
         if time is not None:
@@ -543,62 +544,6 @@ def _strong(line: DraftLine, block: _Block) -> bool:
 
 def _exterior(location: str) -> bool:
     return location.endswith(", exterior")
-
-
-def _split_heading(text: str, forced: bool) -> tuple[str, str]:
-    """``INT. LAMP ROOM - NIGHT`` -> (``lamp room, interior``, ``NIGHT``)."""
-    body = text.strip()
-    side = ""
-    match = re.match(r"^(INT\.?/EXT|EXT\.?/INT|I/E|E/I|INT|EXT|EST)[.\s]\s*", body, re.I) if not forced else None
-    if match:
-        prefix = match.group(1).upper()
-        side = {"INT": "interior", "EXT": "exterior", "EST": "exterior"}.get(prefix, "interior and exterior")
-        body = body[match.end() :]
-    # "NIGHT - FLASHBACK", "NIGHT (FLASHBACK) - 1987", "NIGHT - RAIN": the time of day is the rightmost
-    # segment that names one; what follows it (flashback, year, weather) is said after the time
-    parts = [p.strip() for p in re.split(r"(?:^|\s+)[-–—]+(?:\s+|$)", body)]
-    when = ""
-    cut = len(parts)
-    for i in range(len(parts) - 1, 0, -1):
-        if _time_of(_bare(parts[i]))[0]:
-            cut = i
-            break
-    else:
-        last = _bare(parts[-1]) if len(parts) > 1 else ""
-        if last and (last in words.RELATIVE_TIMES or words.TIMEISH.search(last)):
-            cut = len(parts) - 1
-    if cut < len(parts):
-        when = " - ".join(p.rstrip(".") for p in parts[cut:])
-    place = plain(" - ".join(p for p in parts[:cut] if p)).strip().lower() or UNKNOWN_PLACE
-    return (f"{place}, {side}" if side else place), when
-
-
-def _time_jump(heading: str) -> bool:
-    """Whether a heading says time has passed or turned back (``LATER``, ``THE NEXT DAY``, ``FLASHBACK``, a year)."""
-    when = _split_heading(heading, False)[1].upper()
-    return bool(re.search(r"\b(LATER|NEXT|AFTER|BEFORE|FLASHBACK|YEARS?|DAYS?|WEEKS?|MONTHS?)\b|\d", when))
-
-
-def _bare(segment: str) -> str:
-    """A heading segment without its parentheses or final full stop, upper case: ``night (flashback).`` -> NIGHT."""
-    return re.sub(r"\([^)]*\)", "", segment).strip().rstrip(".").upper()
-
-
-#: Clock hours -> time of day ("3 AM" is night, "6 PM" golden hour).
-_HOURS = ["night"] * 5 + ["dawn"] * 2 + ["day"] * 10 + ["golden_hour"] * 2 + ["dusk"] * 2 + ["night"] * 3
-
-
-def _time_of(when: str) -> tuple[str | None, str | None]:
-    key = when.upper().strip()
-    if key in words.TIMES:
-        return words.TIMES[key]
-    if clock := re.search(r"\b(\d{1,2})(?::\d\d)?\s*([AP])\.?M\b", key):
-        hour = int(clock.group(1)) % 12 + (12 if clock.group(2) == "P" else 0)
-        return _HOURS[hour], None
-    for word, value in words.TIMES.items():
-        if re.search(rf"\b{re.escape(word)}\b", key):
-            return value
-    return None, None
 
 
 def _transition(text: str) -> dict[str, Any]:

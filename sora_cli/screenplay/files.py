@@ -1,8 +1,6 @@
-"""Reading scripts and writing what import and export make, for the command line.
+"""Reading the scripts ``sora import`` breaks down (a file, or stdin for ``-``), located when unreadable.
 
-Outputs go to stdout unless ``-o`` names a file; an existing file is replaced
-only with ``--force`` (sora never overwrites a file it was not asked to), and
-atomically, so a failed run leaves the old file whole.
+What import and export make is written by :func:`sora_cli.api.write_text`.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sora_cli.errors import UsageError, located_read
+from sora_cli.errors import located_read
 
 
 def read_script(path: str) -> tuple[bytes, str, Path]:
@@ -20,17 +18,3 @@ def read_script(path: str) -> tuple[bytes, str, Path]:
     p = Path(path)
     with located_read(str(p), "a Fountain script"):
         return p.read_bytes(), str(p), p.resolve().parent
-
-
-def write_output(text: str, output: Path | None, force: bool) -> None:
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    if output.exists() and not force:
-        raise UsageError(f"{output} already exists (use --force to replace it)")
-    if output.exists() and not output.is_file():
-        raise UsageError(f"{output} is not a file")
-    from sora_cli.atomic import atomic_write_text
-
-    atomic_write_text(output, text)

@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 
 from sora_cli.errors import Problem, StoryboardError
+from sora_cli.plan.resolve import make_plan
 from sora_cli.screenplay.breakdown import Draft, breakdown
 from sora_cli.screenplay.emit import emit
 from sora_cli.screenplay.parse import decode, parse_fountain
+from sora_cli.storyboard import parse_storyboard
 
 
 def import_fountain(
@@ -53,9 +55,6 @@ def summary(storyboard: str) -> str:
 def _check(
     storyboard: str, draft: Draft, file: str, base_dir: Path, policy: Path | None, allow_assets: tuple[Path, ...]
 ) -> None:
-    from sora_cli.plan.resolve import make_plan
-    from sora_cli.storyboard import parse_storyboard
-
     try:  # what `sora validate` does: load, rules, policy, then the plan (timing from real speech)
         make_plan(
             parse_storyboard(storyboard, "<imported storyboard>", base_dir, policy=policy, allow_assets=allow_assets)

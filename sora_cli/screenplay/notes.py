@@ -23,6 +23,7 @@ from sora_cli.screenplay.draft import (
     DraftShot,
     comment_for,
 )
+from sora_cli.screenplay.headings import bare, split_heading, time_of
 from sora_cli.screenplay.parse import Element, Script, plain
 
 
@@ -144,11 +145,9 @@ class Noted:
 
 def _heading_set(heading: Element) -> dict[str, Any]:
     """The world a heading names: its place, and its time of day when it gives one."""
-    from sora_cli.screenplay.breakdown import _bare, _split_heading, _time_of
-
-    location, when = _split_heading(heading.text, heading.forced)
+    location, when = split_heading(heading.text, heading.forced)
     changes: dict[str, Any] = {"location": location}
-    time = _time_of(_bare(when.partition(" - ")[0]))[0] if when else None
+    time = time_of(bare(when.partition(" - ")[0]))[0] if when else None
     if time is not None:
         changes["time_of_day"] = time
     return changes

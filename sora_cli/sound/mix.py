@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sora_cli.atomic import atomic_path
+from sora_cli.atomic import atomic_path, atomic_write_text
 from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
@@ -435,7 +435,6 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     import json
     import shutil
 
-    from sora_cli.atomic import atomic_write_text
 
     key = soundtrack_key(plan, stems)
     audio = cache.root / "sound" / f"{key}.m4a"

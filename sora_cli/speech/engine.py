@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from sora_cli.errors import SoraError, did_you_mean
+from sora_cli.speech.scripts import voice_for_text
 from sora_cli.speech.voice import ResolvedVoice
 
 #: Seconds of silence kept around trimmed speech, so onsets are not clipped.
@@ -316,8 +317,6 @@ def installed_engines() -> list[str]:
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
     """Synthesise one line, once per process (content-keyed); a line in another script than the voice's
     language is spoken by a voice of that script's language (see :mod:`sora_cli.speech.scripts`)."""
-    from sora_cli.speech.scripts import voice_for_text
-
     speaker = engine(voice.engine)
     if voice.engine == EspeakEngine.name:
         voice = voice_for_text(text, voice, set(speaker.voice_names()))

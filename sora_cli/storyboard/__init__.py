@@ -9,11 +9,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sora_cli.errors import Problem, StoryboardError, located_read
+from sora_cli.storyboard.deliverables import check_deliverables
 from sora_cli.storyboard.limits import MAX_FILE_BYTES
 from sora_cli.storyboard.messages import problems_from
 from sora_cli.storyboard.model import Storyboard
+from sora_cli.storyboard.policy import check_policy, load_policy
 from sora_cli.storyboard.rules import check_rules
 from sora_cli.storyboard.source import load_yaml
+from sora_cli.storyboard.text_fit import check_cards
 
 __all__ = ["Storyboard", "load_storyboard", "parse_storyboard", "read_source"]
 
@@ -67,9 +70,6 @@ def parse_storyboard(
         sb = Storyboard.model_validate(data)
     except ValidationError as exc:
         raise StoryboardError(problems_from(exc, Storyboard, source)) from None
-    from sora_cli.policy import check_policy, load_policy
-    from sora_cli.storyboard.deliverables import check_deliverables
-    from sora_cli.storyboard.text_fit import check_cards
 
     problems = check_rules(sb, source, cameo_dirs) + check_policy(sb, source, load_policy(policy))
     problems += check_deliverables(sb, source) + check_cards(sb, source)

@@ -18,13 +18,15 @@ import functools
 from typing import Any
 
 from sora_cli.errors import Problem, UsageError, choice_list, did_you_mean
+from sora_cli.profiles import ProfileError, load_profile
+from sora_cli.speech.engine import engine, installed_engines
+from sora_cli.speech.voice import DEFAULT_ENGINE
 from sora_cli.storyboard.model import Character, Deliverable, Shot, Storyboard, Voice
+from sora_cli.storyboard.rules import _check_voice
 from sora_cli.storyboard.source import SourceMap
 
 
 def _profile_size(spec: str, source: SourceMap | None) -> tuple[int | None, int | None]:
-    from sora_cli.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
-
     try:
         picture = load_profile(spec, source.base_dir if source else None).picture
     except (ProfileError, OSError):
@@ -81,9 +83,6 @@ def voice_in(char: Character, language: str) -> Voice:
 def language_voice(language: str, engine_name: str | None = None) -> str:
     """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
     (the code itself when the engine has nothing closer; validate then says it is not a voice)."""
-    from sora_cli.speech.engine import engine, installed_engines  # lazily, as the voice rules do
-    from sora_cli.speech.voice import DEFAULT_ENGINE
-
     name = engine_name or DEFAULT_ENGINE
     if name not in installed_engines():
         return language
@@ -144,8 +143,6 @@ def frames(sb: Storyboard) -> list[tuple[str, int, int, str, tuple[str, ...] | N
 
 
 def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
-    from sora_cli.profiles import ProfileError, load_profile
-
     problems: list[Problem] = []
     seen: set[str] = set()
     ids = [shot.id for shot in sb.shots]
@@ -175,8 +172,6 @@ def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
 
 def _check_language(sb: Storyboard, d: Deliverable, base: tuple[Any, ...], source: SourceMap) -> list[Problem]:
     """Every line the deliverable keeps has its translation; every speaker has a voice for the language."""
-    from sora_cli.storyboard.rules import _check_voice
-
     language = d.language or ""
     kept = set(d.shots) if d.shots else None
     problems: list[Problem] = []

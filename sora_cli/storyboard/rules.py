@@ -18,6 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, choice_list, did_you_mean, show
 from sora_cli.sound_catalog import EFFECTS
+from sora_cli.speech.engine import engine, installed_engines
+from sora_cli.speech.voice import DEFAULT_ENGINE
 from sora_cli.storyboard.limits import MAX_FRAME_PIXELS
 from sora_cli.storyboard.messages import describe
 from sora_cli.storyboard.model import Storyboard, Voice, World
@@ -166,9 +168,6 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
 
 def _check_voice(voice: Voice, base: FieldPath, source: SourceMap) -> list[Problem]:
-    from sora_cli.speech.engine import engine, installed_engines
-    from sora_cli.speech.voice import DEFAULT_ENGINE
-
     name = voice.engine or DEFAULT_ENGINE
     if name not in installed_engines():
         engines = installed_engines()

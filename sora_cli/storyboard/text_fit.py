@@ -9,14 +9,14 @@ the frame size, before anything renders.
 from __future__ import annotations
 
 from sora_cli.errors import Problem
+from sora_cli.profiles import ProfileError, load_profile
+from sora_cli.storyboard.deliverables import frames
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.source import SourceMap
 from sora_cli.textfit import DEFAULT_SAFE, Fractions, card_text, fit_card, min_card_size, profile_fractions
 
 
 def _safe(profile: str, source: SourceMap) -> Fractions:
-    from sora_cli.profiles import ProfileError, load_profile  # qc sits after the storyboard stage
-
     try:
         return profile_fractions(load_profile(profile, source.base_dir))
     except (ProfileError, OSError):
@@ -25,8 +25,6 @@ def _safe(profile: str, source: SourceMap) -> Fractions:
 
 def check_cards(sb: Storyboard, source: SourceMap) -> list[Problem]:
     """Each card at every frame it is drawn at: the storyboard's output and each deliverable's."""
-    from sora_cli.storyboard.deliverables import frames
-
     problems: list[Problem] = []
     cards = [(i, shot.id, text) for i, shot in enumerate(sb.shots) if (text := card_text(shot.action))]
     if not cards:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import BODY_FEATURES, COLOR_WORDS, RGB, bound_colors, hex_rgb, mix, shade, words
+from sora_cli.plan.colors import BODY_FEATURES, COLOR_WORDS, RGB, bound_colors, words
 from sora_cli.plan.model import ResolvedCharacter
 from sora_cli.plan.resolve import identity_color
+from sora_cli.render.animatic.paint import hex_rgb, mix, shade
 
 SKIN_TONES: tuple[RGB, ...] = ((241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172))
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import skia
 
-from sora_cli.plan.colors import RGB, mix, shade
+from sora_cli.plan.colors import RGB
+from sora_cli.render.animatic.paint import mix, shade
 from sora_cli.render.animatic.sky import Light
 
 SPAN = 140.0  # metres of background drawn each side of 0 (room for pans and walks)

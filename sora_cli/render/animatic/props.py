@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import skia
 
-from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, shade, words
+from sora_cli.plan.colors import COLOR_WORDS, RGB, first_color, words
+from sora_cli.render.animatic.paint import shade
 
 GENERIC = "generic"
 MATERIALS: dict[str, RGB] = {

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sora_cli.plan.colors import RGB, light_tint, mix, shade
+from sora_cli.plan.colors import RGB
+from sora_cli.render.animatic.paint import light_tint, mix, shade
 
 #: time of day -> (sky top, sky horizon, ambient light colour)
 SKIES: dict[str, tuple[RGB, RGB, RGB]] = {

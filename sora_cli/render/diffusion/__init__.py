@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -30,7 +30,7 @@ from PIL import Image
 
 from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
-from sora_cli.render.backend import Carry, Film, ShotRender, check_option_types
+from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
 from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import (
@@ -104,13 +104,13 @@ def _digest_model(folder: Path) -> str:
     return h.hexdigest()
 
 
-class DiffusersBackend:
+class DiffusersBackend(Backend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "1"
     generative: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self.on_step: Callable[[int, int], None] | None = None
+        self.on_step: OnStep | None = None  # the shot being rendered reports its denoising steps here
 
     # --- checked before anything renders ----------------------------------------------------
 
@@ -268,7 +268,7 @@ class DiffusersBackend:
         return cached if index_file(cached) is not None else None
 
     @classmethod
-    def identity_for(cls, film: Film) -> dict[str, Any]:
+    def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
         identity: dict[str, Any] = {
             "name": cls.name,
             "version": cls.version,
@@ -281,7 +281,7 @@ class DiffusersBackend:
         return identity
 
     @staticmethod
-    def _model_folder(film: Film) -> Path | None:
+    def _model_folder(film: FilmSettings) -> Path | None:
         if not film.model:
             return None
         local = Path(film.model).expanduser()
@@ -290,7 +290,7 @@ class DiffusersBackend:
 
     # --- the backend contract --------------------------------------------------------------------
 
-    def open(self, film: Film, progress: Callable[[str], None] | None = None) -> None:
+    def open(self, film: FilmSettings) -> None:
         import diffusers
         import torch
         import transformers
@@ -347,13 +347,6 @@ class DiffusersBackend:
         makes_sound = self.pipeline_class in AUDIO_PIPELINES and options.get("audio", "ambience") != "none"
         self.audio_mode = options.get("audio", "ambience") if makes_sound else None
         self.audio_rate = int(self.pipe.vocoder.config.output_sampling_rate) if makes_sound else 0
-        if self.plan is not None and progress is not None:
-            progress(
-                f"{self.pipeline_class}: ~{self.plan.peak_bytes / (1 << 30):.1f} GiB peak estimated at"
-                f" {self.width}x{self.height}x{self.chunk}; offload {self.plan.offload},"
-                f" VAE tiling {'on' if self.plan.vae_tiling else 'off'} ({self.plan.reason})"
-                + (": it does not fit the free memory" if self.plan.fits is False else "")
-            )
         offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
         if offload == "model" and device.startswith("cuda") and hasattr(self.pipe, "enable_model_cpu_offload"):
             self.pipe.enable_model_cpu_offload()
@@ -409,7 +402,8 @@ class DiffusersBackend:
     def close(self) -> None:
         self.pipe = None
 
-    def render_shot(self, shot: PlannedShot, carry: Carry | None) -> ShotRender:
+    def render_shot(self, shot: PlannedShot, carry: Carry | None, on_step: OnStep | None = None) -> ShotRender:
+        self.on_step = on_step
         return ShotRender(self._frames(shot, carry))
 
     def key_frame(self, shot: PlannedShot) -> np.ndarray:

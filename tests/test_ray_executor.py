@@ -1,4 +1,4 @@
-"""Render farms on Ray: a two-node loopback cluster renders the same film as the local path.
+"""--executor ray: a two-node loopback cluster renders the same film as the local path.
 
 Network rules: every Ray process stays on 127.0.0.1 (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
 is set before Ray is imported), usage stats are off, and every cluster started here is
@@ -22,9 +22,9 @@ ray = pytest.importorskip("ray")
 
 from sora_cli.film import RenderRequest, render_film  # noqa: E402
 from sora_cli.provenance import media_digest  # noqa: E402
-from sora_cli.render.animatic import AnimaticBackend  # noqa: E402
+from sora_cli.render.animatic.backend import AnimaticBackend  # noqa: E402
 from sora_cli.render.backend import ShotRender  # noqa: E402
-from sora_cli.render.shots import Farm  # noqa: E402
+from sora_cli.render.ray_executor import RayExecutor  # noqa: E402
 from tests.conftest import example_text, run_cli  # noqa: E402
 
 
@@ -45,7 +45,7 @@ class DiesOnce(AnimaticBackend):
 
     marker: Path
 
-    def render_shot(self, shot, carry):
+    def render_shot(self, shot, carry, on_step=None):
         return ShotRender(self._dying(shot, carry))
 
     def _dying(self, shot, carry):
@@ -83,13 +83,13 @@ def _storyboard(tmp_path: Path) -> Path:
 def test_cluster_render_is_identical_to_local(tmp_path, cluster):
     path = _storyboard(tmp_path)
     local = render_film(RenderRequest(path, output=tmp_path / "local.mp4", jobs=2, use_cache=False))
-    farm = render_film(
-        RenderRequest(path, output=tmp_path / "farm.mp4", use_cache=False, farm=Farm(address=cluster.address, actors=2))
+    on_ray = render_film(
+        RenderRequest(path, output=tmp_path / "on_ray.mp4", use_cache=False, ray=RayExecutor(address=cluster.address, actors=2))
     )
-    assert media_digest(tmp_path / "local.mp4") == media_digest(tmp_path / "farm.mp4")
-    workers = {s["worker"] for s in farm["shots"]}
+    assert media_digest(tmp_path / "local.mp4") == media_digest(tmp_path / "on_ray.mp4")
+    workers = {s["worker"] for s in on_ray["shots"]}
     assert all(w and "/" in w for w in workers)  # each shot says which node rendered it
-    assert farm["rendered"] == local["rendered"]
+    assert on_ray["rendered"] == local["rendered"]
 
 
 def test_cache_hits_are_not_sent_and_a_killed_actor_is_restarted(tmp_path, cluster):
@@ -100,18 +100,18 @@ def test_cache_hits_are_not_sent_and_a_killed_actor_is_restarted(tmp_path, clust
     first = render_film(
         RenderRequest(
             path,
-            output=tmp_path / "farm.mp4",
+            output=tmp_path / "on_ray.mp4",
             cache_dir=cache,
             backend=backend,
-            farm=Farm(address=cluster.address, actors=2),
+            ray=RayExecutor(address=cluster.address, actors=2),
         )
     )
     assert (tmp_path / "died").exists()  # an actor did die mid-chain ...
-    assert media_digest(tmp_path / "farm.mp4") == media_digest(tmp_path / "local.mp4")  # ... and the film is the same
+    assert media_digest(tmp_path / "on_ray.mp4") == media_digest(tmp_path / "local.mp4")  # ... and the film is the same
     assert first["rendered"] == reference["rendered"]
     again = render_film(
         RenderRequest(
-            path, output=tmp_path / "again.mp4", cache_dir=cache, backend=backend, farm=Farm(address=cluster.address)
+            path, output=tmp_path / "again.mp4", cache_dir=cache, backend=backend, ray=RayExecutor(address=cluster.address)
         )
     )
     assert again["rendered"] == [] and len(again["reused"]) == 5

@@ -1,4 +1,4 @@
-"""Render farms: continuity chains distributed over a Ray cluster (``--executor ray``).
+"""``--executor ray``: continuity chains rendered on a Ray cluster instead of local worker processes.
 
 Chains are the unit of work. Each Ray actor opens the backend once (a
 diffusion model is loaded once per GPU, not per shot) and renders whole chains
@@ -21,6 +21,7 @@ import os
 import shutil
 import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,12 +29,22 @@ from urllib.parse import urlparse
 from sora_cli.atomic import atomic_path
 from sora_cli.errors import SoraError
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.render.backend import Carry, Film, backend_class
+from sora_cli.render.backend import Carry, FilmSettings
 from sora_cli.render.cache import ShotCache
+from sora_cli.render.chain import ShotFile, ShotJob, render_chain
 from sora_cli.render.encode import VideoSettings
-from sora_cli.render.shots import ShotFile, ShotJob, render_chain
+from sora_cli.render.registry import backend_class
 
 ACTOR_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class RayExecutor:
+    """``--executor ray`` and its options: the cluster (``--ray-address``), actors, GPUs per actor."""
+
+    address: str | None = None
+    actors: int = 2
+    gpus_per_actor: float = 0.0
 
 
 def _probe(address: str) -> None:
@@ -76,7 +87,7 @@ def connect(address: str | None) -> Any:
 class ChainRenderer:
     """A Ray actor: one backend, opened once, rendering whole chains into bytes."""
 
-    def __init__(self, backend: str | type, film: Film):
+    def __init__(self, backend: str | type, film: FilmSettings):
         cls = backend_class(backend) if isinstance(backend, str) else backend
         self.backend = cls()
         self.backend.open(film)
@@ -107,7 +118,7 @@ class ChainRenderer:
 def render_on_ray(
     work: list[list[ShotJob]],
     backend: str | type,
-    film: Film,
+    film: FilmSettings,
     video: VideoSettings,
     cache: ShotCache,
     address: str | None,
@@ -154,4 +165,4 @@ def render_on_ray(
     return results
 
 
-__all__ = ["ChainRenderer", "connect", "render_on_ray"]
+__all__ = ["ChainRenderer", "RayExecutor", "connect", "render_on_ray"]

@@ -1,0 +1,700 @@
+"""The ``animatic`` backend: a procedural previz renderer, deterministic to the byte.
+
+Every shot is drawn from the plan's resolved world: the place from the
+location, sky and light from time of day, weather and lighting, characters
+with a stable identity, motion from the action's verbs, the camera from
+framing and move. State (camera, bodies, props, particles, RNG) is carried
+into ``continue`` shots so they pick up exactly where the previous shot ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Generator
+from dataclasses import asdict, replace
+from typing import Any, ClassVar
+
+import numpy as np
+import skia
+
+from sora_cli.fonts import MONO
+from sora_cli.plan.colors import RGB, words
+from sora_cli.plan.model import PlannedShot, WorldFacts
+from sora_cli.render.animatic import weather
+from sora_cli.render.animatic.camera import (
+    BODY_CUTS,
+    EASE_SECONDS,
+    REFERENCE_VIEW,
+    REFRAME_SECONDS,
+    CameraPose,
+    eased,
+    framed,
+    moved,
+)
+from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
+from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
+from sora_cli.render.animatic.paint import hex_rgb, mix
+from sora_cli.render.animatic.place import Place, build_place
+from sora_cli.render.animatic.props import draw_prop, kind_of, prop_kind
+from sora_cli.render.animatic.sky import Light, blend, light_for
+from sora_cli.render.animatic.staging import Staging, stage
+from sora_cli.render.animatic.tags import Tag, lay_out
+from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
+from sora_cli.render.watermark import TOP_BAND
+from sora_cli.textfit import LINE_GAP, Box, card_text, fit_block, fit_card, measurer, min_card_size, typeface, wrap
+
+WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
+LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
+
+OPTIONS: dict[str, tuple[type, Any, str]] = {
+    "slate": (bool, True, "shot id, camera and timecode in the corner"),
+    "captions": (bool, True, "the shot's action as a caption"),
+    "name_tags": (bool, True, "each character's name under them"),
+}
+
+
+def _stable_seed(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
+    return skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
+
+
+class AnimaticBackend(Backend):
+    name: ClassVar[str] = "animatic"
+    version: ClassVar[str] = "5"  # bump whenever pixels or the carried state change
+
+    def __init__(self) -> None:
+        self.film: FilmSettings | None = None
+        self.looks: dict[str, Look] = {}
+        self._places: dict[tuple[str, bool, Light], Place] = {}
+        self._lit_looks: dict[tuple[str, Light], Look] = {}
+
+    # --- the backend contract -------------------------------------------------------------
+
+    @classmethod
+    def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
+        """The cache identity: the safe area where text goes is part of the pixels."""
+        return {
+            "name": cls.name,
+            "version": cls.version,
+            "options": film.options,
+            "model": film.model,
+            "safe_area": [round(x, 6) for x in film.safe],
+        }
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with ``backend.options`` as (key, message), checked before rendering."""
+        return check_option_types("animatic", options, {key: kind for key, (kind, _, _) in OPTIONS.items()})
+
+    def open(self, film: FilmSettings) -> None:
+        self.film = film
+        self.options = {k: film.options.get(k, default) for k, (_, default, _) in OPTIONS.items()}
+        # character conditioning, once per film: looks (colour, build, likeness image)
+        self.looks = {cid: look_for(char) for cid, char in film.characters.items()}
+        self.bold = typeface(True)
+        short = min(film.width, film.height)  # text scales with the shorter side (see sora_cli.textfit)
+        self.safe = Box.of(film.safe, film.width, film.height)
+        self.fonts = {
+            "tag": skia.Font(self.bold, max(11, short / 48)),
+            "mono": skia.Font(skia.Typeface.MakeFromFile(str(MONO)), max(10, short / 50)),
+            "caption": skia.Font(typeface(False), max(11, short / 40)),
+        }
+        self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
+        self.surface = skia.Surface(self.buffer)
+
+    def close(self) -> None:
+        self.surface = None  # type: ignore[assignment]
+
+    def render_shot(self, shot: PlannedShot, carry: Carry | None, on_step: OnStep | None = None) -> ShotRender:
+        return ShotRender(self._frames(shot, carry, draw=lambda i: True))
+
+    def key_frame(self, shot: PlannedShot) -> np.ndarray:
+        return self.key_frame_after(shot, None)[0]
+
+    def key_frame_after(self, shot: PlannedShot, carry: Carry | None) -> tuple[np.ndarray, Carry]:
+        """The shot's middle frame as the film shows it, and the carry for the shot after it.
+
+        A ``continue`` shot picks up the previous shot's state, so its key frame is
+        the film's own frame only when the chain before it has been run: every frame
+        is stepped, only the middle one is drawn.
+        """
+        middle = shot.frames // 2
+        frames = self._frames(shot, carry, draw=lambda i: i == middle)
+        key: np.ndarray | None = None
+        i = 0
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration as done:
+                assert key is not None
+                return key, done.value
+            if i == middle:
+                key = frame[:, :, :3].copy()
+            i += 1
+
+    # --- one shot ---------------------------------------------------------------------------
+
+    def _frames(
+        self, shot: PlannedShot, carry: Carry | None, draw: Callable[[int], bool]
+    ) -> Generator[np.ndarray, None, Carry]:
+        film = self.film
+        assert film is not None, "open() the backend first"
+        fps = film.fps
+        dt = 1.0 / fps
+        w = shot.world
+        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
+        before = light  # the light the shot starts under (the previous shot's, when continuing)
+        aspect = film.width / film.height
+        continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
+        direction = -1.0 if shot.camera.move == "pan_left" else 1.0
+        intents = read_action(shot.action, shot.cast, direction)
+        ease = EASE_SECONDS  # how long a continued camera takes into this shot's framing
+
+        if continuing:
+            assert carry is not None
+            state = carry.state
+            bodies = {k: Body(**v) for k, v in state["bodies"].items()}
+            props = dict(state["props"])
+            start_pose = CameraPose(*state["camera"])
+            track_x = state["track"]
+            particles = weather.Particles.from_state(state["weather"])
+            clock = state["clock"]
+            before = light_for(*state["sky"])
+            view = self._view(start_pose, aspect)
+            particles = weather.change_kind(particles, w.weather, view)
+            for name in list(bodies):
+                if name not in shot.cast:  # leaving: run off the nearer side
+                    bodies[name].exiting = 1.0 if bodies[name].x >= start_pose.cx else -1.0
+            present = [bodies[n].x for n in shot.cast if n in bodies]
+            for name in shot.cast:
+                if name not in bodies:  # arriving: walk in from the right edge toward the others
+                    edge = start_pose.cx + start_pose.view_h * aspect / 2 + 0.8
+                    bodies[name] = Body(x=edge, facing=-1.0, facing_target=-1.0, phase=_stable_seed(name) % 7)
+                    intents[name] = Intent(verbs={"walk"}, direction=-1.0)
+                    if present:
+                        intents[name].toward = next(n for n in shot.cast if n in bodies and n != name)
+            # framing someone else, or differently: the camera goes to this shot's own cast at once
+            # (someone else: in a third of a second; the same people framed differently: in half the usual ease)
+            recast = state.get("cast") != list(shot.cast)
+            if recast or state.get("framing") != shot.camera.framing:
+                track_x = self._subject_x(shot, bodies, props)
+                ease = REFRAME_SECONDS if recast else EASE_SECONDS / 2
+        else:
+            bodies, props = self._blocking(shot, intents)
+            start_pose = None
+            track_x = self._subject_x(shot, bodies, props)
+            clock = 0.0
+            first = self._target_pose(shot, bodies, props, track_x, 0.0, aspect)
+            particles = weather.start(w.weather, shot.seed, self._view(first, aspect))
+
+        staging = stage(shot, intents)
+        drag_props = list(staging.dragged)
+        pose = start_pose
+        frame = self.buffer
+        for i in range(shot.frames):
+            t = i * dt
+            if i > 0 or continuing:  # a continue shot's first frame is one step after the last one
+                clock += dt
+                positions = dict(bodies)
+                leans = {}
+                for name, body in bodies.items():
+                    leans[name] = step(body, intents.get(name, Intent()), t, dt, positions)
+                for pid in drag_props:
+                    draggers = [bodies[c] for c in shot.cast if c in bodies]
+                    if draggers:
+                        lead = min(draggers, key=lambda b: b.x * (1 if draggers[0].vx >= 0 else -1))
+                        behind = lead.x - (1.5 if lead.vx >= 0 else -1.5)
+                        props[pid] += (behind - props[pid]) * min(1.0, dt * 6)
+                target_x = self._subject_x(shot, bodies, props)
+                track_x += (target_x - track_x) * min(1.0, dt * 2.5)
+                particles_view = self._view(pose or self._target_pose(shot, bodies, props, track_x, t, aspect), aspect)
+                weather.step(particles, dt, clock, particles_view)
+            else:
+                leans = {name: 0.0 for name in bodies}
+            _place_used_props(staging, bodies, props)
+            target = self._target_pose(shot, bodies, props, track_x, t, aspect)
+            pose = eased(start_pose, target, t + (dt if continuing else 0.0), ease) if start_pose else target
+            for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
+                del bodies[name]  # well out of frame: gone
+            if draw(i):
+                # a world change inside a continue chain is seen happening, over WORLD_CHANGE seconds
+                step_k = (
+                    min(LIGHT_STEPS, math.floor((t + dt) / WORLD_CHANGE * LIGHT_STEPS))
+                    if before != light
+                    else LIGHT_STEPS
+                )
+                now = blend(before, light, step_k / LIGHT_STEPS)
+                place = self._place(w.location, w.facts, w.time_of_day, now)
+                self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles, staging)
+            yield frame
+        assert pose is not None
+        state = {
+            "bodies": {k: asdict(v) for k, v in bodies.items()},
+            "props": props,
+            "camera": pose.as_tuple(),
+            "track": track_x,
+            "weather": particles.state(),
+            "clock": clock,
+            "framing": shot.camera.framing,
+            "cast": list(shot.cast),
+            "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
+        }
+        return Carry(shot.id, frame[:, :, :3].copy(), state)
+
+    # --- blocking and camera ------------------------------------------------------------------
+
+    def _blocking(self, shot: PlannedShot, intents: dict[str, Intent]) -> tuple[dict[str, Body], dict[str, float]]:
+        """Where everyone starts in a fresh set-up."""
+        n = len(shot.cast)
+        bodies: dict[str, Body] = {}
+        for i, name in enumerate(shot.cast):
+            x = (i - (n - 1) / 2) * 1.15
+            intent = intents[name]
+            moving = next((v for v in ("run", "drag", "walk") if v in intent.verbs), None)
+            facing = intent.direction if moving else (1.0 if x <= 0 else -1.0)
+            if moving and not intent.toward:
+                x -= intent.direction * min(6.0, SPEEDS[moving] * shot.duration * 0.45)
+            if intent.toward and moving:  # walking up to someone: start a little further off
+                x -= intent.direction * 1.5
+            bodies[name] = Body(x=x, facing=facing, facing_target=facing, phase=_stable_seed(name) % 7)
+        props: dict[str, float] = {}
+        right = max((b.x for b in bodies.values()), default=-1.2)
+        for j, pid in enumerate(shot.props):
+            props[pid] = right + 1.2 + 1.3 * j if bodies else (j - (len(shot.props) - 1) / 2) * 1.2
+        return bodies, props
+
+    def _subject_x(self, shot: PlannedShot, bodies: dict[str, Body], props: dict[str, float]) -> float:
+        """Where the camera looks: the group when it fits the framing's width, else its first member."""
+        present = [bodies[n].x for n in shot.cast if n in bodies]
+        framing = shot.camera.framing
+        if framing in BODY_CUTS and present:
+            film = self.film
+            assert film is not None
+            bottom, top = BODY_CUTS[framing]
+            width = (
+                self.looks[next(n for n in shot.cast if n in bodies)].height * (top - bottom) * film.width / film.height
+            )
+            if framing != "medium" or max(present) - min(present) + 0.6 > width:
+                return present[0]
+        if present:
+            return (min(present) + max(present)) / 2
+        if props:
+            return props[shot.props[0]]
+        return 0.0
+
+    def _target_pose(
+        self,
+        shot: PlannedShot,
+        bodies: dict[str, Body],
+        props: dict[str, float],
+        track_x: float,
+        t: float,
+        aspect: float,
+    ) -> CameraPose:
+        cast = [n for n in shot.cast if n in bodies]
+        if cast:
+            look, body = self.looks[cast[0]], bodies[cast[0]]
+            # sitting lowers everything above the hips by SIT_DROP of the height
+            height = look.height * (1 - SIT_DROP * body.sit)
+            base = framed(shot.camera.framing, track_x, height, body.y)
+        elif shot.props:  # a product shot: frame the first prop whole, however close
+            _, size = kind_of(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], ""))).size
+            base = framed(shot.camera.framing, track_x, size * 1.1)
+            if base.view_h < size * 1.7:
+                base = CameraPose(track_x, size * 0.55, size * 1.7)
+        else:
+            base = framed(shot.camera.framing, track_x, 1.75)
+        return moved(base, shot.camera.move, t, shot.duration, aspect, shot.seed)
+
+    @staticmethod
+    def _view(pose: CameraPose, aspect: float) -> tuple[float, float, float, float]:
+        half_w = pose.view_h * aspect / 2 / pose.zoom
+        half_h = pose.view_h / 2 / pose.zoom
+        return pose.cx - half_w, pose.cx + half_w, pose.cy - half_h, pose.cy + half_h
+
+    def _place(self, location: str, facts: WorldFacts, time_of_day: str, light: Light) -> Place:
+        """The plan's place, recorded once per location and light (layers are static pictures)."""
+        night = time_of_day in ("night", "dusk")
+        key = (location, night, light)
+        if key not in self._places:
+            self._places[key] = build_place(facts.place, _stable_seed(location), night, light, facts.windows)
+        return self._places[key]
+
+    def _look(self, name: str, light: Light) -> Look:
+        key = (name, light)
+        if key not in self._lit_looks:
+            self._lit_looks[key] = lit_look(self.looks[name], light.lit)
+        return self._lit_looks[key]
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def _draw(self, shot, index, t, place, light, pose, bodies, leans, props, particles, staging) -> None:
+        film = self.film
+        assert film is not None
+        W, H = film.width, film.height
+        s = H / pose.view_h
+        s0 = H / REFERENCE_VIEW
+
+        def layer_scale(p: float) -> float:
+            return s0 * (s / s0) ** p * pose.zoom
+
+        def apply(canvas: skia.Canvas, p: float) -> None:
+            k = layer_scale(p)
+            canvas.translate(W / 2, H / 2)
+            canvas.rotate(pose.roll)
+            canvas.scale(k, k)
+            canvas.translate(-pose.cx * p, pose.cy * p)
+
+        def ground_y(p: float) -> float:
+            return H / 2 + layer_scale(p) * pose.cy * p
+
+        def to_screen(points: np.ndarray) -> np.ndarray:
+            k = layer_scale(1.0)
+            out = np.empty_like(points, dtype=np.float32)
+            out[:, 0] = W / 2 + (points[:, 0] - pose.cx) * k
+            out[:, 1] = H / 2 - (points[:, 1] - pose.cy) * k
+            return out
+
+        w = shot.world
+        lit = light.lit
+        with self.surface as canvas:
+            far_p = min((layer.parallax for layer in place.layers), default=0.2)
+            horizon = ground_y(far_p * 0.5)
+            ground_near, ground_far = place.ground, place.ground_far
+            if particles.cover > 0 and not w.facts.indoors:  # snow lying on the ground (never on a floor)
+                snow = lit((246, 249, 255))
+                ground_near, ground_far = (
+                    mix(ground_near, snow, particles.cover * 0.8),
+                    mix(ground_far, snow, particles.cover * 0.6),
+                )
+            # sky and ground as opaque bands: opaque fills are ~15x cheaper than a gradient pass
+            top = lit(light.sky_top, 0.0) if place.has_sky else lit(mix(place.ground_far, (226, 220, 208), 0.8))
+            low = lit(light.sky_horizon, 0.0) if place.has_sky else top
+            _bands(canvas, 0.0, horizon, top, low, W)
+            _bands(canvas, horizon, float(H), ground_far, ground_near, W)
+            if place.has_sky:
+                if light.stars:
+                    rng = np.random.default_rng(7)
+                    stars = rng.uniform(0, 1, (90, 2)) * (W, max(1.0, horizon))
+                    paint = skia.Paint(
+                        AntiAlias=True,
+                        Color=skia.Color(255, 255, 240, 200),
+                        StrokeWidth=2,
+                        StrokeCap=skia.Paint.kRound_Cap,
+                    )
+                    canvas.drawPoints(
+                        skia.Canvas.kPoints_PointMode, [skia.Point(x, y) for x, y in stars.tolist()], paint
+                    )
+                    canvas.drawCircle(W * 0.8, max(30.0, horizon * 0.25), H * 0.04, _paint((250, 246, 220)))
+                if w.weather in ("cloudy", "rain", "storm", "snow", "blizzard"):
+                    cloud = lit(mix(light.sky_top, (200, 200, 205), 0.5), 0.0)
+                    for k in range(7):
+                        cx = (k * 0.19 * W + t * 12 * (1 + k % 3) - pose.cx * 2) % (W * 1.3) - W * 0.15
+                        canvas.drawOval(
+                            skia.Rect.MakeXYWH(cx, horizon * (0.1 + 0.12 * (k % 3)) - 20, W * 0.28, H * 0.09),
+                            _paint(cloud, 170),
+                        )
+            if place.water:
+                shore = ground_y(0.6)
+                canvas.drawRect(
+                    skia.Rect.MakeLTRB(0, horizon, W, shore),
+                    _paint(lit(mix(place.ground_far, (30, 70, 100), 0.5), 0.2)),
+                )
+                wave = skia.Paint(AntiAlias=True, Color=skia.Color(*lit((220, 235, 245), 0.3), 90), StrokeWidth=2)
+                for k in range(12):
+                    y = horizon + (shore - horizon) * (k + 0.5) / 12
+                    x = (k * 97 + t * 25 * (k % 3 + 1)) % W
+                    canvas.drawLine(x - 40, y, x + 40, y, wave)
+            for layer in place.layers:
+                canvas.save()
+                apply(canvas, layer.parallax)
+                canvas.drawPicture(layer.picture)
+                canvas.restore()
+            if (
+                w.facts.indoors and place.windows and w.facts.weather_beyond_windows
+            ):  # the weather is outside: seen only through the panes
+                canvas.save()
+                apply(canvas, place.wall_parallax)
+                panes = skia.Path()
+                for x0, y0, x1, y1 in place.windows:
+                    panes.addRect(skia.Rect.MakeLTRB(x0, -y1, x1, -y0))
+                canvas.clipPath(panes, doAntiAlias=True)
+                canvas.resetMatrix()
+                k, p = layer_scale(place.wall_parallax), place.wall_parallax
+                on_screen = [
+                    (W / 2 + k * (x0 - pose.cx * p), H / 2 + k * (-y1 + pose.cy * p),
+                     W / 2 + k * (x1 - pose.cx * p), H / 2 + k * (-y0 + pose.cy * p))
+                    for x0, y0, x1, y1 in place.windows
+                ]  # fmt: skip
+                visible = [r for r in on_screen if r[2] > 0 and r[0] < W and r[3] > 0 and r[1] < H]
+                x0, y0, x1, y1 = place.windows[0]
+                weather.draw_through(canvas, particles, visible, (x1 - x0, y1 - y0), layer_scale(1.0), lit)
+                canvas.restore()
+            canvas.save()
+            apply(canvas, 1.0)
+            glow = self._glow(shot, t)
+            facing = {
+                pid: bodies[n].facing
+                for n, pid in [*staging.seats.items(), *staging.rides.items()]
+                if pid and n in bodies
+            }
+            for pid, x in props.items():
+                if pid in staging.carried:
+                    continue  # in a hand
+                if pid in shot.props or any(b.exiting == 0 for b in bodies.values()):
+                    kind = staging.kinds.get(pid) or prop_kind(pid, w.props.get(pid, ""))
+                    _turned_prop(canvas, kind, w.props.get(pid, ""), x, facing.get(pid, 1.0), lit, glow)
+            for name, seat in staging.seats.items():  # an implied seat (a chair, a bed, a rock) under whoever sits
+                if seat is None and name in bodies and bodies[name].sit > 0.05:
+                    kind = staging.implied.get(name, "chair")
+                    _turned_prop(canvas, kind, "", bodies[name].x, bodies[name].facing, lit)
+            for name, bike in staging.rides.items():  # an implied bike under a rider
+                if bike is None and name in bodies:
+                    _turned_prop(canvas, "bike", "", bodies[name].x, bodies[name].facing, lit)
+            for name, body in sorted(bodies.items(), key=lambda kv: kv[1].x):
+                look = self._look(name, light)
+                held = None
+                if name in staging.held:
+                    pid = staging.held[name]
+                    kind, desc = (staging.kinds[pid], w.props.get(pid, "")) if pid else ("cup", "")
+                    held = _holder(kind, desc, lit)
+                elif name in (handed := staging.holder(t, shot.duration)):
+                    held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
+                pose_now = body.pose(look.height, leans.get(name, 0.0))
+                if name in staging.grounded:
+                    pose_now = replace(pose_now, ground=True)
+                draw_figure(canvas, look, pose_now, _mouth(shot, name, t), t, held)
+            for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
+                pullers = [bodies[c] for c in shot.cast if c in bodies]
+                if pid in props and pullers:
+                    ahead = 1.0 if pullers[0].vx >= 0 else -1.0
+                    lead = max(pullers, key=lambda b: b.x * ahead)
+                    pw, ph = kind_of(staging.kinds[pid]).size
+                    rope = skia.Paint(
+                        AntiAlias=True,
+                        Color=skia.Color(*lit((120, 96, 60))),
+                        StrokeWidth=0.035,
+                        Style=skia.Paint.kStroke_Style,
+                    )
+                    canvas.drawLine(lead.x - ahead * 0.18, -0.85, props[pid] + ahead * pw / 2, -ph * 0.6, rope)
+            canvas.restore()
+            if not w.facts.indoors:
+                weather.draw(canvas, particles, to_screen, layer_scale(1.0), lit)
+            if particles.flash > 0.02:
+                self._lightning(canvas, particles, to_screen, W, H)
+            self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
+
+    def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
+        """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
+        film = self.film
+        assert film is not None
+        font, small = self.fonts["tag"], self.fonts["mono"]
+        box = self.safe  # every label stays inside the title-safe area of the frame and the profile
+        wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
+        for name, body in bodies.items():
+            if name not in film.characters:
+                continue
+            (left, feet), (right, head) = to_screen(
+                np.array([[body.x - 0.22, body.y], [body.x + 0.22, body.y + self.looks[name].height]])
+            )
+            if right < 0 or left > W or head > H or feet < 0:
+                continue  # out of frame: no tag at the edge for someone who is not there
+            label = name.capitalize()
+            width = font.measureText(label)
+            y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
+            x = min(max(float(left + right) / 2 - width / 2, box.left + 8), box.right - width - 8)
+            rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
+            wanted.append((Tag(rect, True), label, font, hex_rgb(film.characters[name].color), 220, 8))
+        for pid, x_m in props.items():
+            if pid not in shot.props:
+                continue
+            sx, sy = to_screen(np.array([[x_m, 0.0]]))[0]
+            if not 0 <= sx <= W or sy < 0:
+                continue
+            width = small.measureText(pid)
+            y = min(float(sy) + pad * 0.4, box.bottom - small.getSize() * 1.4)
+            x = min(max(float(sx) - width / 2, box.left + 6), box.right - width - 6)
+            rect = (x - 6, y, x + width + 6, y + small.getSize() * 1.4)
+            wanted.append((Tag(rect, False), pid, small, (30, 30, 36), 170, 6))
+        spots = lay_out([tag for tag, *_ in wanted], (box.left, box.top, box.right, box.bottom))
+        for (_, text, tag_font, fill, alpha, inset), spot in zip(wanted, spots, strict=True):
+            if spot is None:
+                continue
+            left, top, right, bottom = spot
+            radius = 8 if tag_font is font else 5
+            canvas.drawRoundRect(skia.Rect.MakeLTRB(left, top, right, bottom), radius, radius, _paint(fill, alpha))
+            color = (255, 255, 255) if tag_font is font else (235, 235, 235)
+            baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
+            canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
+
+    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
+        """A title card over the dimmed scene (``action: "End card: ..."``), every word inside the safe area:
+        shrunk to fit (validate refuses a card that cannot fit at the legible minimum; a smaller draft
+        frame draws it at that minimum, clipped to the safe area, rather than not at all)."""
+        assert self.film is not None
+        canvas.drawPaint(_paint((0, 0, 0), 110))
+        box = self.safe
+        fit = fit_card(text, W, H, self.film.safe)
+        if fit is None:
+            size = min_card_size(W, H)
+            lines = wrap(text, measurer(self.bold, size), box.width)
+        else:
+            size, lines = fit.size, list(fit.lines)
+        font = skia.Font(self.bold, size)
+        top = (box.top + box.bottom) / 2 - size * (LINE_GAP * (len(lines) - 1) + 1.3) / 2
+        canvas.save()
+        canvas.clipRect(skia.Rect.MakeLTRB(box.left, box.top, box.right, box.bottom))
+        for k, line in enumerate(lines):
+            width = font.measureText(line)
+            x = box.left + (box.width - width) / 2
+            canvas.drawString(line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
+        canvas.restore()
+
+    def _glow(self, shot: PlannedShot, t: float) -> float:
+        said = words(shot.action)
+        if "switch" in said or "switches" in said:
+            return min(1.0, max(0.0, (t - 0.3) / 0.3))
+        named = {*words(shot.world.lighting), *shot.world.facts.light_sources}
+        return 1.0 if {"lamp", "lantern", "glow", "candle", "candles"} & named else 0.0
+
+    @staticmethod
+    def _lightning(canvas: skia.Canvas, particles: weather.Particles, to_screen: Any, W: int, H: int) -> None:
+        rng = np.random.default_rng(int(particles.bolt_x * 1000) & 0xFFFF)
+        top = to_screen(np.array([[particles.bolt_x, 60.0]]))[0]
+        path = skia.Path()
+        x, y = float(top[0]) % W, 0.0
+        path.moveTo(x, y)
+        while y < H * 0.55:
+            x += float(rng.uniform(-30, 30))
+            y += float(rng.uniform(20, 50))
+            path.lineTo(x, y)
+        bolt = skia.Paint(
+            AntiAlias=True,
+            Color=skia.Color(255, 255, 255, int(255 * particles.flash)),
+            StrokeWidth=3,
+            Style=skia.Paint.kStroke_Style,
+        )
+        canvas.drawPath(path, bolt)
+        canvas.drawPaint(_paint((235, 240, 255), int(150 * particles.flash)))
+
+    def _overlays(self, canvas, shot, index, bodies, props, to_screen, W, H) -> None:
+        film = self.film
+        assert film is not None
+        pad = H / 60
+        box = self.safe  # every label stays inside the title-safe area of the frame and the profile
+        if self.options["name_tags"]:
+            self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
+        mono = self.fonts["mono"]
+        top = box.top
+        if self.options["slate"]:
+            # shot-local timecode: a shot's pixels must not depend on where it sits in the film
+            fps = film.fps
+            secs = index // fps
+            tc = f"{secs // 60:02d}:{secs % 60:02d}:{index % fps:02d}"
+            camera = f"{shot.camera.framing.replace('_', ' ')} / {shot.camera.move.replace('_', ' ')}"
+            text = f"{shot.id}  {tc}  {camera}"
+            if mono.measureText(text) > box.width - 16:  # a narrow frame: the framing goes to its own line
+                text = f"{shot.id}  {tc}"
+            width = min(mono.measureText(text), box.width - 16)
+            canvas.drawRoundRect(
+                skia.Rect.MakeXYWH(box.left, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
+            )
+            canvas.drawString(text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
+            top += mono.getSize() * 1.9
+        card = card_text(shot.action)
+        if card:
+            self._card(canvas, card, W, H)
+        elif self.options["captions"] and shot.action:
+            base = self.fonts["caption"]
+            wide = box.width * (0.65 if W > H else 1.0) - 20
+            room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
+            size, lines = fit_block(
+                shot.action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35
+            )
+            font = skia.Font(typeface(False), size)
+            height = font.getSize() * (1.35 * len(lines) + 0.5)
+            width = max(font.measureText(line) for line in lines)
+            canvas.drawRoundRect(skia.Rect.MakeXYWH(box.left, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
+            for k, line in enumerate(lines):
+                canvas.drawString(
+                    line, box.left + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
+                )
+
+
+BAND = 8  # pixels per band of a vertical gradient
+
+
+def _bands(canvas: skia.Canvas, y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> None:
+    """A vertical gradient from ``c0`` at ``y0`` to ``c1`` at ``y1`` as opaque bands."""
+    if y1 <= y0:
+        return
+    n = max(1, math.ceil((y1 - y0) / BAND))
+    ramp = np.linspace(0.0, 1.0, n)[:, None]
+    colors = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(int).tolist()
+    paint = skia.Paint()
+    for k, (r, g, b) in enumerate(colors):
+        paint.setColor(skia.Color(r, g, b))
+        canvas.drawRect(skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), paint)
+
+
+def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
+    """``name``'s mouth at shot time ``t``: the plan's lip-sync shape, at rest (X) between lines."""
+    for line in shot.dialogue:
+        if line.speaker != name or not line.visemes:
+            continue
+        local = [(v.t - shot.start, v.shape) for v in line.visemes]
+        if local[0][0] - 1e-6 <= t < local[-1][0] - 1e-6:
+            shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
+            return Mouth(shape, line.delivery, talking=True)
+    return Mouth()
+
+
+def _place_used_props(staging: Staging, bodies: dict[str, Body], props: dict[str, float]) -> None:
+    """Props follow the bodies that use them: the seat under a sitter, the desk before them, the bike under a rider."""
+    for name, pid in staging.seats.items():
+        if pid and name in bodies:
+            props[pid] = bodies[name].x
+    for name, pid in staging.worktops.items():
+        if name in bodies:
+            props[pid] = bodies[name].x + (1.0 if bodies[name].facing >= 0 else -1.0) * 0.85
+    for name, pid in staging.rides.items():
+        if pid and name in bodies:
+            props[pid] = bodies[name].x
+
+
+def _turned_prop(
+    canvas: skia.Canvas,
+    kind: str,
+    description: str,
+    x: float,
+    facing: float,
+    lit: Callable[[RGB], RGB],
+    glow: float = 0.0,
+) -> None:
+    """A prop at ``x`` turned the way ``facing`` says (a chair's back behind its sitter, a bike along its ride)."""
+    canvas.save()
+    canvas.translate(x, 0)
+    if facing < 0:
+        canvas.scale(-1, 1)
+    draw_prop(canvas, kind, description, 0.0, lit, glow)
+    canvas.restore()
+
+
+def _holder(
+    kind: str, description: str, lit: Callable[[RGB], RGB]
+) -> Callable[[skia.Canvas, float, float, float], None]:
+    """Draws a prop held in a hand: centred on the hand, tilted as it is raised."""
+    height = kind_of(kind).size[1]
+
+    def held(canvas: skia.Canvas, x: float, y: float, tilt: float) -> None:
+        canvas.save()
+        canvas.translate(x, y + height / 2)
+        canvas.rotate(tilt)
+        draw_prop(canvas, kind, description, 0.0, lit)
+        canvas.restore()
+
+    return held

@@ -1,0 +1,123 @@
+"""One continuity chain rendered with an open backend, shot by shot, into the shot cache.
+
+This is the work itself, the same wherever it runs: on the driver, in a local
+worker process (``render/shots.py`` schedules those) or in a Ray actor
+(``render/ray_executor.py``). Frames stream from the backend into the encoder, so memory
+does not grow with the length of a shot; a cached shot's carry feeds the next.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sora_cli import faults
+from sora_cli.atomic import atomic_path
+from sora_cli.plan.model import PlannedShot
+from sora_cli.progress import Progress
+from sora_cli.render import watermark
+from sora_cli.render.backend import Backend, Carry
+from sora_cli.render.cache import ShotCache
+from sora_cli.render.encode import FrameEncoder, VideoSettings
+
+
+@dataclass(frozen=True)
+class ShotJob:
+    """What a worker needs to render one shot."""
+
+    shot: PlannedShot
+    key: str
+    previous_key: str | None
+    marked: bool
+    force: bool
+
+
+@dataclass
+class ShotFile:
+    shot_id: str
+    key: str
+    path: Path
+    frames: int
+    reused: bool  # taken from the shot cache, not rendered (the report's word)
+    seconds: float = 0.0
+    worker: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def render_chain(
+    jobs: list[ShotJob],
+    backend: Backend,
+    cache: ShotCache,
+    video: VideoSettings,
+    progress: Progress,
+    carry: Carry | None = None,
+) -> list[ShotFile]:
+    """Render one chain, reusing cached shots; a cached shot's carry feeds the next shot.
+
+    ``carry`` is the state to start from when ``jobs`` begins with a ``continue``
+    shot whose predecessor is not in ``cache`` (a Ray actor's case).
+    """
+    first = next((i for i, job in enumerate(jobs) if job.force or not cache.has(job.key)), len(jobs))
+    # a continue shot needs the carry of the shot before it: step back until one is stored
+    while 0 < first < len(jobs) and cache.load_carry(jobs[first - 1].key) is None:
+        first -= 1
+    if 0 < first < len(jobs):
+        carry = cache.load_carry(jobs[first - 1].key)
+    results: list[ShotFile] = []
+    for i, job in enumerate(jobs):
+        if i < first:
+            results.append(ShotFile(job.shot.id, job.key, cache.video(job.key), job.shot.frames, reused=True))
+            progress.shot_finished(job.shot.id, True)
+            continue
+        started = time.perf_counter()
+        carry = _render_one(job, backend, cache, video, carry if job.shot.continuity == "continue" else None, progress)
+        elapsed = time.perf_counter() - started
+        results.append(
+            ShotFile(
+                job.shot.id,
+                job.key,
+                cache.video(job.key),
+                job.shot.frames,
+                False,
+                elapsed,
+                os.uname().nodename,
+                carry.state.get("info", {}),
+            )
+        )
+        progress.shot_finished(job.shot.id, False)
+    return results
+
+
+def _render_one(
+    job: ShotJob, backend: Backend, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
+) -> Carry:
+    shot = job.shot
+    progress.shot_started(shot.id, shot.frames)
+    keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
+    render = backend.render_shot(shot, carry, on_step=lambda step, total: progress.shot_step(shot.id, step, total))
+    with atomic_path(cache.video(job.key)) as tmp:
+        encoder: FrameEncoder | None = None
+        try:
+            step = max(1, shot.frames // 50)
+            for index, frame in enumerate(render):
+                if encoder is None:
+                    encoder = FrameEncoder(tmp, video, keyframes, channels=frame.shape[2])
+                if job.marked:
+                    frame = watermark.mark(frame, index, video.fps)
+                encoder.write(frame)
+                if (index + 1) % step == 0:
+                    progress.shot_advanced(shot.id, step)
+            assert encoder is not None and encoder.frames == shot.frames, "backend yielded the wrong number of frames"
+            encoder.close()
+        except BaseException:
+            if encoder is not None:
+                encoder.abort()
+            raise
+    cache.stored(cache.video(job.key))
+    assert render.carry is not None
+    cache.store_carry(job.key, render.carry)
+    faults.checkpoint("shot-stored")
+    return render.carry
