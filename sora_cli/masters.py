@@ -64,7 +64,11 @@ def render_masters(
         raise UsageError(f"-o {folder}: with deliverables, -o names a folder")
     from sora_cli.preflight import preflight
 
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
+    # --backend/--model hold for every master: applied once here, before the check and the shared work
+    sb = overridden(
+        load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets),
+        Overrides(backend=request.backend, model=request.model),
+    )
     for name in names:  # every name known before anything is written
         for_deliverable(sb, name)
     preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
