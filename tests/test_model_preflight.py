@@ -299,6 +299,11 @@ def _break(root: Path, how: str) -> None:
     elif how == "patch_size not a number":
         tr = json.loads((root / "transformer" / "config.json").read_text())
         (root / "transformer" / "config.json").write_text(json.dumps({**tr, "patch_size": "x"}))
+    elif how in ("infinite layers", "no layers", "heads not a number"):  # Python's json writes Infinity/NaN
+        key, value = {"infinite layers": ("num_layers", float("inf")), "no layers": ("num_layers", 0),
+                      "heads not a number": ("num_attention_heads", float("nan"))}[how]  # fmt: skip
+        tr = json.loads((root / "transformer" / "config.json").read_text())
+        (root / "transformer" / "config.json").write_text(json.dumps({**tr, key: value}))
     elif how == "tampered safetensors":
         (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
     else:  # pragma: no cover
@@ -313,6 +318,9 @@ BREAKS = {  # how the folder is broken -> words the problem must say
     "z_dim not a number": "z_dim must be a positive whole number",
     "patch_size not a number": "patch_size must be a positive whole number",
     "tampered safetensors": "is not a safetensors file",
+    "infinite layers": "num_layers must be a positive whole number, got inf",
+    "no layers": "num_layers must be a positive whole number, got 0",
+    "heads not a number": "num_attention_heads must be a positive whole number, got nan",
 }  # fmt: skip
 
 

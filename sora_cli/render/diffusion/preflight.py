@@ -144,11 +144,21 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _int(config: dict[str, Any], key: str, default: int, where: str) -> int:
-    """``config[key]`` as a positive whole number (``default`` when absent or null)."""
+    """``config[key]`` as a positive whole number (``default`` when absent or null).
+
+    JSON as Python reads it admits ``Infinity`` and ``NaN``: neither is a size, so both are refused
+    here (before ``int()`` would raise on them) with the rest of what is not a positive whole number.
+    """
     value = config.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+        or value < 1
+    ):
         raise ModelConfigError(f"{where}: {key} must be a positive whole number, got {value!r}")
     return int(value)
 
@@ -399,11 +409,11 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     else:
         patch_s = _int(transformer, "patch_size", 1, where_t)
         patch_t = _int(transformer, "patch_size_t", 1, where_t)
-    heads = _int(transformer, "num_attention_heads", 0, where_t) if transformer.get("num_attention_heads") else 0
-    head_dim = _int(transformer, "attention_head_dim", 0, where_t) if transformer.get("attention_head_dim") else 0
-    hidden = heads * head_dim or (_int(transformer, "hidden_size", 0, where_t) if transformer.get("hidden_size") else 0)
-    num_layers = _int(transformer, "num_layers", 0, where_t) if transformer.get("num_layers") else 0
-    in_channels = _int(transformer, "in_channels", 0, where_t) if transformer.get("in_channels") else 0
+    heads = _int(transformer, "num_attention_heads", 0, where_t)
+    head_dim = _int(transformer, "attention_head_dim", 0, where_t)
+    hidden = heads * head_dim or (_int(transformer, "hidden_size", 0, where_t))
+    num_layers = _int(transformer, "num_layers", 0, where_t)
+    in_channels = _int(transformer, "in_channels", 0, where_t)
     for key in ("sample_height", "sample_width", "sample_frames", "patch_size_t"):
         if key in transformer:
             _int(transformer, key, 1, where_t)
