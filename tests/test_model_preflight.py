@@ -367,7 +367,9 @@ def test_a_safetensors_header_is_checked_against_the_file_before_it_is_read(tmp_
 @pytest.mark.parametrize(
     ("option", "value"),
     [("fps", 0), ("fps", -12), ("steps", 0), ("guidance", -1.0), ("frames_per_chunk", 0), ("width", 0),
-     ("height", -64), ("threads", 0), ("max_sequence_length", 0)],
+     ("height", -64), ("threads", 0), ("max_sequence_length", 0), ("guidance", float("inf")),
+     ("guidance", float("nan")), ("guidance", float("-inf")), ("steps", float("inf")), ("steps", 2.5),
+     ("fps", float("nan"))],
 )  # fmt: skip
 def test_numeric_options_out_of_range_are_refused(option, value):
     from sora_cli.render.diffusion import DiffusersBackend
@@ -395,6 +397,8 @@ def _film_with(tmp_path: Path, model: Path, options: str, duration: float = 1) -
         ("colour: red", "backend.options.colour", "unknown diffusers option"),
         ("frames_per_chunk: abc", "backend.options.frames_per_chunk", "expected a number"),
         ("fps: 0", "backend.options.fps", "must be more than 0"),
+        ("guidance: .inf", "backend.options.guidance", "must be a finite number, at least 0, got inf"),
+        ("steps: .nan", "backend.options.steps", "must be a whole number, at least 1, got nan"),
     ],
 )
 def test_doctor_with_a_film_runs_the_renders_own_checks(tmp_path, options, path, words):

@@ -87,6 +87,16 @@ MINIMUMS: dict[str, tuple[float, bool]] = {
 }
 
 
+def _whole_number_message(key: str, value: Any) -> str | None:
+    """A float where a whole number is asked (``steps: 2.5``, ``steps: .inf``) said as such, with the
+    range, rather than the generic "expected a number" (which an inf or 2.5 already is)."""
+    if OPTIONS.get(key, (None,))[0] is not int or not isinstance(value, float) or key not in MINIMUMS:
+        return None
+    least, inclusive = MINIMUMS[key]
+    bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+    return f"must be a whole number, {bound}, got {value!r}"
+
+
 def _digest_model(folder: Path) -> str:
     """Configs hashed whole; weight files by name, size and their first and last megabyte."""
     h = hashlib.sha256()
@@ -117,14 +127,19 @@ class DiffusersBackend(Backend):
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys, wrong types, numbers out of range and choices not offered, as (key, message)."""
-        problems = check_option_types("diffusers", options, {key: kind for key, (kind, _) in OPTIONS.items()})
+        problems = [
+            (key, _whole_number_message(key, options[key]) or message)
+            for key, message in check_option_types("diffusers", options, {k: kind for k, (kind, _) in OPTIONS.items()})
+        ]
         flagged = {key for key, _ in problems}
         for key, (least, inclusive) in MINIMUMS.items():
             value = options.get(key)
             if key in flagged or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
-            if value < least or (value == least and not inclusive):
-                bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+            bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+            if not math.isfinite(value):  # YAML's .inf/.nan: a guidance of inf draws a black film
+                problems.append((key, f"must be a finite number, {bound}, got {value!r}"))
+            elif value < least or (value == least and not inclusive):
                 problems.append((key, f"must be {bound}, got {value!r}"))
         audio = options.get("audio")
         if "audio" not in flagged and isinstance(audio, str) and audio not in AUDIO_CHOICES:
