@@ -26,6 +26,7 @@ LTX-Video ~10 GB, LTX-2 19-22B parameters (its docs use sequential CPU offload).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,13 @@ def _write(root: Path, spec: dict) -> Path:
         else:
             (root / name).mkdir(exist_ok=True)
             (root / name / "config.json").write_text(json.dumps(config))
+    index = spec.get("model_index.json", {})
+    for name, entry in index.items():  # the small configs of the components not sized (a real folder has them)
+        if name.startswith("_") or (root / name).exists() or not isinstance(entry, list) or entry[0] is None:
+            continue
+        (root / name).mkdir()
+        kind = "scheduler_" if "Scheduler" in entry[1] else "tokenizer_" if "Tokenizer" in entry[1] else ""
+        (root / name / f"{kind}config.json").write_text(json.dumps({"_class_name": entry[1]}))
     return root
 
 
@@ -274,6 +282,9 @@ SMALL_WAN = {  # the Wan 2.1 1.3B configs without the 5.7B text encoder: quick t
 }  # fmt: skip
 
 
+_EMPTY_SAFETENSORS = b"\x02" + bytes(7) + b"{}"  # a valid safetensors file holding no tensors
+
+
 def _break(root: Path, how: str) -> None:
     index = root / "model_index.json"
     spec = json.loads(index.read_text())
@@ -305,7 +316,14 @@ def _break(root: Path, how: str) -> None:
         tr = json.loads((root / "transformer" / "config.json").read_text())
         (root / "transformer" / "config.json").write_text(json.dumps({**tr, key: value}))
     elif how == "tampered safetensors":
-        (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
+        for name in ("transformer", "vae"):  # every model component has its weights: only their bytes are wrong
+            (root / name / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
+    elif how == "no scheduler folder":
+        shutil.rmtree(root / "scheduler")
+    elif how == "corrupt scheduler config":
+        (root / "scheduler" / "scheduler_config.json").write_text("nope{")
+    elif how == "vae weights missing":
+        (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(_EMPTY_SAFETENSORS)
     else:  # pragma: no cover
         raise AssertionError(how)
 
@@ -318,6 +336,9 @@ BREAKS = {  # how the folder is broken -> words the problem must say
     "z_dim not a number": "z_dim must be a positive whole number",
     "patch_size not a number": "patch_size must be a positive whole number",
     "tampered safetensors": "is not a safetensors file",
+    "no scheduler folder": "component 'scheduler': ",
+    "corrupt scheduler config": "component 'scheduler': ",
+    "vae weights missing": "component 'vae': ",
     "infinite layers": "num_layers must be a positive whole number, got inf",
     "no layers": "num_layers must be a positive whole number, got 0",
     "heads not a number": "num_attention_heads must be a positive whole number, got nan",

@@ -239,7 +239,7 @@ class DiffusersBackend(Backend):
         try:
             info = inspect_model(folder, pipeline)
         except ModelConfigError as exc:
-            return f"cannot use the model: {exc}"
+            return str(exc) if str(exc).startswith("component ") else f"cannot use the model: {exc}"
         except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:
             return f"cannot read the model's configs in {folder}: {type(exc).__name__}: {exc}"
         if info.pipeline not in ADAPTERS:

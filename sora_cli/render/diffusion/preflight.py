@@ -316,6 +316,55 @@ def family_of(pipeline: str) -> str:
     return "other"
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json")
+
+
+def _config_files(class_name: str) -> tuple[tuple[str, ...], bool]:
+    """(the configs one of which a component of this class is loaded from, whether it has weights).
+
+    By the class's name, as diffusers' and transformers' own loaders tell their kinds apart."""
+    if "Scheduler" in class_name:
+        return ("scheduler_config.json",), False
+    if "Tokenizer" in class_name:
+        return TOKENIZER_FILES, False
+    if class_name.endswith(("Processor", "FeatureExtractor")):
+        return ("preprocessor_config.json", "processor_config.json"), False
+    return ("config.json",), True
+
+
+def component_problems(folder: Path, components: dict[str, list[str]]) -> list[str]:
+    """Why each component ``model_index.json`` names could not be loaded: its folder missing, no config it
+    is built from, a config that is not a JSON object, a model without weights.
+
+    A folder holding no weights at all is a configs-only description (public configs, read by the doctor to
+    size a model before it is downloaded) and passes; one holding some weights but not every model
+    component's is a broken or partial download, which would fail only when the render loads it.
+    """
+    problems: list[str] = []
+    has_weights = any(p.suffix in WEIGHT_SUFFIXES for p in folder.glob("*/*"))
+    for name, (_library, class_name) in components.items():
+        where = folder / name
+        said = f"component {name!r}"
+        if not where.is_dir():
+            problems.append(f"{said}: {where} is missing ({class_name} is loaded from it)")
+            continue
+        configs, weighted = _config_files(class_name)
+        present = [where / c for c in configs if (where / c).is_file()]
+        if not present:
+            problems.append(f"{said}: {where} has no {' or '.join(configs)} ({class_name} cannot be built)")
+            continue
+        for path in present:
+            if path.suffix == ".json" and path.name != "tokenizer.json":  # tokenizer.json: megabytes of vocabulary
+                try:
+                    read_config(path)
+                except ModelConfigError as exc:
+                    problems.append(f"{said}: {exc}")
+        if weighted and has_weights and not any(p.suffix in WEIGHT_SUFFIXES for p in where.iterdir()):
+            problems.append(f"{said}: {where} has no weights (*.safetensors or *.bin); the download is incomplete")
+    return problems
+
+
 def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     """Everything :class:`ModelInfo` says about a local diffusers folder, read from configs and headers.
 
@@ -348,9 +397,10 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     for name, spec in components.items():
         if not all(isinstance(part, str) for part in spec):
             raise ModelConfigError(f"{index_path}: {name} must be [library, class], got {index[name]!r}")
-    for name in ("transformer", "unet", "vae"):
-        if name in components and not (folder / name / "config.json").is_file():
-            raise ModelConfigError(f"{folder / name} has no config.json (component {name!r} cannot be built)")
+    if index_path.name == "model_index.json":  # a modular index's loading specs may point elsewhere
+        broken = component_problems(folder, components)
+        if broken:
+            raise ModelConfigError("; ".join(broken))
     family = family_of(pipeline)
     defaults = _pipeline_defaults(pipeline)
 
