@@ -383,6 +383,10 @@ def test_a_safetensors_header_is_checked_against_the_file_before_it_is_read(tmp_
     weights.write_bytes((1 << 62).to_bytes(8, "little") + header)  # a length past the file: no 4 EiB read
     with pytest.raises(ModelConfigError, match="header claims"):
         safetensors_summary(folder)
+    odd = json.dumps({"w": {"dtype": "Q9", "shape": [4, 8], "data_offsets": [0, 64]}}).encode()
+    weights.write_bytes(len(odd).to_bytes(8, "little") + odd + bytes(64))  # a dtype the format does not define
+    with pytest.raises(ModelConfigError, match="has dtype 'Q9'; safetensors defines BF16, BOOL"):
+        safetensors_summary(folder)
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,12 @@ SAFETENSORS_DTYPES = {
     "F64": "float64",
 }
 
+#: every dtype the safetensors format defines (its spec's Dtype enum); another name is not a safetensors file
+SAFETENSORS_KNOWN = frozenset((
+    "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "I16", "U16", "F16", "BF16",
+    "I32", "U32", "F32", "F64", "I64", "U64", "C64",
+))  # fmt: skip
+
 # checkpoints whose native size or rate is not the pipeline's default, told apart by their configs
 # (Wan 2.2 TI2V-5B: the Wan 2.2 VAE with 48 latent channels and 16x spatial compression; 704x1280 at 24 fps
 # per Wan-AI/Wan2.2-TI2V-5B and shared/generative-notes.md)
@@ -206,6 +212,11 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
             or not isinstance(entry.get("dtype"), str)
         ):
             raise ModelConfigError(f"{path} is not a safetensors file (tensor {name!r} has no valid shape/dtype)")
+        if entry["dtype"] not in SAFETENSORS_KNOWN:
+            raise ModelConfigError(
+                f"{path} is not a safetensors file (tensor {name!r} has dtype {entry['dtype']!r}; safetensors"
+                f" defines {', '.join(sorted(SAFETENSORS_KNOWN))})"
+            )
     return header
 
 
@@ -320,22 +331,23 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
 TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json")
 
 
-def _config_files(class_name: str) -> tuple[tuple[str, ...], bool]:
-    """(the configs one of which a component of this class is loaded from, whether it has weights).
+def _configs_of(where: Path, class_name: str) -> tuple[list[Path], str]:
+    """(the configs a component of this class is built from, found in ``where``; what was looked for).
 
-    By the class's name, as diffusers' and transformers' own loaders tell their kinds apart."""
+    Schedulers and tokenizers by their own files, as diffusers' and transformers' loaders read them; any
+    other component (a model, an image processor) by its ``*config.json``."""
     if "Scheduler" in class_name:
-        return ("scheduler_config.json",), False
-    if "Tokenizer" in class_name:
-        return TOKENIZER_FILES, False
-    if class_name.endswith(("Processor", "FeatureExtractor")):
-        return ("preprocessor_config.json", "processor_config.json"), False
-    return ("config.json",), True
+        names: tuple[str, ...] = ("scheduler_config.json",)
+    elif "Tokenizer" in class_name:
+        names = TOKENIZER_FILES
+    else:
+        return sorted(where.glob("*config.json")), "config.json"
+    return [where / n for n in names if (where / n).is_file()], " or ".join(names)
 
 
 def component_problems(folder: Path, components: dict[str, list[str]]) -> list[str]:
     """Why each component ``model_index.json`` names could not be loaded: its folder missing, no config it
-    is built from, a config that is not a JSON object, a model without weights.
+    is built from, a config that is not a JSON object, a model (a ``config.json``) without weights.
 
     A folder holding no weights at all is a configs-only description (public configs, read by the doctor to
     size a model before it is downloaded) and passes; one holding some weights but not every model
@@ -349,18 +361,18 @@ def component_problems(folder: Path, components: dict[str, list[str]]) -> list[s
         if not where.is_dir():
             problems.append(f"{said}: {where} is missing ({class_name} is loaded from it)")
             continue
-        configs, weighted = _config_files(class_name)
-        present = [where / c for c in configs if (where / c).is_file()]
+        present, wanted = _configs_of(where, class_name)
         if not present:
-            problems.append(f"{said}: {where} has no {' or '.join(configs)} ({class_name} cannot be built)")
+            problems.append(f"{said}: {where} has no {wanted} ({class_name} cannot be built)")
             continue
         for path in present:
-            if path.suffix == ".json" and path.name != "tokenizer.json":  # tokenizer.json: megabytes of vocabulary
+            if path.name.endswith("config.json"):  # small; tokenizer.json holds megabytes of vocabulary
                 try:
                     read_config(path)
                 except ModelConfigError as exc:
                     problems.append(f"{said}: {exc}")
-        if weighted and has_weights and not any(p.suffix in WEIGHT_SUFFIXES for p in where.iterdir()):
+        is_model = (where / "config.json").is_file()
+        if is_model and has_weights and not any(p.suffix in WEIGHT_SUFFIXES for p in where.iterdir()):
             problems.append(f"{said}: {where} has no weights (*.safetensors or *.bin); the download is incomplete")
     return problems
 
