@@ -4,6 +4,11 @@ Every command funnels errors through :func:`_guard` so the exit codes are the
 same everywhere: 0 ok, 1 internal or tool failure (one line), 2 bad input or
 usage (``FILE:LINE:COL: path: message``), 130 interrupted. Tracebacks only
 with ``--debug``.
+
+Start-up latency: every command imports this module, so it reaches the stages
+only through :mod:`sora_cli.api`, which imports them inside the function that
+needs them (a documented exception to "imports at the top"; see the README's
+layout section); anything heavy this module needs is imported in the command.
 """
 
 from __future__ import annotations
