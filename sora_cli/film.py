@@ -41,6 +41,7 @@ from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import profile_for, run_qc
+from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.chain import ShotFile
@@ -287,8 +288,6 @@ def sign_and_report(
         sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
         checked = run_qc(assembled.film, profile, plan, sidecars)
         if assembled.burned:
-            from sora_cli.qc.burned import burned_caption_check  # OpenCV: only for burned subtitles
-
             middles = [(c.start + c.end) / 2 for c in assembled.cues]
             checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
         report["qc"] = checked.to_json()

@@ -43,6 +43,7 @@ from sora_cli.render.diffusion.preflight import (
     memory_refusal,
     read_config,
 )
+from sora_cli.render.diffusion.speech import audio_latents, shot_speech
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -412,8 +413,6 @@ class DiffusersBackend(Backend):
         )
         speech = None
         if self.pipeline_class in SPEECH_DRIVEN:
-            from sora_cli.render.diffusion.speech import shot_speech
-
             speech = shot_speech(shot, film.characters, int(self.pipe.audio_vae.config.sample_rate))
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
@@ -551,8 +550,6 @@ class DiffusersBackend(Backend):
         self._steps = len(sigmas)
         extra: dict[str, Any] = {"frame_rate": float(self.fps), "generate_slots": False, "sigmas": sigmas}
         if speech is not None:
-            from sora_cli.render.diffusion.speech import audio_latents
-
             canvas = resolve_canvas(chunk, self.pipe.vae_temporal_compression_ratio)[0]
             latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
             extra.update(audio_latents=latents, freeze_audio=True)
