@@ -11,7 +11,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
 from sora_cli.render.diffusion.preflight import GIB, choose_plan, describe, device_free_bytes, generation_size
-from sora_cli.render.registry import installed_backends
+from sora_cli.render.registry import backend_class, installed_backends
 from sora_cli.speech.engine import EspeakEngine, installed_engines
 from sora_cli.storyboard import load_storyboard, parse_storyboard
 from sora_cli.testing import make_tiny_pipeline
@@ -78,7 +78,15 @@ def checks() -> list[tuple[str, bool | None, str]]:
     except (SoraError, OSError) as exc:
         out.append(("speech", False, str(exc)))
 
-    out.append(("backends", True, ", ".join(sorted(installed_backends()))))
+    working, broken = [], []
+    for name in sorted(installed_backends()):
+        try:
+            backend_class(name)
+            working.append(name)
+        except UsageError as exc:
+            broken.append((name, str(exc)))
+    out.append(("backends", bool(working), ", ".join(working) or "none works"))
+    out += [(f"backend {name}", False, f"broken: {why}") for name, why in broken]
     if importlib.util.find_spec("torch") is None:
         out.append(
             ("torch", None, "not installed (only the diffusers backend needs it: pip install 'sora-cli[diffusers]')")
