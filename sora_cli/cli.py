@@ -172,6 +172,10 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole resolved plan as JSON.")] = False,
     cameos: CameoOption = None,
     allow_assets: AllowAssetsOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Plan as `render --backend NAME` would draw.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Plan as `render --model MODEL` would load.")] = None,
 ) -> None:
     """Show every shot as it will be rendered: world, timing, cast, prompt.
 
@@ -180,9 +184,11 @@ def plan_command(
       sora plan storyboard.yaml
 
       sora plan storyboard.yaml --json | jq '.shots[] | {id, start, duration}'
+
+      sora plan storyboard.yaml --backend animatic --json | jq .backend
     """
     with _guard():
-        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
+        plan = api.plan(file, cameos, backend=backend, model=model, allow_assets=tuple(allow_assets or ()))
     if as_json:
         print(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
         return
