@@ -27,6 +27,7 @@ resolved on first use by the module's ``__getattr__``;
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from importlib import import_module, resources
 from pathlib import Path
@@ -110,13 +111,28 @@ __all__ = [
 # --- storyboards ---------------------------------------------------------------------------------
 
 
+def _storyboard(path: Any) -> str | Path:
+    """A storyboard argument checked: a path (``str``, ``Path``) or ``-`` for stdin, else a usage error."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"storyboard must be a path (str or Path) or '-', not {type(path).__name__}")
+    return path if isinstance(path, str) else Path(path)
+
+
+def _backend(backend: Any, model: Any = None) -> None:
+    """``backend`` (a name or a backend class) and ``model`` (a string) checked, else a usage error."""
+    if backend is not None and not isinstance(backend, (str, type)):
+        raise UsageError(f"backend must be a name or a backend class, not {type(backend).__name__}")
+    if model is not None and not isinstance(model, str):
+        raise UsageError(f"model must be a string (a folder or a hub id), not {type(model).__name__}")
+
+
 def load(
     path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None, allow_assets: tuple[Path, ...] = ()
 ) -> Storyboard:
     """Load and check a storyboard (``-`` reads stdin); ``policy`` replaces the default content policy."""
     from sora_cli.storyboard import load_storyboard
 
-    return load_storyboard(path, cameo_dirs, policy, allow_assets)
+    return load_storyboard(_storyboard(path), cameo_dirs, policy, allow_assets)
 
 
 def plan(
@@ -140,7 +156,10 @@ def plan(
     from sora_cli.storyboard import load_storyboard
     from sora_cli.storyboard.overrides import Overrides, overridden
 
-    sb = overridden(load_storyboard(path, cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model))
+    _backend(backend, model)
+    sb = overridden(
+        load_storyboard(_storyboard(path), cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model)
+    )
     preflight(sb, cameo_dirs, backend)
     return make_plan(overridden(sb, Overrides(deliverable=deliverable)), cameo_dirs)
 
@@ -158,15 +177,21 @@ class Validation:
 
 
 def validate(
-    files: list[str],
+    files: str | Path | list[str] | list[Path],
     cameo_dirs: Path | None = None,
     policy: Path | None = None,
     backend: str | None = None,
     model: str | None = None,
     allow_assets: tuple[Path, ...] = (),
 ) -> Validation:
-    """Check storyboards as a render would before drawing; the problems of all of them, not only the first."""
-    result = Validation(list(files))
+    """Check storyboards as a render would before drawing; the problems of all of them, not only the first.
+
+    ``files``: one storyboard (a ``str`` or ``Path``) or a list of them.
+    """
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    _backend(backend, model)
+    result = Validation([str(_storyboard(file)) for file in files])
     for file in files:
         try:
             plan(file, cameo_dirs, policy, backend, model, allow_assets)
@@ -292,7 +317,9 @@ def sound(name: str, target: Path | None = None) -> Path:
 
     if name not in EFFECTS:
         raise UsageError(f"no built-in sound {name!r}{did_you_mean(name, EFFECTS)} (`sora sounds` lists them)")
-    target = target or Path(f"{name}.wav")
+    target = Path(target or f"{name}.wav")
+    if not target.parent.is_dir():  # never a folder sora was not asked for
+        raise UsageError(f"{target}: folder {target.parent} does not exist")
     write_wav(target, effect(name))
     return target
 

@@ -80,6 +80,15 @@ class RenderRequest:
     prune: bool = True  # bring the cache under its bound after the render (a matrix prunes once, at its end)
     deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
 
+    def __post_init__(self) -> None:
+        """A request a caller of the Python API got wrong is a usage error here, not a failure mid-render."""
+        if not isinstance(self.storyboard, (str, os.PathLike)):
+            raise UsageError(f"storyboard must be a path (str or Path) or '-', not {type(self.storyboard).__name__}")
+        if self.backend is not None and not isinstance(self.backend, (str, type)):
+            raise UsageError(f"backend must be a name or a backend class, not {type(self.backend).__name__}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise UsageError(f"jobs must be a whole number of at least 1, not {self.jobs!r}")
+
 
 @dataclass
 class Made:
