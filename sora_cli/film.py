@@ -299,6 +299,7 @@ def sign_and_report(
         if assembled.burned:
             middles = [(c.start + c.end) / 2 for c in assembled.cues]
             checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
+        checked.film = str(output)  # measured on the staged file, reported as the film it becomes
         report["qc"] = checked.to_json()
     if assembled.otio is not None:
         report["outputs"]["otio"] = str(assembled.otio)

@@ -89,3 +89,18 @@ def test_sound_never_makes_a_folder(tmp_path: Path):
         api.sound(name, tmp_path / "missing" / "x.wav")
     assert not (tmp_path / "missing").exists()
     assert api.sound(name, tmp_path / "x.wav").stat().st_size > 44
+
+
+def test_the_old_import_path_of_the_animatic_backend_still_works():
+    from sora_cli.render.animatic import AnimaticBackend
+    from sora_cli.render.animatic.backend import AnimaticBackend as Moved
+
+    assert AnimaticBackend is Moved
+
+
+def test_the_reports_qc_names_the_published_film_not_its_staged_file(tmp_path: Path):
+    board = tmp_path / "film.yaml"
+    board.write_text(small(MINIMAL), encoding="utf-8")
+    report = api.render(api.RenderRequest(board, jobs=1, use_cache=False))
+    assert report["qc"]["film"] == report["output"]["file"]
+    assert json.loads((tmp_path / "film.report.json").read_text())["qc"]["film"] == "film.mp4"

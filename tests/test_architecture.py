@@ -89,6 +89,8 @@ LAZY_MODULES = ("sora_cli.api", "sora_cli.cli")
 #: other function-level imports of sora modules, each with the reason (a cycle or a heavy dependency); keep it short.
 LAZY_ALLOWED: dict[tuple[str, str], str] = {
     ("sora_cli.entry", "sora_cli.cli"): "exit codes hold before the CLI is imported (a Ctrl-C in that second is 130)",
+    ("sora_cli.render.animatic", "sora_cli.render.animatic.backend"): "the old import path of AnimaticBackend, "
+    "resolved on first use: at package import the backend would import its parts through this package (a cycle)",
 }
 
 #: entry-point group in pyproject.toml -> the layer its targets must live in
