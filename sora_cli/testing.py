@@ -3,7 +3,8 @@
 ``make_tiny_pipeline(directory, family)`` builds a pipeline of one of the
 supported video families with every component a few kilobytes big (the sizes
 diffusers' own fast tests use), and saves it to ``directory`` the way a real
-model is laid out (``model_index.json`` and one folder per component). The
+model is laid out (``model_index.json``, or ``modular_model_index.json`` for
+Echo's modular pipeline, and one folder per component). The
 tests render films with them, and ``sora doctor --diffusers`` uses them to
 smoke-test an install. The text encoder's tokenizer is built in code from a
 small Unigram vocabulary, so nothing is ever downloaded.
@@ -20,6 +21,8 @@ FAMILIES = (
 AUDIO_FAMILIES = ("ltx2", "ltx2-i2v", "ltx2-condition")
 #: LTX-2 driven by given speech: the picture follows the line's audio (lip-sync)
 SPEECH_FAMILIES = ("ltx2-dfr",)
+#: Echo (a modular pipeline, saved as ``modular_model_index.json``): likeness images and voices as memory slots
+MEMORY_FAMILIES = ("echo",)
 #: the diffusers release that first has each family's pipeline (older ones cannot build it)
 SINCE = {
     "anyflow-far": ("AnyFlowFARPipeline", "0.39"),
@@ -28,6 +31,7 @@ SINCE = {
     "ltx2-i2v": ("LTX2ImageToVideoPipeline", "0.37"),
     "ltx2-condition": ("LTX2ConditionPipeline", "0.37"),
     "ltx2-dfr": ("LTX2DFRPipeline", "0.42.1"),
+    "echo": ("EchoModularPipeline", "0.42.1"),
 }
 
 _WORDS = [
@@ -280,13 +284,19 @@ def build_tiny_pipeline(family: str):
     import diffusers
     import torch
 
-    known = FAMILIES + AUDIO_FAMILIES + SPEECH_FAMILIES
+    known = FAMILIES + AUDIO_FAMILIES + SPEECH_FAMILIES + MEMORY_FAMILIES
     if family not in known:
         raise ValueError(f"unknown family {family!r} (families: {', '.join(known)})")
     if family in SINCE and not hasattr(diffusers, SINCE[family][0]):
         name, version = SINCE[family]
         raise RuntimeError(f"{family} needs diffusers >= {version} ({name}); installed: {diffusers.__version__}")
     torch.manual_seed(0)
+    if family == "echo":  # Echo's blocks over LTX-2's parts; its audio memory packs C x M = audio_in_channels
+        from diffusers.modular_pipelines import EchoBlocks
+
+        pipe = EchoBlocks().init_pipeline()
+        pipe.update_components(**_ltx2_components(compressing_audio_vae=True))
+        return pipe
     if family.startswith("ltx2"):
         cls = {
             "ltx2": "LTX2Pipeline",
@@ -356,5 +366,9 @@ def build_tiny_pipeline(family: str):
 def make_tiny_pipeline(directory: str | Path, family: str) -> Path:
     """Build a tiny random pipeline of ``family`` and save it to ``directory`` (returned)."""
     directory = Path(directory)
-    build_tiny_pipeline(family).save_pretrained(directory)
+    pipe = build_tiny_pipeline(family)
+    if family in MEMORY_FAMILIES:  # a modular pipeline: modular_model_index.json (its components found beside it)
+        pipe.save_pretrained(str(directory), overwrite_modular_index=True)
+    else:
+        pipe.save_pretrained(directory)
     return directory

@@ -164,6 +164,13 @@ class Cameo:
         return dict(self.manifest.get("voice") or {})
 
     @property
+    def voice_sample(self) -> Path | None:
+        """The recorded voice (``voice.wav``) the record names, when the file is there."""
+        name = self.manifest.get("voice_sample")
+        path = self.folder / name if isinstance(name, str) and re.fullmatch(_FILE_NAME, name) else None
+        return path if path is not None and path.is_file() else None
+
+    @property
     def content_hash(self) -> str:
         return str(self.manifest.get("capture_sha256", ""))
 

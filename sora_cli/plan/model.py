@@ -28,6 +28,7 @@ class ResolvedCharacter(Frozen):
     color: str  # '#rrggbb', stable for the whole film
     cameo: str | None = None
     cameo_hash: str | None = None  # the capture's hash, never its data
+    voice_sample: str | None = None  # absolute path of a cameo's recorded voice (its record's voice_sample), if any
 
 
 class WorldFacts(Frozen):
@@ -166,5 +167,7 @@ class Plan(Frozen):
 
     def summary(self) -> dict[str, Any]:
         """The documented ``sora plan --json`` shape (a superset of it), paths relative to the storyboard."""
-        keys = frozenset({"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound"})
+        keys = frozenset(
+            {"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound", "voice_sample"}
+        )
         return portable_paths(self.model_dump(mode="json"), Path(self.base_dir), keys)

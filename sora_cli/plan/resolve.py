@@ -166,6 +166,7 @@ def resolve_characters(sb: Storyboard, cameo_dirs: Path | None = None) -> dict[s
             color=(c.color or identity_color(cid, c.description)).lower(),
             cameo=c.cameo,
             cameo_hash=cameos[cid].content_hash if cid in cameos else None,
+            voice_sample=str(cameos[cid].voice_sample) if cid in cameos and cameos[cid].voice_sample else None,
         )
         for cid, c in sorted(sb.world.characters.items())
     }

@@ -22,6 +22,7 @@ import math
 import os
 from collections.abc import Generator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,6 +40,7 @@ from sora_cli.render.diffusion.preflight import (
     device_free_bytes,
     film_problems,
     generation_size,
+    index_file,
     inspect_model,
     memory_refusal,
     read_config,
@@ -70,6 +72,8 @@ AUDIO_CHOICES = ("ambience", "all", "none")
 AUDIO_PIPELINES = ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline")
 #: pipelines whose picture follows given speech (the line's audio goes in; their own sound is not used)
 SPEECH_DRIVEN = ("LTX2DFRPipeline",)
+#: modular pipelines (modular_model_index.json) with likeness and voice memory slots (see echo.py)
+MEMORY_PIPELINES = ("EchoModularPipeline",)
 DEFAULT_CHUNK_SECONDS = 2.0
 # the least value each numeric option may take (and whether it may equal it): a zero fps divides by zero mid-render
 MINIMUMS: dict[str, tuple[float, bool]] = {
@@ -138,8 +142,9 @@ class DiffusersBackend(Backend):
         if local.is_dir():
             return (
                 None
-                if (local / "model_index.json").is_file()
-                else f"{local} has no model_index.json: not a diffusers model folder"
+                if index_file(local) is not None
+                else f"{local} has no model_index.json (nor a modular pipeline's modular_model_index.json):"
+                " not a diffusers model folder"
             )
         if model.count("/") != 1 or model.startswith((".", "/")):
             return f"model {model!r} is neither a folder nor a hub id (owner/name)"
@@ -237,7 +242,7 @@ class DiffusersBackend(Backend):
         pipeline = options.get("pipeline")
         if pipeline is None and folder is not None:
             try:
-                pipeline = read_config(folder / "model_index.json").get("_class_name")
+                pipeline = read_config(index_file(folder) or folder / "model_index.json").get("_class_name")
             except ModelConfigError:
                 return None  # the preflight reports the folder
         if pipeline in AUDIO_PIPELINES:
@@ -252,7 +257,7 @@ class DiffusersBackend(Backend):
         local = Path(model).expanduser()
         local = local if local.is_absolute() else base_dir / local
         if local.is_dir():
-            return local if (local / "model_index.json").is_file() else None
+            return local if index_file(local) is not None else None
         if model.count("/") != 1:
             return None
         try:
@@ -261,7 +266,7 @@ class DiffusersBackend(Backend):
             cached = Path(snapshot_download(model, local_files_only=True))
         except Exception:
             return None
-        return cached if (cached / "model_index.json").is_file() else None
+        return cached if index_file(cached) is not None else None
 
     @classmethod
     def identity_for(cls, film: FilmSettings) -> dict[str, Any]:
@@ -301,17 +306,24 @@ class DiffusersBackend(Backend):
         dtype_name = options.get("dtype") or ("bfloat16" if device.startswith("cuda") else "float32")
         dtype = getattr(torch, dtype_name)
         folder = self._model_folder(film)
+        cached = self._resolve_folder(film.model, film.base_dir) if folder is None else None
+        if cached is not None and index_file(cached) == cached / "modular_model_index.json":
+            folder = cached  # a modular pipeline from the hub cache loads from its snapshot folder
         source = str(folder) if folder is not None else film.model
+        index = index_file(folder) if folder is not None else None
         try:
-            class_name = options.get("pipeline") or (
-                json.loads((folder / "model_index.json").read_text())["_class_name"] if folder else None
-            )
+            class_name = options.get("pipeline") or (json.loads(index.read_text())["_class_name"] if index else None)
             if class_name and not hasattr(diffusers, class_name):
                 since = SINCE.get(class_name)
                 needs = f"diffusers >= {since}" if since else "a diffusers that has it"
                 raise UsageError(f"{class_name} needs {needs} (installed: diffusers {diffusers.__version__})")
-            cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
-            self.pipe = cls.from_pretrained(source, dtype=dtype)
+            if index is not None and index.name == "modular_model_index.json":
+                from sora_cli.render.diffusion import echo
+
+                self.pipe = echo.load(folder, json.loads(index.read_text()), dtype)
+            else:
+                cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
+                self.pipe = cls.from_pretrained(source, dtype=dtype)
         except UsageError:
             raise
         except Exception as exc:
@@ -337,9 +349,9 @@ class DiffusersBackend(Backend):
         self.audio_mode = options.get("audio", "ambience") if makes_sound else None
         self.audio_rate = int(self.pipe.vocoder.config.output_sampling_rate) if makes_sound else 0
         offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
-        if offload == "model" and device.startswith("cuda"):
+        if offload == "model" and device.startswith("cuda") and hasattr(self.pipe, "enable_model_cpu_offload"):
             self.pipe.enable_model_cpu_offload()
-        elif offload == "sequential" and device.startswith("cuda"):
+        elif offload == "sequential" and device.startswith("cuda") and hasattr(self.pipe, "enable_sequential_cpu_offload"):
             self.pipe.enable_sequential_cpu_offload()
         else:
             self.pipe.to(device)
@@ -355,6 +367,20 @@ class DiffusersBackend(Backend):
             for cid, char in film.characters.items()
             if char.reference
         }
+        self.voices: dict[str, Any] = {}  # a cameo's voice sample, encoded once per film for memory families
+        if self.pipeline_class in MEMORY_PIPELINES:
+            from sora_cli.audio_files import AudioFileError
+            from sora_cli.render.diffusion.echo import voice_latents
+
+            for cid, char in film.characters.items():
+                if not char.voice_sample:
+                    continue
+                try:
+                    self.voices[cid] = voice_latents(self.pipe, char.voice_sample)
+                except AudioFileError as exc:
+                    raise UsageError(
+                        f"cameo {char.cameo!r}: its voice sample {char.voice_sample} cannot be read: {exc}"
+                    ) from None
 
     def _memory_plan(self, options: dict[str, Any], device: str, dtype: str) -> Any:
         """The offload plan from the model's configs and the device's free memory (None without configs)."""
@@ -433,6 +459,7 @@ class DiffusersBackend(Backend):
                 context=context,
                 references=references,
                 visemes=visemes,
+                voices={cid: self.voices[cid] for cid in shot.cast if cid in self.voices},
                 extra={
                     "num_inference_steps": int(film.options.get("steps", 30)),
                     "guidance_scale": float(film.options.get("guidance", 5.0)),
@@ -459,11 +486,15 @@ class DiffusersBackend(Backend):
                 for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale"):
                     kwargs.pop(unsupported)
                 kwargs.update(self._dfr_extra(summary, speech, start, chunk))
+            if self.pipeline_class in MEMORY_PIPELINES:
+                kwargs.update(self._echo_extra(kwargs))
             try:
                 if latent_call is not None and latent_call.history:
                     repeated = latent_call.repeated  # the history's decoded frames, not a pixel prefix
                 if latent_call is not None and latent_call.runner is not None:
                     out = latent_call.runner(**kwargs)
+                elif self.pipeline_class in MEMORY_PIPELINES:  # a modular pipeline returns what it is asked for
+                    out = SimpleNamespace(frames=self.pipe(**kwargs, output="videos"), audio=None)
                 else:
                     out = self.pipe(**kwargs)
                 video = out.frames
@@ -556,6 +587,18 @@ class DiffusersBackend(Backend):
             summary["speech"] = {"from": round(start, 6), "audio_latents": int(latents.shape[2])}
         return extra
 
+    def _echo_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Echo's call: no negative prompt, guidance, step count or callback; its DMD sigmas (``steps`` evenly
+        spaced ones when set), the model's frame rate."""
+        from sora_cli.render.diffusion.echo import sigmas
+
+        for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale", "callback_on_step_end"):
+            kwargs.pop(unsupported, None)
+        steps = self.film.options.get("steps")
+        schedule = sigmas(None if steps is None else int(steps))
+        self._steps = len(schedule) - 1
+        return {"sigmas": schedule, "frame_rate": float(self.fps)}
+
     def _step_callback(self, pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.on_step is not None:
             self.on_step(step + 1, self._steps)
@@ -567,9 +610,13 @@ def _identity_received(
 ) -> dict[str, str]:
     """What of each cast member's likeness reached the model on the shot's first call, said per member."""
     given = summary.get("reference_images", {})
+    memory = summary.get("memory", {})
     said: dict[str, str] = {}
     for cid in cast:
-        if cid not in references:
+        if cid in memory:  # Echo: memory slots, and the cameo's voice on the member's first one
+            images = f"{memory[cid]['images']} likeness image(s) as memory images"
+            said[cid] = images + (" and the cameo's voice sample as audio memory" if memory[cid]["voice"] else "")
+        elif cid not in references:
             said[cid] = "no likeness images"
         elif cid in given:
             said[cid] = f"{given[cid]} likeness image(s) as reference_images"

@@ -19,6 +19,9 @@ call, and says which conditioning the call received (for the report):
   ``LTX2VideoCondition`` at index 0; a dialogue shot's speech goes in as
   ``audio_latents`` with ``freeze_audio=True`` (:mod:`.speech`), so the mouth
   follows the words the film plays.
+* Echo (modular): every cast member's likeness images as ``memory_images``
+  and a cameo's voice sample as audio memory (:mod:`.echo`); continue from the
+  previous last frame as its clean first frame (``image``).
 * Text-to-video (LTX, Wan, CogVideoX): text only.
 * AnyFlow-FAR and LTX-2 condition: continue from the previous shot's latents
   (``video_latents``; ``condition_latents`` through the LTX-2 modular blocks),
@@ -29,7 +32,7 @@ first frame alone and every later latent from a group of frames, so the tail
 latents of a clip are not a fresh encode of its last frames:
 
 * LTX condition, LTX-2 image-to-video (and LTX-2 condition without carried
-  latents), Wan I2V/VACE, CogVideoX I2V (pixel families): the previous
+  latents), Wan I2V/VACE, CogVideoX I2V, Echo (pixel families): the previous
   frames are handed over as pixels and the pipeline encodes them afresh as the
   new clip's first frame(s), which is what they were trained on; the frames
   decoded from that conditioning repeat the previous ones and are dropped.
@@ -61,6 +64,8 @@ class Request:
     #: the plan's lip-sync track, shot-local: (seconds from the shot's start, speaker, mouth shape), for any family
     #: that can steer a mouth with it (none in diffusers 0.42.1 does; LTX-2 DFR follows the speech itself)
     visemes: tuple[tuple[float, str, str], ...] = ()
+    #: cast member -> a cameo's voice sample as the model encodes it (Echo's audio memory; see echo.py)
+    voices: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,18 @@ class Adapter:
             else:  # these pipelines always need an image: a neutral grey start
                 kwargs["image"] = Image.new("RGB", (req.width, req.height), (128, 128, 128))
                 summary["neutral_first_frame"] = True
+        elif pipeline_cls == "EchoModularPipeline":
+            from sora_cli.render.diffusion.echo import memory
+
+            if req.context:  # the previous last frame as Echo's clean first frame
+                kwargs["image"] = req.context[-1]
+                summary["previous_frames"] = 1
+                repeated = 1
+            images, voices, given = memory(tuple(req.references), req.references, req.voices)
+            if images:
+                kwargs["memory_images"] = [_fit(img, req) for img in images]
+                kwargs["voice_memory_latents"] = voices
+                summary["memory"] = given
         elif pipeline_cls == "WanVACEPipeline":
             context = req.context[-self.context_frames :] if req.context else []
             blank = Image.new("RGB", (req.width, req.height), (128, 128, 128))
@@ -163,4 +180,6 @@ ADAPTERS: dict[str, Adapter] = {
     # latent history (see latents.py): the call itself is built there
     "AnyFlowFARPipeline": Adapter("anyflow-far", 4, 1, 16),
     "HeliosPipeline": Adapter("helios", 4, 1, 24),
+    # memory slots: the cast's likeness images and a cameo's voice (see echo.py)
+    "EchoModularPipeline": Adapter("echo", 8, 1, 24),
 }

@@ -2,8 +2,8 @@
 
 A real checkpoint rejects sizes and frame counts it was not built for, and can
 need more memory than the device has. This module reads a diffusers model
-folder's ``model_index.json`` and its components' ``config.json`` files, never
-the weights, and says:
+folder's ``model_index.json`` (a modular pipeline's ``modular_model_index.json``)
+and its components' ``config.json`` files, never the weights, and says:
 
 * the pipeline and its family, the native size, frame count and frame rate
   (the pipeline's own ``__call__`` defaults, corrected for checkpoints known to
@@ -155,6 +155,16 @@ def _int(config: dict[str, Any], key: str, default: int, where: str) -> int:
     return int(value)
 
 
+#: a pipeline's index: a classic pipeline's, else a modular pipeline's (Echo), whose entries are
+#: ``[library, class, {loading spec}]`` rather than ``[library, class]``
+INDEX_FILES = ("model_index.json", "modular_model_index.json")
+
+
+def index_file(folder: Path) -> Path | None:
+    """The folder's pipeline index (``model_index.json`` or ``modular_model_index.json``), or None."""
+    return next((folder / name for name in INDEX_FILES if (folder / name).is_file()), None)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     return read_config(path)
 
@@ -270,8 +280,15 @@ def _pipeline_defaults(pipeline: str) -> dict[str, Any]:
         since = SINCE.get(pipeline)
         needs = f"needs diffusers >= {since}" if since else "is not a diffusers pipeline class"
         raise ModelConfigError(f"pipeline {pipeline} {needs} (installed: diffusers {diffusers.__version__})")
+    wanted = ("height", "width", "num_frames", "frame_rate")
+    blocks = getattr(cls, "default_blocks_name", None)
+    if blocks and hasattr(diffusers, blocks):  # a modular pipeline: its blocks' declared input defaults
+        defaults = {p.name: p.default for p in getattr(diffusers, blocks)().inputs if p.name}
+        if "model_frame_rate" in defaults:  # Echo: the rate it was trained at (frame_rate is only a default)
+            defaults["frame_rate"] = defaults["model_frame_rate"]
+        return {k: defaults[k] for k in wanted if defaults.get(k) is not None}
     params = inspect.signature(cls.__call__).parameters
-    return {k: params[k].default for k in ("height", "width", "num_frames", "frame_rate") if k in params}
+    return {k: params[k].default for k in wanted if k in params}
 
 
 def family_of(pipeline: str) -> str:
@@ -282,6 +299,7 @@ def family_of(pipeline: str) -> str:
         ("CogVideoX", "cogvideox"),
         ("Helios", "helios"),
         ("AnyFlow", "anyflow"),
+        ("Echo", "echo"),
     ):
         if pipeline.startswith(prefix):
             return family
@@ -297,25 +315,29 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     is not a positive whole number, a weights file that is not safetensors.
     """
     folder = Path(folder)
-    index = read_config(folder / "model_index.json")
+    index_path = index_file(folder) or folder / "model_index.json"
+    index = read_config(index_path)
     components = {
-        name: spec
+        name: spec[:2]  # a modular index adds a loading spec after [library, class]
         for name, spec in index.items()
-        if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0] is not None
+        if not name.startswith("_")
+        and isinstance(spec, list)
+        and (len(spec) == 2 or (len(spec) == 3 and index_path.name != "model_index.json"))
+        and spec[0] is not None
     }
     if not components:
-        raise ModelConfigError(f"{folder / 'model_index.json'} lists no components (transformer, vae, ...)")
+        raise ModelConfigError(f"{index_path} lists no components (transformer, vae, ...)")
     named = index.get("_class_name")
     pipeline = pipeline or named
     if not pipeline:
         raise ModelConfigError(
-            f"{folder / 'model_index.json'} names no pipeline (_class_name); set it or options.pipeline"
+            f"{index_path} names no pipeline (_class_name); set it or options.pipeline"
         )
     if not isinstance(pipeline, str) or not pipeline.isidentifier():
-        raise ModelConfigError(f"{folder / 'model_index.json'}: _class_name {pipeline!r} is not a class name")
+        raise ModelConfigError(f"{index_path}: _class_name {pipeline!r} is not a class name")
     for name, spec in components.items():
         if not all(isinstance(part, str) for part in spec):
-            raise ModelConfigError(f"{folder / 'model_index.json'}: {name} must be [library, class], got {spec!r}")
+            raise ModelConfigError(f"{index_path}: {name} must be [library, class], got {index[name]!r}")
     for name in ("transformer", "unet", "vae"):
         if name in components and not (folder / name / "config.json").is_file():
             raise ModelConfigError(f"{folder / name} has no config.json (component {name!r} cannot be built)")
@@ -418,6 +440,8 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
         if not transformer.get("patch_size_t"):
             info.max_frames = info.native_frames  # CogVideoX 1.0 was trained on 49 frames; 1.5 on more
         info.frame_multiple = temporal * (int(transformer.get("patch_size_t") or 1))
+    if info.family == "echo":  # a guidance-free (DMD) checkpoint: one transformer pass per step
+        info.classifier_free_guidance = False
     if info.family in ("ltx", "ltx2"):  # their check_inputs ask multiples of 32 whatever the VAE compresses
         info.size_multiple = max(info.size_multiple, 32)
     # parameters, component by component
@@ -690,6 +714,8 @@ def describe(
 
 
 def _sound(info: ModelInfo) -> str:
+    if info.family == "echo":
+        return "memory: likeness images and a cameo's voice sample as memory slots (its own sound is not used)"
     if info.pipeline == "LTX2DFRPipeline":
         return "driven: dialogue shots give it the line's speech (freeze_audio), the mouth follows the words"
     return "made with the picture (a stem of the mix: backend.options.audio)" if info.family == "ltx2" else "none"

@@ -60,7 +60,7 @@ def log_mel(samples: np.ndarray, rate: int, hop: int, mel_bins: int) -> Any:
     import torch
     from transformers.audio_utils import mel_filter_bank
 
-    wave = torch.from_numpy(np.asarray(samples, np.float32)).repeat(2, 1)  # the VAE hears stereo
+    wave = torch.from_numpy(np.array(samples, np.float32)).repeat(2, 1)  # the VAE hears stereo
     if wave.shape[-1] < N_FFT:
         wave = torch.nn.functional.pad(wave, (0, N_FFT - wave.shape[-1]))
     spec = torch.stft(
