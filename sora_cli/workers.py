@@ -72,9 +72,9 @@ def die_with_parent(parent: int) -> None:
 
 def worker_init(parent: int) -> None:
     """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
+    quiet_interrupts()  # first: a render that fails at once interrupts workers still starting (no traceback)
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
-    quiet_interrupts()
     quiet_fontconfig()
 
 

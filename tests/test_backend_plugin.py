@@ -254,3 +254,17 @@ def test_a_backend_that_fails_in_a_shot_is_named_with_the_shot(tmp_path, cls, me
     assert not isinstance(failed.value, UsageError)
     assert message in str(failed.value) and "\n" not in str(failed.value)
     assert not (tmp_path / "film.mp4").exists()
+
+
+def test_a_plugin_that_raises_in_a_shot_is_exit_1_with_one_line(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    plugin = PLUGIN.replace("        def frames():", "        raise RuntimeError('boom')\n\n        def frames():")
+    _install_broken(site, "sora_broken:Solid", plugin)
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+    done = _sora(site, "render", str(board), "--no-qc", "--jobs", "1", "-q")
+    assert done.returncode == 1, done.stderr
+    # the last line is sora's one line (a sound worker still starting when the render stops may print before it)
+    assert done.stderr.strip().splitlines()[-1] == "sora: backend 'solid' failed on shot 'first': RuntimeError: boom"
+    assert not (tmp_path / "film.mp4").exists()
