@@ -51,6 +51,22 @@ def quiet_interrupts() -> None:
     signal.signal(signal.SIGINT, on_interrupt)
 
 
+def _quiet_from_the_start() -> None:
+    """Run in every forked child before anything else: idle, and quiet on Ctrl-C.
+
+    A render that fails at once interrupts pool workers that may still be starting,
+    before their initializer has run; the interrupt must not print a traceback
+    from the pool's start-up code there either. A child forked by a busy worker
+    (a matrix master's own pools) starts idle.
+    """
+    _worker["busy"], _worker["interrupted"] = False, False
+    with contextlib.suppress(ValueError):  # (signal handlers only from the main thread)
+        quiet_interrupts()
+
+
+os.register_at_fork(after_in_child=_quiet_from_the_start)
+
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
