@@ -237,6 +237,8 @@ def test_auto_offload_picks_the_cheapest_plan_that_fits(infos):
     assert not tight.fits and tight.offload == "sequential"
     on_cpu = choose_plan(wan, 832, 480, 81, "float32", 24 * GIB, on_gpu=False)
     assert on_cpu.offload == "none"
+    asked = choose_plan(wan, 832, 480, 81, "float32", 24 * GIB, "sequential", on_gpu=False)
+    assert asked.offload == "none" and "offload sequential asked, ignored off a GPU" in asked.reason
 
 
 def test_settings_a_model_cannot_honour_are_named_with_what_it_allows(infos):

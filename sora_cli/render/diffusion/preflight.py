@@ -597,6 +597,8 @@ def choose_plan(
         tiled = bool(tiling)
         peak = peak_bytes(info, est, mode, tiled)
         why = "no offload off a GPU" if not on_gpu else "as asked" if requested != "auto" else "free memory unknown"
+        if not on_gpu and requested not in ("auto", "none"):  # said, so a doctor run does not read as obeyed
+            why = f"offload {requested} asked, ignored off a GPU (no offload on the CPU)"
         return Plan(mode, tiled, peak, free, None if free is None else peak <= free, why)
     budget = int(free * 0.9)
     candidates = [(m, t) for m in ("none", "model", "sequential") for t in (False, True)]
