@@ -174,11 +174,9 @@ def render_deliverables(
 
     Returns the manifest written as ``folder/deliverables.json``.
     """
-    from sora_cli.masters import default_folder, deliverable_names, render_masters
+    from sora_cli.masters import default_folder, render_masters
 
-    return render_masters(
-        request, names or deliverable_names(request), folder or default_folder(request.storyboard), progress
-    )
+    return render_masters(request, list(names), folder or default_folder(request.storyboard), progress)
 
 
 def deliverables_folder(storyboard: str | Path) -> Path:

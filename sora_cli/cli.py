@@ -343,6 +343,8 @@ def render(
     from sora_cli.progress_ui import choose
 
     with _guard():
+        if deliverable and all_deliverables:
+            raise UsageError("--deliverable and --all-deliverables: give one (--all-deliverables renders every entry)")
         request = api.RenderRequest(
             storyboard=file,
             output=output,
@@ -481,13 +483,16 @@ def _render_masters(
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     elif not quiet:
         for e in manifest["deliverables"]:
+            if e["name"] not in manifest.get("rendered", [e["name"]]):
+                continue
             st, qc = e["settings"], e["qc"]
             verdict = "" if qc is None else f", {'passes' if qc['passed'] else 'FAILS'} {qc['profile']}"
             _stderr().print(
                 f"[green]wrote[/] {escape(str(folder / e['file']))}  {st['width']}x{st['height']} @ {st['fps']} fps, "
                 f"{st['duration']:.2f} s, {e['bytes']} bytes{verdict}"
             )
-    failed = [e["name"] for e in manifest["deliverables"] if e["qc"] and not e["qc"]["passed"]]
+    rendered = set(manifest.get("rendered", []))
+    failed = [e["name"] for e in manifest["deliverables"] if e["name"] in rendered and e["qc"] and not e["qc"]["passed"]]
     if failed:
         _fail(f"out of spec (sora qc): {', '.join(failed)}; the films are kept", QC_FAILED)
 

@@ -252,3 +252,60 @@ def test_masters_of_one_soundtrack_share_a_worker() -> None:
     ]
     assert worker_groups(["a", "b", "c", "d"], dict.fromkeys("abcd", "en"), {}, 2) == [["a", "b"], ["c", "d"]]
     assert sorted(map(len, worker_groups(["a", "b", "c"], {}, {}, 3))) == [1, 1, 1]  # unkeyed: each alone
+
+
+SMALL = """\
+version: 1
+title: S
+output: {width: 128, height: 72, fps: 6, subtitles: sidecar}
+backend: {name: animatic, options: {slate: false, captions: false, name_tags: false}}
+world:
+  location: "a room"
+  characters:
+    ana: {description: "a woman"}
+shots:
+  - id: a
+    duration: 1
+    cast: [ana]
+    dialogue: [{speaker: ana, line: "Hi.", translations: {de: "Hallo."}}]
+deliverables:
+  - {name: one}
+  - {name: two, width: 72, height: 128, language: de}
+"""
+
+
+def test_all_deliverables_from_stdin_and_a_subset_rerun_keeps_the_listing_true(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    result = run_cli("render", "-", "--all-deliverables", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr  # stdin read once, not once per step
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["one.mp4", "two.mp4"]
+    result = run_cli("render", "-", "--deliverable", "two", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr
+    manifest = json.loads((out / "deliverables.json").read_text())
+    assert [e["name"] for e in manifest["deliverables"]] == ["one", "two"]  # one is still in the folder
+    assert manifest["rendered"] == ["two"]
+    for e in manifest["deliverables"]:
+        assert (out / e["file"]).stat().st_size == e["bytes"]
+    (out / "one.mp4").unlink()  # a master gone from the folder leaves the listing
+    result = run_cli("render", "-", "--deliverable", "two", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr
+    assert [e["name"] for e in json.loads((out / "deliverables.json").read_text())["deliverables"]] == ["two"]
+
+
+def test_an_unusable_output_folder_is_a_usage_error(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    afile = tmp_path / "afile"
+    afile.write_text("mine", encoding="utf-8")
+    for target in (afile / "sub", afile, Path("/proc/sora-not-here")):
+        result = run_cli("render", str(sb), "--all-deliverables", "-o", str(target), "-q")
+        assert result.code == 2, (target, result.stderr)
+        assert "internal error" not in result.stderr and str(target) in result.stderr
+    assert afile.read_text(encoding="utf-8") == "mine"
+
+
+def test_one_deliverable_and_all_deliverables_together_are_refused(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    result = run_cli("render", str(sb), "--deliverable", "one", "--all-deliverables", "-o", str(tmp_path / "m"))
+    assert result.code == 2 and "--all-deliverables" in result.stderr and not (tmp_path / "m").exists()
