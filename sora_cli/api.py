@@ -17,6 +17,7 @@ A render from Python::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from importlib import resources
@@ -136,10 +137,38 @@ def validate(
     result = Validation(list(files))
     for file in files:
         try:
-            plan(file, cameo_dirs, policy, backend, model, allow_assets)
+            sb = overridden(
+                load_storyboard(file, cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model)
+            )
+            preflight(sb, cameo_dirs, backend)
         except StoryboardError as exc:
             result.problems.extend(exc.problems)
+            continue
+        result.problems.extend(plan_problems(sb, cameo_dirs))
     return result
+
+
+def plan_problems(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem]:
+    """Every problem of planning the film and each of its ``deliverables:`` (its language, cut and frame):
+    a translation too long for a fixed-length shot is found here, not when that master renders. A
+    deliverable's problems name it; one the film has too is said once."""
+    problems: list[Problem] = []
+    try:
+        make_plan(sb, cameo_dirs)
+    except StoryboardError as exc:
+        problems.extend(exc.problems)
+    film = set(problems)
+    for d in sb.deliverables:
+        try:
+            make_plan(overridden(sb, Overrides(deliverable=d.name)), cameo_dirs)
+        except StoryboardError as exc:
+            for p in exc.problems:
+                if p in film:
+                    continue
+                if f"deliverable {d.name!r}" not in p.message:
+                    p = dataclasses.replace(p, message=f"deliverable {d.name!r}: {p.message}")
+                problems.append(p)
+    return problems
 
 
 def schema() -> str:

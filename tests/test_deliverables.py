@@ -309,3 +309,31 @@ def test_one_deliverable_and_all_deliverables_together_are_refused(tmp_path: Pat
     sb.write_text(SMALL, encoding="utf-8")
     result = run_cli("render", str(sb), "--deliverable", "one", "--all-deliverables", "-o", str(tmp_path / "m"))
     assert result.code == 2 and "--all-deliverables" in result.stderr and not (tmp_path / "m").exists()
+
+
+def test_validate_plans_every_deliverable_and_names_the_one_that_overruns(tmp_path: Path) -> None:
+    long = "Guten Morgen, meine sehr verehrten Damen und Herren, willkommen in unserem Café."
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL.replace('"Hallo."', f'"{long}"'), encoding="utf-8")
+    for args in (("validate", str(sb)), ("validate", "-")):
+        result = run_cli(*args, stdin=sb.read_text(encoding="utf-8"))
+        assert result.code == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if "dialogue[0]" in line]
+        assert len(lines) == 1 and "deliverable 'two'" in lines[0] and ":13:" in lines[0]
+        assert "past the end of shot 'a'" in lines[0]
+    sb.write_text(SMALL, encoding="utf-8")
+    assert run_cli("validate", str(sb)).code == 0  # the same storyboard with a line that fits
+
+
+def test_a_profile_that_fixes_the_size_refuses_a_conflicting_size_at_validate(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    text = SMALL.replace("fps: 6,", "fps: 24,").replace(
+        "{name: one}", "{name: one, profile: social-9x16, width: 1920, height: 1080}"
+    )
+    sb.write_text(text, encoding="utf-8")
+    result = run_cli("validate", str(sb))
+    assert result.code == 2
+    assert "deliverables[0].width" in result.stderr and "1080" in result.stderr
+    assert "deliverables[0].height" in result.stderr and "1920" in result.stderr
+    sb.write_text(text.replace(", width: 1920, height: 1080}", "}"), encoding="utf-8")
+    assert run_cli("validate", str(sb)).code == 0, "the profile's own size is taken"

@@ -167,6 +167,41 @@ def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
                 load_profile(d.profile, source.base_dir)
             except (ProfileError, OSError) as exc:
                 problems.append(source.problem(base + ("profile",), str(exc)))
+        if d.profile or d.width or d.height or d.fps:
+            problems.extend(_check_profile_picture(sb, d, base, source))
+    return problems
+
+
+def _check_profile_picture(sb: Storyboard, d: Deliverable, base: tuple[Any, ...], source: SourceMap) -> list[Problem]:
+    """A profile that fixes the frame size or rates (``social-9x16``: 1080x1920) against the deliverable's own
+    ``width``/``height``/``fps``: a master that cannot pass its own profile's qc is refused here, not after
+    it is rendered."""
+    out = output_of(sb, d)
+    try:
+        picture = load_profile(out["profile"], source.base_dir).picture
+    except (ProfileError, OSError):
+        return []  # reported with the profile
+    problems = []
+    for key in ("width", "height"):
+        need = getattr(picture, key)
+        if need is not None and out[key] != need:
+            at = base + (key,) if getattr(d, key) else base + ("profile",)
+            problems.append(
+                source.problem(
+                    at,
+                    f"deliverable {d.name!r}: the {out['profile']} profile needs a {key} of {need} "
+                    f"(a {picture.width or 'any'}x{picture.height or 'any'} frame), got {out[key]}; "
+                    f"leave {key} out to take the profile's",
+                )
+            )
+    if picture.fps and not any(abs(out["fps"] - f) < 1e-3 for f in picture.fps):
+        at = base + ("fps",) if d.fps else base + ("profile",)
+        allowed = ", ".join(f"{f:g}" for f in picture.fps)
+        problems.append(
+            source.problem(
+                at, f"deliverable {d.name!r}: the {out['profile']} profile allows {allowed} fps, got {out['fps']:g}"
+            )
+        )
     return problems
 
 
