@@ -723,6 +723,8 @@ def print_qc(console: Console, result: dict) -> None:
         status = "[green]ok[/]" if check["passed"] else "[red]FAIL[/]"
         if check.get("note") == "reported":
             status = "[dim]info[/]"
+        elif str(check.get("note", "")).startswith("skipped"):
+            status = "[dim]skipped[/]"
         at = ", ".join(f"{t:g}" for t in check["at"][:6]) + (" ..." if len(check["at"]) > 6 else "")
         table.add_row(
             escape(check["id"]), escape(shown + unit), escape("-" if limit is None else str(limit)), status, at

@@ -40,7 +40,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
-from sora_cli.qc import profile_for, run_qc
+from sora_cli.qc import as_draft, profile_for, run_qc
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.chain import ShotFile
@@ -286,6 +286,8 @@ def sign_and_report(
         profile = profile_for(None, plan)
         sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
         checked = run_qc(assembled.film, profile, plan, sidecars)
+        if request.draft:  # a preview: its size and rate are the draft's, every other check applies
+            checked = as_draft(checked)
         if assembled.burned:
             from sora_cli.qc.burned import burned_caption_check  # OpenCV: only for burned subtitles
 

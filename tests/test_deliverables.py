@@ -337,3 +337,18 @@ def test_a_profile_that_fixes_the_size_refuses_a_conflicting_size_at_validate(tm
     assert "deliverables[0].height" in result.stderr and "1920" in result.stderr
     sb.write_text(text.replace(", width: 1920, height: 1080}", "}"), encoding="utf-8")
     assert run_cli("validate", str(sb)).code == 0, "the profile's own size is taken"
+
+
+def test_a_draft_of_a_size_fixed_profile_skips_only_the_size_and_rate_checks(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    text = SMALL.replace("fps: 6,", "fps: 24,").replace("{name: one}", "{name: one, profile: social-9x16}")
+    sb.write_text(text, encoding="utf-8")
+    out = tmp_path / "m"
+    result = run_cli("render", str(sb), "--deliverable", "one", "--draft", "-o", str(out), "-q", "-j", "1")
+    assert result.code == 0, result.stderr
+    width, height, _ = _size(out / "one.mp4")
+    assert (width, height) == (540, 960)  # a quarter of the pixels of 1080x1920: not the profile's size
+    checks = {c["id"]: c for c in json.loads((out / "one.report.json").read_text())["qc"]["checks"]}
+    assert checks["picture.size"]["value"] == "540x960" and "skipped for --draft" in checks["picture.size"]["note"]
+    assert "skipped" in checks["picture.frame_rate"].get("note", "")
+    assert sum("skipped" in c.get("note", "") for c in checks.values()) == 2  # every other check still applies
