@@ -146,7 +146,7 @@ def render_film(
             report = sign_and_report(
                 plan, request, made, assembled, output, publisher, progress, (started, assemble_started)
             )
-            report["set"] = {target.name: file_digest(tmp) for target, tmp in publisher.staged.items()}
+            report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
             write_report(publisher.stage(report_path(output)), report)
             faults.checkpoint("before-publish")
             publisher.publish(stale_files(output, report["outputs"]))
@@ -296,6 +296,8 @@ def sign_and_report(
         report["qc"] = checked.to_json()
     if assembled.otio is not None:
         report["outputs"]["otio"] = str(assembled.otio)
+        if assembled.media is not None:
+            report["outputs"]["media"] = str(assembled.media)
     return report
 
 

@@ -352,3 +352,39 @@ def test_a_draft_of_a_size_fixed_profile_skips_only_the_size_and_rate_checks(tmp
     assert checks["picture.size"]["value"] == "540x960" and "skipped for --draft" in checks["picture.size"]["note"]
     assert "skipped" in checks["picture.frame_rate"].get("note", "")
     assert sum("skipped" in c.get("note", "") for c in checks.values()) == 2  # every other check still applies
+
+
+def test_otio_reruns_replace_one_media_folder_of_copies(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    film, cache = tmp_path / "out" / "film.mp4", tmp_path / "cache"
+    args = ("render", str(sb), "-o", str(film), "--cache-dir", str(cache), "-q", "-j", "1", "--no-qc")
+    for _ in range(2):
+        result = run_cli(*args, "--otio")
+        assert result.code == 0, result.stderr
+    folder = film.parent
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["film.media"]  # no hidden temp folders
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    timeline = otio.adapters.read_from_file(str(folder / "film.otio"))
+    urls = [c.media_reference.target_url for c in timeline.tracks[0].find_clips()]
+    assert urls == ["film.media/01-a.mp4"]
+    cached = {(p.stat().st_dev, p.stat().st_ino) for p in cache.rglob("*") if p.is_file()}
+    for clip in (folder / "film.media").iterdir():
+        st = clip.stat()
+        assert st.st_nlink == 1 and (st.st_dev, st.st_ino) not in cached  # a copy: editing it spares the cache
+    result = run_cli(*args)  # without --otio: the timeline and its media leave with the old set
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["film.mp4", "film.report.json", "film.srt", "film.vtt"]
+
+
+def test_a_folder_that_is_not_sora_media_is_not_replaced(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    mine = tmp_path / "film.media"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run_cli("render", str(sb), "-o", str(tmp_path / "film.mp4"), "--otio", "-q")
+    assert result.code == 2 and "film.media" in result.stderr
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
