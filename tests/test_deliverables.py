@@ -388,3 +388,16 @@ def test_a_folder_that_is_not_sora_media_is_not_replaced(tmp_path: Path) -> None
     result = run_cli("render", str(sb), "-o", str(tmp_path / "film.mp4"), "--otio", "-q")
     assert result.code == 2 and "film.media" in result.stderr
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_zh_speaks_mandarin_and_a_subtitle_mode_listed_twice_is_located() -> None:
+    from sora_cli.storyboard.deliverables import language_voice
+
+    assert language_voice("zh") == "cmn"
+    text = SMALL.replace('"Hallo."}', '"Hallo.", zh: "你好"}').replace(
+        "{name: one}", "{name: one, language: zh, subtitles: [burn, burn]}"
+    )
+    problems = problems_of(text)
+    assert len(problems) == 1 and "deliverables[0].subtitles" in problems[0] and "burn is listed twice" in problems[0]
+    assert problems_of(text.replace("[burn, burn]", "[burn]")) == []  # zh is a voice: espeak-ng's cmn
+    assert "listed twice" in problems_of(SMALL.replace("subtitles: sidecar}", "subtitles: [soft, soft]}"))[0]

@@ -79,6 +79,10 @@ def voice_in(char: Character, language: str) -> Voice:
     return base.model_copy(update={"voice": language_voice(language, base.engine)})
 
 
+#: language codes espeak-ng spells otherwise (``zh`` is Mandarin: ``cmn``)
+ESPEAK_LANGUAGES = {"zh": "cmn", "zh-cn": "cmn", "zh-tw": "cmn"}
+
+
 @functools.lru_cache(maxsize=256)
 def language_voice(language: str, engine_name: str | None = None) -> str:
     """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
@@ -86,6 +90,7 @@ def language_voice(language: str, engine_name: str | None = None) -> str:
     name = engine_name or DEFAULT_ENGINE
     if name not in installed_engines():
         return language
+    language = ESPEAK_LANGUAGES.get(language, language) if name == DEFAULT_ENGINE else language
     voices = set(engine(name).voice_names())
     for candidate in (language, f"{language}-{language}", f"{language}-us"):
         if candidate in voices:
