@@ -398,6 +398,6 @@ def test_zh_speaks_mandarin_and_a_subtitle_mode_listed_twice_is_located() -> Non
         "{name: one}", "{name: one, language: zh, subtitles: [burn, burn]}"
     )
     problems = problems_of(text)
-    assert len(problems) == 1 and "deliverables[0].subtitles" in problems[0] and "burn is listed twice" in problems[0]
+    assert len(problems) == 1 and "deliverables[0].subtitles[1]" in problems[0] and "'burn' is listed twice" in problems[0]
     assert problems_of(text.replace("[burn, burn]", "[burn]")) == []  # zh is a voice: espeak-ng's cmn
     assert "listed twice" in problems_of(SMALL.replace("subtitles: sidecar}", "subtitles: [soft, soft]}"))[0]

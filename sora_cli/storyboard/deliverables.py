@@ -148,11 +148,12 @@ def frames(sb: Storyboard) -> list[tuple[str, int, int, str, tuple[str, ...] | N
 
 
 def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _modes_once(list(sb.output.subtitles), ("output", "subtitles"), source)
     seen: set[str] = set()
     ids = [shot.id for shot in sb.shots]
     for k, d in enumerate(sb.deliverables):
         base = ("deliverables", k)
+        problems += _modes_once(list(d.subtitles or []), base + ("subtitles",), source)
         if d.name in seen:
             problems.append(source.problem(base + ("name",), f"deliverable {d.name!r} is listed twice"))
         seen.add(d.name)
@@ -175,6 +176,15 @@ def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
         if d.profile or d.width or d.height or d.fps:
             problems.extend(_check_profile_picture(sb, d, base, source))
     return problems
+
+
+def _modes_once(modes: list[str], at: tuple[Any, ...], source: SourceMap) -> list[Problem]:
+    """A subtitle mode listed twice is a mistake (``[burn, burn]``), not a request to do it twice."""
+    return [
+        source.problem(at + (j,), f"{mode!r} is listed twice; list each mode once (none, sidecar, soft, burn)")
+        for j, mode in enumerate(modes)
+        if mode in modes[:j]
+    ]
 
 
 def _check_profile_picture(sb: Storyboard, d: Deliverable, base: tuple[Any, ...], source: SourceMap) -> list[Problem]:
@@ -204,7 +214,8 @@ def _check_profile_picture(sb: Storyboard, d: Deliverable, base: tuple[Any, ...]
         allowed = ", ".join(f"{f:g}" for f in picture.fps)
         problems.append(
             source.problem(
-                at, f"deliverable {d.name!r}: the {out['profile']} profile allows {allowed} fps, got {out['fps']:g}"
+                at,
+                f"deliverable {d.name!r}: the {out['profile']} profile allows {allowed} fps, got {out['fps']:g}; set fps: to one",
             )
         )
     return problems

@@ -46,14 +46,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
-def _modes_once(modes: list[str]) -> list[str]:
-    """A subtitle mode listed twice is a mistake (``[burn, burn]``), not a request to do it twice."""
-    twice = sorted({m for m in modes if modes.count(m) > 1})
-    if twice:
-        raise ValueError(f"{', '.join(twice)} is listed twice; list each mode once (none, sidecar, soft, burn)")
-    return modes
-
-
 class Output(Strict):
     width: int = Field(1280, ge=64, le=4096, multiple_of=2)
     height: int = Field(720, ge=64, le=4096, multiple_of=2)
@@ -77,11 +69,6 @@ class Output(Strict):
     def _one_mode_is_a_list(cls, value: Any) -> Any:
         """``subtitles: soft`` is the one-element list ``[soft]``."""
         return [value] if isinstance(value, str) else value
-
-    @field_validator("subtitles")
-    @classmethod
-    def _each_mode_once(cls, value: list[str]) -> list[str]:
-        return _modes_once(value)
 
     @property
     def subtitle_modes(self) -> frozenset[str]:
@@ -197,11 +184,6 @@ class Deliverable(Strict):
     @classmethod
     def _one_mode_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
-
-    @field_validator("subtitles")
-    @classmethod
-    def _each_mode_once(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _modes_once(value)
 
 
 class Storyboard(Strict):
