@@ -28,10 +28,13 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from sora_cli.audio_files import AudioFileError
 from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
+from sora_cli.render.diffusion import echo
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+from sora_cli.render.diffusion.echo import sigmas, voice_latents
 from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import (
     ModelConfigError,
@@ -45,6 +48,7 @@ from sora_cli.render.diffusion.preflight import (
     memory_refusal,
     read_config,
 )
+from sora_cli.render.diffusion.speech import audio_latents, shot_speech
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -317,8 +321,6 @@ class DiffusersBackend(Backend):
                 needs = f"diffusers >= {since}" if since else "a diffusers that has it"
                 raise UsageError(f"{class_name} needs {needs} (installed: diffusers {diffusers.__version__})")
             if index is not None and index.name == "modular_model_index.json":
-                from sora_cli.render.diffusion import echo
-
                 self.pipe = echo.load(folder, json.loads(index.read_text()), dtype)
             else:
                 cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
@@ -368,9 +370,6 @@ class DiffusersBackend(Backend):
         }
         self.voices: dict[str, Any] = {}  # a cameo's voice sample, encoded once per film for memory families
         if self.pipeline_class in MEMORY_PIPELINES:
-            from sora_cli.audio_files import AudioFileError
-            from sora_cli.render.diffusion.echo import voice_latents
-
             for cid, char in film.characters.items():
                 if not char.voice_sample:
                     continue
@@ -438,8 +437,6 @@ class DiffusersBackend(Backend):
         )
         speech = None
         if self.pipeline_class in SPEECH_DRIVEN:
-            from sora_cli.render.diffusion.speech import shot_speech
-
             speech = shot_speech(shot, film.characters, int(self.pipe.audio_vae.config.sample_rate))
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
@@ -582,8 +579,6 @@ class DiffusersBackend(Backend):
         self._steps = len(sigmas)
         extra: dict[str, Any] = {"frame_rate": float(self.fps), "generate_slots": False, "sigmas": sigmas}
         if speech is not None:
-            from sora_cli.render.diffusion.speech import audio_latents
-
             canvas = resolve_canvas(chunk, self.pipe.vae_temporal_compression_ratio)[0]
             latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
             extra.update(audio_latents=latents, freeze_audio=True)
@@ -593,7 +588,6 @@ class DiffusersBackend(Backend):
     def _echo_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Echo's call: no negative prompt, guidance, step count or callback; its DMD sigmas (``steps`` evenly
         spaced ones when set), the model's frame rate."""
-        from sora_cli.render.diffusion.echo import sigmas
 
         for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale", "callback_on_step_end"):
             kwargs.pop(unsupported, None)

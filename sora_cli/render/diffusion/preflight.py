@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sora_cli.render.diffusion.latents import SINCE
+
 GIB = 1 << 30
 CONTEXT_BYTES = 1 * GIB  # CUDA context, allocator slack, scheduler state
 ACTIVATION_FACTOR = 12  # bytes-per-element multiples of tokens x hidden kept alive in one transformer block
@@ -275,8 +277,6 @@ def _pipeline_defaults(pipeline: str) -> dict[str, Any]:
 
     cls = getattr(diffusers, pipeline, None)
     if cls is None:
-        from sora_cli.render.diffusion.latents import SINCE
-
         since = SINCE.get(pipeline)
         needs = f"needs diffusers >= {since}" if since else "is not a diffusers pipeline class"
         raise ModelConfigError(f"pipeline {pipeline} {needs} (installed: diffusers {diffusers.__version__})")
