@@ -26,6 +26,7 @@ resolved on first use by the module's ``__getattr__``;
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -188,16 +189,52 @@ def validate(
 
     ``files``: one storyboard (a ``str`` or ``Path``) or a list of them.
     """
+    from sora_cli.preflight import preflight
+    from sora_cli.storyboard import load_storyboard
+    from sora_cli.storyboard.overrides import Overrides, overridden
+
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     _backend(backend, model)
     result = Validation([str(_storyboard(file)) for file in files])
     for file in files:
         try:
-            plan(file, cameo_dirs, policy, backend, model, allow_assets)
+            sb = overridden(
+                load_storyboard(_storyboard(file), cameo_dirs, policy, allow_assets),
+                Overrides(backend=backend, model=model),
+            )
+            preflight(sb, cameo_dirs, backend)
         except StoryboardError as exc:
             result.problems.extend(exc.problems)
+            continue
+        result.problems.extend(plan_problems(sb, cameo_dirs))
     return result
+
+
+def plan_problems(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem]:
+    """Every problem of planning the film and each of its ``deliverables:`` (its language, cut and frame):
+    a translation too long for a fixed-length shot is found here, not when that master renders. A
+    deliverable's problems name it; one the film has too is said once."""
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.storyboard.overrides import Overrides, overridden
+
+    problems: list[Problem] = []
+    try:
+        make_plan(sb, cameo_dirs)
+    except StoryboardError as exc:
+        problems.extend(exc.problems)
+    film = set(problems)
+    for d in sb.deliverables:
+        try:
+            make_plan(overridden(sb, Overrides(deliverable=d.name)), cameo_dirs)
+        except StoryboardError as exc:
+            for p in exc.problems:
+                if p in film:
+                    continue
+                if f"deliverable {d.name!r}" not in p.message:
+                    p = dataclasses.replace(p, message=f"deliverable {d.name!r}: {p.message}")
+                problems.append(p)
+    return problems
 
 
 def schema() -> str:
@@ -238,11 +275,9 @@ def render_deliverables(
 
     Returns the manifest written as ``folder/deliverables.json``.
     """
-    from sora_cli.masters import default_folder, deliverable_names, render_masters
+    from sora_cli.masters import default_folder, render_masters
 
-    return render_masters(
-        request, names or deliverable_names(request), folder or default_folder(request.storyboard), progress
-    )
+    return render_masters(request, list(names), folder or default_folder(request.storyboard), progress)
 
 
 def deliverables_folder(storyboard: str | Path) -> Path:

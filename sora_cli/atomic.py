@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,8 +78,8 @@ def sweep_stale(folder: Path) -> int:
 
     A write interrupted by ``kill -9`` cannot clean up after itself; its temp
     file names the writer's pid, so the next run can tell it is abandoned. Only
-    :data:`TEMP_NAME` files directly in ``folder`` are considered: never a
-    subfolder, never a name sora does not make.
+    :data:`TEMP_NAME` entries directly in ``folder`` are considered (files, and
+    the temp media folders of ``--otio``), never a name sora does not make.
     """
     removed = 0
     if not folder.is_dir():
@@ -86,7 +87,13 @@ def sweep_stale(folder: Path) -> int:
     with os.scandir(folder) as entries:
         for entry in entries:
             match = TEMP_NAME.match(entry.name)
-            if not match or _alive(int(match.group(1))) or not entry.is_file(follow_symlinks=False):
+            if not match or _alive(int(match.group(1))):
+                continue
+            if entry.is_dir(follow_symlinks=False):  # a staged or replaced media folder (see outputs.py)
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+                continue
+            if not entry.is_file(follow_symlinks=False):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)

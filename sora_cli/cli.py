@@ -354,6 +354,8 @@ def render(
     from sora_cli.progress_ui import choose
 
     with _guard():
+        if deliverable and all_deliverables:
+            raise UsageError("--deliverable and --all-deliverables: give one (--all-deliverables renders every entry)")
         request = api.RenderRequest(
             storyboard=file,
             output=output,
@@ -492,13 +494,16 @@ def _render_masters(
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     elif not quiet:
         for e in manifest["deliverables"]:
+            if e["name"] not in manifest.get("rendered", [e["name"]]):
+                continue
             st, qc = e["settings"], e["qc"]
             verdict = "" if qc is None else f", {'passes' if qc['passed'] else 'FAILS'} {qc['profile']}"
             _stderr().print(
                 f"[green]wrote[/] {escape(str(folder / e['file']))}  {st['width']}x{st['height']} @ {st['fps']} fps, "
                 f"{st['duration']:.2f} s, {e['bytes']} bytes{verdict}"
             )
-    failed = [e["name"] for e in manifest["deliverables"] if e["qc"] and not e["qc"]["passed"]]
+    rendered = set(manifest.get("rendered", []))
+    failed = [e["name"] for e in manifest["deliverables"] if e["name"] in rendered and e["qc"] and not e["qc"]["passed"]]
     if failed:
         _fail(f"out of spec (sora qc): {', '.join(failed)}; the films are kept", QC_FAILED)
 
@@ -729,6 +734,8 @@ def print_qc(console: Console, result: dict) -> None:
         status = "[green]ok[/]" if check["passed"] else "[red]FAIL[/]"
         if check.get("note") == "reported":
             status = "[dim]info[/]"
+        elif str(check.get("note", "")).startswith("skipped"):
+            status = "[dim]skipped[/]"
         at = ", ".join(f"{t:g}" for t in check["at"][:6]) + (" ..." if len(check["at"]) > 6 else "")
         table.add_row(
             escape(check["id"]), escape(shown + unit), escape("-" if limit is None else str(limit)), status, at

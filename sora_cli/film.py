@@ -40,7 +40,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
-from sora_cli.qc import profile_for, run_qc
+from sora_cli.qc import as_draft, profile_for, run_qc
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
@@ -156,7 +156,7 @@ def render_film(
             report = sign_and_report(
                 plan, request, made, assembled, output, publisher, progress, (started, assemble_started)
             )
-            report["set"] = {target.name: file_digest(tmp) for target, tmp in publisher.staged.items()}
+            report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
             write_report(publisher.stage(report_path(output)), report)
             faults.checkpoint("before-publish")
             publisher.publish(stale_files(output, report["outputs"]))
@@ -296,6 +296,8 @@ def sign_and_report(
         profile = profile_for(None, plan)
         sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
         checked = run_qc(assembled.film, profile, plan, sidecars)
+        if request.draft:  # a preview: its size and rate are the draft's, every other check applies
+            checked = as_draft(checked)
         if assembled.burned:
             middles = [(c.start + c.end) / 2 for c in assembled.cues]
             checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
@@ -303,6 +305,8 @@ def sign_and_report(
         report["qc"] = checked.to_json()
     if assembled.otio is not None:
         report["outputs"]["otio"] = str(assembled.otio)
+        if assembled.media is not None:
+            report["outputs"]["media"] = str(assembled.media)
     return report
 
 

@@ -47,11 +47,26 @@ MANIFEST = "deliverables.json"
 
 
 def deliverable_names(request: RenderRequest) -> list[str]:
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy)
+    return _all_names(load_storyboard(request.storyboard, request.cameo_dirs, request.policy), request.storyboard)
+
+
+def _all_names(sb: Storyboard, storyboard: str | Path) -> list[str]:
     names = [d.name for d in sb.deliverables]
     if not names:
-        raise UsageError(f"{request.storyboard}: no deliverables: list to render (see README, Deliverables)")
+        raise UsageError(f"{storyboard}: no deliverables: list to render (see README, Deliverables)")
     return names
+
+
+def _make_folder(folder: Path) -> None:
+    """``-o DIR`` made (with its parents), or a usage error saying why it cannot be."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder}: with deliverables, -o names a folder, and this is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {folder}: cannot make this folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {folder}: this folder is not writable")
 
 
 def default_folder(storyboard: str | Path) -> Path:
@@ -63,19 +78,21 @@ def default_folder(storyboard: str | Path) -> Path:
 def render_masters(
     request: RenderRequest, names: list[str], folder: Path, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """``folder/NAME.mp4`` (+ report, sidecars) for each name, and ``folder/deliverables.json``."""
+    """``folder/NAME.mp4`` (+ report, sidecars) for each name (every deliverable when ``names`` is empty),
+    and ``folder/deliverables.json``. The storyboard is read once (stdin can only be read once)."""
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder}: with deliverables, -o names a folder")
+        raise UsageError(f"-o {folder}: with deliverables, -o names a folder, and this is a file")
 
     # --backend/--model hold for every master: applied once here, before the check and the shared work
     sb = overridden(
         load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets),
         Overrides(backend=request.backend, model=request.model),
     )
+    names = list(names) or _all_names(sb, request.storyboard)
     for name in names:  # every name known before anything is written
         for_deliverable(sb, name)
     preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     started, used_since = time.perf_counter(), time.time() - 1.0
     unique = list(dict.fromkeys(names))
     shared = make_shared_work(request, sb, unique, progress or NullProgress())
@@ -85,14 +102,40 @@ def render_masters(
         root = request.cache_dir or Path(sb.source.base_dir) / CACHE_DIR_NAME  # as render_film finds it
         prune(root, cache_size_limit(request.cache_size), keep_since=used_since)
     entries = [_entry(name, report, shared.reused.get(name)) for name, report in zip(unique, reports, strict=True)]
+    sha = reports[0]["storyboard"].get("sha256")
+    for e in entries:
+        e["storyboard_sha256"] = sha
+    kept = _still_present(folder, reports[0]["storyboard"], {d.name for d in sb.deliverables} - set(unique))
+    order = {d.name: i for i, d in enumerate(sb.deliverables)}
     manifest = {
         "storyboard": reports[0]["storyboard"],
-        "deliverables": entries,
+        "deliverables": sorted(entries + kept, key=lambda e: order.get(e["name"], len(order))),
+        "rendered": unique,  # this run's masters; the others listed were made before and are still here
         "shared": {"chains": shared.chains, "soundtracks": shared.soundtracks, "seconds": shared_seconds},
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def _still_present(folder: Path, storyboard: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    """Entries of an earlier ``deliverables.json`` in ``folder`` that a subset rerun did not redo and that
+    are still true to the folder: masters of this storyboard (same file name), still among its deliverables,
+    whose film is there with the bytes listed. Each keeps the ``storyboard_sha256`` it was made from, so a
+    master made from an older version of the storyboard says so."""
+    try:
+        old = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if old.get("storyboard", {}).get("file") != storyboard.get("file"):
+            return []
+        kept = []
+        for e in old.get("deliverables", []):
+            film = folder / str(e.get("file", ""))
+            if e.get("name") in names and film.is_file() and film.stat().st_size == e.get("bytes"):
+                e.setdefault("storyboard_sha256", old["storyboard"].get("sha256"))
+                kept.append(e)
+        return kept
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []  # no earlier listing, or not one sora wrote: only this run's masters
 
 
 def _entry(name: str, report: dict[str, Any], reused: list[str] | None) -> dict[str, Any]:

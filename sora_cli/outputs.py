@@ -24,14 +24,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli import faults
-from sora_cli.atomic import TEMP_NAME, _alive, fsync_dir, fsync_file, sweep_stale, temp_beside
+from sora_cli.atomic import PART, TEMP_NAME, _alive, fsync_dir, fsync_file, sweep_stale, temp_beside
 from sora_cli.errors import UsageError
 
 JOURNAL = ".sora-publish"
@@ -48,6 +50,7 @@ def set_paths(film: Path) -> dict[str, Path]:
         "srt": film.with_suffix(".srt"),
         "vtt": film.with_suffix(".vtt"),
         "otio": film.with_suffix(".otio"),
+        "media": film.with_suffix(".media"),  # a folder: the timeline's shot files (see sora_cli.assemble.timeline)
         "report": film.with_name(film.stem + ".report.json"),
         "film": film,
     }
@@ -81,6 +84,9 @@ def check_outputs(
     """Refuse an output set that would destroy something; every reason at once (exit 2)."""
     problems: list[str] = []
     for role, path in set_paths(film).items():
+        if role == "media":
+            problems += _media_problems(path)
+            continue
         try:
             st = path.stat()  # through a symlink: what would really be written over
         except (FileNotFoundError, NotADirectoryError):  # a new name (a folder in the way: see preflight)
@@ -101,6 +107,24 @@ def check_outputs(
             problems.append(f"-o {film} is inside the cameo library {library}; choose a path outside it")
     if problems:
         raise UsageError("; ".join(problems))
+
+
+MEDIA_FILE = re.compile(r"^\d{2,}-.+\.mp4$")
+
+
+def is_media_folder(path: Path) -> bool:
+    """A folder that holds only shot files named as sora names them (``NN-SHOT.mp4``): one sora wrote."""
+    try:
+        return path.is_dir() and not path.is_symlink() and all(MEDIA_FILE.match(p.name) for p in path.iterdir())
+    except OSError:
+        return False
+
+
+def _media_problems(path: Path) -> list[str]:
+    """``FILM.media`` is replaced with the timeline: only when it is new or a media folder sora wrote."""
+    if not os.path.lexists(path) or is_media_folder(path):
+        return []
+    return [f"{path} is in the way of the timeline's media folder (it is not one sora wrote); move it or choose another -o"]
 
 
 # --- preflight --------------------------------------------------------------------------------
@@ -186,17 +210,25 @@ class Publisher:
         self.staged[target] = tmp
         return tmp
 
+    def stage_folder(self, target: Path) -> Path:
+        """A temp folder that will become the folder ``target`` when the set is published (the one it
+        replaces is removed then)."""
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=target.parent))
+        self.staged[target] = tmp
+        return tmp
+
     def discard(self) -> None:
         for tmp in self.staged.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            _remove(tmp)
         self.staged.clear()
 
     def publish(self, stale: Iterable[Path] = ()) -> None:
         """Switch to the staged set; ``stale`` are files of the previous set the new one lacks."""
         for tmp in self.staged.values():
-            fsync_file(tmp)
-        order = sorted(self.staged, key=lambda target: target == self.film)  # the film last
+            for file in sorted(tmp.iterdir()) if tmp.is_dir() else [tmp]:
+                fsync_file(file)
+        # folders first (the timeline's media before the timeline), the film last
+        order = sorted(self.staged, key=lambda target: (target == self.film, not self.staged[target].is_dir()))
         entries = [[str(self.staged[t].name), str(t.name)] for t in order]
         journal = journal_path(self.film)
         text = json.dumps({"pid": os.getpid(), "rename": entries, "remove": [p.name for p in stale]})
@@ -221,14 +253,36 @@ def _apply(folder: Path, journal: dict, journal_file: Path) -> None:
         if i == len(renames) - 1:
             faults.checkpoint("publish-film")
         tmp = folder / tmp_name
-        if tmp.exists():
+        if tmp.is_dir() and not tmp.is_symlink():
+            _replace_folder(tmp, folder / target_name)
+        elif tmp.exists():
             os.replace(tmp, folder / target_name)
     for name in journal["remove"]:
-        with contextlib.suppress(FileNotFoundError):
-            (folder / name).unlink()
+        _remove(folder / name)
     fsync_dir(folder)
     journal_file.unlink()
     fsync_dir(folder)
+
+
+def _remove(path: Path) -> None:
+    """A file, or a folder of sora's (a staged or replaced media folder) with what it holds."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """``new`` renamed to ``target``; a previous ``target`` folder is first moved aside under a temp name
+    (swept by a later run if killed here), then removed."""
+    if target.is_dir() and not target.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=target.parent))
+        os.replace(target, old)  # onto the empty temp folder
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
 
 
 def recover(film: Path) -> bool:

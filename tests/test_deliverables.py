@@ -252,3 +252,152 @@ def test_masters_of_one_soundtrack_share_a_worker() -> None:
     ]
     assert worker_groups(["a", "b", "c", "d"], dict.fromkeys("abcd", "en"), {}, 2) == [["a", "b"], ["c", "d"]]
     assert sorted(map(len, worker_groups(["a", "b", "c"], {}, {}, 3))) == [1, 1, 1]  # unkeyed: each alone
+
+
+SMALL = """\
+version: 1
+title: S
+output: {width: 128, height: 72, fps: 6, subtitles: sidecar}
+backend: {name: animatic, options: {slate: false, captions: false, name_tags: false}}
+world:
+  location: "a room"
+  characters:
+    ana: {description: "a woman"}
+shots:
+  - id: a
+    duration: 1
+    cast: [ana]
+    dialogue: [{speaker: ana, line: "Hi.", translations: {de: "Hallo."}}]
+deliverables:
+  - {name: one}
+  - {name: two, width: 72, height: 128, language: de}
+"""
+
+
+def test_all_deliverables_from_stdin_and_a_subset_rerun_keeps_the_listing_true(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    result = run_cli("render", "-", "--all-deliverables", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr  # stdin read once, not once per step
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["one.mp4", "two.mp4"]
+    result = run_cli("render", "-", "--deliverable", "two", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr
+    manifest = json.loads((out / "deliverables.json").read_text())
+    assert [e["name"] for e in manifest["deliverables"]] == ["one", "two"]  # one is still in the folder
+    assert manifest["rendered"] == ["two"]
+    for e in manifest["deliverables"]:
+        assert (out / e["file"]).stat().st_size == e["bytes"]
+    (out / "one.mp4").unlink()  # a master gone from the folder leaves the listing
+    result = run_cli("render", "-", "--deliverable", "two", "-o", str(out), "-q", "-j", "1", stdin=SMALL)
+    assert result.code == 0, result.stderr
+    assert [e["name"] for e in json.loads((out / "deliverables.json").read_text())["deliverables"]] == ["two"]
+
+
+def test_an_unusable_output_folder_is_a_usage_error(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    afile = tmp_path / "afile"
+    afile.write_text("mine", encoding="utf-8")
+    for target in (afile / "sub", afile, Path("/proc/sora-not-here")):
+        result = run_cli("render", str(sb), "--all-deliverables", "-o", str(target), "-q")
+        assert result.code == 2, (target, result.stderr)
+        assert "internal error" not in result.stderr and str(target) in result.stderr
+    assert afile.read_text(encoding="utf-8") == "mine"
+
+
+def test_one_deliverable_and_all_deliverables_together_are_refused(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    result = run_cli("render", str(sb), "--deliverable", "one", "--all-deliverables", "-o", str(tmp_path / "m"))
+    assert result.code == 2 and "--all-deliverables" in result.stderr and not (tmp_path / "m").exists()
+
+
+def test_validate_plans_every_deliverable_and_names_the_one_that_overruns(tmp_path: Path) -> None:
+    long = "Guten Morgen, meine sehr verehrten Damen und Herren, willkommen in unserem Café."
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL.replace('"Hallo."', f'"{long}"'), encoding="utf-8")
+    for args in (("validate", str(sb)), ("validate", "-")):
+        result = run_cli(*args, stdin=sb.read_text(encoding="utf-8"))
+        assert result.code == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if "dialogue[0]" in line]
+        assert len(lines) == 1 and "deliverable 'two'" in lines[0] and ":13:" in lines[0]
+        assert "past the end of shot 'a'" in lines[0]
+    sb.write_text(SMALL, encoding="utf-8")
+    assert run_cli("validate", str(sb)).code == 0  # the same storyboard with a line that fits
+
+
+def test_a_profile_that_fixes_the_size_refuses_a_conflicting_size_at_validate(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    text = SMALL.replace("fps: 6,", "fps: 24,").replace(
+        "{name: one}", "{name: one, profile: social-9x16, width: 1920, height: 1080}"
+    )
+    sb.write_text(text, encoding="utf-8")
+    result = run_cli("validate", str(sb))
+    assert result.code == 2
+    assert "deliverables[0].width" in result.stderr and "1080" in result.stderr
+    assert "deliverables[0].height" in result.stderr and "1920" in result.stderr
+    sb.write_text(text.replace(", width: 1920, height: 1080}", "}"), encoding="utf-8")
+    assert run_cli("validate", str(sb)).code == 0, "the profile's own size is taken"
+
+
+def test_a_draft_of_a_size_fixed_profile_skips_only_the_size_and_rate_checks(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    text = SMALL.replace("fps: 6,", "fps: 24,").replace("{name: one}", "{name: one, profile: social-9x16}")
+    sb.write_text(text, encoding="utf-8")
+    out = tmp_path / "m"
+    result = run_cli("render", str(sb), "--deliverable", "one", "--draft", "-o", str(out), "-q", "-j", "1")
+    assert result.code == 0, result.stderr
+    width, height, _ = _size(out / "one.mp4")
+    assert (width, height) == (540, 960)  # a quarter of the pixels of 1080x1920: not the profile's size
+    checks = {c["id"]: c for c in json.loads((out / "one.report.json").read_text())["qc"]["checks"]}
+    assert checks["picture.size"]["value"] == "540x960" and "skipped for --draft" in checks["picture.size"]["note"]
+    assert "skipped" in checks["picture.frame_rate"].get("note", "")
+    assert sum("skipped" in c.get("note", "") for c in checks.values()) == 2  # every other check still applies
+
+
+def test_otio_reruns_replace_one_media_folder_of_copies(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    film, cache = tmp_path / "out" / "film.mp4", tmp_path / "cache"
+    args = ("render", str(sb), "-o", str(film), "--cache-dir", str(cache), "-q", "-j", "1", "--no-qc")
+    for _ in range(2):
+        result = run_cli(*args, "--otio")
+        assert result.code == 0, result.stderr
+    folder = film.parent
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["film.media"]  # no hidden temp folders
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    timeline = otio.adapters.read_from_file(str(folder / "film.otio"))
+    urls = [c.media_reference.target_url for c in timeline.tracks[0].find_clips()]
+    assert urls == ["film.media/01-a.mp4"]
+    cached = {(p.stat().st_dev, p.stat().st_ino) for p in cache.rglob("*") if p.is_file()}
+    for clip in (folder / "film.media").iterdir():
+        st = clip.stat()
+        assert st.st_nlink == 1 and (st.st_dev, st.st_ino) not in cached  # a copy: editing it spares the cache
+    result = run_cli(*args)  # without --otio: the timeline and its media leave with the old set
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["film.mp4", "film.report.json", "film.srt", "film.vtt"]
+
+
+def test_a_folder_that_is_not_sora_media_is_not_replaced(tmp_path: Path) -> None:
+    sb = tmp_path / "s.yaml"
+    sb.write_text(SMALL, encoding="utf-8")
+    mine = tmp_path / "film.media"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run_cli("render", str(sb), "-o", str(tmp_path / "film.mp4"), "--otio", "-q")
+    assert result.code == 2 and "film.media" in result.stderr
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_zh_speaks_mandarin_and_a_subtitle_mode_listed_twice_is_located() -> None:
+    from sora_cli.storyboard.deliverables import language_voice
+
+    assert language_voice("zh") == "cmn"
+    text = SMALL.replace('"Hallo."}', '"Hallo.", zh: "你好"}').replace(
+        "{name: one}", "{name: one, language: zh, subtitles: [burn, burn]}"
+    )
+    problems = problems_of(text)
+    assert len(problems) == 1 and "deliverables[0].subtitles[1]" in problems[0] and "'burn' is listed twice" in problems[0]
+    assert problems_of(text.replace("[burn, burn]", "[burn]")) == []  # zh is a voice: espeak-ng's cmn
+    assert "listed twice" in problems_of(SMALL.replace("subtitles: sidecar}", "subtitles: [soft, soft]}"))[0]

@@ -66,11 +66,11 @@ def sora(args: list[str], cwd: Path, env: dict[str, str] | None = None, **kw) ->
 def complete_set(film: Path) -> dict:
     """The folder holds one render's whole set: every file matches the report's digests, the film is signed."""
     report = json.loads(outputs.set_paths(film)["report"].read_text())
-    assert set(report["set"]) == {Path(p).name for p in report["outputs"].values()}
+    assert set(report["set"]) == {Path(p).name for k, p in report["outputs"].items() if k != "media"}
     for name, digest in report["set"].items():
         assert sha(film.with_name(name)) == digest, name
     assert verify(film).state in ("Trusted", "Valid")
-    for role in ("srt", "vtt", "otio"):
+    for role in ("srt", "vtt", "otio", "media"):
         assert outputs.set_paths(film)[role].exists() == (role in report["outputs"]), role
     assert not list(film.parent.glob(".*.sora-publish"))
     return report

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sora_cli.speech.engine import engine, speak
-from sora_cli.speech.scripts import dominant_script
+from sora_cli.speech.engine import RUN_GAP, engine, speak
+from sora_cli.speech.scripts import dominant_script, script_runs, unreadable
 from sora_cli.speech.voice import ResolvedVoice
 
 EN = ResolvedVoice(engine="espeak", voice="en-us", pitch=50, rate=160, range=50)
@@ -31,3 +31,62 @@ def test_the_voice_language_is_kept_for_its_own_script() -> None:
         engine("espeak").synthesize("Hello there.", EN, "normal").duration
     )
     assert dominant_script("Hi, שלום עולם") == "HEBREW" and dominant_script("12 3") is None
+
+
+GB = ResolvedVoice(engine="espeak", voice="en-gb", pitch=50, rate=165, range=50)
+
+
+def test_a_foreign_word_inside_a_line_is_spoken_in_its_language_by_the_same_speaker() -> None:
+    text = "Hello my friend, مرحبا"
+    espeak = engine("espeak")
+    spelled = espeak.synthesize(text, GB, "normal")  # before: the whole line to the English voice
+    english = espeak.synthesize("Hello my friend, ", GB, "normal")
+    arabic = espeak.synthesize("مرحبا", GB.model_copy(update={"voice": "ar"}), "normal")
+    said = speak(text, GB, "normal")
+    # measured: about 4.3 s spelled ("Arabic meem ...") against about 1.8 s spoken
+    assert said.duration < spelled.duration / 2
+    assert said.duration == pytest.approx(english.duration + RUN_GAP + arabic.duration, abs=1e-3)
+    runs = script_runs(text, GB.model_copy(update={"voice": "en-gb+f3", "pitch": 70}), set(espeak.voice_names()))
+    assert [(part.strip(), v.voice, v.pitch) for part, v in runs] == [
+        ("Hello my friend,", "en-gb+f3", 70),
+        ("مرحبا", "ar+f3", 70),  # the same speaker: variant and pitch kept
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [("ﻣﺮﺣﺒﺎ", "مرحبا"), ("\U0001d407\U0001d41e\U0001d425\U0001d425\U0001d428 there", "Hello there")],
+)
+def test_compatibility_forms_are_spoken_as_the_letters_they_stand_for(text: str, plain: str) -> None:
+    espeak = engine("espeak")
+    spelled = espeak.synthesize(text, GB, "normal")
+    said = speak(text, GB, "normal")
+    assert said.duration == pytest.approx(speak(plain, GB, "normal").duration)
+    assert said.duration < spelled.duration / 2
+
+
+def test_kanji_in_japanese_is_refused_at_validate_not_spelled() -> None:
+    from tests.conftest import problems_of
+
+    ja = GB.model_copy(update={"voice": "ja"})
+    assert unreadable("東京へ行きます", "ja") and unreadable("東京へ行きます", "en-gb")  # kana around it: Japanese
+    assert unreadable("とうきょうへいきます", "ja") is None and unreadable("欢迎光临", "en-us") is None
+    kana = speak("とうきょうへいきます", ja, "normal")
+    assert kana.duration < engine("espeak").synthesize("東京へ行きます", ja, "normal").duration  # "Chinese letter ..."
+    text = """\
+    version: 1
+    title: S
+    output: {width: 128, height: 72, fps: 6}
+    world:
+      location: r
+      characters:
+        ana: {description: a, voice: {voice: ja}}
+    shots:
+      - id: a
+        dialogue:
+          - {speaker: ana, line: "東京へ行きます"}
+          - {speaker: ana, line: "とうきょうへいきます"}
+    """
+    problems = problems_of(text)
+    assert len(problems) == 1 and "shots[0].dialogue[0].line" in problems[0]
+    assert "kana" in problems[0] and "recorded take" in problems[0]

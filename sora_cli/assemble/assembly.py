@@ -21,7 +21,7 @@ from sora_cli.assemble.stitch import Segment, plan_segments, video_packets
 from sora_cli.assemble.timeline import write_otio
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
-from sora_cli.outputs import Publisher
+from sora_cli.outputs import Publisher, set_paths
 from sora_cli.plan.model import Plan
 from sora_cli.qc import profile_for
 from sora_cli.qc.burned import safe_box
@@ -37,6 +37,7 @@ class Assembled:
     cues: list[subs.Cue]
     subtitles: dict[str, str] = field(default_factory=dict)  #: "srt"/"vtt" -> final path
     otio: Path | None = None  #: the timeline's final path, when asked for
+    media: Path | None = None  #: the timeline's media folder's final path (``FILM.media``)
     #: with burned subtitles, the picture before and after burning (for the safe-area check)
     burned: tuple[Path, Path] | None = None
 
@@ -59,7 +60,9 @@ def assemble(
     done = Assembled(staged, cues, _stage_sidecars(plan, cues, output, publisher), burned=burned)
     if otio:
         done.otio = output.with_suffix(".otio")
-        write_otio(plan, shot_files, output, publisher.stage(done.otio), done.subtitles)
+        done.media = set_paths(output)["media"]
+        media = publisher.stage_folder(done.media)
+        write_otio(plan, shot_files, output, publisher.stage(done.otio), done.subtitles, media, done.media)
     return done
 
 

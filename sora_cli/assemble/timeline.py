@@ -27,7 +27,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from sora_cli.assemble.subtitles import cues
-from sora_cli.atomic import atomic_path, atomic_write_text
+from sora_cli.atomic import atomic_write_text
 from sora_cli.plan.model import Plan
 
 
@@ -35,21 +35,32 @@ def _relative(path: Path, folder: Path) -> str:
     return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
 
 
-def export_media(plan: Plan, shot_files: dict, out: Path) -> dict[str, Path]:
-    """Each shot's file copied (hard-linked where it can be) into ``OUT.media/``; shot id -> its copy."""
-    folder = out.with_suffix(".media")
-    folder.mkdir(parents=True, exist_ok=True)
+def export_media(plan: Plan, shot_files: dict, folder: Path, final: Path) -> dict[str, Path]:
+    """Each shot's file copied into ``folder`` (the staged media folder that becomes ``final``); shot id ->
+    where its copy will be. A copy, never a hard link: an editor that changes a clip in place must not
+    change the shot cache (a reflink where the filesystem has them: no bytes duplicated, still a copy)."""
     copies: dict[str, Path] = {}
     for i, shot in enumerate(plan.shots):
-        target = folder / f"{i + 1:02d}-{shot.id}.mp4"
-        with atomic_path(target) as tmp:
-            tmp.unlink()
-            try:
-                os.link(shot_files[shot.id].path, tmp)
-            except OSError:
-                shutil.copyfile(shot_files[shot.id].path, tmp)
-        copies[shot.id] = target
+        name = f"{i + 1:02d}-{shot.id}.mp4"
+        _copy(Path(shot_files[shot.id].path), folder / name)
+        copies[shot.id] = final / name
     return copies
+
+
+FICLONE = 0x40049409  # Linux ioctl: share the source's blocks copy-on-write (btrfs, XFS)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """``source`` to ``target`` as a reflink where the filesystem can, else as a byte copy."""
+    try:
+        import fcntl
+
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+        return
+    except (ImportError, OSError):
+        pass
+    shutil.copyfile(source, target)
 
 
 def build_timeline(
@@ -161,8 +172,12 @@ def build_timeline(
     return timeline
 
 
-def write_otio(plan: Plan, shot_files: dict, film: Path, out: Path, subtitles: dict[str, str]) -> None:
-    """``out`` and its media folder, every path in it relative to ``out``'s folder."""
-    media = export_media(plan, shot_files, out)
-    timeline = build_timeline(plan, shot_files, film, subtitles, media, out.parent)
+def write_otio(
+    plan: Plan, shot_files: dict, film: Path, out: Path, subtitles: dict[str, str], media: Path, final_media: Path
+) -> None:
+    """The timeline into ``out`` and its shot files into ``media`` (both staged: they become ``FILM.otio``
+    and ``final_media``, ``FILM.media/``, together when the set is published); every path in the timeline
+    is relative to its folder and names ``final_media``."""
+    copies = export_media(plan, shot_files, media, final_media)
+    timeline = build_timeline(plan, shot_files, film, subtitles, copies, out.parent)
     atomic_write_text(out, otio.adapters.write_to_string(timeline, "otio_json"))

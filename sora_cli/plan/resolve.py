@@ -37,7 +37,9 @@ from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
 from sora_cli.plan.voices import assign_voices
 from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 from sora_cli.sound_catalog import EFFECTS
-from sora_cli.speech.engine import speak
+from sora_cli.speech.engine import EspeakEngine, speak
+from sora_cli.speech.scripts import unreadable
+from sora_cli.speech.voice import ResolvedVoice
 from sora_cli.storyboard.limits import MAX_FILM_SECONDS
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
@@ -203,6 +205,11 @@ class Timing:
     frames: list[int] = field(default_factory=list)
 
 
+def _unreadable(text: str, voice: ResolvedVoice) -> str | None:
+    """Why espeak-ng cannot speak the line in this voice (it would spell it); other engines read their own."""
+    return unreadable(text, voice.voice) if voice.engine == EspeakEngine.name else None
+
+
 def time_shots(sb: Storyboard, characters: dict[str, ResolvedCharacter], problems: list[Problem]) -> Timing:
     """Phase 3: lines measured (recorded takes read, the rest spoken), placed, and each shot's length."""
     source = sb.source
@@ -227,6 +234,10 @@ def time_shots(sb: Storyboard, characters: dict[str, ResolvedCharacter], problem
                     )
                     lengths.append(0.0)
                     timing.sounds.append([])
+            elif (why := _unreadable(line.line, characters[line.speaker].voice)) is not None:
+                problems.append(source.problem(("shots", i, "dialogue", j, "line"), why))
+                lengths.append(0.0)
+                timing.sounds.append([])
             else:
                 speech = speak(line.line, characters[line.speaker].voice, line.delivery)
                 lengths.append(speech.duration)

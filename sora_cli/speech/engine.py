@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from sora_cli.errors import SoraError, did_you_mean
-from sora_cli.speech.scripts import voice_for_text
+from sora_cli.speech.scripts import script_runs
 from sora_cli.speech.voice import ResolvedVoice
 
 #: Seconds of silence kept around trimmed speech, so onsets are not clipped.
@@ -313,11 +313,39 @@ def installed_engines() -> list[str]:
     return sorted({EspeakEngine.name, *(ep.name for ep in entry_points(group="sora_cli.speech"))})
 
 
+#: silence between two runs of a line spoken in different languages (a word gap)
+RUN_GAP = 0.06
+
+
 @functools.lru_cache(maxsize=512)
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
-    """Synthesise one line, once per process (content-keyed); a line in another script than the voice's
-    language is spoken by a voice of that script's language (see :mod:`sora_cli.speech.scripts`)."""
+    """Synthesise one line, once per process (content-keyed). With espeak-ng each run of the line in a
+    script its voice's language cannot read is spoken by the same voice in that script's language, and
+    the runs are joined (see :mod:`sora_cli.speech.scripts`)."""
     speaker = engine(voice.engine)
-    if voice.engine == EspeakEngine.name:
-        voice = voice_for_text(text, voice, set(speaker.voice_names()))
-    return speaker.synthesize(text, voice, delivery)
+    if voice.engine != EspeakEngine.name:
+        return speaker.synthesize(text, voice, delivery)
+    runs = script_runs(text, voice, set(speaker.voice_names()))
+    if len(runs) == 1:
+        return speaker.synthesize(runs[0][0], runs[0][1], delivery)
+    return _joined([speaker.synthesize(part, v, delivery) for part, v in runs])
+
+
+def _joined(parts: list[Speech]) -> Speech:
+    """Speeches one after another, :data:`RUN_GAP` apart, their phoneme times moved with them."""
+    rate = parts[0].rate
+    gap = np.zeros(int(RUN_GAP * rate), dtype=np.float32)
+    chunks: list[np.ndarray] = []
+    phonemes: list[Phoneme] = []
+    at = 0
+    for part in parts:
+        if not len(part.samples):
+            continue
+        if chunks:
+            chunks.append(gap)
+            at += len(gap)
+        phonemes += [(at / rate + t, name) for t, name in part.phonemes]
+        chunks.append(part.samples.astype(np.float32, copy=False))
+        at += len(part.samples)
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return Speech(samples, rate, tuple(phonemes) if all(p.phonemes for p in parts) else ())

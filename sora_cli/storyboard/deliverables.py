@@ -79,6 +79,10 @@ def voice_in(char: Character, language: str) -> Voice:
     return base.model_copy(update={"voice": language_voice(language, base.engine)})
 
 
+#: language codes espeak-ng spells otherwise (``zh`` is Mandarin: ``cmn``)
+ESPEAK_LANGUAGES = {"zh": "cmn", "zh-cn": "cmn", "zh-tw": "cmn"}
+
+
 @functools.lru_cache(maxsize=256)
 def language_voice(language: str, engine_name: str | None = None) -> str:
     """The engine's voice for a language code: ``fr`` -> ``fr-fr``, ``en`` -> ``en-us``, ``ar`` -> ``ar``
@@ -86,6 +90,7 @@ def language_voice(language: str, engine_name: str | None = None) -> str:
     name = engine_name or DEFAULT_ENGINE
     if name not in installed_engines():
         return language
+    language = ESPEAK_LANGUAGES.get(language, language) if name == DEFAULT_ENGINE else language
     voices = set(engine(name).voice_names())
     for candidate in (language, f"{language}-{language}", f"{language}-us"):
         if candidate in voices:
@@ -143,11 +148,12 @@ def frames(sb: Storyboard) -> list[tuple[str, int, int, str, tuple[str, ...] | N
 
 
 def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _modes_once(list(sb.output.subtitles), ("output", "subtitles"), source)
     seen: set[str] = set()
     ids = [shot.id for shot in sb.shots]
     for k, d in enumerate(sb.deliverables):
         base = ("deliverables", k)
+        problems += _modes_once(list(d.subtitles or []), base + ("subtitles",), source)
         if d.name in seen:
             problems.append(source.problem(base + ("name",), f"deliverable {d.name!r} is listed twice"))
         seen.add(d.name)
@@ -167,6 +173,51 @@ def check_deliverables(sb: Storyboard, source: SourceMap) -> list[Problem]:
                 load_profile(d.profile, source.base_dir)
             except (ProfileError, OSError) as exc:
                 problems.append(source.problem(base + ("profile",), str(exc)))
+        if d.profile or d.width or d.height or d.fps:
+            problems.extend(_check_profile_picture(sb, d, base, source))
+    return problems
+
+
+def _modes_once(modes: list[str], at: tuple[Any, ...], source: SourceMap) -> list[Problem]:
+    """A subtitle mode listed twice is a mistake (``[burn, burn]``), not a request to do it twice."""
+    return [
+        source.problem(at + (j,), f"{mode!r} is listed twice; list each mode once (none, sidecar, soft, burn)")
+        for j, mode in enumerate(modes)
+        if mode in modes[:j]
+    ]
+
+
+def _check_profile_picture(sb: Storyboard, d: Deliverable, base: tuple[Any, ...], source: SourceMap) -> list[Problem]:
+    """A profile that fixes the frame size or rates (``social-9x16``: 1080x1920) against the deliverable's own
+    ``width``/``height``/``fps``: a master that cannot pass its own profile's qc is refused here, not after
+    it is rendered."""
+    out = output_of(sb, d)
+    try:
+        picture = load_profile(out["profile"], source.base_dir).picture
+    except (ProfileError, OSError):
+        return []  # reported with the profile
+    problems = []
+    for key in ("width", "height"):
+        need = getattr(picture, key)
+        if need is not None and out[key] != need:
+            at = base + (key,) if getattr(d, key) else base + ("profile",)
+            problems.append(
+                source.problem(
+                    at,
+                    f"deliverable {d.name!r}: the {out['profile']} profile needs a {key} of {need} "
+                    f"(a {picture.width or 'any'}x{picture.height or 'any'} frame), got {out[key]}; "
+                    f"leave {key} out to take the profile's",
+                )
+            )
+    if picture.fps and not any(abs(out["fps"] - f) < 1e-3 for f in picture.fps):
+        at = base + ("fps",) if d.fps else base + ("profile",)
+        allowed = ", ".join(f"{f:g}" for f in picture.fps)
+        problems.append(
+            source.problem(
+                at,
+                f"deliverable {d.name!r}: the {out['profile']} profile allows {allowed} fps, got {out['fps']:g}; set fps: to one",
+            )
+        )
     return problems
 
 
