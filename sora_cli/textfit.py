@@ -16,12 +16,14 @@ into a located error before anything is drawn).
 from __future__ import annotations
 
 import functools
+import math
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import skia
 
-from sora_cli.fonts import BOLD, REGULAR, quiet_fontconfig
+from sora_cli.fonts import BOLD, REGULAR, fallback_chain, quiet_fontconfig
 
 #: (left, top, right, bottom) of the safe area, as shares of the frame's width and height
 Fractions = tuple[float, float, float, float]
@@ -102,6 +104,11 @@ def wrap(text: str, measure: Callable[[str], float], width: float) -> list[str]:
     return lines
 
 
+def _breakable(word: str) -> bool:
+    """A word of a script written without spaces (its lines may break between characters)."""
+    return any(unicodedata.east_asian_width(c) in {"W", "F"} for c in word)
+
+
 CARD_WORDS = ("end card", "title card", "title", "card", "super")
 
 
@@ -127,13 +134,13 @@ def fit_card(text: str, width: int, height: int, safe: Fractions = DEFAULT_SAFE)
     """The largest size (from :data:`CARD_SIZE` of the shorter side down) at which ``text`` fits the safe
     area in full; None when it does not fit even at :func:`min_card_size`."""
     box = Box.of(safe, width, height)
-    face = typeface(True)
     size = max(min(width, height) * CARD_SIZE, MIN_PIXELS)
     floor = min_card_size(width, height)
     while True:
-        measure = measurer(face, size)
+        measure = width_measure(size, True)
         lines = wrap(text, measure, box.width)
-        words_whole = all(measure(w) <= box.width for w in text.split())
+        # Chinese and Japanese run without spaces and may break between any two characters
+        words_whole = all(measure(w) <= box.width for w in text.split() if not _breakable(w))
         if words_whole and size * (LINE_GAP * (len(lines) - 1) + 1.3) <= box.height:
             return CardFit(size, tuple(lines))
         if size <= floor:
@@ -147,9 +154,108 @@ def fit_block(
     """Lines of ``text`` no wider than ``width``, shrunk from ``size`` towards ``floor`` until their block
     (``gap`` font sizes a line) is no taller than ``height``; at ``floor``, the lines that fit."""
     while True:
-        lines = wrap(text, measurer(face, size), width)
+        lines = wrap(text, width_measure(size, face.isBold()), width)
         if size * gap * len(lines) <= height or size <= floor:
             break
         size = max(floor, size * 0.92)
     keep = max(1, int(height // (size * gap)))
     return size, lines[:keep]
+
+
+# --- text in any script -------------------------------------------------------------------------------
+# DejaVu has no Chinese, Japanese or Korean, and ``drawString`` neither shapes Arabic (joined letter forms)
+# nor orders right-to-left runs. Text that needs either goes through skia's paragraph layout (HarfBuzz
+# shaping, the Unicode bidirectional algorithm, and per-character fallback through the fonts sora ships);
+# text DejaVu draws alone, left to right, keeps the plain path, so Latin pictures stay as they were.
+
+_RTL = {"R", "AL", "AN"}
+
+
+@functools.cache
+def _fallback_faces() -> tuple[skia.Typeface, ...]:
+    quiet_fontconfig()
+    return tuple(skia.Typeface.MakeFromFile(str(path)) for _, path in fallback_chain())
+
+
+@functools.lru_cache(maxsize=8192)
+def has_glyph(char: str) -> bool:
+    """Whether some font sora ships draws ``char`` (white space and controls need none)."""
+    if char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Mn", "Me"}:
+        return True
+    return any(skia.Font(face).textToGlyphs(char)[0] != 0 for face in _fallback_faces())
+
+
+def missing_glyphs(text: str) -> str:
+    """The distinct characters of ``text`` that no font sora ships can draw, in order of appearance."""
+    return "".join(dict.fromkeys(c for c in text if not has_glyph(c)))
+
+
+def describe_chars(chars: str) -> str:
+    """``'😀' (U+1F600), ...`` for an error message."""
+    return ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars)
+
+
+def _plain(text: str) -> bool:
+    """True when DejaVu alone draws ``text`` left to right (no fallback, no shaping needed)."""
+    first = _fallback_faces()[0]
+    return all(
+        unicodedata.bidirectional(c) not in _RTL and (c.isspace() or skia.Font(first).textToGlyphs(c)[0] != 0)
+        for c in text
+    )
+
+
+@functools.cache
+def _collection() -> skia.textlayout_FontCollection:
+    provider = skia.textlayout_TypefaceFontProvider()
+    for (family, _), face in zip(fallback_chain(), _fallback_faces(), strict=True):
+        provider.registerTypeface(face, family)
+    provider.registerTypeface(skia.Typeface.MakeFromFile(str(BOLD)), fallback_chain()[0][0])
+    collection = skia.textlayout_FontCollection()
+    collection.setDefaultFontManager(provider)
+    return collection
+
+
+@functools.lru_cache(maxsize=512)
+def _paragraph(text: str, size: float, bold: bool, color: int) -> skia.textlayout_Paragraph:
+    style = skia.textlayout_TextStyle()
+    style.setFontFamilies([family for family, _ in fallback_chain()])
+    style.setFontSize(size)
+    if bold:
+        style.setFontStyle(skia.FontStyle.Bold())
+    style.setForegroundPaint(skia.Paint(AntiAlias=True, Color=color))
+    para_style = skia.textlayout_ParagraphStyle()
+    para_style.setTextStyle(style)
+    builder = skia.textlayout_ParagraphBuilder(para_style, _collection(), skia.Unicodes.ICU.Make())
+    builder.pushStyle(style)
+    builder.addText(text)
+    paragraph = builder.Build()
+    paragraph.layout(1e6)
+    paragraph.layout(math.ceil(paragraph.MaxIntrinsicWidth) + 2)
+    return paragraph
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width ``text`` is drawn at, whatever its script."""
+    if _plain(text):
+        return skia.Font(typeface(bold), size).measureText(text)
+    return _paragraph(text, size, bold, 0xFFFFFFFF).MaxIntrinsicWidth
+
+
+def width_measure(size: float, bold: bool = False) -> Callable[[str], float]:
+    return lambda text: text_width(text, size, bold)
+
+
+def draw_text(canvas: skia.Canvas, text: str, x: float, baseline: float, font: skia.Font, paint: skia.Paint) -> None:
+    """``canvas.drawString`` for any script: CJK through the fallback fonts, Arabic and Hebrew shaped
+    and ordered right to left; the font's size and weight are kept."""
+    if _plain(text):
+        canvas.drawString(text, x, baseline, font, paint)
+        return
+    paragraph = _paragraph(text, font.getSize(), font.getTypeface().isBold(), paint.getColor() | 0xFF000000)
+    canvas.save()
+    if paint.getAlpha() < 255:
+        canvas.saveLayerAlpha(None, paint.getAlpha())
+    paragraph.paint(canvas, x, baseline - paragraph.AlphabeticBaseline)
+    if paint.getAlpha() < 255:
+        canvas.restore()
+    canvas.restore()

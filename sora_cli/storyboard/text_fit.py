@@ -13,7 +13,16 @@ from sora_cli.profiles import ProfileError, load_profile
 from sora_cli.storyboard.deliverables import frames
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.source import SourceMap
-from sora_cli.textfit import DEFAULT_SAFE, Fractions, card_text, fit_card, min_card_size, profile_fractions
+from sora_cli.textfit import (
+    DEFAULT_SAFE,
+    Fractions,
+    card_text,
+    describe_chars,
+    fit_card,
+    min_card_size,
+    missing_glyphs,
+    profile_fractions,
+)
 
 
 def _safe(profile: str, source: SourceMap) -> Fractions:
@@ -23,9 +32,30 @@ def _safe(profile: str, source: SourceMap) -> Fractions:
         return DEFAULT_SAFE  # a bad profile is reported by its own check
 
 
+def check_glyphs(sb: Storyboard, source: SourceMap) -> list[Problem]:
+    """Every character of the text the animatic draws (cards, captions, name tags) has a font sora ships:
+    a character none has would be drawn as an empty box, so it is refused instead of lost."""
+    problems: list[Problem] = []
+    options = sb.backend.options if sb.backend.name == "animatic" else {}
+    for i, shot in enumerate(sb.shots):
+        card = card_text(shot.action)
+        drawn = card if card else (shot.action if options.get("captions", True) is not False else "")
+        if drawn and (missing := missing_glyphs(drawn)):
+            what = f"the card of shot {shot.id!r}" if card else f"the caption of shot {shot.id!r}"
+            problems.append(
+                source.problem(
+                    ("shots", i, "action"),
+                    f"{what} has characters no font of sora can draw: {describe_chars(missing)}; "
+                    "remove them or write them in a supported script (Latin, Greek, Cyrillic, Arabic, "
+                    "Hebrew, Chinese, Japanese, Korean)",
+                )
+            )
+    return problems
+
+
 def check_cards(sb: Storyboard, source: SourceMap) -> list[Problem]:
     """Each card at every frame it is drawn at: the storyboard's output and each deliverable's."""
-    problems: list[Problem] = []
+    problems: list[Problem] = check_glyphs(sb, source)
     cards = [(i, shot.id, text) for i, shot in enumerate(sb.shots) if (text := card_text(shot.action))]
     if not cards:
         return problems

@@ -42,7 +42,19 @@ from sora_cli.render.animatic.staging import Staging, stage
 from sora_cli.render.animatic.tags import Tag, lay_out
 from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
 from sora_cli.render.watermark import TOP_BAND
-from sora_cli.textfit import LINE_GAP, Box, card_text, fit_block, fit_card, measurer, min_card_size, typeface, wrap
+from sora_cli.textfit import (
+    LINE_GAP,
+    Box,
+    card_text,
+    draw_text,
+    fit_block,
+    fit_card,
+    min_card_size,
+    text_width,
+    typeface,
+    width_measure,
+    wrap,
+)
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
 LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
@@ -504,7 +516,7 @@ class AnimaticBackend(Backend):
             if right < 0 or left > W or head > H or feet < 0:
                 continue  # out of frame: no tag at the edge for someone who is not there
             label = name.capitalize()
-            width = font.measureText(label)
+            width = text_width(label, font.getSize(), True)
             y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
             x = min(max(float(left + right) / 2 - width / 2, box.left + 8), box.right - width - 8)
             rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
@@ -529,7 +541,7 @@ class AnimaticBackend(Backend):
             canvas.drawRoundRect(skia.Rect.MakeLTRB(left, top, right, bottom), radius, radius, _paint(fill, alpha))
             color = (255, 255, 255) if tag_font is font else (235, 235, 235)
             baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
-            canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
+            draw_text(canvas, text, left + inset, baseline, tag_font, _paint(color))
 
     def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
         """A title card over the dimmed scene (``action: "End card: ..."``), every word inside the safe area:
@@ -541,7 +553,7 @@ class AnimaticBackend(Backend):
         fit = fit_card(text, W, H, self.film.safe)
         if fit is None:
             size = min_card_size(W, H)
-            lines = wrap(text, measurer(self.bold, size), box.width)
+            lines = wrap(text, width_measure(size, True), box.width)
         else:
             size, lines = fit.size, list(fit.lines)
         font = skia.Font(self.bold, size)
@@ -549,9 +561,9 @@ class AnimaticBackend(Backend):
         canvas.save()
         canvas.clipRect(skia.Rect.MakeLTRB(box.left, box.top, box.right, box.bottom))
         for k, line in enumerate(lines):
-            width = font.measureText(line)
+            width = text_width(line, size, True)
             x = box.left + (box.width - width) / 2
-            canvas.drawString(line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
+            draw_text(canvas, line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
         canvas.restore()
 
     def _glow(self, shot: PlannedShot, t: float) -> float:
@@ -603,7 +615,7 @@ class AnimaticBackend(Backend):
             canvas.drawRoundRect(
                 skia.Rect.MakeXYWH(box.left, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
             )
-            canvas.drawString(text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
+            draw_text(canvas, text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
             top += mono.getSize() * 1.9
         card = card_text(shot.action)
         if card:
@@ -617,11 +629,16 @@ class AnimaticBackend(Backend):
             )
             font = skia.Font(typeface(False), size)
             height = font.getSize() * (1.35 * len(lines) + 0.5)
-            width = max(font.measureText(line) for line in lines)
+            width = max(text_width(line, size) for line in lines)
             canvas.drawRoundRect(skia.Rect.MakeXYWH(box.left, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
             for k, line in enumerate(lines):
-                canvas.drawString(
-                    line, box.left + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
+                draw_text(
+                    canvas,
+                    line,
+                    box.left + 10,
+                    top + font.getSize() * (1.2 + 1.35 * k),
+                    font,
+                    _paint((255, 255, 255), 235),
                 )
 
 
