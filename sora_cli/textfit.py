@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import skia
 
-from sora_cli.fonts import BOLD, REGULAR, fallback_chain, quiet_fontconfig
+from sora_cli.fonts import BOLD, MONO, REGULAR, fallback_chain, quiet_fontconfig
 
 #: (left, top, right, bottom) of the safe area, as shares of the frame's width and height
 Fractions = tuple[float, float, float, float]
@@ -148,6 +148,30 @@ def fit_card(text: str, width: int, height: int, safe: Fractions = DEFAULT_SAFE)
         size = max(floor, size * 0.92)
 
 
+def card_block_top(box: Box, fit: CardFit) -> float:
+    """The top of a card's text block, centred in ``box``."""
+    return (box.top + box.bottom) / 2 - fit.size * (LINE_GAP * (len(fit.lines) - 1) + 1.3) / 2
+
+
+def place_card(
+    text: str, width: int, height: int, safe: Fractions = DEFAULT_SAFE, clear_top: float = 0.0
+) -> tuple[CardFit, Box] | None:
+    """The card's fit and the box it is centred in, its text clear of everything above ``clear_top`` pixels
+    (the slate); None when it cannot fit there even at the legible minimum."""
+    box = Box.of(safe, width, height)
+    fit = fit_card(text, width, height, safe)
+    if fit is not None and card_block_top(box, fit) >= clear_top:
+        return fit, box  # as it always was: centred in the safe area
+    if clear_top <= box.top:
+        return None
+    below = Box(box.left, clear_top, box.right, box.bottom)
+    if below.height <= 0:
+        return None
+    shares = (safe[0], clear_top / height, safe[2], safe[3])
+    fit = fit_card(text, width, height, shares)
+    return None if fit is None else (fit, below)
+
+
 def fit_block(
     text: str, face: skia.Typeface, size: float, floor: float, width: float, height: float, gap: float
 ) -> tuple[float, list[str]]:
@@ -259,3 +283,97 @@ def draw_text(canvas: skia.Canvas, text: str, x: float, baseline: float, font: s
     if paint.getAlpha() < 255:
         canvas.restore()
     canvas.restore()
+
+
+# --- the animatic's overlays: their sizes, and whether each fits a frame at its legible minimum ----------
+
+#: share of the height kept for the slate and caption at the top (the watermark's band starts below it)
+TOP_BAND = 0.24
+CAPTION_GAP = 1.35  # a caption's baseline to baseline, in font sizes
+
+
+def tag_size(width: int, height: int) -> float:
+    return max(11, min(width, height) / 48)
+
+
+def slate_size(width: int, height: int) -> float:
+    return max(10, min(width, height) / 50)
+
+
+def caption_size(width: int, height: int) -> float:
+    return max(11, min(width, height) / 40)
+
+
+def slate_bottom(box: Box, width: int, height: int) -> float:
+    """Where text under the slate may start (the slate's box is 1.6 sizes tall, then a gap)."""
+    return box.top + slate_size(width, height) * 1.9
+
+
+@functools.cache
+def _mono() -> skia.Typeface:
+    quiet_fontconfig()
+    return skia.Typeface.MakeFromFile(str(MONO))
+
+
+def slate_fits(shot_id: str, width: int, height: int, box: Box) -> bool:
+    """The slate's shortest form (``id  mm:ss:ff``) inside the safe area."""
+    size = slate_size(width, height)
+    text_w = skia.Font(_mono(), size).measureText(f"{shot_id}  00:00:00")
+    return text_w + 16 <= box.width and box.top + size * 1.6 <= box.bottom
+
+
+def caption_room(box: Box, width: int, height: int, slate: bool) -> tuple[float, float, float]:
+    """(top, width, height) the action caption may use: under the slate, above the watermark's band."""
+    top = slate_bottom(box, width, height) if slate else box.top
+    wide = box.width * (0.65 if width > height else 1.0) - 20
+    room = height * TOP_BAND - top - caption_size(width, height) * 0.5 - 2
+    return top, wide, room
+
+
+def caption_floor(width: int, height: int) -> float:
+    return max(8.0, caption_size(width, height) * 0.6)
+
+
+def caption_fits(text: str, width: int, height: int, box: Box, slate: bool) -> bool:
+    """Every word of the caption whole and every line inside its room, at the caption's smallest size."""
+    _, wide, room = caption_room(box, width, height, slate)
+    size = caption_floor(width, height)
+    measure = width_measure(size)
+    if wide <= 0 or any(measure(w) > wide for w in text.split() if not _breakable(w)):
+        return False
+    top, _, _ = caption_room(box, width, height, slate)
+    # below the band when it must (a small frame): every line is drawn, none is dropped
+    return size * (CAPTION_GAP * len(wrap(text, measure, wide)) + 0.5) <= max(room, box.bottom - top)
+
+
+def tag_fits(label: str, width: int, height: int, box: Box) -> bool:
+    """A character's name tag (its text, 8 px inside its box, 8 px inside the safe area) fits the safe area."""
+    size = tag_size(width, height)
+    return text_width(label, size, True) + 32 <= box.width and size * 1.5 <= box.height
+
+
+#: libass sizes DejaVu Sans so that its Windows ascent plus descent (1901 + 483 units) fill the
+#: requested size: one em is 2048 / 2384 of it
+ASS_EM = 2048 / 2384
+SLACK = 0.94  # room kept for rounding, hinting and the outline
+
+
+def subtitle_size(width: int, height: int) -> int:
+    """The ASS font size: 1/18 of the shorter side (a 16:9 frame's height, as it always was)."""
+    return max(12, round(min(width, height) / 18))
+
+
+def outline(size: int) -> int:
+    return max(1, size // 14)
+
+
+def subtitle_margin(width: int, box: Box) -> float:
+    """A burned subtitle's side margin: the safe area's, plus 1 % (as the burn step sets libass's)."""
+    return box.left + max(2, width // 100)
+
+
+def subtitle_word_fits(word: str, width: int, height: int, box: Box) -> bool:
+    """One word of a burned subtitle fits a line whole (libass would otherwise break it or run it off)."""
+    size = subtitle_size(width, height)
+    room = (width - 2 * subtitle_margin(width, box) - 2 * outline(size)) * SLACK
+    return _breakable(word) or measurer(typeface(False), size * ASS_EM)(word) <= room

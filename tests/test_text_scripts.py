@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 import skia
 
-from sora_cli.textfit import draw_text, missing_glyphs, text_width, typeface
+from sora_cli.textfit import (
+    Box,
+    card_block_top,
+    draw_text,
+    missing_glyphs,
+    place_card,
+    slate_bottom,
+    text_width,
+    typeface,
+)
 from tests.conftest import problems_of, run_cli
 
 
@@ -121,3 +130,71 @@ def test_caption_glyphs_checked_only_when_captions_are_drawn() -> None:
         """
     assert any("caption of shot 'open'" in p for p in problems_of(text.format(on="true")))
     assert problems_of(text.format(on="false")) == []
+
+
+def test_small_frame_refuses_every_piece_that_cannot_fit() -> None:
+    """At 64x64 the slate, the name tag, the caption and a burned subtitle word are each refused, located
+    and naming the frame: none is clipped, cut mid-word or drawn past the frame's edge."""
+    problems = problems_of(
+        """\
+        version: 1
+        title: T
+        output: {width: 64, height: 64, subtitles: [burn]}
+        backend: {name: animatic, options: {captions: true, slate: true, name_tags: true}}
+        world:
+          location: "a room"
+          characters:
+            bartholomew: {description: "a"}
+        shots:
+          - id: a
+            cast: [bartholomew]
+            action: "Bartholomew contemplates the extraordinarily complicated espresso machine"
+            dialogue:
+              - {speaker: bartholomew, line: "Incomprehensibilities notwithstanding."}
+        """
+    )
+    assert all("64x64 frame" in p for p in problems), problems
+    located = {p.split(": ")[0].split(":", 1)[1] + " " + p.split(": ")[1] for p in problems}
+    assert located == {
+        "10:9 shots[0].id",
+        "11:11 shots[0].cast",
+        "12:13 shots[0].action",
+        "14:38 shots[0].dialogue[0].line",
+    }, problems
+    assert any("name tag 'Bartholomew'" in p for p in problems)
+
+
+def test_the_same_pieces_fit_a_larger_frame() -> None:
+    text = """\
+        version: 1
+        title: T
+        output: {width: 480, height: 270, subtitles: [burn]}
+        world:
+          location: "a room"
+          characters:
+            bartholomew: {description: "a"}
+        shots:
+          - id: a
+            cast: [bartholomew]
+            action: "Bartholomew contemplates the extraordinarily complicated espresso machine"
+            dialogue:
+              - {speaker: bartholomew, line: "Incomprehensibilities notwithstanding."}
+        """
+    assert problems_of(text) == []
+
+
+def test_card_keeps_clear_of_the_slate() -> None:
+    """A card that fills the safe area is set below the slate, not over it; centred as before otherwise."""
+    safe = (0.05, 0.05, 0.95, 0.95)
+    long = "Ritual Coffee. Every morning, made right, in every cup we pour, for you."
+    box = Box.of(safe, 192, 108)
+    clear = slate_bottom(box, 192, 108)
+    centred = place_card(long, 192, 108, safe, 0.0)
+    assert centred is not None and card_block_top(box, centred[0]) < clear  # centred, it would cover the slate
+    placed = place_card(long, 192, 108, safe, clear)
+    assert placed is not None
+    fit, where = placed
+    assert card_block_top(where, fit) >= clear
+    assert " ".join(fit.lines).split() == long.split()
+    short = place_card("Ritual", 192, 108, safe, clear)
+    assert short is not None and short[1] == box  # nothing moves where nothing overlapped

@@ -48,8 +48,8 @@ from sora_cli.textfit import (
     card_text,
     draw_text,
     fit_block,
-    fit_card,
     min_card_size,
+    place_card,
     text_width,
     typeface,
     width_measure,
@@ -543,19 +543,19 @@ class AnimaticBackend(Backend):
             baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
             draw_text(canvas, text, left + inset, baseline, tag_font, _paint(color))
 
-    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
+    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int, clear_top: float) -> None:
         """A title card over the dimmed scene (``action: "End card: ..."``), every word inside the safe area:
         shrunk to fit (validate refuses a card that cannot fit at the legible minimum; a smaller draft
         frame draws it at that minimum, clipped to the safe area, rather than not at all)."""
         assert self.film is not None
         canvas.drawPaint(_paint((0, 0, 0), 110))
         box = self.safe
-        fit = fit_card(text, W, H, self.film.safe)
-        if fit is None:
+        placed = place_card(text, W, H, self.film.safe, clear_top)
+        if placed is None:
             size = min_card_size(W, H)
             lines = wrap(text, width_measure(size, True), box.width)
         else:
-            size, lines = fit.size, list(fit.lines)
+            (size, lines), box = (placed[0].size, list(placed[0].lines)), placed[1]
         font = skia.Font(self.bold, size)
         top = (box.top + box.bottom) / 2 - size * (LINE_GAP * (len(lines) - 1) + 1.3) / 2
         canvas.save()
@@ -619,7 +619,7 @@ class AnimaticBackend(Backend):
             top += mono.getSize() * 1.9
         card = card_text(shot.action)
         if card:
-            self._card(canvas, card, W, H)
+            self._card(canvas, card, W, H, top if self.options["slate"] else 0.0)
         elif self.options["captions"] and shot.action:
             base = self.fonts["caption"]
             wide = box.width * (0.65 if W > H else 1.0) - 20
@@ -627,6 +627,7 @@ class AnimaticBackend(Backend):
             size, lines = fit_block(
                 shot.action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35
             )
+            lines = wrap(shot.action, width_measure(size), wide)  # a small frame: below the band, none dropped
             font = skia.Font(typeface(False), size)
             height = font.getSize() * (1.35 * len(lines) + 0.5)
             width = max(text_width(line, size) for line in lines)
