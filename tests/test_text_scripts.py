@@ -186,7 +186,7 @@ def test_the_same_pieces_fit_a_larger_frame() -> None:
 def test_card_keeps_clear_of_the_slate() -> None:
     """A card that fills the safe area is set below the slate, not over it; centred as before otherwise."""
     safe = (0.05, 0.05, 0.95, 0.95)
-    long = "Ritual Coffee. Every morning, made right, in every cup we pour, for you."
+    long = " ".join(["Ritual Coffee. Every morning, made right."] * 5)
     box = Box.of(safe, 192, 108)
     clear = slate_bottom(box, 192, 108)
     centred = place_card(long, 192, 108, safe, 0.0)
