@@ -377,3 +377,16 @@ def subtitle_word_fits(word: str, width: int, height: int, box: Box) -> bool:
     size = subtitle_size(width, height)
     room = (width - 2 * subtitle_margin(width, box) - 2 * outline(size)) * SLACK
     return _breakable(word) or measurer(typeface(False), size * ASS_EM)(word) <= room
+
+
+SUBTITLE_LINES = 2  # a burned cue's most lines (``sora_cli.assemble.subtitles.MAX_LINES``)
+
+
+def subtitle_band_top(width: int, height: int, safe: Fractions) -> float:
+    """The top, as a share of the height, of the band burned subtitles may cover: their bottom margin (the
+    safe area's and 1 %, as the burn step sets libass's), two lines and the outline, and a small gap.
+    Other text keeps above it so that a subtitle never covers a name tag."""
+    size = subtitle_size(width, height)
+    bottom = safe[3] * height - max(2, height // 100)
+    top = bottom - SUBTITLE_LINES * size * 1.15 - 2 * outline(size) - max(2, height // 100)
+    return max(0.0, top / height)

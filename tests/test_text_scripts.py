@@ -198,3 +198,57 @@ def test_card_keeps_clear_of_the_slate() -> None:
     assert " ".join(fit.lines).split() == long.split()
     short = place_card("Ritual", 192, 108, safe, clear)
     assert short is not None and short[1] == box  # nothing moves where nothing overlapped
+
+
+def _film_frames(tmp_path: Path, name: str, subtitles: str, tags: bool = True) -> tuple[list[np.ndarray], list[float]]:
+    sb = tmp_path / f"{name}.yaml"
+    sb.write_text(
+        f"""\
+version: 1
+title: Tags
+output: {{width: 270, height: 480, fps: 4, profile: social-9x16, subtitles: [{subtitles}]}}
+backend: {{name: animatic, options: {{slate: false, captions: false, name_tags: {str(tags).lower()}}}}}
+world:
+  location: "a small coffee bar"
+  characters:
+    ana: {{description: "barista", color: "#ff00ff"}}
+shots:
+  - id: pour
+    cast: [ana]
+    camera: {{framing: wide}}
+    dialogue:
+      - {{speaker: ana, line: "Every morning, made right.", at: 0.2}}
+""",
+        encoding="utf-8",
+    )
+    film = tmp_path / f"{name}.mp4"
+    result = run_cli("render", str(sb), "-o", str(film), "--no-qc", "-q", "-j", "1", "--no-cache")
+    assert result.code == 0, result.stderr
+    with av.open(str(film)) as container:
+        decoded = [(float(f.time), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    return [f for _, f in decoded], [t for t, _ in decoded]
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(mask)
+    return None if len(ys) == 0 else (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+
+
+def test_burned_subtitles_keep_clear_of_name_tags(tmp_path: Path) -> None:
+    """A 9:16 film with burned subtitles: the name tag's box and the subtitle's box never intersect (each
+    measured as what it changed against the same film without it)."""
+    burned, times = _film_frames(tmp_path, "burned", "burn")
+    untagged, _ = _film_frames(tmp_path, "untagged", "burn", tags=False)
+    bare, _ = _film_frames(tmp_path, "bare", "sidecar", tags=False)
+    checked = 0
+    for frame, no_tag, neither, t in zip(burned, untagged, bare, times, strict=True):
+        if t < 0.5:
+            continue
+        sub = _bbox(np.abs(no_tag.astype(int) - neither.astype(int)).max(axis=2) > 60)
+        tag = _bbox(np.abs(frame.astype(int) - no_tag.astype(int)).max(axis=2) > 60)
+        if sub is None or tag is None:
+            continue
+        checked += 1
+        apart = tag[2] < sub[0] or sub[2] < tag[0] or tag[3] < sub[1] or sub[3] < tag[1]
+        assert apart, (t, tag, sub)
+    assert checked >= 3

@@ -506,6 +506,8 @@ class AnimaticBackend(Backend):
         assert film is not None
         font, small = self.fonts["tag"], self.fonts["mono"]
         box = self.safe  # every label stays inside the title-safe area of the frame and the profile
+        # and above the band burned subtitles cover, so that a line of dialogue never hides a name
+        box = Box(box.left, box.top, box.right, min(box.bottom, max(box.top + 1, film.text_bottom * H)))
         wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
         for name, body in bodies.items():
             if name not in film.characters:
