@@ -92,9 +92,10 @@ def check_overlays(sb: Storyboard, source: SourceMap) -> list[Problem]:
     refused here, naming the piece and the frame, before anything renders."""
     problems: list[Problem] = []
     options = sb.backend.options if sb.backend.name == "animatic" else {}
-    slate = options.get("slate", True) is not False
-    captions = options.get("captions", True) is not False
-    tags = options.get("name_tags", True) is not False
+    # asked for by name: refused where it cannot fit; on by default: left out of such a frame by the drawing
+    slate = options.get("slate") is True
+    captions = options.get("captions") is True
+    tags = options.get("name_tags") is True
     seen: set[tuple] = set()
 
     def refuse(path: tuple, which: str, piece: str, width: int, height: int, profile: str) -> None:

@@ -45,11 +45,14 @@ from sora_cli.render.watermark import TOP_BAND
 from sora_cli.textfit import (
     LINE_GAP,
     Box,
+    caption_fits,
     card_text,
     draw_text,
     fit_block,
     min_card_size,
     place_card,
+    slate_fits,
+    tag_fits,
     text_width,
     typeface,
     width_measure,
@@ -500,6 +503,12 @@ class AnimaticBackend(Backend):
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
 
+    def _fits(self, option: str, fits: Callable[[], bool]) -> bool:
+        """A piece named in ``backend.options`` is drawn (validate refused it where it cannot fit); one on by
+        default is left out of a frame too small to hold it whole, never drawn clipped or cut."""
+        assert self.film is not None
+        return option in self.film.options or fits()
+
     def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
         """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
         film = self.film
@@ -518,6 +527,8 @@ class AnimaticBackend(Backend):
             if right < 0 or left > W or head > H or feet < 0:
                 continue  # out of frame: no tag at the edge for someone who is not there
             label = name.capitalize()
+            if not self._fits("name_tags", lambda label=label: tag_fits(label, W, H, self.safe)):
+                continue
             width = text_width(label, font.getSize(), True)
             y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
             x = min(max(float(left + right) / 2 - width / 2, box.left + 8), box.right - width - 8)
@@ -604,7 +615,7 @@ class AnimaticBackend(Backend):
             self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
         top = box.top
-        if self.options["slate"]:
+        if self.options["slate"] and self._fits("slate", lambda: slate_fits(shot.id, W, H, box)):
             # shot-local timecode: a shot's pixels must not depend on where it sits in the film
             fps = film.fps
             secs = index // fps
@@ -622,7 +633,11 @@ class AnimaticBackend(Backend):
         card = card_text(shot.action)
         if card:
             self._card(canvas, card, W, H, top if self.options["slate"] else 0.0)
-        elif self.options["captions"] and shot.action:
+        elif (
+            self.options["captions"]
+            and shot.action
+            and self._fits("captions", lambda: caption_fits(shot.action, W, H, box, top > box.top))
+        ):
             base = self.fonts["caption"]
             wide = box.width * (0.65 if W > H else 1.0) - 20
             room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
