@@ -13,34 +13,61 @@ A render from Python::
 
     report = api.render(api.RenderRequest("storyboards/polar.yaml", draft=True))
     print(report["output"]["file"], report["sound"]["loudness_lufs"])
+
+Start-up latency: this module is imported by every ``sora`` command, even
+``sora --version``, so it imports the stages (film, plan, qc, render, watch,
+...) inside the function that needs them, not at the top. This is the one
+documented exception to "imports at the top" (``sora_cli.cli`` shares it):
+a light command must not pay for scipy, OpenCV, Skia or PyAV. The names it
+re-exports from the stages (``RenderRequest``, ``Plan``, ``Watch``, ...) are
+resolved on first use by the module's ``__getattr__``;
+``tests/test_startup.py`` holds the line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import import_module, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sora_cli.atomic import atomic_write_text
-from sora_cli.cameo.library import cameo_name, cameo_record_text, default_library, list_cameos, read_record
 from sora_cli.errors import Problem, StoryboardError, UsageError, did_you_mean
-from sora_cli.film import CACHE_DIR_NAME, RenderRequest, render_film
-from sora_cli.plan.model import Plan
-from sora_cli.plan.resolve import make_plan
-from sora_cli.preflight import preflight
 from sora_cli.progress import Progress
-from sora_cli.provenance import ManifestSummary, Verification
-from sora_cli.qc.result import QcResult
-from sora_cli.render.cache import cache_size_limit, parse_size, usage
-from sora_cli.render.cache import prune as prune_cache
-from sora_cli.render.ray_executor import RayExecutor
-from sora_cli.schema import SCHEMA_FILE, schema_text
 from sora_cli.sound_catalog import EFFECTS
-from sora_cli.storyboard import Storyboard, load_storyboard
-from sora_cli.storyboard.overrides import Overrides, overridden
-from sora_cli.watch import Update, Watch, describe
+
+if TYPE_CHECKING:
+    from sora_cli.film import RenderRequest
+    from sora_cli.plan.model import Plan
+    from sora_cli.provenance import ManifestSummary, Verification
+    from sora_cli.qc.result import QcResult
+    from sora_cli.render.ray_executor import RayExecutor
+    from sora_cli.schema import SCHEMA_FILE
+    from sora_cli.storyboard import Storyboard
+    from sora_cli.watch import Update, Watch, describe
+
+#: names offered here but defined in a stage, loaded on first use (see the module docstring)
+_LAZY = {
+    "SCHEMA_FILE": "sora_cli.schema",
+    "Plan": "sora_cli.plan.model",
+    "RayExecutor": "sora_cli.render.ray_executor",
+    "RenderRequest": "sora_cli.film",
+    "Update": "sora_cli.watch",
+    "Watch": "sora_cli.watch",
+    "describe": "sora_cli.watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``api.RenderRequest`` and the other re-exported names, imported when first asked for."""
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_FILE",
@@ -84,11 +111,28 @@ __all__ = [
 # --- storyboards ---------------------------------------------------------------------------------
 
 
+def _storyboard(path: Any) -> str | Path:
+    """A storyboard argument checked: a path (``str``, ``Path``) or ``-`` for stdin, else a usage error."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"storyboard must be a path (str or Path) or '-', not {type(path).__name__}")
+    return path if isinstance(path, str) else Path(path)
+
+
+def _backend(backend: Any, model: Any = None) -> None:
+    """``backend`` (a name or a backend class) and ``model`` (a string) checked, else a usage error."""
+    if backend is not None and not isinstance(backend, (str, type)):
+        raise UsageError(f"backend must be a name or a backend class, not {type(backend).__name__}")
+    if model is not None and not isinstance(model, str):
+        raise UsageError(f"model must be a string (a folder or a hub id), not {type(model).__name__}")
+
+
 def load(
     path: str | Path, cameo_dirs: Path | None = None, policy: Path | None = None, allow_assets: tuple[Path, ...] = ()
 ) -> Storyboard:
     """Load and check a storyboard (``-`` reads stdin); ``policy`` replaces the default content policy."""
-    return load_storyboard(path, cameo_dirs, policy, allow_assets)
+    from sora_cli.storyboard import load_storyboard
+
+    return load_storyboard(_storyboard(path), cameo_dirs, policy, allow_assets)
 
 
 def plan(
@@ -107,7 +151,15 @@ def plan(
     backend (``backend``/``model`` as ``--backend``/``--model`` override them)
     and of every asset run here and before a render (:mod:`sora_cli.preflight`).
     """
-    sb = overridden(load_storyboard(path, cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model))
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.preflight import preflight
+    from sora_cli.storyboard import load_storyboard
+    from sora_cli.storyboard.overrides import Overrides, overridden
+
+    _backend(backend, model)
+    sb = overridden(
+        load_storyboard(_storyboard(path), cameo_dirs, policy, allow_assets), Overrides(backend=backend, model=model)
+    )
     preflight(sb, cameo_dirs, backend)
     return make_plan(overridden(sb, Overrides(deliverable=deliverable)), cameo_dirs)
 
@@ -125,15 +177,21 @@ class Validation:
 
 
 def validate(
-    files: list[str],
+    files: str | Path | list[str] | list[Path],
     cameo_dirs: Path | None = None,
     policy: Path | None = None,
     backend: str | None = None,
     model: str | None = None,
     allow_assets: tuple[Path, ...] = (),
 ) -> Validation:
-    """Check storyboards as a render would before drawing; the problems of all of them, not only the first."""
-    result = Validation(list(files))
+    """Check storyboards as a render would before drawing; the problems of all of them, not only the first.
+
+    ``files``: one storyboard (a ``str`` or ``Path``) or a list of them.
+    """
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    _backend(backend, model)
+    result = Validation([str(_storyboard(file)) for file in files])
     for file in files:
         try:
             plan(file, cameo_dirs, policy, backend, model, allow_assets)
@@ -144,11 +202,15 @@ def validate(
 
 def schema() -> str:
     """The storyboard JSON Schema (for editors)."""
+    from sora_cli.schema import schema_text
+
     return schema_text()
 
 
 def init(directory: Path, force: bool = False) -> Path:
     """A storyboard project in ``directory``: a commented storyboard, ``assets/`` and the schema; the storyboard."""
+    from sora_cli.schema import SCHEMA_FILE, schema_text
+
     target = directory / "storyboard.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists (use --force to overwrite it)")
@@ -164,6 +226,8 @@ def init(directory: Path, force: bool = False) -> Path:
 
 def render(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
     """Render a film; the report (``NAME.report.json``, also written beside the film)."""
+    from sora_cli.film import render_film
+
     return render_film(request, progress)
 
 
@@ -253,7 +317,9 @@ def sound(name: str, target: Path | None = None) -> Path:
 
     if name not in EFFECTS:
         raise UsageError(f"no built-in sound {name!r}{did_you_mean(name, EFFECTS)} (`sora sounds` lists them)")
-    target = target or Path(f"{name}.wav")
+    target = Path(target or f"{name}.wav")
+    if not target.parent.is_dir():  # never a folder sora was not asked for
+        raise UsageError(f"{target}: folder {target.parent} does not exist")
     write_wav(target, effect(name))
     return target
 
@@ -267,6 +333,7 @@ def cameo_add(
 ) -> dict[str, Any]:
     """Make cameo ``name`` from a capture video with the consent of ``consent_by``; its record."""
     from sora_cli.cameo.capture import add_cameo
+    from sora_cli.cameo.library import cameo_name, default_library, read_record
 
     if isinstance(expires, str):
         try:
@@ -279,17 +346,22 @@ def cameo_add(
 
 def cameo_list(library: Path | None = None) -> list[dict[str, Any]]:
     """The cameos in ``library`` with their consent state (``usable`` or why not)."""
+    from sora_cli.cameo.library import default_library, list_cameos
+
     return list_cameos(library or default_library())
 
 
 def cameo_show(name: str, library: Path | None = None) -> str:
     """Cameo ``name``'s record as stored (JSON text)."""
+    from sora_cli.cameo.library import cameo_record_text, default_library
+
     return cameo_record_text(name, library or default_library())
 
 
 def cameo_revoke(name: str, library: Path | None = None) -> Path:
     """Withdraw consent: the likeness and voice are deleted, a tombstone stays; the cameo's folder."""
     from sora_cli.cameo.capture import revoke_cameo
+    from sora_cli.cameo.library import cameo_name, default_library
 
     return revoke_cameo(cameo_name(name), library or default_library())
 
@@ -329,6 +401,7 @@ def write_text(text: str, output: Path, force: bool = False) -> Path:
 def export_fountain(path: str | Path, output: Path | None = None, cameo_dirs: Path | None = None) -> str:
     """A storyboard as a Fountain screenplay; asset paths rewritten for ``output``'s folder."""
     from sora_cli.screenplay.export import export_fountain as write
+    from sora_cli.storyboard import load_storyboard
 
     folder = output.resolve().parent if output else Path.cwd()
     return write(load_storyboard(path, cameo_dirs), folder)
@@ -348,6 +421,8 @@ class CacheInfo:
 
 def cache_root(where: Path) -> Path:
     """The cache of a storyboard, of a folder holding ``.sora-cache``, or a cache folder itself."""
+    from sora_cli.film import CACHE_DIR_NAME
+
     root = where.parent / CACHE_DIR_NAME if where.is_file() else where
     if (root / CACHE_DIR_NAME).is_dir():
         root = root / CACHE_DIR_NAME
@@ -358,6 +433,8 @@ def cache_root(where: Path) -> Path:
 
 def check_cache_size(text: str | None) -> str | None:
     """A ``--cache-size`` checked up front (a usage error), returned as written."""
+    from sora_cli.render.cache import parse_size
+
     if text is not None:
         try:
             parse_size(text)
@@ -368,6 +445,9 @@ def check_cache_size(text: str | None) -> str | None:
 
 def cache(where: Path = Path("."), prune: bool = False, clear: bool = False, size: str | None = None) -> CacheInfo:
     """The cache's size and entries; ``prune`` evicts least recently used entries down to the bound, ``clear`` all."""
+    from sora_cli.render.cache import cache_size_limit, usage
+    from sora_cli.render.cache import prune as prune_cache
+
     root = cache_root(where)
     limit = cache_size_limit(check_cache_size(size))
     freed = removed = 0

@@ -4,6 +4,11 @@ Every command funnels errors through :func:`_guard` so the exit codes are the
 same everywhere: 0 ok, 1 internal or tool failure (one line), 2 bad input or
 usage (``FILE:LINE:COL: path: message``), 130 interrupted. Tracebacks only
 with ``--debug``.
+
+Start-up latency: every command imports this module, so it reaches the stages
+only through :mod:`sora_cli.api`, which imports them inside the function that
+needs them (a documented exception to "imports at the top"; see the README's
+layout section); anything heavy this module needs is imported in the command.
 """
 
 from __future__ import annotations
@@ -169,6 +174,10 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole resolved plan as JSON.")] = False,
     cameos: CameoOption = None,
     allow_assets: AllowAssetsOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Plan as `render --backend NAME` would draw.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Plan as `render --model MODEL` would load.")] = None,
 ) -> None:
     """Show every shot as it will be rendered: world, timing, cast, prompt.
 
@@ -177,9 +186,11 @@ def plan_command(
       sora plan storyboard.yaml
 
       sora plan storyboard.yaml --json | jq '.shots[] | {id, start, duration}'
+
+      sora plan storyboard.yaml --backend animatic --json | jq .backend
     """
     with _guard():
-        plan = api.plan(file, cameos, allow_assets=tuple(allow_assets or ()))
+        plan = api.plan(file, cameos, backend=backend, model=model, allow_assets=tuple(allow_assets or ()))
     if as_json:
         print(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
         return

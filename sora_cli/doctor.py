@@ -5,7 +5,16 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 
-from sora_cli.errors import SoraError
+from sora_cli.errors import SoraError, UsageError
+from sora_cli.ffmpeg import ffmpeg_exe, ffmpeg_version
+from sora_cli.plan.resolve import make_plan
+from sora_cli.render.backend import FilmSettings
+from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
+from sora_cli.render.diffusion.preflight import GIB, choose_plan, describe, device_free_bytes, generation_size
+from sora_cli.render.registry import backend_class, installed_backends
+from sora_cli.speech.engine import EspeakEngine, installed_engines
+from sora_cli.storyboard import load_storyboard, parse_storyboard
+from sora_cli.testing import make_tiny_pipeline
 
 
 def diffusers_smoke_test() -> tuple[bool, str]:
@@ -17,12 +26,6 @@ def diffusers_smoke_test() -> tuple[bool, str]:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        from sora_cli.plan.resolve import make_plan
-        from sora_cli.render.backend import FilmSettings
-        from sora_cli.render.diffusion import DiffusersBackend
-        from sora_cli.storyboard import parse_storyboard
-        from sora_cli.testing import make_tiny_pipeline
-
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="sora-doctor-") as tmp:
             model = make_tiny_pipeline(Path(tmp) / "model", "wan")
@@ -47,8 +50,6 @@ def checks() -> list[tuple[str, bool | None, str]]:
     """(part, ok / missing (False) / optional and absent (None), details)."""
     out: list[tuple[str, bool | None, str]] = []
     try:
-        from sora_cli.ffmpeg import ffmpeg_exe, ffmpeg_version
-
         exe = ffmpeg_exe()
         encoders = subprocess.run(
             [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
@@ -66,8 +67,6 @@ def checks() -> list[tuple[str, bool | None, str]]:
     except ImportError:
         out.append(("PyAV", False, "pip install av"))
     try:
-        from sora_cli.speech.engine import EspeakEngine, installed_engines
-
         engine = EspeakEngine()
         out.append(
             (
@@ -78,9 +77,16 @@ def checks() -> list[tuple[str, bool | None, str]]:
         )
     except (SoraError, OSError) as exc:
         out.append(("speech", False, str(exc)))
-    from sora_cli.render.registry import installed_backends
 
-    out.append(("backends", True, ", ".join(sorted(installed_backends()))))
+    working, broken = [], []
+    for name in sorted(installed_backends()):
+        try:
+            backend_class(name)
+            working.append(name)
+        except UsageError as exc:
+            broken.append((name, str(exc)))
+    out.append(("backends", bool(working), ", ".join(working) or "none works"))
+    out += [(f"backend {name}", False, f"broken: {why}") for name, why in broken]
     if importlib.util.find_spec("torch") is None:
         out.append(
             ("torch", None, "not installed (only the diffusers backend needs it: pip install 'sora-cli[diffusers]')")
@@ -112,17 +118,11 @@ def model_report(model: str, storyboard: str | None = None, device: str | None =
     import math
     from pathlib import Path
 
-    from sora_cli.errors import UsageError
-    from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
-    from sora_cli.render.diffusion.preflight import GIB, choose_plan, describe, device_free_bytes, generation_size
-
     options: dict = {}
     width = height = fps_film = None
     longest: float | None = None
     base = Path.cwd()
     if storyboard is not None:
-        from sora_cli.storyboard import load_storyboard  # (sora_cli.api wraps this module: never the reverse)
-
         sb = load_storyboard(Path(storyboard))
         options, width, height, base = dict(sb.backend.options), sb.output.width, sb.output.height, sb.source.base_dir
         fps_film = sb.output.fps

@@ -41,6 +41,7 @@ from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import profile_for, run_qc
+from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.chain import ShotFile
@@ -78,6 +79,15 @@ class RenderRequest:
     cache_size: str | None = None  # the cache's size bound (default: $SORA_CACHE_SIZE or 4G)
     prune: bool = True  # bring the cache under its bound after the render (a matrix prunes once, at its end)
     deliverable: str | None = None  # render this entry of the storyboard's deliverables: list
+
+    def __post_init__(self) -> None:
+        """A request a caller of the Python API got wrong is a usage error here, not a failure mid-render."""
+        if not isinstance(self.storyboard, (str, os.PathLike)):
+            raise UsageError(f"storyboard must be a path (str or Path) or '-', not {type(self.storyboard).__name__}")
+        if self.backend is not None and not isinstance(self.backend, (str, type)):
+            raise UsageError(f"backend must be a name or a backend class, not {type(self.backend).__name__}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise UsageError(f"jobs must be a whole number of at least 1, not {self.jobs!r}")
 
 
 @dataclass
@@ -289,10 +299,9 @@ def sign_and_report(
         sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
         checked = run_qc(assembled.film, profile, plan, sidecars)
         if assembled.burned:
-            from sora_cli.qc.burned import burned_caption_check  # OpenCV: only for burned subtitles
-
             middles = [(c.start + c.end) / 2 for c in assembled.cues]
             checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
+        checked.film = str(output)  # measured on the staged file, reported as the film it becomes
         report["qc"] = checked.to_json()
     if assembled.otio is not None:
         report["outputs"]["otio"] = str(assembled.otio)

@@ -25,15 +25,19 @@ from typing import Any
 
 from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError
-from sora_cli.film import RenderRequest, render_film
+from sora_cli.film import CACHE_DIR_NAME, RenderRequest, render_film, soundtrack_stored, video_settings
 from sora_cli.plan.model import Plan
+from sora_cli.plan.resolve import make_plan
+from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
+from sora_cli.provenance import credentials
 from sora_cli.render.backend import Backend, FilmSettings
-from sora_cli.render.cache import ShotCache
+from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.registry import backend_class
-from sora_cli.render.shots import ShotJob, render_chain
+from sora_cli.render.shots import ShotJob, plan_jobs, render_chain
 from sora_cli.scratch import render_scratch
+from sora_cli.sound.mix import cached_soundtrack, soundtrack_key
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.deliverables import for_deliverable
 from sora_cli.storyboard.overrides import Overrides, overridden
@@ -62,9 +66,12 @@ def render_masters(
     """``folder/NAME.mp4`` (+ report, sidecars) for each name, and ``folder/deliverables.json``."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder}: with deliverables, -o names a folder")
-    from sora_cli.preflight import preflight
 
-    sb = load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets)
+    # --backend/--model hold for every master: applied once here, before the check and the shared work
+    sb = overridden(
+        load_storyboard(request.storyboard, request.cameo_dirs, request.policy, request.allow_assets),
+        Overrides(backend=request.backend, model=request.model),
+    )
     for name in names:  # every name known before anything is written
         for_deliverable(sb, name)
     preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
@@ -75,9 +82,6 @@ def render_masters(
     shared_seconds = round(time.perf_counter() - started, 3)
     reports = _finish(request, sb, unique, folder, progress, shared)
     if request.use_cache and request.prune:  # once, keeping everything this matrix used
-        from sora_cli.film import CACHE_DIR_NAME
-        from sora_cli.render.cache import cache_size_limit, prune
-
         root = request.cache_dir or Path(sb.source.base_dir) / CACHE_DIR_NAME  # as render_film finds it
         prune(root, cache_size_limit(request.cache_size), keep_since=used_since)
     entries = [_entry(name, report, shared.reused.get(name)) for name, report in zip(unique, reports, strict=True)]
@@ -200,10 +204,6 @@ class _Master:
 def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[list[_Master], dict[str, Plan]]:
     """Each master's chains (as :func:`sora_cli.render.shots.plan_jobs` keys them) and one plan per distinct
     soundtrack (by its cache key)."""
-    from sora_cli.film import video_settings
-    from sora_cli.plan.resolve import make_plan
-    from sora_cli.render.shots import plan_jobs
-    from sora_cli.sound.mix import soundtrack_key
 
     cls = backend_class(request.backend or sb.backend.name)
     sb = overridden(sb, Overrides(backend=request.backend, model=request.model))
@@ -238,8 +238,6 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
     time. Each master's :func:`render_film` then finds its picture and sound in the cache and only
     assembles, signs and checks. Only an optimisation: what it leaves undone, render_film does itself.
     """
-    from sora_cli.film import CACHE_DIR_NAME, soundtrack_stored
-    from sora_cli.provenance import credentials
 
     backend = request.backend or sb.backend.name
     cls = backend_class(backend)
@@ -316,6 +314,5 @@ def _draw_shared(film_index: int, chain: list[ShotJob], video: VideoSettings) ->
 
 
 def _mix_shared(plan: Plan, out_path: Path) -> None:
-    from sora_cli.sound.mix import cached_soundtrack
 
     run_busy(cached_soundtrack, plan, _shared["cache"], out_path)

@@ -17,7 +17,7 @@ from sora_cli.audio_files import check_audio
 from sora_cli.cameo.consent import revoked_likeness
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, StoryboardError, UsageError
-from sora_cli.render.registry import backend_class
+from sora_cli.render.registry import backend_class, checked_pairs, origin
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import Storyboard
 from sora_cli.storyboard.limits import MAX_AUDIO_SECONDS, MAX_IMAGE_PIXELS
@@ -123,10 +123,12 @@ def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Pro
         return [sb.source.problem(("backend", "name"), str(exc))]
     problems: list[Problem] = []
     if why := cls.check_model(sb.backend.model, sb.source.base_dir):
+        if not isinstance(why, str):
+            raise UsageError(f"{origin(cls)}: check_model returned {type(why).__name__}, not a message or None")
         problems.append(sb.source.problem(("backend", "model"), why))
     problems += [
         sb.source.problem(("backend", "options", key), message, key=True)
-        for key, message in cls.check_options(sb.backend.options)
+        for key, message in checked_pairs(cls, cls.check_options(sb.backend.options), "check_options")
     ]
     if not problems:  # what the model itself allows (read from its configs)
         out = sb.output
@@ -135,7 +137,7 @@ def check_backend(sb: Storyboard, backend: str | type | None = None) -> list[Pro
         found = cls.check_film(
             sb.backend.model, sb.source.base_dir, sb.backend.options, out.width, out.height, out.fps, longest=longest
         )
-        problems += [sb.source.problem(path, message) for path, message in found or ()]
+        problems += [sb.source.problem(path, message) for path, message in checked_pairs(cls, found, "check_film")]
     return problems
 
 

@@ -35,6 +35,8 @@ from typing import Any
 
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 from sora_cli.film import RenderRequest, render_film
+from sora_cli.preflight import asset_files
+from sora_cli.storyboard import load_storyboard
 
 #: how long the watcher waits for a burst of writes (an editor's save) to end before rendering, in ms
 QUIET_MS = 50
@@ -110,8 +112,6 @@ class Watch:
 
     def _load(self) -> Any:
         """Load the storyboard (raises its located problems) and note the files it draws from."""
-        from sora_cli.preflight import asset_files
-        from sora_cli.storyboard import load_storyboard
 
         r = self.request
         sb = load_storyboard(self.storyboard, r.cameo_dirs, r.policy, r.allow_assets)

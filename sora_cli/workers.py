@@ -51,6 +51,22 @@ def quiet_interrupts() -> None:
     signal.signal(signal.SIGINT, on_interrupt)
 
 
+def _quiet_from_the_start() -> None:
+    """Run in every forked child before anything else: idle, and quiet on Ctrl-C.
+
+    A render that fails at once interrupts pool workers that may still be starting,
+    before their initializer has run; the interrupt must not print a traceback
+    from the pool's start-up code there either. A child forked by a busy worker
+    (a matrix master's own pools) starts idle.
+    """
+    _worker["busy"], _worker["interrupted"] = False, False
+    with contextlib.suppress(ValueError):  # (signal handlers only from the main thread)
+        quiet_interrupts()
+
+
+os.register_at_fork(after_in_child=_quiet_from_the_start)
+
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -72,9 +88,9 @@ def die_with_parent(parent: int) -> None:
 
 def worker_init(parent: int) -> None:
     """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
+    quiet_interrupts()  # first: a render that fails at once interrupts workers still starting (no traceback)
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
-    quiet_interrupts()
     quiet_fontconfig()
 
 

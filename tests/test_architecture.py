@@ -8,7 +8,7 @@ rank; groups of the same rank are siblings that never import each other:
     rank 0  ground     services every stage may use (errors and hints, atomic files,
                        digests, progress, worker pools, fonts and text fitting, ffmpeg,
                        delivery profiles, provenance, the speech engine and voices,
-                       the sound catalogue, audio files, the output set switch)
+                       the sound catalogue, audio files, packed samples, the output set switch)
     rank 1  cameo      the cameo library and consent (read by the storyboard's rules)
     rank 2  storyboard load and check (``storyboard/policy/``, the content policy, is one of its rule sets)
     rank 3  plan       resolve a storyboard into the Plan
@@ -23,25 +23,39 @@ Cycles are found over every import edge between modules (Tarjan's strongly
 connected components): a cycle is reported even inside one group. Importing
 ``sora_cli.a.b`` from outside package ``a`` runs ``a/__init__.py`` first, so that
 edge counts too (a package whose ``__init__`` imports its own importer is a cycle).
+
+Imports are read wherever they stand: ``import`` statements, and
+``importlib.import_module("sora_cli...")`` / ``__import__("sora_cli...")`` with a
+literal name. Imports stand at the top of a module: a function-level import of a
+``sora_cli`` module fails, except in the front door (``api.py``) and ``cli.py``,
+which import the stages where they are used for start-up latency (see
+``tests/test_startup.py``), and the short commented ``LAZY_ALLOWED`` list. The
+ground floor is an explicit list: a new module belongs to no group until it is
+placed. The entry points in ``pyproject.toml`` are checked against the layers
+too (the console script is the CLI's, a backend plugin lives in ``render/``).
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sora_cli"
+PYPROJECT = PACKAGE.parent / "pyproject.toml"
 
 #: group -> (rank, module prefixes); a module belongs to the group of its longest matching prefix
+#: (``sora_cli`` itself matches only the package's ``__init__``: the ground floor is listed module by module)
 GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
     "ground": (0, (
         "sora_cli", "sora_cli.errors", "sora_cli.atomic", "sora_cli.scratch", "sora_cli.faults", "sora_cli.ffmpeg",
         "sora_cli.fonts", "sora_cli.textfit", "sora_cli.portable", "sora_cli.bmff", "sora_cli.outputs",
         "sora_cli.provenance", "sora_cli.progress", "sora_cli.progress_ui", "sora_cli.digests", "sora_cli.workers",
-        "sora_cli.profiles", "sora_cli.speech", "sora_cli.sound_catalog", "sora_cli.audio_files",
+        "sora_cli.profiles", "sora_cli.speech", "sora_cli.sound_catalog", "sora_cli.audio_files", "sora_cli.packed_samples",
     )),
     "cameo": (1, ("sora_cli.cameo",)),
     "storyboard": (2, ("sora_cli.storyboard",)),
@@ -68,6 +82,20 @@ ALLOWED: dict[tuple[str, str], str] = {}
 #: cycles tolerated for now (their modules, sorted), each with the reason; keep it empty.
 ALLOWED_CYCLES: dict[tuple[str, ...], str] = {}
 
+#: modules that import other sora modules inside functions on purpose: start-up latency (every command
+#: imports them, and ``sora --version`` must not load scipy, OpenCV, Skia or PyAV; tests/test_startup.py)
+LAZY_MODULES = ("sora_cli.api", "sora_cli.cli")
+
+#: other function-level imports of sora modules, each with the reason (a cycle or a heavy dependency); keep it short.
+LAZY_ALLOWED: dict[tuple[str, str], str] = {
+    ("sora_cli.entry", "sora_cli.cli"): "exit codes hold before the CLI is imported (a Ctrl-C in that second is 130)",
+    ("sora_cli.render.animatic", "sora_cli.render.animatic.backend"): "the old import path of AnimaticBackend, "
+    "resolved on first use: at package import the backend would import its parts through this package (a cycle)",
+}
+
+#: entry-point group in pyproject.toml -> the layer its targets must live in
+ENTRY_POINT_GROUPS = {"scripts": "cli", "sora_cli.backends": "render"}
+
 
 @dataclass(frozen=True)
 class Import:
@@ -76,6 +104,7 @@ class Import:
     file: str  # relative to the folder holding the package
     line: int
     through_package: bool = False  # the package ``__init__`` that importing a module inside it runs first
+    in_function: bool = False  # inside a function (a lazy import), not at the module's top
 
 
 def module_name(path: Path, package: Path = PACKAGE) -> str:
@@ -89,11 +118,33 @@ def modules(package: Path = PACKAGE) -> dict[str, Path]:
     return {module_name(p, package): p for p in sorted(package.rglob("*.py"))}
 
 
+def _statements(tree: ast.AST) -> list[tuple[ast.AST, bool]]:
+    """Every node with whether it stands inside a function (at any depth)."""
+    out: list[tuple[ast.AST, bool]] = []
+    work: deque[tuple[ast.AST, bool]] = deque([(tree, False)])
+    while work:
+        node, inside = work.popleft()
+        out.append((node, inside))
+        nested = inside or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        work.extend((child, nested) for child in ast.iter_child_nodes(node))
+    return out
+
+
+def _dynamic_target(node: ast.Call) -> str | None:
+    """The literal name of ``importlib.import_module("x")``, ``import_module("x")`` or ``__import__("x")``."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name not in ("import_module", "__import__") or not node.args:
+        return None
+    first = node.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
 def imports_of(name: str, path: Path, known: set[str], package: Path = PACKAGE) -> list[Import]:
     """Every import of a sora module in ``path``, wherever it stands (module level or inside a function)."""
     out: list[Import] = []
     home = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node, inside in _statements(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -103,6 +154,8 @@ def imports_of(name: str, path: Path, known: set[str], package: Path = PACKAGE) 
                 base = ".".join([*anchor, base] if base else anchor)
             # ``from pkg import module`` depends on the module; ``from module import name`` on the module
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+        elif isinstance(node, ast.Call) and (dynamic := _dynamic_target(node)) is not None:
+            targets = [dynamic]
         else:
             continue
         for target in targets:
@@ -111,11 +164,11 @@ def imports_of(name: str, path: Path, known: set[str], package: Path = PACKAGE) 
                     target = target.rpartition(".")[0]
                 where = path.relative_to(package.parent).as_posix()
                 if target != name:
-                    out.append(Import(name, target, where, node.lineno))
+                    out.append(Import(name, target, where, node.lineno, in_function=inside))
                 # importing ``a.b.c`` first runs the packages ``a.b`` and ``a`` that do not hold the importer
                 parent = target.rpartition(".")[0]
                 while parent and parent != "sora_cli" and not (name == parent or name.startswith(parent + ".")):
-                    out.append(Import(name, parent, where, node.lineno, through_package=True))
+                    out.append(Import(name, parent, where, node.lineno, through_package=True, in_function=inside))
                     parent = parent.rpartition(".")[0]
     return out
 
@@ -129,7 +182,8 @@ def group_of(module: str) -> str:
     best, length = "", -1
     for group, (_, prefixes) in GROUPS.items():
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > length:
+            covers = module == prefix or (prefix != "sora_cli" and module.startswith(prefix + "."))
+            if covers and len(prefix) > length:
                 best, length = group, len(prefix)
     return best
 
@@ -217,8 +271,61 @@ def describe_cycle(component: list[str], imports: list[Import]) -> str:
     return "import cycle between " + ", ".join(component) + ":\n    " + "\n    ".join(edges)
 
 
+def unplaced(names: list[str]) -> list[str]:
+    """Modules in no group, each with where to put it."""
+    return [
+        f"{m} belongs to no group: add it to GROUPS in tests/test_architecture.py (to the ground floor's list if "
+        "every stage may use it, else to the stage that owns it)"
+        for m in names
+        if not group_of(m)
+    ]
+
+
+def lazy(imports: list[Import]) -> list[str]:
+    """Function-level imports of sora modules outside the front door, the CLI and ``LAZY_ALLOWED``."""
+    return [
+        f"{where(i)}: {i.importer} -> {i.imported}: imports stand at the top of the module "
+        "(unless a cycle or a heavy optional dependency forces it: then LAZY_ALLOWED, with the reason)"
+        for i in imports
+        if i.in_function
+        and not i.through_package
+        and i.importer not in LAZY_MODULES
+        and (i.importer, i.imported) not in LAZY_ALLOWED
+    ]
+
+
+def entry_point_problems(pyproject: dict, known: set[str]) -> list[str]:
+    """Entry points that name a missing module or one outside the layer their group belongs to."""
+    project = pyproject.get("project", {})
+    tables = {"scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+    problems = []
+    for table, points in tables.items():
+        for label, target in points.items():
+            module = target.partition(":")[0].strip()
+            if not module.startswith("sora_cli"):
+                continue
+            if module not in known:
+                problems.append(f"pyproject.toml: [{table}] {label} = {target!r}: no module {module}")
+            elif table in ENTRY_POINT_GROUPS and group_of(module) != ENTRY_POINT_GROUPS[table]:
+                problems.append(
+                    f"pyproject.toml: [{table}] {label} = {target!r}: {module} is in {group_of(module) or 'no group'},"
+                    f" but a [{table}] entry point lives in {ENTRY_POINT_GROUPS[table]}"
+                )
+    return problems
+
+
 def test_every_module_has_a_group():
-    assert [m for m in modules() if not group_of(m)] == []
+    assert unplaced(list(modules())) == []
+
+
+def test_imports_stand_at_the_top():
+    problems = lazy(all_imports())
+    assert not problems, "function-level imports of sora modules:\n" + "\n".join(problems)
+
+
+def test_entry_points_follow_the_layers():
+    pyproject = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    assert entry_point_problems(pyproject, set(modules())) == []
 
 
 def test_imports_follow_the_flow():
@@ -239,6 +346,8 @@ def test_allowed_entries_are_still_needed():
     assert [edge for edge in ALLOWED if edge not in present] == []
     found = {tuple(c) for c in cycles(imports)}
     assert [cycle for cycle in ALLOWED_CYCLES if cycle not in found] == []
+    lazy_edges = {(i.importer, i.imported) for i in imports if i.in_function}
+    assert [edge for edge in LAZY_ALLOWED if edge not in lazy_edges] == []
 
 
 def _fake(tmp_path: Path, files: dict[str, str]) -> list[Import]:
@@ -272,3 +381,76 @@ def test_a_cycle_is_found_even_through_a_function_level_import(tmp_path: Path):
         "render/ray_executor.py": "from sora_cli.render.shots import ShotFile\n",
     })  # fmt: skip
     assert cycles(imports) == [["sora_cli.render.ray_executor", "sora_cli.render.shots"]]
+
+
+# --- each check fails on a planted violation -------------------------------------------------------------------
+
+
+def test_a_function_level_import_outside_the_front_door_is_named(tmp_path: Path):
+    imports = _fake(tmp_path, {
+        "render/__init__.py": "",
+        "render/cache.py": "",
+        "render/shots.py": "def run():\n    from sora_cli.render.cache import seal\n",
+        "api.py": "def render():\n    from sora_cli.render.shots import run\n",
+    })  # fmt: skip
+    assert lazy(imports) == [
+        "sora_cli/render/shots.py:2: sora_cli.render.shots -> sora_cli.render.cache: imports stand at the top of the"
+        " module (unless a cycle or a heavy optional dependency forces it: then LAZY_ALLOWED, with the reason)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    ['importlib.import_module("sora_cli.sound.effects")', '__import__("sora_cli.sound.effects")',
+     'import_module("sora_cli.sound.effects")'],
+)  # fmt: skip
+def test_a_dynamic_import_with_a_literal_name_is_read(tmp_path: Path, call: str):
+    imports = _fake(tmp_path, {
+        "storyboard/__init__.py": "", "storyboard/rules.py": f"import importlib\nEFFECTS = {call}\n",
+        "sound/__init__.py": "", "sound/effects.py": "",
+    })  # fmt: skip
+    assert backward(imports) == [
+        "sora_cli/storyboard/rules.py:2: sora_cli.storyboard.rules -> sora_cli.sound.effects:"
+        " storyboard (rank 2) never imports the later sound (rank 4)",
+    ]
+
+
+def test_importing_a_package_counts_as_importing_its_init(tmp_path: Path):
+    imports = _fake(tmp_path, {
+        "storyboard/__init__.py": "", "storyboard/rules.py": "import sora_cli.sound\nfrom sora_cli import render\n",
+        "sound/__init__.py": "from sora_cli.sound.effects import EFFECTS\n", "sound/effects.py": "",
+        "render/__init__.py": "",
+    })  # fmt: skip
+    assert backward(imports) == [
+        "sora_cli/storyboard/rules.py:1: sora_cli.storyboard.rules -> sora_cli.sound:"
+        " storyboard (rank 2) never imports the later sound (rank 4)",
+        "sora_cli/storyboard/rules.py:2: sora_cli.storyboard.rules -> sora_cli.render:"
+        " storyboard (rank 2) never imports the later render (rank 4)",
+    ]
+
+
+def test_an_unlisted_module_says_where_to_put_it(tmp_path: Path):
+    root = tmp_path / "sora_cli"
+    root.mkdir()
+    for rel in ("__init__.py", "errors.py", "gadget.py"):
+        (root / rel).write_text("", encoding="utf-8")
+    assert unplaced(list(modules(root))) == [
+        "sora_cli.gadget belongs to no group: add it to GROUPS in tests/test_architecture.py (to the ground floor's"
+        " list if every stage may use it, else to the stage that owns it)"
+    ]
+
+
+def test_an_entry_point_outside_its_layer_or_missing_is_named():
+    known = {"sora_cli", "sora_cli.cli", "sora_cli.entry", "sora_cli.sound.mix", "sora_cli.render.solid"}
+    pyproject = {"project": {
+        "scripts": {"sora": "sora_cli.sound.mix:main"},
+        "entry-points": {"sora_cli.backends": {"solid": "sora_cli.render.solid:Solid", "gone": "sora_cli.render.gone:G",
+                                               "mixer": "sora_cli.sound.mix:Mixer"}},
+    }}  # fmt: skip
+    assert entry_point_problems(pyproject, known) == [
+        "pyproject.toml: [scripts] sora = 'sora_cli.sound.mix:main': sora_cli.sound.mix is in sound,"
+        " but a [scripts] entry point lives in cli",
+        "pyproject.toml: [sora_cli.backends] gone = 'sora_cli.render.gone:G': no module sora_cli.render.gone",
+        "pyproject.toml: [sora_cli.backends] mixer = 'sora_cli.sound.mix:Mixer': sora_cli.sound.mix is in sound,"
+        " but a [sora_cli.backends] entry point lives in render",
+    ]

@@ -15,7 +15,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from sora_cli.render.backend import Backend, Carry, FilmSettings, ShotRender
 from tests.conftest import decode_video
 
 PLUGIN = '''
@@ -107,3 +109,162 @@ def test_a_backend_built_from_the_contract_file_alone_renders_a_film(tmp_path):
     refused = _sora(site, "validate", str(board))
     assert refused.returncode == 2
     assert "backend.options.hue: unknown solid option 'hue'" in refused.stderr
+
+
+# --- the contract is checked at lookup and at render ----------------------------------------------------------
+
+
+def _install_broken(site: Path, value: str, plugin: str = "") -> None:
+    """A plugin distribution whose entry point ``solid`` names ``value``."""
+    (site / "sora_broken.py").write_text(textwrap.dedent(plugin), encoding="utf-8")
+    info = site / "sora_broken-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sora-broken\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[sora_cli.backends]\nsolid = {value}\n", encoding="utf-8")
+
+
+def test_a_broken_entry_point_is_one_usage_line_at_validate_and_broken_in_doctor(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_broken(site, "sora_broken:Missing", "class Nameless:\n    def render_shot(self, shot, carry): ...\n")
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+
+    refused = _sora(site, "validate", str(board), "--backend", "solid")
+    assert refused.returncode == 2, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert (
+        "backend 'solid' (entry point solid = sora_broken:Missing): cannot be loaded: AttributeError" in refused.stderr
+    )
+
+    doctor = _sora(site, "doctor")
+    assert "backend solid" in doctor.stdout and "broken: backend 'solid'" in doctor.stdout, doctor.stdout
+
+
+class Nameless:
+    """No ``name`` nor ``version``: not a backend."""
+
+    def render_shot(self, shot, carry):
+        raise AssertionError("never called")
+
+
+class Solid:
+    """A plugin class written from the contract file alone, not subclassing it (no on_step either)."""
+
+    name = "solid"
+    version = "1"
+    shade = 90
+
+    def open(self, film: FilmSettings) -> None:
+        self.film = film
+
+    def frames_for(self, shot):
+        frame = np.full((self.film.height, self.film.width, 3), self.shade, np.uint8)
+        for _ in range(shot.frames):
+            yield frame
+        return Carry(shot.id, frame)
+
+    def render_shot(self, shot, carry):
+        return ShotRender(self.frames_for(shot))
+
+
+class Boom(Solid):
+    def render_shot(self, shot, carry):
+        raise RuntimeError("boom")
+
+
+class Short(Solid):
+    def frames_for(self, shot):
+        frame = np.zeros((self.film.height, self.film.width, 3), np.uint8)
+        yield frame
+        return Carry(shot.id, frame)
+
+
+class Skewed(Solid):
+    def frames_for(self, shot):
+        frame = np.zeros((self.film.height // 2, self.film.width, 3), np.uint8)
+        for _ in range(shot.frames):
+            yield frame
+        return Carry(shot.id, frame)
+
+
+class Chatty(Solid):
+    @classmethod
+    def check_options(cls, options):
+        return "fine"
+
+
+class OldSubclass(Backend):
+    """A subclass written before on_step was a parameter: it reads ``self.on_step``."""
+
+    name = "old"
+    version = "1"
+    on_step = None
+
+    def render_shot(self, shot, carry):  # type: ignore[override]
+        return self.on_step
+
+
+def test_a_class_without_name_or_version_is_a_usage_error_naming_it():
+    from sora_cli.errors import UsageError
+    from sora_cli.render.registry import backend_class
+
+    with pytest.raises(UsageError, match=r"Nameless: the class has no `name` .* and no `version`"):
+        backend_class(Nameless)
+
+
+def test_check_options_of_the_wrong_type_is_a_usage_error_before_anything_renders(tmp_path):
+    from sora_cli import api
+    from sora_cli.errors import UsageError
+
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+    with pytest.raises(
+        UsageError, match=r"Chatty: check_options returned str 'fine', not a list of \(field, message\)"
+    ):
+        api.plan(board, backend=Chatty)
+    assert not (tmp_path / "film.mp4").exists()
+
+
+def test_a_backend_subclass_with_the_old_signature_is_adapted():
+    from sora_cli.render.registry import backend_class
+
+    adapted = backend_class(OldSubclass)
+    steps = []
+    assert adapted().render_shot(None, None, on_step=steps.append) == steps.append  # given as the attribute
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (Boom, "backend 'solid' failed on shot 'first': RuntimeError: boom"),
+        (Short, "backend 'solid' failed on shot 'first': it yielded 1 frames, not the shot's 12"),
+        (Skewed, "backend 'solid' failed on shot 'first': frame 0 is ndarray (48, 160, 3) uint8, not uint8 96x160x3"),
+    ],
+)
+def test_a_backend_that_fails_in_a_shot_is_named_with_the_shot(tmp_path, cls, message):
+    from sora_cli import api
+    from sora_cli.errors import SoraError, UsageError
+
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+    request = api.RenderRequest(board, backend=cls, jobs=1, qc=False, use_cache=False)
+    with pytest.raises(SoraError) as failed:
+        api.render(request)
+    assert not isinstance(failed.value, UsageError)
+    assert message in str(failed.value) and "\n" not in str(failed.value)
+    assert not (tmp_path / "film.mp4").exists()
+
+
+def test_a_plugin_that_raises_in_a_shot_is_exit_1_with_one_line(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    plugin = PLUGIN.replace("        def frames():", "        raise RuntimeError('boom')\n\n        def frames():")
+    _install_broken(site, "sora_broken:Solid", plugin)
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+    done = _sora(site, "render", str(board), "--no-qc", "--jobs", "1", "-q")
+    assert done.returncode == 1, done.stderr
+    # one line and nothing else: a sound worker still starting when the render stops is quiet too
+    assert done.stderr.strip() == "sora: backend 'solid' failed on shot 'first': RuntimeError: boom"
+    assert not (tmp_path / "film.mp4").exists()

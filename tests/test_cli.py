@@ -132,3 +132,19 @@ def test_internal_error_is_one_line(monkeypatch, write_sb):
     assert result.stderr.strip().splitlines() == [
         "sora: internal error: RuntimeError: kaput (run with --debug for details and report it)"
     ]
+
+
+def test_plan_takes_backend_and_model_as_validate_and_render_do(tmp_path):
+    """``plan.backend`` is what would render: the storyboard's diffusers model is refused, --backend overrides it."""
+    board = tmp_path / "film.yaml"
+    board.write_text(
+        "version: 1\ntitle: Plan\noutput: {width: 160, height: 96, fps: 12}\n"
+        "backend: {name: diffusers, model: ./no-such-model}\nworld:\n  location: an empty room\n"
+        "shots:\n  - id: first\n    duration: 1\n    action: A grey frame.\n",
+        encoding="utf-8",
+    )
+    refused = run_cli("plan", str(board), "--json")
+    assert refused.code == 2 and "backend.model: model './no-such-model'" in refused.stderr
+    planned = run_cli("plan", str(board), "--backend", "animatic", "--model", "sketch", "--json")
+    assert planned.code == 0, planned.stderr
+    assert json.loads(planned.stdout)["backend"] == {"name": "animatic", "model": "sketch", "options": {}}

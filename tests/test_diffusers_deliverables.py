@@ -56,3 +56,37 @@ def test_each_deliverable_is_generated_at_its_own_shape(tmp_path, monkeypatch):
         assert [s["conditioning"]["size"] for s in report["shots"]] == [generated, generated]
         frames = decode_video(out / f"{name}.mp4")
         assert len(frames) == 12 and frames[0].shape == shape
+
+
+OVERRIDDEN = """\
+version: 1
+title: Overridden
+seed: 5
+output: {width: 64, height: 64, fps: 12, subtitles: none}
+backend: {name: animatic, options: {steps: 1, frames_per_chunk: 9, max_sequence_length: 8}}
+world: {location: "a harbour"}
+audio: {ambience: none}
+shots:
+  - {id: a, duration: 0.5, action: "waves break"}
+deliverables:
+  - {name: wide, width: 96, height: 64}
+  - {name: tall, width: 64, height: 96}
+"""
+
+
+@pytest.mark.parametrize("which", [("--all-deliverables",), ("--deliverable", "tall")])
+def test_backend_and_model_from_the_command_line_hold_for_every_master(tmp_path, which):
+    # the storyboard names another backend and no model: --backend/--model decide for each master
+    model = make_tiny_pipeline(tmp_path / "model", "ltx")
+    board = tmp_path / "over.yaml"
+    board.write_text(OVERRIDDEN)
+    out = tmp_path / "masters"
+    args = ("--backend", "diffusers", "--model", str(model), "-o", str(out), "--jobs", "1", "-q", "--no-cache")
+    result = run_cli("render", str(board), *which, *args)
+    assert result.code == 0, result.stderr[-2000:]
+    names = ["wide", "tall"] if which[0] == "--all-deliverables" else ["tall"]
+    assert sorted(p.stem for p in out.glob("*.mp4")) == sorted(names)
+    for name in names:
+        report = json.loads((out / f"{name}.report.json").read_text())
+        assert (report["backend"]["name"], report["backend"]["model"]) == ("diffusers", str(model))
+        assert report["shots"][0]["conditioning"]["pipeline"] == "LTXPipeline"

@@ -26,6 +26,7 @@ LTX-Video ~10 GB, LTX-2 19-22B parameters (its docs use sequential CPU offload).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,13 @@ def _write(root: Path, spec: dict) -> Path:
         else:
             (root / name).mkdir(exist_ok=True)
             (root / name / "config.json").write_text(json.dumps(config))
+    index = spec.get("model_index.json", {})
+    for name, entry in index.items():  # the small configs of the components not sized (a real folder has them)
+        if name.startswith("_") or (root / name).exists() or not isinstance(entry, list) or entry[0] is None:
+            continue
+        (root / name).mkdir()
+        kind = "scheduler_" if "Scheduler" in entry[1] else "tokenizer_" if "Tokenizer" in entry[1] else ""
+        (root / name / f"{kind}config.json").write_text(json.dumps({"_class_name": entry[1]}))
     return root
 
 
@@ -229,6 +237,8 @@ def test_auto_offload_picks_the_cheapest_plan_that_fits(infos):
     assert not tight.fits and tight.offload == "sequential"
     on_cpu = choose_plan(wan, 832, 480, 81, "float32", 24 * GIB, on_gpu=False)
     assert on_cpu.offload == "none"
+    asked = choose_plan(wan, 832, 480, 81, "float32", 24 * GIB, "sequential", on_gpu=False)
+    assert asked.offload == "none" and "offload sequential asked, ignored off a GPU" in asked.reason
 
 
 def test_settings_a_model_cannot_honour_are_named_with_what_it_allows(infos):
@@ -274,6 +284,9 @@ SMALL_WAN = {  # the Wan 2.1 1.3B configs without the 5.7B text encoder: quick t
 }  # fmt: skip
 
 
+_EMPTY_SAFETENSORS = b"\x02" + bytes(7) + b"{}"  # a valid safetensors file holding no tensors
+
+
 def _break(root: Path, how: str) -> None:
     index = root / "model_index.json"
     spec = json.loads(index.read_text())
@@ -299,8 +312,20 @@ def _break(root: Path, how: str) -> None:
     elif how == "patch_size not a number":
         tr = json.loads((root / "transformer" / "config.json").read_text())
         (root / "transformer" / "config.json").write_text(json.dumps({**tr, "patch_size": "x"}))
+    elif how in ("infinite layers", "no layers", "heads not a number"):  # Python's json writes Infinity/NaN
+        key, value = {"infinite layers": ("num_layers", float("inf")), "no layers": ("num_layers", 0),
+                      "heads not a number": ("num_attention_heads", float("nan"))}[how]  # fmt: skip
+        tr = json.loads((root / "transformer" / "config.json").read_text())
+        (root / "transformer" / "config.json").write_text(json.dumps({**tr, key: value}))
     elif how == "tampered safetensors":
-        (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
+        for name in ("transformer", "vae"):  # every model component has its weights: only their bytes are wrong
+            (root / name / "diffusion_pytorch_model.safetensors").write_bytes(b"notsafetensors\n")
+    elif how == "no scheduler folder":
+        shutil.rmtree(root / "scheduler")
+    elif how == "corrupt scheduler config":
+        (root / "scheduler" / "scheduler_config.json").write_text("nope{")
+    elif how == "vae weights missing":
+        (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(_EMPTY_SAFETENSORS)
     else:  # pragma: no cover
         raise AssertionError(how)
 
@@ -313,6 +338,12 @@ BREAKS = {  # how the folder is broken -> words the problem must say
     "z_dim not a number": "z_dim must be a positive whole number",
     "patch_size not a number": "patch_size must be a positive whole number",
     "tampered safetensors": "is not a safetensors file",
+    "no scheduler folder": "component 'scheduler': ",
+    "corrupt scheduler config": "component 'scheduler': ",
+    "vae weights missing": "component 'vae': ",
+    "infinite layers": "num_layers must be a positive whole number, got inf",
+    "no layers": "num_layers must be a positive whole number, got 0",
+    "heads not a number": "num_attention_heads must be a positive whole number, got nan",
 }  # fmt: skip
 
 
@@ -354,12 +385,18 @@ def test_a_safetensors_header_is_checked_against_the_file_before_it_is_read(tmp_
     weights.write_bytes((1 << 62).to_bytes(8, "little") + header)  # a length past the file: no 4 EiB read
     with pytest.raises(ModelConfigError, match="header claims"):
         safetensors_summary(folder)
+    odd = json.dumps({"w": {"dtype": "Q9", "shape": [4, 8], "data_offsets": [0, 64]}}).encode()
+    weights.write_bytes(len(odd).to_bytes(8, "little") + odd + bytes(64))  # a dtype the format does not define
+    with pytest.raises(ModelConfigError, match="has dtype 'Q9'; safetensors defines BF16, BOOL"):
+        safetensors_summary(folder)
 
 
 @pytest.mark.parametrize(
     ("option", "value"),
     [("fps", 0), ("fps", -12), ("steps", 0), ("guidance", -1.0), ("frames_per_chunk", 0), ("width", 0),
-     ("height", -64), ("threads", 0), ("max_sequence_length", 0)],
+     ("height", -64), ("threads", 0), ("max_sequence_length", 0), ("guidance", float("inf")),
+     ("guidance", float("nan")), ("guidance", float("-inf")), ("steps", float("inf")), ("steps", 2.5),
+     ("fps", float("nan"))],
 )  # fmt: skip
 def test_numeric_options_out_of_range_are_refused(option, value):
     from sora_cli.render.diffusion import DiffusersBackend
@@ -387,6 +424,8 @@ def _film_with(tmp_path: Path, model: Path, options: str, duration: float = 1) -
         ("colour: red", "backend.options.colour", "unknown diffusers option"),
         ("frames_per_chunk: abc", "backend.options.frames_per_chunk", "expected a number"),
         ("fps: 0", "backend.options.fps", "must be more than 0"),
+        ("guidance: .inf", "backend.options.guidance", "must be a finite number, at least 0, got inf"),
+        ("steps: .nan", "backend.options.steps", "must be a whole number, at least 1, got nan"),
     ],
 )
 def test_doctor_with_a_film_runs_the_renders_own_checks(tmp_path, options, path, words):

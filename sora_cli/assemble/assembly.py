@@ -18,11 +18,13 @@ from sora_cli.assemble import subtitles as subs
 from sora_cli.assemble.burn_layout import burn_cues, subtitle_size
 from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.stitch import Segment, plan_segments, video_packets
+from sora_cli.assemble.timeline import write_otio
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.outputs import Publisher
 from sora_cli.plan.model import Plan
 from sora_cli.qc import profile_for
+from sora_cli.qc.burned import safe_box
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.shots import ShotFile
 
@@ -56,8 +58,6 @@ def assemble(
     burned = _write_picture_and_sound(plan, shot_files, video, soundtrack, cues, staged, scratch, transitions)
     done = Assembled(staged, cues, _stage_sidecars(plan, cues, output, publisher), burned=burned)
     if otio:
-        from sora_cli.assemble.timeline import write_otio  # opentimelineio loads slowly: only when asked for
-
         done.otio = output.with_suffix(".otio")
         write_otio(plan, shot_files, output, publisher.stage(done.otio), done.subtitles)
     return done
@@ -91,7 +91,6 @@ def _write_picture_and_sound(
 
 def _burn(video_path: Path, cues: list[subs.Cue], plan: Plan, video: VideoSettings, scratch: Path) -> Path:
     """Draw the subtitles into the picture with libass and the fonts sora ships."""
-    from sora_cli.qc.burned import safe_box  # OpenCV loads slowly: only for films that burn subtitles
 
     left, _, _, bottom = safe_box(profile_for(None, plan), plan.width, plan.height)
     margins = (left + max(2, plan.width // 100), plan.height - bottom + max(2, plan.height // 100))

@@ -15,8 +15,10 @@ from typing import Any
 
 from sora_cli import __version__
 from sora_cli.atomic import atomic_write_text
+from sora_cli.ffmpeg import ffmpeg_version
 from sora_cli.outputs import set_paths
 from sora_cli.plan.model import Plan
+from sora_cli.portable import portable_paths
 from sora_cli.render.shots import ShotFile
 from sora_cli.sound.mix import MixReport
 
@@ -26,14 +28,12 @@ PATH_FIELDS = frozenset({"file", "film", "files", "outputs", "srt", "vtt", "otio
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
     """The report beside the film, with no absolute path of the user's machine in it."""
-    from sora_cli.portable import portable_paths
 
     portable = portable_paths(report, path.parent.absolute(), PATH_FIELDS)
     atomic_write_text(path, json.dumps(portable, indent=2, ensure_ascii=False) + "\n")
 
 
 def tool_info() -> dict[str, Any]:
-    from sora_cli.ffmpeg import ffmpeg_version
 
     return {"name": "sora", "version": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()}
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sora_cli import faults
 from sora_cli.atomic import atomic_path
+from sora_cli.errors import SoraError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.progress import Progress
 from sora_cli.render import watermark
@@ -91,33 +94,71 @@ def render_chain(
     return results
 
 
+def _backend_call(failed: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args)`` of the backend's code; its own bug becomes one line naming the backend and the shot."""
+    try:
+        return call(*args, **kwargs)
+    except SoraError:
+        raise
+    except Exception as exc:
+        raise SoraError(f"{failed}: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_frame(frame: Any, video: VideoSettings, index: int, failed: str) -> None:
+    """A frame is ``height x width x 3 (or 4)`` uint8 at the film's size, else the backend is named."""
+    want = (video.height, video.width)
+    shape = getattr(frame, "shape", None)
+    if (
+        shape is None
+        or len(shape) != 3
+        or tuple(shape[:2]) != want
+        or shape[2] not in (3, 4)
+        or getattr(frame, "dtype", None) != np.uint8
+    ):
+        got = f"{type(frame).__name__} {shape} {getattr(frame, 'dtype', '')}".strip()
+        raise SoraError(f"{failed}: frame {index} is {got}, not uint8 {want[0]}x{want[1]}x3 (or x4)")
+
+
 def _render_one(
     job: ShotJob, backend: Backend, cache: ShotCache, video: VideoSettings, carry: Carry | None, progress: Progress
 ) -> Carry:
     shot = job.shot
     progress.shot_started(shot.id, shot.frames)
     keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
-    render = backend.render_shot(shot, carry, on_step=lambda step, total: progress.shot_step(shot.id, step, total))
+    failed = f"backend {getattr(backend, 'name', type(backend).__name__)!r} failed on shot {shot.id!r}"
     with atomic_path(cache.video(job.key)) as tmp:
         encoder: FrameEncoder | None = None
         try:
+            render = _backend_call(
+                failed,
+                backend.render_shot,
+                shot,
+                carry,
+                on_step=lambda step, total: progress.shot_step(shot.id, step, total),
+            )
+            frames = iter(render)
             step = max(1, shot.frames // 50)
-            for index, frame in enumerate(render):
+            index = 0
+            while (frame := _backend_call(failed, next, frames, None)) is not None:
+                _check_frame(frame, video, index, failed)
                 if encoder is None:
                     encoder = FrameEncoder(tmp, video, keyframes, frame.shape[2], SHOT_ENCODER_NICE)
                 if job.marked:
                     frame = watermark.mark(frame, index, video.fps)
                 encoder.write(frame)
-                if (index + 1) % step == 0:
+                index += 1
+                if index % step == 0:
                     progress.shot_advanced(shot.id, step)
-            assert encoder is not None and encoder.frames == shot.frames, "backend yielded the wrong number of frames"
+            if index != shot.frames:
+                raise SoraError(f"{failed}: it yielded {index} frames, not the shot's {shot.frames}")
+            if render.carry is None or encoder is None:
+                raise SoraError(f"{failed}: its frames generator returned no Carry")
             encoder.close()
         except BaseException:
             if encoder is not None:
                 encoder.abort()
             raise
     cache.stored(cache.video(job.key))
-    assert render.carry is not None
     cache.store_carry(job.key, render.carry)
     faults.checkpoint("shot-stored")
     return render.carry

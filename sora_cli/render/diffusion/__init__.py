@@ -28,10 +28,13 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from sora_cli.audio_files import AudioFileError
 from sora_cli.errors import SoraError, UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
+from sora_cli.render.diffusion import echo
 from sora_cli.render.diffusion.adapters import ADAPTERS, Adapter, Request
+from sora_cli.render.diffusion.echo import sigmas, voice_latents
 from sora_cli.render.diffusion.latents import LATENT_FAMILIES, SINCE
 from sora_cli.render.diffusion.preflight import (
     ModelConfigError,
@@ -45,6 +48,7 @@ from sora_cli.render.diffusion.preflight import (
     memory_refusal,
     read_config,
 )
+from sora_cli.render.diffusion.speech import audio_latents, shot_speech
 
 OPTIONS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "pipeline": (str, "pipeline class, instead of the one in model_index.json"),
@@ -87,6 +91,16 @@ MINIMUMS: dict[str, tuple[float, bool]] = {
 }
 
 
+def _whole_number_message(key: str, value: Any) -> str | None:
+    """A float where a whole number is asked (``steps: 2.5``, ``steps: .inf``) said as such, with the
+    range, rather than the generic "expected a number" (which an inf or 2.5 already is)."""
+    if OPTIONS.get(key, (None,))[0] is not int or not isinstance(value, float) or key not in MINIMUMS:
+        return None
+    least, inclusive = MINIMUMS[key]
+    bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+    return f"must be a whole number, {bound}, got {value!r}"
+
+
 def _digest_model(folder: Path) -> str:
     """Configs hashed whole; weight files by name, size and their first and last megabyte."""
     h = hashlib.sha256()
@@ -117,14 +131,19 @@ class DiffusersBackend(Backend):
     @staticmethod
     def check_options(options: dict[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys, wrong types, numbers out of range and choices not offered, as (key, message)."""
-        problems = check_option_types("diffusers", options, {key: kind for key, (kind, _) in OPTIONS.items()})
+        problems = [
+            (key, _whole_number_message(key, options[key]) or message)
+            for key, message in check_option_types("diffusers", options, {k: kind for k, (kind, _) in OPTIONS.items()})
+        ]
         flagged = {key for key, _ in problems}
         for key, (least, inclusive) in MINIMUMS.items():
             value = options.get(key)
             if key in flagged or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
-            if value < least or (value == least and not inclusive):
-                bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+            bound = f"at least {least:g}" if inclusive else f"more than {least:g}"
+            if not math.isfinite(value):  # YAML's .inf/.nan: a guidance of inf draws a black film
+                problems.append((key, f"must be a finite number, {bound}, got {value!r}"))
+            elif value < least or (value == least and not inclusive):
                 problems.append((key, f"must be {bound}, got {value!r}"))
         audio = options.get("audio")
         if "audio" not in flagged and isinstance(audio, str) and audio not in AUDIO_CHOICES:
@@ -224,7 +243,7 @@ class DiffusersBackend(Backend):
         try:
             info = inspect_model(folder, pipeline)
         except ModelConfigError as exc:
-            return f"cannot use the model: {exc}"
+            return str(exc) if str(exc).startswith("component ") else f"cannot use the model: {exc}"
         except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:
             return f"cannot read the model's configs in {folder}: {type(exc).__name__}: {exc}"
         if info.pipeline not in ADAPTERS:
@@ -317,8 +336,6 @@ class DiffusersBackend(Backend):
                 needs = f"diffusers >= {since}" if since else "a diffusers that has it"
                 raise UsageError(f"{class_name} needs {needs} (installed: diffusers {diffusers.__version__})")
             if index is not None and index.name == "modular_model_index.json":
-                from sora_cli.render.diffusion import echo
-
                 self.pipe = echo.load(folder, json.loads(index.read_text()), dtype)
             else:
                 cls = getattr(diffusers, class_name) if class_name else diffusers.DiffusionPipeline
@@ -372,9 +389,6 @@ class DiffusersBackend(Backend):
         }
         self.voices: dict[str, Any] = {}  # a cameo's voice sample, encoded once per film for memory families
         if self.pipeline_class in MEMORY_PIPELINES:
-            from sora_cli.audio_files import AudioFileError
-            from sora_cli.render.diffusion.echo import voice_latents
-
             for cid, char in film.characters.items():
                 if not char.voice_sample:
                     continue
@@ -442,8 +456,6 @@ class DiffusersBackend(Backend):
         )
         speech = None
         if self.pipeline_class in SPEECH_DRIVEN:
-            from sora_cli.render.diffusion.speech import shot_speech
-
             speech = shot_speech(shot, film.characters, int(self.pipe.audio_vae.config.sample_rate))
         native: list[np.ndarray] = []  # native frames from index `offset` on (earlier ones already streamed)
         offset = 0
@@ -586,8 +598,6 @@ class DiffusersBackend(Backend):
         self._steps = len(sigmas)
         extra: dict[str, Any] = {"frame_rate": float(self.fps), "generate_slots": False, "sigmas": sigmas}
         if speech is not None:
-            from sora_cli.render.diffusion.speech import audio_latents
-
             canvas = resolve_canvas(chunk, self.pipe.vae_temporal_compression_ratio)[0]
             latents = audio_latents(self.pipe, speech, start, canvas, self.fps)
             extra.update(audio_latents=latents, freeze_audio=True)
@@ -597,7 +607,6 @@ class DiffusersBackend(Backend):
     def _echo_extra(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Echo's call: no negative prompt, guidance, step count or callback; its DMD sigmas (``steps`` evenly
         spaced ones when set), the model's frame rate."""
-        from sora_cli.render.diffusion.echo import sigmas
 
         for unsupported in ("negative_prompt", "num_inference_steps", "guidance_scale", "callback_on_step_end"):
             kwargs.pop(unsupported, None)

@@ -50,6 +50,8 @@ from typing import Any
 
 from PIL import Image
 
+from sora_cli.render.diffusion.echo import memory
+
 
 @dataclass
 class Request:
@@ -127,8 +129,6 @@ class Adapter:
                 kwargs["image"] = Image.new("RGB", (req.width, req.height), (128, 128, 128))
                 summary["neutral_first_frame"] = True
         elif pipeline_cls == "EchoModularPipeline":
-            from sora_cli.render.diffusion.echo import memory
-
             if req.context:  # the previous last frame as Echo's clean first frame
                 kwargs["image"] = req.context[-1]
                 summary["previous_frames"] = 1

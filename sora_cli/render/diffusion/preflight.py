@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sora_cli.render.diffusion.latents import SINCE
+
 GIB = 1 << 30
 CONTEXT_BYTES = 1 * GIB  # CUDA context, allocator slack, scheduler state
 ACTIVATION_FACTOR = 12  # bytes-per-element multiples of tokens x hidden kept alive in one transformer block
@@ -49,6 +51,12 @@ SAFETENSORS_DTYPES = {
     "F8_E4M3": "float8_e4m3fn",
     "F64": "float64",
 }
+
+#: every dtype the safetensors format defines (its spec's Dtype enum); another name is not a safetensors file
+SAFETENSORS_KNOWN = frozenset((
+    "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "I16", "U16", "F16", "BF16",
+    "I32", "U32", "F32", "F64", "I64", "U64", "C64",
+))  # fmt: skip
 
 # checkpoints whose native size or rate is not the pipeline's default, told apart by their configs
 # (Wan 2.2 TI2V-5B: the Wan 2.2 VAE with 48 latent channels and 16x spatial compression; 704x1280 at 24 fps
@@ -144,11 +152,21 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def _int(config: dict[str, Any], key: str, default: int, where: str) -> int:
-    """``config[key]`` as a positive whole number (``default`` when absent or null)."""
+    """``config[key]`` as a positive whole number (``default`` when absent or null).
+
+    JSON as Python reads it admits ``Infinity`` and ``NaN``: neither is a size, so both are refused
+    here (before ``int()`` would raise on them) with the rest of what is not a positive whole number.
+    """
     value = config.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+        or value < 1
+    ):
         raise ModelConfigError(f"{where}: {key} must be a positive whole number, got {value!r}")
     return int(value)
 
@@ -196,6 +214,11 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
             or not isinstance(entry.get("dtype"), str)
         ):
             raise ModelConfigError(f"{path} is not a safetensors file (tensor {name!r} has no valid shape/dtype)")
+        if entry["dtype"] not in SAFETENSORS_KNOWN:
+            raise ModelConfigError(
+                f"{path} is not a safetensors file (tensor {name!r} has dtype {entry['dtype']!r}; safetensors"
+                f" defines {', '.join(sorted(SAFETENSORS_KNOWN))})"
+            )
     return header
 
 
@@ -275,8 +298,6 @@ def _pipeline_defaults(pipeline: str) -> dict[str, Any]:
 
     cls = getattr(diffusers, pipeline, None)
     if cls is None:
-        from sora_cli.render.diffusion.latents import SINCE
-
         since = SINCE.get(pipeline)
         needs = f"needs diffusers >= {since}" if since else "is not a diffusers pipeline class"
         raise ModelConfigError(f"pipeline {pipeline} {needs} (installed: diffusers {diffusers.__version__})")
@@ -304,6 +325,56 @@ def family_of(pipeline: str) -> str:
         if pipeline.startswith(prefix):
             return family
     return "other"
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json")
+
+
+def _configs_of(where: Path, class_name: str) -> tuple[list[Path], str]:
+    """(the configs a component of this class is built from, found in ``where``; what was looked for).
+
+    Schedulers and tokenizers by their own files, as diffusers' and transformers' loaders read them; any
+    other component (a model, an image processor) by its ``*config.json``."""
+    if "Scheduler" in class_name:
+        names: tuple[str, ...] = ("scheduler_config.json",)
+    elif "Tokenizer" in class_name:
+        names = TOKENIZER_FILES
+    else:
+        return sorted(where.glob("*config.json")), "config.json"
+    return [where / n for n in names if (where / n).is_file()], " or ".join(names)
+
+
+def component_problems(folder: Path, components: dict[str, list[str]]) -> list[str]:
+    """Why each component ``model_index.json`` names could not be loaded: its folder missing, no config it
+    is built from, a config that is not a JSON object, a model (a ``config.json``) without weights.
+
+    A folder holding no weights at all is a configs-only description (public configs, read by the doctor to
+    size a model before it is downloaded) and passes; one holding some weights but not every model
+    component's is a broken or partial download, which would fail only when the render loads it.
+    """
+    problems: list[str] = []
+    has_weights = any(p.suffix in WEIGHT_SUFFIXES for p in folder.glob("*/*"))
+    for name, (_library, class_name) in components.items():
+        where = folder / name
+        said = f"component {name!r}"
+        if not where.is_dir():
+            problems.append(f"{said}: {where} is missing ({class_name} is loaded from it)")
+            continue
+        present, wanted = _configs_of(where, class_name)
+        if not present:
+            problems.append(f"{said}: {where} has no {wanted} ({class_name} cannot be built)")
+            continue
+        for path in present:
+            if path.name.endswith("config.json"):  # small; tokenizer.json holds megabytes of vocabulary
+                try:
+                    read_config(path)
+                except ModelConfigError as exc:
+                    problems.append(f"{said}: {exc}")
+        is_model = (where / "config.json").is_file()
+        if is_model and has_weights and not any(p.suffix in WEIGHT_SUFFIXES for p in where.iterdir()):
+            problems.append(f"{said}: {where} has no weights (*.safetensors or *.bin); the download is incomplete")
+    return problems
 
 
 def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
@@ -336,9 +407,10 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     for name, spec in components.items():
         if not all(isinstance(part, str) for part in spec):
             raise ModelConfigError(f"{index_path}: {name} must be [library, class], got {index[name]!r}")
-    for name in ("transformer", "unet", "vae"):
-        if name in components and not (folder / name / "config.json").is_file():
-            raise ModelConfigError(f"{folder / name} has no config.json (component {name!r} cannot be built)")
+    if index_path.name == "model_index.json":  # a modular index's loading specs may point elsewhere
+        broken = component_problems(folder, components)
+        if broken:
+            raise ModelConfigError("; ".join(broken))
     family = family_of(pipeline)
     defaults = _pipeline_defaults(pipeline)
 
@@ -397,11 +469,11 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     else:
         patch_s = _int(transformer, "patch_size", 1, where_t)
         patch_t = _int(transformer, "patch_size_t", 1, where_t)
-    heads = _int(transformer, "num_attention_heads", 0, where_t) if transformer.get("num_attention_heads") else 0
-    head_dim = _int(transformer, "attention_head_dim", 0, where_t) if transformer.get("attention_head_dim") else 0
-    hidden = heads * head_dim or (_int(transformer, "hidden_size", 0, where_t) if transformer.get("hidden_size") else 0)
-    num_layers = _int(transformer, "num_layers", 0, where_t) if transformer.get("num_layers") else 0
-    in_channels = _int(transformer, "in_channels", 0, where_t) if transformer.get("in_channels") else 0
+    heads = _int(transformer, "num_attention_heads", 0, where_t)
+    head_dim = _int(transformer, "attention_head_dim", 0, where_t)
+    hidden = heads * head_dim or (_int(transformer, "hidden_size", 0, where_t))
+    num_layers = _int(transformer, "num_layers", 0, where_t)
+    in_channels = _int(transformer, "in_channels", 0, where_t)
     for key in ("sample_height", "sample_width", "sample_frames", "patch_size_t"):
         if key in transformer:
             _int(transformer, key, 1, where_t)
@@ -523,6 +595,8 @@ def choose_plan(
         tiled = bool(tiling)
         peak = peak_bytes(info, est, mode, tiled)
         why = "no offload off a GPU" if not on_gpu else "as asked" if requested != "auto" else "free memory unknown"
+        if not on_gpu and requested not in ("auto", "none"):  # said, so a doctor run does not read as obeyed
+            why = f"offload {requested} asked, ignored off a GPU (no offload on the CPU)"
         return Plan(mode, tiled, peak, free, None if free is None else peak <= free, why)
     budget = int(free * 0.9)
     candidates = [(m, t) for m in ("none", "model", "sequential") for t in (False, True)]

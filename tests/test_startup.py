@@ -1,0 +1,47 @@
+"""Start-up stays light: a command that draws nothing never loads the heavy libraries.
+
+``sora --version`` and ``sora sounds`` once took 3-5 s because importing the CLI
+imported every stage (scipy.signal alone is 1.6 s). The check is on what a fresh
+interpreter has loaded (``sys.modules``), not on a time, so it cannot flake.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("scipy", "cv2", "skia", "av", "torch", "ray", "diffusers")
+
+_PROBE = f"""
+import json, sys
+sys.argv = ["sora", *json.loads(sys.argv[1])]
+if sys.argv[1:] == ["<import>"]:
+    import sora_cli.cli
+else:
+    from sora_cli.entry import main
+    try:
+        main()
+    except SystemExit:
+        pass
+print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in {HEAVY!r})), file=sys.stderr)
+"""
+
+
+def loaded_by(args: list[str]) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(args)], capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("args", [["<import>"], ["--version"], ["sounds"]], ids=["import-cli", "version", "sounds"])
+def test_a_light_command_loads_no_heavy_library(args: list[str]):
+    assert loaded_by(args) == []
+
+
+def test_the_probe_sees_a_heavy_library_when_one_is_loaded():
+    """The probe is not blind: ``sora schema`` reads the storyboard model, which loads Skia (text fitting)."""
+    assert "skia" in {name.split(".")[0] for name in loaded_by(["schema"])}
