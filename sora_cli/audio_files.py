@@ -147,7 +147,6 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = MIX_RATE) -> None:
     """16-bit PCM WAV, written atomically."""
     import wave
 
-
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     channels = 1 if pcm.ndim == 1 else pcm.shape[1]
     with atomic_path(Path(path)) as tmp, wave.open(str(tmp), "wb") as w:

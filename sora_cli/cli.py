@@ -128,7 +128,9 @@ AllowAssetsOption = Annotated[
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", help="Content policy file replacing the default (see sora_cli/storyboard/policy/default.yaml)."),
+    typer.Option(
+        "--policy", help="Content policy file replacing the default (see sora_cli/storyboard/policy/default.yaml)."
+    ),
 ]
 
 
@@ -448,6 +450,7 @@ def watch(
 
       sora watch ad.yaml -o preview.mp4 --json | jq .seconds
     """
+
     def report(update: api.Update) -> None:
         if as_json:
             print(json.dumps(update.to_json(), ensure_ascii=False), flush=True)

@@ -207,7 +207,9 @@ def picture_and_sound(
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
-    with ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)) as sound_pool:
+    with ProcessPoolExecutor(
+        1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)
+    ) as sound_pool:
         audio_mode = backend_class(backend).model_audio(plan.backend.model, Path(plan.base_dir), film.options)
         sound: Future[MixReport] | None = None
         if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed

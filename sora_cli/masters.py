@@ -284,7 +284,9 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
 
     backend = request.backend or sb.backend.name
     cls = backend_class(backend)
-    makes_sound = cls.model_audio.__func__ is not Backend.model_audio.__func__  # a model's own sound: the mix waits for its picture
+    makes_sound = (
+        cls.model_audio.__func__ is not Backend.model_audio.__func__
+    )  # a model's own sound: the mix waits for its picture
     if not request.use_cache or request.ray is not None or makes_sound:
         return Shared()
     credentials()  # made once here, not raced for by masters signing at once

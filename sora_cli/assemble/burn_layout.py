@@ -11,21 +11,9 @@ for a long line.
 from __future__ import annotations
 
 from sora_cli.assemble.subtitles import MAX_LINES, Cue
-from sora_cli.textfit import measurer, typeface, wrap
+from sora_cli.textfit import ASS_EM, SLACK, measurer, outline, subtitle_size, typeface, wrap
 
-#: libass sizes DejaVu Sans so that its Windows ascent plus descent (1901 + 483 units) fill the
-#: requested size: one em is 2048 / 2384 of it
-ASS_EM = 2048 / 2384
-SLACK = 0.94  # room kept for rounding, hinting and the outline
-
-
-def subtitle_size(width: int, height: int) -> int:
-    """The ASS font size: 1/18 of the shorter side (a 16:9 frame's height, as it always was)."""
-    return max(12, round(min(width, height) / 18))
-
-
-def outline(size: int) -> int:
-    return max(1, size // 14)
+__all__ = ["ASS_EM", "SLACK", "burn_cues", "outline", "subtitle_size"]
 
 
 def burn_cues(cue_list: list[Cue], line_width: float, size: int) -> list[Cue]:

@@ -198,7 +198,6 @@ def add_cameo(name: str, capture: Path, consent_by: str, library: Path, expires:
     """Make cameo ``name`` in ``library`` from ``capture``; refuses without a face or speech."""
     from PIL import Image
 
-
     if not capture.is_file():
         raise CaptureRefused(f"{capture}: no such file")
     if not consent_by.strip():

@@ -74,7 +74,6 @@ def _fingerprint(public_key: Any) -> str:
 def _local_key() -> Any:
     from cryptography.hazmat.primitives import serialization
 
-
     return serialization.load_pem_private_key(credentials().key_pem, password=None)
 
 

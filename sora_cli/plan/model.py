@@ -167,7 +167,5 @@ class Plan(Frozen):
 
     def summary(self) -> dict[str, Any]:
         """The documented ``sora plan --json`` shape (a superset of it), paths relative to the storyboard."""
-        keys = frozenset(
-            {"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound", "voice_sample"}
-        )
+        keys = frozenset({"storyboard", "base_dir", "reference", "music", "ambience", "audio", "sound", "voice_sample"})
         return portable_paths(self.model_dump(mode="json"), Path(self.base_dir), keys)

@@ -33,7 +33,7 @@ import numpy as np
 from sora_cli.errors import did_you_mean
 from sora_cli.plan.model import Plan, PlannedShot, ResolvedCharacter
 from sora_cli.profiles import ProfileError, load_profile
-from sora_cli.textfit import DEFAULT_SAFE, profile_fractions
+from sora_cli.textfit import DEFAULT_SAFE, profile_fractions, subtitle_band_top
 
 
 def plan_safe_area(plan: Plan) -> tuple[float, float, float, float]:
@@ -59,9 +59,13 @@ class FilmSettings:
     negative: str = ""
     #: where text may go: the profile's title-safe area as shares of the frame (see :mod:`sora_cli.textfit`)
     safe: tuple[float, float, float, float] = DEFAULT_SAFE
+    #: drawn labels keep above this share of the height: the top of the burned subtitles' band (1.0: none)
+    text_bottom: float = 1.0
 
     @classmethod
-    def from_plan(cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None) -> FilmSettings:
+    def from_plan(
+        cls, plan: Plan, width: int | None = None, height: int | None = None, fps: int | None = None
+    ) -> FilmSettings:
         return cls(
             width=width or plan.width,
             height=height or plan.height,
@@ -72,6 +76,9 @@ class FilmSettings:
             base_dir=Path(plan.base_dir),
             negative=plan.shots[0].negative if plan.shots else "",
             safe=plan_safe_area(plan),
+            text_bottom=subtitle_band_top(width or plan.width, height or plan.height, plan_safe_area(plan))
+            if "burn" in plan.subtitles
+            else 1.0,
         )
 
 

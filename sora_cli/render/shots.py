@@ -141,9 +141,7 @@ def render_shots(
         return results
     if ray is not None:
         results.update(
-            render_on_ray(
-                todo, backend_name, film, video, cache, ray.address, ray.actors, ray.gpus_per_actor, progress
-            )
+            render_on_ray(todo, backend_name, film, video, cache, ray.address, ray.actors, ray.gpus_per_actor, progress)
         )
         return results
     workers = max(1, min(jobs, len(todo)))

@@ -66,7 +66,8 @@ def export_fountain(sb: Storyboard, move_to: Path | None = None) -> str:
         for sfx in note.get("sfx", []):
             sfx["sound"] = sfx["sound"] if sfx["sound"] in EFFECTS else move(sfx["sound"])
         extras = [
-            line.model_dump(mode="json", exclude_defaults=True, include={"at", "audio", "translations"}) for line in shot.dialogue
+            line.model_dump(mode="json", exclude_defaults=True, include={"at", "audio", "translations"})
+            for line in shot.dialogue
         ]
         for extra in extras:
             if "audio" in extra:

@@ -128,7 +128,9 @@ def _refuse_non_fountain(text: str, file: str) -> list[Problem]:
             break
     if not problems and (odd := _not_prose(text)) is not None:
         number, what = odd
-        problems.append(Problem(file, number, 1, "", f"this looks like {what}, not a screenplay (Fountain is plain prose)"))
+        problems.append(
+            Problem(file, number, 1, "", f"this looks like {what}, not a screenplay (Fountain is plain prose)")
+        )
     head = text.lstrip()
     if head.startswith("<"):
         problems.append(

@@ -132,6 +132,7 @@ COMPONENTS: dict[str, tuple[Grain, float]] = {
     "wind_muffled": (_wind(40, 420, 0.6), -36),
 }
 
+
 @functools.lru_cache(maxsize=256)
 def _grain(component: str, k: int, channel: int) -> np.ndarray:
     recipe, level = COMPONENTS[component]

@@ -435,7 +435,6 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     import json
     import shutil
 
-
     key = soundtrack_key(plan, stems)
     audio = cache.root / "sound" / f"{key}.m4a"
     meta = audio.with_suffix(".json")

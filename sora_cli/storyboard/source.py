@@ -131,6 +131,7 @@ _Resolver.add_implicit_resolver(
     "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+)$"), list("-+0123456789")
 )
 
+
 class _PyLoader(
     yaml.reader.Reader,
     yaml.scanner.Scanner,

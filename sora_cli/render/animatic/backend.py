@@ -42,7 +42,22 @@ from sora_cli.render.animatic.staging import Staging, stage
 from sora_cli.render.animatic.tags import Tag, lay_out
 from sora_cli.render.backend import Backend, Carry, FilmSettings, OnStep, ShotRender, check_option_types
 from sora_cli.render.watermark import TOP_BAND
-from sora_cli.textfit import LINE_GAP, Box, card_text, fit_block, fit_card, measurer, min_card_size, typeface, wrap
+from sora_cli.textfit import (
+    LINE_GAP,
+    Box,
+    caption_fits,
+    card_text,
+    draw_text,
+    fit_block,
+    min_card_size,
+    place_card,
+    slate_fits,
+    tag_fits,
+    text_width,
+    typeface,
+    width_measure,
+    wrap,
+)
 
 WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
 LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
@@ -488,12 +503,20 @@ class AnimaticBackend(Backend):
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
 
+    def _fits(self, option: str, fits: Callable[[], bool]) -> bool:
+        """A piece named in ``backend.options`` is drawn (validate refused it where it cannot fit); one on by
+        default is left out of a frame too small to hold it whole, never drawn clipped or cut."""
+        assert self.film is not None
+        return option in self.film.options or fits()
+
     def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
         """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
         film = self.film
         assert film is not None
         font, small = self.fonts["tag"], self.fonts["mono"]
         box = self.safe  # every label stays inside the title-safe area of the frame and the profile
+        # and above the band burned subtitles cover, so that a line of dialogue never hides a name
+        box = Box(box.left, box.top, box.right, min(box.bottom, max(box.top + 1, film.text_bottom * H)))
         wanted: list[tuple[Tag, str, skia.Font, RGB, int, float]] = []  # tag, text, font, fill, alpha, text inset
         for name, body in bodies.items():
             if name not in film.characters:
@@ -504,7 +527,9 @@ class AnimaticBackend(Backend):
             if right < 0 or left > W or head > H or feet < 0:
                 continue  # out of frame: no tag at the edge for someone who is not there
             label = name.capitalize()
-            width = font.measureText(label)
+            if not self._fits("name_tags", lambda label=label: tag_fits(label, W, H, self.safe)):
+                continue
+            width = text_width(label, font.getSize(), True)
             y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
             x = min(max(float(left + right) / 2 - width / 2, box.left + 8), box.right - width - 8)
             rect = (x - 8, y, x + width + 8, y + font.getSize() * 1.5)
@@ -529,29 +554,29 @@ class AnimaticBackend(Backend):
             canvas.drawRoundRect(skia.Rect.MakeLTRB(left, top, right, bottom), radius, radius, _paint(fill, alpha))
             color = (255, 255, 255) if tag_font is font else (235, 235, 235)
             baseline = top + tag_font.getSize() * (1.12 if tag_font is font else 1.05)
-            canvas.drawString(text, left + inset, baseline, tag_font, _paint(color))
+            draw_text(canvas, text, left + inset, baseline, tag_font, _paint(color))
 
-    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int) -> None:
+    def _card(self, canvas: skia.Canvas, text: str, W: int, H: int, clear_top: float) -> None:
         """A title card over the dimmed scene (``action: "End card: ..."``), every word inside the safe area:
         shrunk to fit (validate refuses a card that cannot fit at the legible minimum; a smaller draft
         frame draws it at that minimum, clipped to the safe area, rather than not at all)."""
         assert self.film is not None
         canvas.drawPaint(_paint((0, 0, 0), 110))
         box = self.safe
-        fit = fit_card(text, W, H, self.film.safe)
-        if fit is None:
+        placed = place_card(text, W, H, self.film.safe, clear_top)
+        if placed is None:
             size = min_card_size(W, H)
-            lines = wrap(text, measurer(self.bold, size), box.width)
+            lines = wrap(text, width_measure(size, True), box.width)
         else:
-            size, lines = fit.size, list(fit.lines)
+            (size, lines), box = (placed[0].size, list(placed[0].lines)), placed[1]
         font = skia.Font(self.bold, size)
         top = (box.top + box.bottom) / 2 - size * (LINE_GAP * (len(lines) - 1) + 1.3) / 2
         canvas.save()
         canvas.clipRect(skia.Rect.MakeLTRB(box.left, box.top, box.right, box.bottom))
         for k, line in enumerate(lines):
-            width = font.measureText(line)
+            width = text_width(line, size, True)
             x = box.left + (box.width - width) / 2
-            canvas.drawString(line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
+            draw_text(canvas, line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
         canvas.restore()
 
     def _glow(self, shot: PlannedShot, t: float) -> float:
@@ -590,7 +615,7 @@ class AnimaticBackend(Backend):
             self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
         top = box.top
-        if self.options["slate"]:
+        if self.options["slate"] and self._fits("slate", lambda: slate_fits(shot.id, W, H, box)):
             # shot-local timecode: a shot's pixels must not depend on where it sits in the film
             fps = film.fps
             secs = index // fps
@@ -603,25 +628,35 @@ class AnimaticBackend(Backend):
             canvas.drawRoundRect(
                 skia.Rect.MakeXYWH(box.left, top, width + 16, mono.getSize() * 1.6), 6, 6, _paint((0, 0, 0), 150)
             )
-            canvas.drawString(text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
+            draw_text(canvas, text, box.left + 8, top + mono.getSize() * 1.15, mono, _paint((255, 255, 255)))
             top += mono.getSize() * 1.9
         card = card_text(shot.action)
         if card:
-            self._card(canvas, card, W, H)
-        elif self.options["captions"] and shot.action:
+            self._card(canvas, card, W, H, top if self.options["slate"] else 0.0)
+        elif (
+            self.options["captions"]
+            and shot.action
+            and self._fits("captions", lambda: caption_fits(shot.action, W, H, box, top > box.top))
+        ):
             base = self.fonts["caption"]
             wide = box.width * (0.65 if W > H else 1.0) - 20
             room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
             size, lines = fit_block(
                 shot.action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35
             )
+            lines = wrap(shot.action, width_measure(size), wide)  # a small frame: below the band, none dropped
             font = skia.Font(typeface(False), size)
             height = font.getSize() * (1.35 * len(lines) + 0.5)
-            width = max(font.measureText(line) for line in lines)
+            width = max(text_width(line, size) for line in lines)
             canvas.drawRoundRect(skia.Rect.MakeXYWH(box.left, top, width + 20, height), 6, 6, _paint((0, 0, 0), 120))
             for k, line in enumerate(lines):
-                canvas.drawString(
-                    line, box.left + 10, top + font.getSize() * (1.2 + 1.35 * k), font, _paint((255, 255, 255), 235)
+                draw_text(
+                    canvas,
+                    line,
+                    box.left + 10,
+                    top + font.getSize() * (1.2 + 1.35 * k),
+                    font,
+                    _paint((255, 255, 255), 235),
                 )
 
 

@@ -47,9 +47,7 @@ def lay_out(tags: list[Tag], bounds: Rect, gap: float = 1.0) -> list[Rect | None
     placed: list[Rect] = []
     out: list[Rect | None] = []
     for tag in tags:
-        spot = next(
-            (r for r in _candidates(tag.rect, bounds) if not any(_overlaps(r, p, gap) for p in placed)), None
-        )
+        spot = next((r for r in _candidates(tag.rect, bounds) if not any(_overlaps(r, p, gap) for p in placed)), None)
         if spot is None and tag.required:
             spot = tag.rect
         if spot is not None:

@@ -367,7 +367,11 @@ class DiffusersBackend(Backend):
         offload = self.plan.offload if self.plan is not None else ("model" if options.get("cpu_offload") else "none")
         if offload == "model" and device.startswith("cuda") and hasattr(self.pipe, "enable_model_cpu_offload"):
             self.pipe.enable_model_cpu_offload()
-        elif offload == "sequential" and device.startswith("cuda") and hasattr(self.pipe, "enable_sequential_cpu_offload"):
+        elif (
+            offload == "sequential"
+            and device.startswith("cuda")
+            and hasattr(self.pipe, "enable_sequential_cpu_offload")
+        ):
             self.pipe.enable_sequential_cpu_offload()
         else:
             self.pipe.to(device)

@@ -103,7 +103,9 @@ def load(folder: Path, index: dict[str, Any], dtype: Any) -> Any:
             else importlib.import_module(f"diffusers.pipelines.{library}")
         )  # fmt: skip
         cls = getattr(module, class_name)
-        components[name] = cls.from_pretrained(path, dtype=dtype) if hasattr(cls, "dtype") else cls.from_pretrained(path)
+        components[name] = (
+            cls.from_pretrained(path, dtype=dtype) if hasattr(cls, "dtype") else cls.from_pretrained(path)
+        )
     pipe.update_components(**components)
     return pipe
 

@@ -401,9 +401,7 @@ def inspect_model(folder: str | Path, pipeline: str | None = None) -> ModelInfo:
     named = index.get("_class_name")
     pipeline = pipeline or named
     if not pipeline:
-        raise ModelConfigError(
-            f"{index_path} names no pipeline (_class_name); set it or options.pipeline"
-        )
+        raise ModelConfigError(f"{index_path} names no pipeline (_class_name); set it or options.pipeline")
     if not isinstance(pipeline, str) or not pipeline.isidentifier():
         raise ModelConfigError(f"{index_path}: _class_name {pipeline!r} is not a class name")
     for name, spec in components.items():
