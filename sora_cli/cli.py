@@ -115,6 +115,20 @@ def main(
     _state["debug"] = debug
 
 
+CORES = os.cpu_count() or 1  # --jobs default
+BackendOption = Annotated[str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, help="Continuity chains rendered in parallel (default: the number of cores).")
+]
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
+]
+CacheSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cache-size", help="Bound of the cache, least recently used out first (default: $SORA_CACHE_SIZE or 4G)."
+    ),
+]
 CameoOption = Annotated[
     Path | None, typer.Option("--cameos", help="Cameo library folder (default: cameos/ beside the storyboard).")
 ]
@@ -270,9 +284,7 @@ def render(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="The film (default: FILE's name with .mp4, beside it).")
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")
-    ] = None,
+    backend: BackendOption = None,
     model: Annotated[
         str | None,
         typer.Option("--model", help="Model folder or hub id for a generative backend (default: backend.model)."),
@@ -288,22 +300,10 @@ def render(
             metavar="SHOT_ID",
         ),
     ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Continuity chains rendered in parallel (default: the number of cores)."
-        ),
-    ] = os.cpu_count() or 1,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
-    ] = None,
+    jobs: JobsOption = CORES,
+    cache_dir: CacheDirOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the shot cache.")] = False,
-    cache_size: Annotated[
-        str | None,
-        typer.Option(
-            "--cache-size", help="Bound of the cache, least recently used out first (default: $SORA_CACHE_SIZE or 4G)."
-        ),
-    ] = None,
+    cache_size: CacheSizeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     otio: Annotated[bool, typer.Option("--otio", help="Also write an OpenTimelineIO timeline (FILM.otio).")] = False,
@@ -409,27 +409,13 @@ def watch(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="The film (default: FILE's name with .draft.mp4, beside it).")
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="Backend to draw with (default: the storyboard's).")
-    ] = None,
+    backend: BackendOption = None,
     full: Annotated[
         bool, typer.Option("--full", help="Render at the storyboard's own size and quality instead of a draft.")
     ] = False,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Continuity chains rendered in parallel (default: the number of cores)."
-        ),
-    ] = os.cpu_count() or 1,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Shot cache (default: .sora-cache beside the storyboard).")
-    ] = None,
-    cache_size: Annotated[
-        str | None,
-        typer.Option(
-            "--cache-size", help="Bound of the cache, least recently used out first (default: $SORA_CACHE_SIZE or 4G)."
-        ),
-    ] = None,
+    jobs: JobsOption = CORES,
+    cache_dir: CacheDirOption = None,
+    cache_size: CacheSizeOption = None,
     qc: Annotated[bool, typer.Option("--qc", help="Run the delivery checks (sora qc) on every update.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per update on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
