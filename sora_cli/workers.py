@@ -88,7 +88,7 @@ def die_with_parent(parent: int) -> None:
 
 def worker_init(parent: int) -> None:
     """Initializer of every local pool worker: dies with the render, quiet on Ctrl-C."""
-    quiet_interrupts()  # first: a render that fails at once interrupts workers still starting (no traceback)
+    quiet_interrupts()  # (a forked worker is quiet already, from the at-fork hook; a spawned one from here)
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the CLI's handler)
     quiet_fontconfig()

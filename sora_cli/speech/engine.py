@@ -309,8 +309,11 @@ def engine(name: str) -> SpeechEngine:
     raise SoraError(f"no speech engine {name!r} is installed (built in: espeak)")
 
 
-def installed_engines() -> list[str]:
-    return sorted({EspeakEngine.name, *(ep.name for ep in entry_points(group="sora_cli.speech"))})
+@functools.cache
+def installed_engines() -> tuple[str, ...]:
+    """Every speech engine's name, read once per process as the backends are (validate asks per voice
+    and per deliverable, and ``sora watch`` on every update)."""
+    return tuple(sorted({EspeakEngine.name, *(ep.name for ep in entry_points(group="sora_cli.speech"))}))
 
 
 #: silence between two runs of a line spoken in different languages (a word gap)
