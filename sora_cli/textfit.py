@@ -223,8 +223,11 @@ def describe_chars(chars: str) -> str:
 def _plain(text: str) -> bool:
     """True when DejaVu alone draws ``text`` left to right (no fallback, no shaping needed).
 
-    Kept per text: the animatic asks it of the same labels and captions every frame.
+    Kept per text: the animatic asks it of the same labels and captions every frame; printable ASCII
+    (the slate's changing timecode) is always plain: DejaVu draws all of it, none of it right to left.
     """
+    if text.isascii() and text.isprintable():
+        return True
     font = skia.Font(_fallback_faces()[0])
     return all(unicodedata.bidirectional(c) not in _RTL and (c.isspace() or font.textToGlyphs(c)[0] != 0) for c in text)
 

@@ -74,7 +74,9 @@ def _stable_seed(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
+@functools.lru_cache(maxsize=256)
 def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
+    """A fill, made once per colour (the overlays draw the same few every frame; none is changed after)."""
     return skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
 
 
