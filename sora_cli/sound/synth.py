@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 RATE = 48_000
@@ -14,15 +16,22 @@ def seconds(n: float) -> int:
 def shaped_noise(rng: np.random.Generator, n: int, lo: float, hi: float, tilt: float = 0.0) -> np.ndarray:
     """White noise band-limited to [lo, hi] Hz (FFT mask), with a spectral tilt in dB/octave."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
+    out = np.fft.irfft(spectrum * _band_mask(n, lo, hi, tilt), n)
+    peak = np.max(np.abs(out)) or 1.0
+    return (out / peak).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)  # a few hundred KB each: the ambience uses a handful
+def _band_mask(n: int, lo: float, hi: float, tilt: float) -> np.ndarray:
+    """The spectral mask of :func:`shaped_noise`, made once per shape (ambience asks for thousands of grains)."""
     freqs = np.fft.rfftfreq(n, 1 / RATE)
     band = ((freqs >= lo) & (freqs <= hi)).astype(float)
     edge = np.clip((freqs - lo) / max(lo * 0.3, 1.0), 0, 1) * np.clip((hi - freqs) / max(hi * 0.2, 1.0), 0, 1)
     mask = np.minimum(band, edge) if lo > 0 else band * np.clip((hi - freqs) / max(hi * 0.2, 1.0), 0, 1)
     if tilt:
         mask = mask * (np.maximum(freqs, 20.0) / 1000.0) ** (tilt / 6.02)
-    out = np.fft.irfft(spectrum * mask, n)
-    peak = np.max(np.abs(out)) or 1.0
-    return (out / peak).astype(np.float32)
+    mask.setflags(write=False)
+    return mask
 
 
 def envelope(n: int, attack: float, release: float, hold: float = 0.0) -> np.ndarray:
