@@ -76,7 +76,7 @@ TOLERANCE_LU = 0.1  # of the limited mix before AAC
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
 LIMITER_FORMAT = 4  # bump when the limiter's output changes for the same raw mix
 AAC_BITRATE = "192k"
-MIX_FORMAT = 1  # bump when the mix of a block changes for the same sources
+MIX_FORMAT = 2  # bump when the mix of a block changes for the same sources
 #: cached mix blocks and headroom, compressed (sora_cli/packed_samples.py); the raw .f32/.headroom
 #: entries of older versions are no longer read (the cache's size bound evicts them)
 BLOCK_SUFFIX = ".f32z"
