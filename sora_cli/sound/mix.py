@@ -435,11 +435,17 @@ def measure_file(path: Path, limit: float) -> tuple[float, float, dict[int, floa
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=RATE)
 
         def decoded() -> Iterator[np.ndarray]:
+            converted = False
             for frame in container.decode(audio=0):
+                if frame.format.name == "fltp" and frame.layout.nb_channels == 2 and frame.sample_rate == RATE:
+                    yield frame.to_ndarray().T  # what sora's AAC decodes to: no conversion needed
+                    continue
+                converted = True
                 for out in resampler.resample(frame):
                     yield out.to_ndarray().reshape(-1, 2)
-            for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1, 2)
+            if converted:
+                for out in resampler.resample(None):
+                    yield out.to_ndarray().reshape(-1, 2)
 
         pending: list[np.ndarray] = []
         size = 0
