@@ -153,7 +153,7 @@ def test_a_transient_under_dialogue_is_delivered_under_the_ceiling_from_one_enco
 
 
 def test_an_encoder_overshoot_is_limited_where_it_happened(tmp_path, monkeypatch):
-    """With almost no headroom for the encoder (0.3 dB where sora leaves 1) the first AAC encode overshoots:
+    """With almost no headroom for the encoder (0.3 dB where sora leaves 1.3) the first AAC encode overshoots:
     the ceiling is lowered only around the overshoots, and the delivered file lands under it, on target."""
     import sora_cli.sound.mix as mix
 
