@@ -270,24 +270,24 @@ def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress:
 
 
 def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> None:
-    """The limiter's gain-independent analysis, per block (cached by the block and its neighbours).
+    """The limiter's gain-independent analysis, per block (cached by the block and the context it reads).
 
-    The cache name holds the block's own key and its neighbours' in fixed
-    slots: the last block must not share a name with the one before it.
+    A block's analysis reads :data:`LIMITER_MARGIN` samples of each
+    neighbour: the cache name holds the block's own key and a digest of those
+    context samples (not the neighbours' keys), so an edit inside one block
+    re-analyses only that block unless it reaches the block's edges.
     """
     m = LIMITER_MARGIN
-    blocks = list(_blocks(scratch.total))
-    keys = [mixer.block_key(start, n) for start, n in blocks]
     with open(scratch.headroom, "wb") as fh:
-        for i, (start, n) in enumerate(blocks):
-            around = (keys[i - 1] if i else None, keys[i], keys[i + 1] if i + 1 < len(keys) else None)
-            name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, around)).encode()).hexdigest()
-            cached = cache_dir / f"{name}{HEADROOM_SUFFIX}" if cache_dir else None
+        for start, n in _blocks(scratch.total):
+            wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
+            context = hashlib.sha256(wide[:m].tobytes() + wide[m + n :].tobytes()).hexdigest()
+            name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, mixer.block_key(start, n), context)).encode())
+            cached = cache_dir / f"{name.hexdigest()}{HEADROOM_SUFFIX}" if cache_dir else None
             stored = load_samples(cached) if cached is not None else None
             if stored is not None:
                 fh.write(stored.astype("<f4").tobytes())
                 continue
-            wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
             headroom = peak_headroom(wide)[m : m + n].astype("<f4")
             if cached is not None:
                 store_samples(cached, headroom, HEADROOM_LEVEL)
