@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from sora_cli import faults
 from sora_cli.assemble.assembly import Assembled, assemble
 from sora_cli.assemble.report import film_report, provenance_facts, report_path, stale_files, write_report
+from sora_cli.assemble.stitch import body_range
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
@@ -42,6 +42,7 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
 from sora_cli.qc import as_draft, profile_for, run_qc
 from sora_cli.qc.burned import burned_caption_check
+from sora_cli.qc.spans import Prefetch
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.chain import ShotFile
@@ -131,9 +132,15 @@ def render_film(
         sweep_cache(cache_root)
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
+        checks = _spans_prefetch(plan, request, cache)
 
         # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
-        made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress)
+        try:
+            made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
+        except BaseException:
+            if checks:
+                checks.finish()
+            raise
 
         # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
         progress.stage("assemble")
@@ -154,7 +161,7 @@ def render_film(
 
             # 5. Sign and report: the film is signed and checked before it can appear at its path
             report = sign_and_report(
-                plan, request, made, assembled, output, publisher, progress, (started, assemble_started)
+                plan, request, made, assembled, output, publisher, progress, (started, assemble_started), checks
             )
             report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
             write_report(publisher.stage(report_path(output)), report)
@@ -163,6 +170,9 @@ def render_film(
         except BaseException:
             publisher.discard()
             raise
+        finally:
+            if checks:
+                checks.finish()
         if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
@@ -197,13 +207,26 @@ def video_settings(plan: Plan, draft: bool) -> VideoSettings:
 
 
 def picture_and_sound(
-    plan: Plan, request: RenderRequest, cache: ShotCache, sound_path: Path, progress: Progress
+    plan: Plan,
+    request: RenderRequest,
+    cache: ShotCache,
+    sound_path: Path,
+    progress: Progress,
+    checks: Prefetch | None = None,
 ) -> Made:
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
-    mix as stems, so then the mix waits for the picture.
+    mix as stems, so then the mix waits for the picture. ``checks`` measures each
+    finished shot for the delivery checks once the workers are forked.
     """
+    index = {shot.id: i for i, shot in enumerate(plan.shots)}
+
+    def measure(files: list[ShotFile]) -> None:
+        for f in files:
+            if checks and (body := body_range(plan, index[f.shot_id])):
+                checks.add(f.path, *body)
+
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
@@ -231,7 +254,11 @@ def picture_and_sound(
                 progress,
                 identity.update,
                 request.ray,
+                checks.start if checks else None,
+                measure,
             )
+            if checks:
+                checks.start()  # (no workers were forked: one job, Ray, or nothing to draw)
             picture_seconds = time.perf_counter() - picture_started
             if request.use_cache:  # so that revoking a cameo can purge the shots that show it
                 note_cached_shots(_cameo_shots(plan, shot_files))
@@ -244,6 +271,18 @@ def picture_and_sound(
             stop_workers(sound_pool)
             raise
     return Made(shot_files, mix, sound_path, identity, picture_seconds)
+
+
+def _spans_prefetch(plan: Plan, request: RenderRequest, cache: ShotCache) -> Prefetch | None:
+    """What measures the shots for the delivery checks as they are drawn (None: no checks, or a burned picture).
+
+    The measures are kept in the cache by content (in the scratch with ``--no-cache``), so the
+    checks of the film decode only what no earlier render measured: transitions and edited shots.
+    """
+    if not request.qc or "burn" in plan.subtitles:
+        return None
+    spec = profile_for(None, plan).picture
+    return Prefetch(cache.root / "qc", (spec.luma_range, spec.chroma_range))
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
@@ -261,10 +300,12 @@ def sign_and_report(
     publisher: Publisher,
     progress: Progress,
     clock: tuple[float, float],
+    checks: Prefetch | None = None,
 ) -> dict[str, Any]:
     """Step 5: sign the staged film, read the signature back, run the delivery checks; the report.
 
     ``clock``: when the render and its assembly started (``time.perf_counter``), for the timings.
+    ``checks``: the shots measured so far for the checks (what it has not begun, the checks measure).
     """
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
     generative = cls.generative
@@ -297,7 +338,9 @@ def sign_and_report(
         progress.stage("qc")
         profile = profile_for(None, plan)
         sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
-        checked = run_qc(assembled.film, profile, plan, sidecars)
+        if checks:
+            checks.finish()
+        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies
             checked = as_draft(checked)
         if assembled.burned:
@@ -333,7 +376,7 @@ def _cameo_libraries(plan: Plan, request: RenderRequest) -> list[Path]:
 def sweep_cache(root: Path) -> None:
     """Remove killed writers' temp files from the cache's own folders (one level each, no deeper)."""
     folders = [root, root / "sound", root / "sound" / "blocks"]
-    for sub in ("shots", "transitions"):
+    for sub in ("shots", "transitions", "qc"):
         if (root / sub).is_dir():
             folders.extend(p for p in (root / sub).iterdir() if p.is_dir())
     for folder in folders:
@@ -353,6 +396,8 @@ def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, m
         if carry is None or carry.audio is None or not len(carry.audio):
             continue
         mono = carry.audio.mean(axis=1) if carry.audio.ndim == 2 else carry.audio
+        from scipy.signal import resample_poly  # only a model that makes sound needs it
+
         x = resample_poly(mono, RATE, carry.audio_rate).astype(np.float32)
         x *= np.float32(0.5 / max(float(np.max(np.abs(x))), 1e-9))
         digest = hashlib.sha256(x.tobytes()).hexdigest()

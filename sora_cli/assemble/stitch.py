@@ -97,6 +97,14 @@ def encode_transition(path: Path, kind: str, tail: list, head: list, video: Vide
             raise
 
 
+def body_range(plan: Plan, index: int) -> tuple[int, int] | None:
+    """Frames ``[first, last)`` of shot ``index``'s file that the film copies (no transition touches them)."""
+    shots = plan.shots
+    t_in = shots[index].transition.frames
+    t_out = shots[index + 1].transition.frames if index + 1 < len(shots) else 0
+    return (t_in, shots[index].frames - t_out) if shots[index].frames - t_out > t_in else None
+
+
 def plan_segments(
     plan: Plan, files: dict[str, Path], video: VideoSettings, workdir: Path, keys: dict[str, str] | None = None
 ) -> list[Segment]:
@@ -110,7 +118,6 @@ def plan_segments(
     shots = plan.shots
     for i, shot in enumerate(shots):
         t_in = shot.transition.frames
-        t_out = shots[i + 1].transition.frames if i + 1 < len(shots) else 0
         if t_in:
             before = shots[i - 1].id if i else None
             if keys is not None:
@@ -129,8 +136,8 @@ def plan_segments(
                 if keys is not None:
                     seal(path)
             segments.append(Segment(path, 0, t_in, shot.start_frame))
-        if shot.frames - t_out > t_in:
-            segments.append(Segment(files[shot.id], t_in, shot.frames - t_out, shot.start_frame + t_in))
+        if body := body_range(plan, i):
+            segments.append(Segment(files[shot.id], *body, shot.start_frame + t_in))
     return segments
 
 

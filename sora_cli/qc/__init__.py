@@ -27,10 +27,18 @@ from sora_cli.qc.result import Check, QcResult
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
 
 
-def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Sequence[Path] | None = None) -> QcResult:
+def run_qc(
+    film: Path,
+    profile: Profile,
+    plan: Plan | None = None,
+    sidecars: Sequence[Path] | None = None,
+    cache: Path | None = None,
+) -> QcResult:
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
     ``sidecars`` are the film's subtitle files when they are not beside it under its name.
+    ``cache``: a folder where the picture's spans are kept by content (a render passes its
+    cache's): spans measured before are not decoded again, and the result is the same.
     """
     film = Path(film)
     if film.is_dir():
@@ -49,7 +57,7 @@ def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Seq
     # release the GIL while they work), so a render's checks take about the longer of the two, not the sum
     with ThreadPoolExecutor(1, thread_name_prefix="sora-qc-audio") as pool:
         audio = pool.submit(audio_checks, film, profile, wanted)
-        picture, facts = picture_checks(film, profile, wanted)
+        picture, facts = picture_checks(film, profile, wanted, cache)
         result.checks += audio.result()
     result.checks += picture
     result.checks += container_checks(film, profile)

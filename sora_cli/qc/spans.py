@@ -1,0 +1,232 @@
+"""The picture measures of a film, span by span, kept by content so that what did not change is not decoded again.
+
+A span is a keyframe and the frames after it up to the next keyframe (or the
+end of a file's range). When every keyframe of an H.264 stream without
+B-frames is an IDR frame, a span decodes on its own to the same pixels it has
+in the whole stream, so its measures (:class:`sora_cli.qc.measure.Measured`)
+depend only on its packets: they are stored under the digest of the stream's
+parameters, the measured ranges and the span's packet bytes. A film stitched
+from cached shot files by stream copy holds the same spans as the shot files
+(each segment starts at a keyframe), so a re-render after a one-shot edit
+decodes only that shot's spans and the transitions around it, and the shot
+files can be measured while the rest of the film is still being drawn
+(:func:`measure_range`). Any stream this does not hold for returns ``None``:
+the caller decodes the film whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import av
+import numpy as np
+
+from sora_cli.atomic import atomic_path
+from sora_cli.digests import seal, verified
+from sora_cli.qc.measure import GRID, Measured
+
+VERSION = 1  # bump when what a span's measures mean changes
+IDR = 5  # H.264 NAL unit type of an IDR slice
+
+
+class _NotSpans(Exception):
+    """The stream cannot be cut into independent spans (the caller decodes it whole)."""
+
+
+def _nal_types(data: bytes, length_size: int) -> Iterator[int]:
+    at = 0
+    while at + length_size <= len(data):
+        size = int.from_bytes(data[at : at + length_size], "big")
+        at += length_size
+        if size == 0 or at + size > len(data):
+            return
+        yield data[at] & 0x1F
+        at += size
+
+
+def _base(stream: av.video.stream.VideoStream, ranges: tuple[tuple[int, int], tuple[int, int]]) -> tuple[bytes, int]:
+    """What every span's digest starts with, and the NAL length size; raises :class:`_NotSpans`."""
+    ctx = stream.codec_context
+    extradata = bytes(ctx.extradata or b"")
+    if ctx.name != "h264" or ctx.has_b_frames or len(extradata) < 7 or extradata[0] != 1:
+        raise _NotSpans
+    head = repr(("qc-span", VERSION, ctx.name, ctx.width, ctx.height, str(ctx.pix_fmt), ranges, GRID)).encode()
+    return head + extradata, (extradata[4] & 3) + 1
+
+
+def _runs(packets: Iterable[av.Packet], length_size: int) -> Iterator[list[av.Packet]]:
+    """The packets cut before every keyframe; raises :class:`_NotSpans` if a keyframe is not an IDR frame."""
+    run: list[av.Packet] = []
+    last_pts: int | None = None
+    for packet in packets:
+        if packet.pts is None or (last_pts is not None and packet.pts <= last_pts) or packet.dts != packet.pts:
+            raise _NotSpans
+        last_pts = packet.pts
+        if packet.is_keyframe:
+            if IDR not in _nal_types(bytes(packet), length_size):
+                raise _NotSpans
+            if run:
+                yield run
+            run = []
+        elif not run:
+            raise _NotSpans  # the first packet must be a keyframe
+        run.append(packet)
+    if run:
+        yield run
+
+
+def _digest(base: bytes, run: list[av.Packet]) -> str:
+    h = hashlib.sha256(base)
+    for packet in run:
+        data = bytes(packet)
+        h.update(f"{len(data)}|{int(packet.is_keyframe)}|".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def _entry(cache: Path, digest: str) -> Path:
+    return cache / digest[:2] / f"{digest}.npz"
+
+
+def _load(path: Path) -> Measured | None:
+    if not verified(path):
+        return None
+    with np.load(path) as data:
+        frames = len(data["black"])
+        cells = data["cells"]
+        return Measured(
+            times=[0.0] * frames,
+            black=data["black"].tolist(),
+            frozen=data["frozen"].tolist(),
+            share=data["share"].tolist(),
+            interlaced=data["interlaced"].tolist(),
+            cells=list(cells) if len(cells) else [],
+            first=data["first"],
+            last=data["last"],
+        )
+
+
+def _store(path: Path, m: Measured) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        black=np.asarray(m.black, bool),
+        frozen=np.asarray(m.frozen, bool),
+        share=np.asarray(m.share, np.float64),
+        interlaced=np.asarray(m.interlaced, bool),
+        cells=np.stack(m.cells) if m.cells else np.zeros((0, 3, 1, 1), np.uint8),
+        first=m.first,
+        last=m.last,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    seal(path)
+
+
+def _decode(
+    stream: av.video.stream.VideoStream, run: list[av.Packet], ranges: tuple[tuple[int, int], tuple[int, int]], threads: bool
+) -> Measured:
+    """Measure one span with a decoder of its own (an IDR frame needs nothing before it)."""
+    ctx = av.CodecContext.create(stream.codec_context.name, "r")
+    ctx.extradata = stream.codec_context.extradata
+    if threads:
+        ctx.thread_type = "AUTO"
+    measured = Measured()
+    frames = [f for packet in run for f in ctx.decode(packet)]
+    frames += ctx.decode(None)
+    if len(frames) != len(run):
+        raise _NotSpans
+    for frame in frames:
+        measured.add(frame, 0.0, *ranges)
+    return measured
+
+
+def _spans(
+    stream: av.video.stream.VideoStream,
+    packets: Iterable[av.Packet],
+    ranges: tuple[tuple[int, int], tuple[int, int]],
+    cache: Path,
+    threads: bool,
+) -> Iterator[tuple[list[av.Packet], Measured]]:
+    base, length_size = _base(stream, ranges)
+    for run in _runs(packets, length_size):
+        path = _entry(cache, _digest(base, run))
+        measured = _load(path)
+        if measured is None:
+            measured = _decode(stream, run, ranges, threads)
+            _store(path, measured)
+        yield run, measured
+
+
+def measure_film(
+    film: Path, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path
+) -> tuple[Measured, float] | None:
+    """The film's picture measures and its last frame's time, through the span cache; ``None``: decode it whole."""
+    try:
+        with av.open(str(film)) as container:
+            stream = container.streams.video[0]
+            whole = Measured()
+            last_t = 0.0
+            packets = (p for p in container.demux(stream) if p.size)
+            for run, measured in _spans(stream, packets, ranges, cache, threads=True):
+                measured.times = [float(p.pts * stream.time_base) for p in run]
+                last_t = measured.times[-1]
+                whole.extend(measured)
+            return whole, last_t
+    except (_NotSpans, av.FFmpegError):
+        return None
+
+
+def measure_range(path: Path, first: int, last: int, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path) -> None:
+    """Measure frames ``[first, last)`` of a shot file into the span cache, as a film that copies them holds them.
+
+    A render calls this for each shot as it is finished, so the checks of the
+    whole film find most of its spans measured. A file that cannot be cut into
+    spans is left to the film's own pass.
+    """
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            packets = itertools.islice((p for p in container.demux(stream) if p.size), first, last)
+            for _ in _spans(stream, packets, ranges, cache, threads=False):
+                pass
+    except (_NotSpans, av.FFmpegError, OSError):
+        return
+
+
+class Prefetch:
+    """Shot files measured into the span cache by a thread of the render's driver, while its workers draw.
+
+    Files handed over before :meth:`start` wait: the thread must not be running
+    while the render forks its workers. :meth:`finish` lets the running file
+    end and drops the rest (the film's own pass measures those, decoding with threads).
+    """
+
+    def __init__(self, cache: Path, ranges: tuple[tuple[int, int], tuple[int, int]]):
+        self.cache, self.ranges = cache, ranges
+        self._waiting: list[tuple[Path, int, int]] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def add(self, path: Path, first: int, last: int) -> None:
+        if self._pool is None:
+            self._waiting.append((path, first, last))
+        else:
+            self._pool.submit(measure_range, path, first, last, self.ranges, self.cache)
+
+    def start(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sora-qc-spans")
+            for item in self._waiting:
+                self.add(*item)
+            self._waiting.clear()
+
+    def finish(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._waiting.clear()
