@@ -40,9 +40,9 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_film, verify
-from sora_cli.qc import as_draft, profile_for, run_qc
+from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
+from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.burned import burned_caption_check
-from sora_cli.qc.spans import Prefetch
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
 from sora_cli.render.chain import ShotFile
@@ -58,6 +58,7 @@ from sora_cli.storyboard.overrides import Overrides, overridden
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 CACHE_DIR_NAME = ".sora-cache"
+QC_CACHE = "qc"  # the cache's folder of delivery-check measures
 
 
 @dataclass
@@ -132,7 +133,7 @@ def render_film(
         sweep_cache(cache_root)
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
-        checks = _spans_prefetch(plan, request, cache)
+        checks = _checks_ahead(plan, request, cache)
 
         # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
         try:
@@ -212,20 +213,26 @@ def picture_and_sound(
     cache: ShotCache,
     sound_path: Path,
     progress: Progress,
-    checks: Prefetch | None = None,
+    checks: Ahead | None = None,
 ) -> Made:
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
     mix as stems, so then the mix waits for the picture. ``checks`` measures each
-    finished shot for the delivery checks once the workers are forked.
+    finished shot and the soundtrack for the delivery checks once the workers are forked
+    (the shots only where the film copies them: not under burned subtitles).
     """
     index = {shot.id: i for i, shot in enumerate(plan.shots)}
+    copied = "burn" not in plan.subtitles
 
     def measure(files: list[ShotFile]) -> None:
         for f in files:
-            if checks and (body := body_range(plan, index[f.shot_id])):
-                checks.add(f.path, *body)
+            if checks and copied and (body := body_range(plan, index[f.shot_id])):
+                checks.shot(f.path, *body)
+
+    def measure_sound(done: Future[MixReport]) -> None:
+        if checks and not done.cancelled() and done.exception() is None:
+            checks.soundtrack(sound_path, plan.duration)
 
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
@@ -240,6 +247,8 @@ def picture_and_sound(
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
         elif not audio_mode:
             sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+        if sound is not None:
+            sound.add_done_callback(measure_sound)
         progress.stage("picture", plan.frames)
         try:
             picture_started = time.perf_counter()
@@ -266,6 +275,7 @@ def picture_and_sound(
             if sound is None:
                 stems = model_stems(plan, shot_files, cache, str(audio_mode))
                 sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
+                sound.add_done_callback(measure_sound)
             mix = sound.result()
         except BaseException:
             stop_workers(sound_pool)
@@ -273,16 +283,16 @@ def picture_and_sound(
     return Made(shot_files, mix, sound_path, identity, picture_seconds)
 
 
-def _spans_prefetch(plan: Plan, request: RenderRequest, cache: ShotCache) -> Prefetch | None:
-    """What measures the shots for the delivery checks as they are drawn (None: no checks, or a burned picture).
+def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead | None:
+    """What measures the shots and the sound for the delivery checks as they are made (None: no checks).
 
     The measures are kept in the cache by content (in the scratch with ``--no-cache``), so the
     checks of the film decode only what no earlier render measured: transitions and edited shots.
     """
-    if not request.qc or "burn" in plan.subtitles:
+    if not request.qc:
         return None
     spec = profile_for(None, plan).picture
-    return Prefetch(cache.root / "qc", (spec.luma_range, spec.chroma_range))
+    return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range))
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
@@ -300,7 +310,7 @@ def sign_and_report(
     publisher: Publisher,
     progress: Progress,
     clock: tuple[float, float],
-    checks: Prefetch | None = None,
+    checks: Ahead | None = None,
 ) -> dict[str, Any]:
     """Step 5: sign the staged film, read the signature back, run the delivery checks; the report.
 
@@ -376,7 +386,8 @@ def _cameo_libraries(plan: Plan, request: RenderRequest) -> list[Path]:
 def sweep_cache(root: Path) -> None:
     """Remove killed writers' temp files from the cache's own folders (one level each, no deeper)."""
     folders = [root, root / "sound", root / "sound" / "blocks"]
-    for sub in ("shots", "transitions", "qc"):
+    subs = ["shots", "transitions", *(f"{QC_CACHE}/{kind}" for kind in (SPANS, AUDIO))]
+    for sub in subs:
         if (root / sub).is_dir():
             folders.extend(p for p in (root / sub).iterdir() if p.is_dir())
     for folder in folders:

@@ -54,14 +54,15 @@ def test_cached_and_uncached_checks_give_the_same_report(tmp_path, name, video, 
     cache = tmp_path / "spans"
     whole = run_qc(film, profile).to_json()
     cold = run_qc(film, profile, cache=cache).to_json()
-    made = entries(cache)
+    made = entries(cache / "spans")
     warm = run_qc(film, profile, cache=cache).to_json()
     with av.open(str(film)) as container:
         keyframes = sum(p.is_keyframe for p in container.demux(container.streams.video[0]) if p.size)
     assert keyframes > 3 and 0 < len(made) <= keyframes  # an entry per span (identical spans share one)
     spec = profile.picture
-    assert measure_film(film, (spec.luma_range, spec.chroma_range), cache) is not None  # the cache path was taken
-    assert entries(cache) == made  # the warm pass measured nothing new
+    assert measure_film(film, (spec.luma_range, spec.chroma_range), cache / "spans") is not None  # the cache path was taken
+    assert entries(cache / "spans") == made  # the warm pass measured nothing new
+    assert len(entries(cache / "audio")) == 1
     assert json.dumps(cold) == json.dumps(whole) == json.dumps(warm)
     failed = {c["id"] for c in whole["checks"] if not c["passed"]}
     assert failing in failed
@@ -96,7 +97,7 @@ def test_a_re_render_after_a_one_shot_edit_measures_that_shot_and_its_edges_only
     """The render's report equals an uncached check of the film, before and after editing one shot."""
     sb = tmp_path / "spans.yaml"
     sb.write_text(STORYBOARD)
-    cache = tmp_path / ".sora-cache" / "qc"
+    cache = tmp_path / ".sora-cache" / "qc" / "spans"
     first = api.render(api.RenderRequest(sb, jobs=1))
     before = entries(cache)
     sb.write_text(STORYBOARD.replace("move: pan_right", "move: zoom_in"))
@@ -110,6 +111,8 @@ def test_a_re_render_after_a_one_shot_edit_measures_that_shot_and_its_edges_only
     spans_of_three = sum(1 for i in keyframes if i >= three.start_frame)
     assert 0 < len(new) <= spans_of_three  # the edited last shot (after a cut): nothing before it again
     assert first["qc"]["checks"] and second["qc"]["checks"]
+    # the soundtrack, measured as soon as it was mixed, is the film's audio: one measurement, found by the checks
+    assert len(entries(tmp_path / ".sora-cache" / "qc" / "audio")) == 1
     uncached = run_qc(film, profile_for(None, plan), plan).to_json()["checks"]
     # (the caption checks read the sidecars: the render's, staged under temp names, name them so)
     rendered = [c for c in second["qc"]["checks"] if not c["id"].startswith("captions.")]

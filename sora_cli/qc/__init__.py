@@ -24,6 +24,8 @@ from sora_cli.qc.picture import picture_checks
 from sora_cli.qc.planned import intended
 from sora_cli.qc.result import Check, QcResult
 
+SPANS, AUDIO = "spans", "audio"  # the folders of a check cache (see run_qc)
+
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
 
 
@@ -37,8 +39,9 @@ def run_qc(
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
     ``sidecars`` are the film's subtitle files when they are not beside it under its name.
-    ``cache``: a folder where the picture's spans are kept by content (a render passes its
-    cache's): spans measured before are not decoded again, and the result is the same.
+    ``cache``: a folder where the picture's spans and the sound's measurement are kept by
+    content (a render passes its cache's): what was measured before is not decoded again,
+    and the result is the same.
     """
     film = Path(film)
     if film.is_dir():
@@ -56,8 +59,8 @@ def run_qc(
     # the sound and the picture are decoded and measured at once (a thread each: PyAV, numpy and scipy
     # release the GIL while they work), so a render's checks take about the longer of the two, not the sum
     with ThreadPoolExecutor(1, thread_name_prefix="sora-qc-audio") as pool:
-        audio = pool.submit(audio_checks, film, profile, wanted)
-        picture, facts = picture_checks(film, profile, wanted, cache)
+        audio = pool.submit(audio_checks, film, profile, wanted, cache and cache / AUDIO)
+        picture, facts = picture_checks(film, profile, wanted, cache and cache / SPANS)
         result.checks += audio.result()
     result.checks += picture
     result.checks += container_checks(film, profile)

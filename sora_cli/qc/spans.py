@@ -20,7 +20,6 @@ import hashlib
 import io
 import itertools
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -130,7 +129,10 @@ def _store(path: Path, m: Measured) -> None:
 
 
 def _decode(
-    stream: av.video.stream.VideoStream, run: list[av.Packet], ranges: tuple[tuple[int, int], tuple[int, int]], threads: bool
+    stream: av.video.stream.VideoStream,
+    run: list[av.Packet],
+    ranges: tuple[tuple[int, int], tuple[int, int]],
+    threads: bool,
 ) -> Measured:
     """Measure one span with a decoder of its own (an IDR frame needs nothing before it)."""
     ctx = av.CodecContext.create(stream.codec_context.name, "r")
@@ -183,7 +185,9 @@ def measure_film(
         return None
 
 
-def measure_range(path: Path, first: int, last: int, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path) -> None:
+def measure_range(
+    path: Path, first: int, last: int, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path
+) -> None:
     """Measure frames ``[first, last)`` of a shot file into the span cache, as a film that copies them holds them.
 
     A render calls this for each shot as it is finished, so the checks of the
@@ -198,35 +202,3 @@ def measure_range(path: Path, first: int, last: int, ranges: tuple[tuple[int, in
                 pass
     except (_NotSpans, av.FFmpegError, OSError):
         return
-
-
-class Prefetch:
-    """Shot files measured into the span cache by a thread of the render's driver, while its workers draw.
-
-    Files handed over before :meth:`start` wait: the thread must not be running
-    while the render forks its workers. :meth:`finish` lets the running file
-    end and drops the rest (the film's own pass measures those, decoding with threads).
-    """
-
-    def __init__(self, cache: Path, ranges: tuple[tuple[int, int], tuple[int, int]]):
-        self.cache, self.ranges = cache, ranges
-        self._waiting: list[tuple[Path, int, int]] = []
-        self._pool: ThreadPoolExecutor | None = None
-
-    def add(self, path: Path, first: int, last: int) -> None:
-        if self._pool is None:
-            self._waiting.append((path, first, last))
-        else:
-            self._pool.submit(measure_range, path, first, last, self.ranges, self.cache)
-
-    def start(self) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sora-qc-spans")
-            for item in self._waiting:
-                self.add(*item)
-            self._waiting.clear()
-
-    def finish(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._waiting.clear()
