@@ -26,7 +26,7 @@ import numpy as np
 from sora_cli import faults
 from sora_cli.assemble.assembly import Assembled, assemble
 from sora_cli.assemble.report import film_report, provenance_facts, report_path, stale_files, write_report
-from sora_cli.assemble.stitch import body_range
+from sora_cli.assemble.stitch import body_range, make_transition
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
@@ -139,13 +139,13 @@ def render_film(
         try:
             made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
         except BaseException:
-            if checks:
-                checks.finish()
+            checks.finish()
             raise
 
         # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
         progress.stage("assemble")
         assemble_started = time.perf_counter()
+        checks.settle()  # the transitions it made are ready, it makes no more
         publisher = Publisher(output)
         try:
             assembled = assemble(
@@ -172,8 +172,7 @@ def render_film(
             publisher.discard()
             raise
         finally:
-            if checks:
-                checks.finish()
+            checks.finish()
         if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
@@ -218,17 +217,34 @@ def picture_and_sound(
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
-    mix as stems, so then the mix waits for the picture. ``checks`` measures each
-    finished shot and the soundtrack for the delivery checks once the workers are forked
-    (the shots only where the film copies them: not under burned subtitles).
+    mix as stems, so then the mix waits for the picture. Once the workers are forked,
+    ``checks`` makes each transition as soon as its two shots exist, and measures each
+    finished shot, transition and the soundtrack for the delivery checks (the picture only
+    where the film copies it: not under burned subtitles).
     """
     index = {shot.id: i for i, shot in enumerate(plan.shots)}
     copied = "burn" not in plan.subtitles
+    video = video_settings(plan, request.draft)
+    ready: dict[str, ShotFile] = {}
+    waiting = {i for i, shot in enumerate(plan.shots) if shot.transition.frames}  # transitions not begun
+
+    def transition(i: int, files: dict[str, Path], keys: dict[str, str]) -> None:
+        path = make_transition(plan, i, files, video, cache.root / "transitions", keys)
+        if checks and copied:
+            checks.shot(path, 0, plan.shots[i].transition.frames)
 
     def measure(files: list[ShotFile]) -> None:
+        if not checks:
+            return
         for f in files:
-            if checks and copied and (body := body_range(plan, index[f.shot_id])):
+            ready[f.shot_id] = f
+            if copied and (body := body_range(plan, index[f.shot_id])):
                 checks.shot(f.path, *body)
+        for i in sorted(waiting):  # each transition as soon as the two shots it joins exist
+            if plan.shots[i].id in ready and (i == 0 or plan.shots[i - 1].id in ready):
+                waiting.discard(i)
+                paths, keys = {k: f.path for k, f in ready.items()}, {k: f.key for k, f in ready.items()}
+                checks.early(transition, i, paths, keys)
 
     def measure_sound(done: Future[MixReport]) -> None:
         if checks and not done.cancelled() and done.exception() is None:
@@ -263,10 +279,10 @@ def picture_and_sound(
                 progress,
                 identity.update,
                 request.ray,
-                checks.start if checks else None,
+                checks.start if checks and not audio_mode else None,
                 measure,
             )
-            if checks:
+            if checks and not audio_mode:
                 checks.start()  # (no workers were forked: one job, Ray, or nothing to draw)
             picture_seconds = time.perf_counter() - picture_started
             if request.use_cache:  # so that revoking a cameo can purge the shots that show it
@@ -276,6 +292,8 @@ def picture_and_sound(
                 stems = model_stems(plan, shot_files, cache, str(audio_mode))
                 sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
                 sound.add_done_callback(measure_sound)
+                if checks:
+                    checks.start()  # (only now: no thread may run while the sound worker forks)
             mix = sound.result()
         except BaseException:
             stop_workers(sound_pool)
@@ -283,16 +301,14 @@ def picture_and_sound(
     return Made(shot_files, mix, sound_path, identity, picture_seconds)
 
 
-def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead | None:
-    """What measures the shots and the sound for the delivery checks as they are made (None: no checks).
+def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead:
+    """The driver's thread that works ahead: transitions, and the measures the delivery checks will need.
 
     The measures are kept in the cache by content (in the scratch with ``--no-cache``), so the
     checks of the film decode only what no earlier render measured: transitions and edited shots.
     """
-    if not request.qc:
-        return None
     spec = profile_for(None, plan).picture
-    return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range))
+    return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range) if request.qc else None)
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
@@ -315,7 +331,7 @@ def sign_and_report(
     """Step 5: sign the staged film, read the signature back, run the delivery checks; the report.
 
     ``clock``: when the render and its assembly started (``time.perf_counter``), for the timings.
-    ``checks``: the shots measured so far for the checks (what it has not begun, the checks measure).
+    ``checks``: the driver's thread that measured ahead for the checks (what it has not begun, they measure).
     """
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
     generative = cls.generative

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -186,19 +186,25 @@ def measure_film(
 
 
 def measure_range(
-    path: Path, first: int, last: int, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path
+    path: Path,
+    first: int,
+    last: int,
+    ranges: tuple[tuple[int, int], tuple[int, int]],
+    cache: Path,
+    stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Measure frames ``[first, last)`` of a shot file into the span cache, as a film that copies them holds them.
 
     A render calls this for each shot as it is finished, so the checks of the
     whole film find most of its spans measured. A file that cannot be cut into
-    spans is left to the film's own pass.
+    spans is left to the film's own pass; so are the spans after ``stop()`` turns true.
     """
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             packets = itertools.islice((p for p in container.demux(stream) if p.size), first, last)
             for _ in _spans(stream, packets, ranges, cache, threads=False):
-                pass
+                if stop():
+                    return
     except (_NotSpans, av.FFmpegError, OSError):
         return
