@@ -217,10 +217,10 @@ def picture_and_sound(
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
-    mix as stems, so then the mix waits for the picture. Once the workers are forked,
-    ``checks`` makes each transition as soon as its two shots exist, and measures each
-    finished shot, transition and the soundtrack for the delivery checks (the picture only
-    where the film copies it: not under burned subtitles).
+    mix as stems, so then the mix waits for the picture. Once a worker has nothing left
+    to draw, ``checks`` makes each transition as soon as its two shots exist, and measures
+    each finished shot, transition and the soundtrack for the delivery checks (the picture
+    only where the film copies it: not under burned subtitles).
     """
     index = {shot.id: i for i, shot in enumerate(plan.shots)}
     copied = "burn" not in plan.subtitles
@@ -279,11 +279,12 @@ def picture_and_sound(
                 progress,
                 identity.update,
                 request.ray,
-                checks.start if checks and not audio_mode else None,
+                None,
                 measure,
+                checks.start if checks and not audio_mode else None,
             )
             if checks and not audio_mode:
-                checks.start()  # (no workers were forked: one job, Ray, or nothing to draw)
+                checks.start()  # the picture is done (or no worker went idle: one job, Ray, nothing to draw)
             picture_seconds = time.perf_counter() - picture_started
             if request.use_cache:  # so that revoking a cameo can purge the shots that show it
                 note_cached_shots(_cameo_shots(plan, shot_files))

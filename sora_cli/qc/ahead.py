@@ -10,11 +10,10 @@ transitions, and whatever did not match). The report is the same either way.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,91 +21,101 @@ from sora_cli.qc import AUDIO, SPANS
 from sora_cli.qc.audio import heard
 from sora_cli.qc.spans import measure_range
 
-NICENESS = 10  # the thread yields the cores to the workers: it fills the time they leave idle
 
-
-def _lower_priority() -> None:
-    """Thread initializer: this thread runs only where the render's workers leave a core idle (Linux)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
-
-
-def _quietly(work: Callable[..., Any], *args: Any) -> None:
-    """Run ``work``; a failure only means the checks measure that part themselves."""
-    try:
-        work(*args)
-    except Exception:  # measuring ahead is an optimisation, never a render's failure
-        return
+@dataclass
+class _Item:
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+    early: bool
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class Ahead:
-    """Measures handed-over shot files and the soundtrack in a thread, once :meth:`start` is called.
+    """Work handed over runs in a thread of the driver, in order, once :meth:`start` is called.
 
-    Work handed over before :meth:`start` waits: no thread may run while the
-    render forks its workers. :meth:`finish` lets the running piece end and drops
-    the rest (the checks measure those, decoding with threads). The thread runs at a
-    lower priority (:data:`NICENESS`), so it takes no time from the workers drawing.
+    The render calls :meth:`start` when a worker has nothing left to draw (a core
+    would idle), or once the picture is done: until then work waits, so the thread
+    takes no time from the workers drawing, and none runs while the render forks
+    them. :meth:`finish` lets the running piece end (a shot being measured stops at
+    its next span) and drops the rest: the checks measure those, decoding with threads.
     """
 
     def __init__(self, cache: Path, ranges: tuple[tuple[int, int], tuple[int, int]] | None):
         """``ranges``: the profile's legal luma and chroma ranges; None: no checks, nothing is measured."""
         self.cache, self.ranges = cache, ranges
-        self._lock = threading.Lock()
-        self._waiting: list[tuple[Callable[..., Any], tuple[Any, ...], bool]] = []
-        self._early: list[Future[None]] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._stop = threading.Event()
+        self._ready = threading.Condition()
+        self._queue: deque[_Item] = deque()
+        self._thread: threading.Thread | None = None
+        self._running: _Item | None = None
+        self._finished = False
 
     def shot(self, path: Path, first: int, last: int) -> None:
         """Measure frames ``[first, last)`` of a shot file (those the film copies)."""
         if self.ranges is not None:
-            self._submit(measure_range, path, first, last, self.ranges, self.cache / SPANS, self._stop.is_set)
+            self._submit(_Item(measure_range, (path, first, last, self.ranges, self.cache / SPANS), False))
 
     def soundtrack(self, path: Path, until: float) -> None:
         """Measure the soundtrack as a film that stops at ``until`` seconds carries it."""
         if self.ranges is not None:
-            self._submit(heard, path, self.cache / AUDIO, until)
+            self._submit(_Item(heard, (path, self.cache / AUDIO, until), False))
 
     def early(self, work: Callable[..., Any], *args: Any) -> None:
         """Other work of the render that can be done before its turn (the render calls :meth:`settle` before
         its turn comes: work not begun by then is dropped, the render does it itself)."""
-        self._submit(work, *args, early=True)
+        self._submit(_Item(work, args, True))
+
+    def start(self) -> None:
+        with self._ready:
+            if self._thread is None and not self._finished:
+                self._thread = threading.Thread(target=self._run, name="sora-ahead", daemon=True)
+                self._thread.start()
 
     def settle(self) -> None:
         """Wait for the :meth:`early` work under way, and drop what has not begun."""
-        with self._lock:
-            early, self._early = self._early, []
-            self._waiting = [(work, args, e) for work, args, e in self._waiting if not e]
-        for future in early:
-            if not future.cancel():
-                future.exception()  # (waits; a failure means the render does it itself)
-
-    def _submit(self, work: Callable[..., Any], *args: Any, early: bool = False) -> None:
-        with self._lock:
-            if self._pool is None:
-                self._waiting.append((work, args, early))
-            else:
-                self._queue(work, args, early)
-
-    def _queue(self, work: Callable[..., Any], args: tuple[Any, ...], early: bool) -> None:
-        assert self._pool is not None
-        future = self._pool.submit(_quietly, work, *args)
-        if early:
-            self._early.append(future)
-
-    def start(self) -> None:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="sora-qc-ahead", initializer=_lower_priority)
-                for work, args, early in self._waiting:
-                    self._queue(work, args, early)
-                self._waiting.clear()
+        with self._ready:
+            dropped = [item for item in self._queue if item.early]
+            self._queue = deque(item for item in self._queue if not item.early)
+            running = self._running if self._running is not None and self._running.early else None
+        for item in dropped:
+            item.done.set()
+        if running is not None:
+            running.done.wait()
 
     def finish(self) -> None:
-        self._stop.set()  # a shot being measured stops at its next span
-        with self._lock:
-            pool, self._pool = self._pool, None
-            self._waiting.clear()
-            self._early.clear()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Let the running piece end, drop the rest, and end the thread."""
+        with self._ready:
+            self._finished = True
+            self._queue.clear()
+            thread, self._thread = self._thread, None
+            self._ready.notify_all()
+        if thread is not None:
+            thread.join()
+
+    def _submit(self, item: _Item) -> None:
+        with self._ready:
+            if not self._finished:
+                self._queue.append(item)
+                self._ready.notify()
+
+    def _stopped(self) -> bool:
+        return self._finished
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._finished:
+                    self._ready.wait()
+                if self._finished:
+                    return
+                item = self._running = self._queue.popleft()
+            try:
+                if item.work is measure_range:
+                    measure_range(*item.args, stop=self._stopped)
+                else:
+                    item.work(*item.args)
+            except Exception:  # working ahead is an optimisation, never a render's failure: the render does it
+                pass
+            finally:
+                with self._ready:
+                    self._running = None
+                item.done.set()

@@ -12,6 +12,7 @@ frozen frame) is taken from the edge frames' luma, which a span keeps.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import av
@@ -36,6 +37,13 @@ def repeats(y: np.ndarray, previous: np.ndarray) -> bool:
     """``y`` shows the same picture as ``previous``: too few samples changed beyond encoder noise."""
     changed = np.count_nonzero(_cv2().absdiff(y, previous) > FREEZE_DIFF)
     return bool(changed < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * y.size)))
+
+
+def _dark(y: np.ndarray) -> int:
+    """Samples darker than :data:`BLACK_LUMA` (OpenCV counts them twice as fast as numpy)."""
+    cv2 = _cv2()
+    below = cv2.threshold(y, math.ceil(BLACK_LUMA) - 1, 1, cv2.THRESH_BINARY_INV)[1]  # 1 where y <= 37
+    return int(cv2.countNonZero(below))
 
 
 def _outside(planes: list[np.ndarray], limits: tuple[int, int]) -> float:
@@ -80,7 +88,7 @@ class Measured:
         chroma = [_plane(frame, 1), _plane(frame, 2)] if h % 2 == 0 and w % 2 == 0 else None
         self.times.append(t)
         self.interlaced.append(bool(frame.interlaced_frame))
-        self.black.append(bool(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * y.size))
+        self.black.append(_dark(y) >= BLACK_SHARE * y.size)
         self.frozen.append(self.last is not None and repeats(y, self.last))
         share = _outside([y], luma_range)
         if chroma is not None:

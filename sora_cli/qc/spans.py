@@ -192,12 +192,13 @@ def measure_range(
     ranges: tuple[tuple[int, int], tuple[int, int]],
     cache: Path,
     stop: Callable[[], bool] = lambda: False,
-) -> None:
+) -> bool:
     """Measure frames ``[first, last)`` of a shot file into the span cache, as a film that copies them holds them.
 
     A render calls this for each shot as it is finished, so the checks of the
     whole film find most of its spans measured. A file that cannot be cut into
-    spans is left to the film's own pass; so are the spans after ``stop()`` turns true.
+    spans is left to the film's own pass; so are the spans after ``stop()`` turns true
+    (then it returns False: not all measured).
     """
     try:
         with av.open(str(path)) as container:
@@ -205,6 +206,7 @@ def measure_range(
             packets = itertools.islice((p for p in container.demux(stream) if p.size), first, last)
             for _ in _spans(stream, packets, ranges, cache, threads=False):
                 if stop():
-                    return
+                    return False
     except (_NotSpans, av.FFmpegError, OSError):
-        return
+        pass
+    return True
