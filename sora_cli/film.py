@@ -39,7 +39,7 @@ from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.provenance import sign_film, verify
+from sora_cli.provenance import sign_and_verify
 from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.burned import burned_caption_check
@@ -337,7 +337,7 @@ def sign_and_report(
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
     generative = cls.generative
     facts = provenance_facts(plan, cls.name, made.identity)
-    sign_film(assembled.film, plan.title, generative, facts)  # signed before it can appear at its path
+    signed = sign_and_verify(assembled.film, plan.title, generative, facts)  # before it can appear at its path
     done = time.perf_counter()
     report = film_report(
         plan,
@@ -352,7 +352,7 @@ def sign_and_report(
         len(assembled.cues),
     )
     report["provenance"] = {
-        "c2pa": verify(assembled.film).state,
+        "c2pa": signed,
         "digital_source_type": "trainedAlgorithmicMedia" if generative else "algorithmicMedia",
         **facts,
     }

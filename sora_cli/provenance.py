@@ -20,6 +20,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +189,43 @@ def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any]) -
             builder.sign(signer, "video/mp4", source, dest)
     except c2pa.C2paError as exc:
         raise SoraError(f"signing the C2PA manifest failed: {exc}") from None
+
+
+#: films at least this large are signed and read back in a fresh interpreter (see :func:`sign_and_verify`)
+APART_BYTES = 48 * 2**20
+
+
+def sign_and_verify(path: Path, title: str, generative: bool, facts: dict[str, Any]) -> str:
+    """Sign ``path``, then read its manifest back; the verification state ("Trusted", "Valid", ...).
+
+    c2pa-rs holds about two copies of an MP4 while it signs one and one more
+    while it validates it (measured: a 29 MB film costs 82 MB to sign, 39 MB to
+    verify), so in the render's own process the peak would grow with the film's
+    length. A large film is signed in a fresh, small interpreter instead: the
+    render's peak stays flat, and the signer's lasts a fraction of a second.
+    """
+    if path.stat().st_size < APART_BYTES:
+        sign_film(path, title, generative, facts)
+        return verify(path).state
+    job = json.dumps({"path": str(path), "title": title, "generative": generative, "facts": facts})
+    code = "from sora_cli.provenance import _sign_and_verify_job; _sign_and_verify_job()"
+    # -P: the working directory is not put on sys.path (a stray c2pa.py there must not be imported)
+    done = subprocess.run([sys.executable, "-P", "-c", code], input=job, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SoraError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "signing the film failed")
+    return done.stdout.strip()
+
+
+def _sign_and_verify_job() -> None:
+    """The child's side of :func:`sign_and_verify`: the job on stdin, the state on stdout, a failure on stderr."""
+    job = json.loads(sys.stdin.read())
+    path = Path(job["path"])
+    try:
+        sign_film(path, job["title"], job["generative"], job["facts"])
+        print(verify(path).state)
+    except SoraError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,30 @@ def test_a_film_appears_only_complete_and_signed(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".sora-" in p.name and p.name.endswith(".part")]
 
 
+def test_a_large_film_is_signed_apart_and_a_signing_failure_reaches_the_user(tmp_path, monkeypatch):
+    """Above APART_BYTES the film is signed and read back by a fresh interpreter: same manifest, same state."""
+    from sora_cli import provenance
+
+    path = write(tmp_path)
+    monkeypatch.setattr(provenance, "APART_BYTES", 0)
+    calls: list[list[str]] = []
+    real = subprocess.run
+    monkeypatch.setattr(provenance.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or real(cmd, **kw))
+    report = render(path)
+    assert len([c for c in calls if c[:2] == [sys.executable, "-P"]]) == 1  # signed by the child, not in process
+    assert report["provenance"]["c2pa"] in ("Trusted", "Valid")
+    assert verify(tmp_path / "film.mp4").summary().facts["storyboard_sha256"] == report["provenance"]["storyboard_sha256"]
+    monkeypatch.setattr(provenance.subprocess, "run", real)
+    (tmp_path / "bad.key").write_text("not a key")
+    monkeypatch.setenv("SORA_C2PA_KEY", str(tmp_path / "bad.key"))
+    monkeypatch.setenv("SORA_C2PA_CERTS", str(tmp_path / "bad.key"))
+    before = sha(tmp_path / "film.mp4")
+    with pytest.raises(provenance.SoraError) as failed:
+        provenance.sign_and_verify(tmp_path / "film.mp4", "t", False, {})
+    assert "Traceback" not in str(failed.value) and str(failed.value)
+    assert sha(tmp_path / "film.mp4") == before  # the failed signing left the film as it was
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")
