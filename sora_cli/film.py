@@ -134,45 +134,41 @@ def render_film(
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
         checks = _checks_ahead(plan, request, cache)
-
-        # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
         try:
+            # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
             made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
-        except BaseException:
-            checks.finish()
-            raise
 
-        # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
-        progress.stage("assemble")
-        assemble_started = time.perf_counter()
-        checks.settle()  # the transitions it made are ready, it makes no more
-        publisher = Publisher(output)
-        try:
-            assembled = assemble(
-                plan,
-                made.shot_files,
-                video_settings(plan, request.draft),
-                made.soundtrack,
-                output,
-                publisher,
-                scratch,
-                cache.root / "transitions",
-                otio=request.otio,
-            )
+            # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
+            progress.stage("assemble")
+            assemble_started = time.perf_counter()
+            checks.settle()  # the transitions it made are ready, it makes no more
+            publisher = Publisher(output)
+            try:
+                assembled = assemble(
+                    plan,
+                    made.shot_files,
+                    video_settings(plan, request.draft),
+                    made.soundtrack,
+                    output,
+                    publisher,
+                    scratch,
+                    cache.root / "transitions",
+                    otio=request.otio,
+                )
 
-            # 5. Sign and report: the film is signed and checked before it can appear at its path
-            report = sign_and_report(
-                plan, request, made, assembled, output, publisher, progress, (started, assemble_started), checks
-            )
-            report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
-            write_report(publisher.stage(report_path(output)), report)
-            faults.checkpoint("before-publish")
-            publisher.publish(stale_files(output, report["outputs"]))
-        except BaseException:
-            publisher.discard()
-            raise
+                # 5. Sign and report: the film is signed and checked before it can appear at its path
+                report = sign_and_report(
+                    plan, request, made, assembled, output, publisher, progress, (started, assemble_started), checks
+                )
+                report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
+                write_report(publisher.stage(report_path(output)), report)
+                faults.checkpoint("before-publish")
+                publisher.publish(stale_files(output, report["outputs"]))
+            except BaseException:
+                publisher.discard()
+                raise
         finally:
-            checks.finish()
+            checks.finish()  # (its thread ends with the render, whatever happens)
         if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
