@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from sora_cli.atomic import atomic_path
 from sora_cli.digests import seal, verified
 from sora_cli.qc.measure import GRID, Measured
 
-VERSION = 1  # bump when what a span's measures mean changes
+VERSION = 2  # bump when what a span's measures mean changes
 IDR = 5  # H.264 NAL unit type of an IDR slice
 
 
@@ -92,35 +93,49 @@ def _entry(cache: Path, digest: str) -> Path:
     return cache / digest[:2] / f"{digest}.npz"
 
 
+def _packed(planes: np.ndarray) -> np.ndarray:
+    """uint8 planes deflated at zlib's fastest level (flat-shaded frames shrink ~10x; the default level costs 2.5x
+    the time for 15% less)."""
+    return np.frombuffer(zlib.compress(np.ascontiguousarray(planes).tobytes(), 1), np.uint8)
+
+
+def _unpacked(data: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(data.tobytes()), np.uint8).reshape(tuple(shape.tolist()))
+
+
 def _load(path: Path) -> Measured | None:
     if not verified(path):
         return None
     with np.load(path) as data:
         frames = len(data["black"])
-        cells = data["cells"]
+        cells = _unpacked(data["cells"], data["cells_shape"])
         return Measured(
             times=[0.0] * frames,
             black=data["black"].tolist(),
             frozen=data["frozen"].tolist(),
             share=data["share"].tolist(),
             interlaced=data["interlaced"].tolist(),
-            cells=list(cells) if len(cells) else [],
-            first=data["first"],
-            last=data["last"],
+            cells=list(cells),
+            first=_unpacked(data["first"], data["luma_shape"]),
+            last=_unpacked(data["last"], data["luma_shape"]),
         )
 
 
 def _store(path: Path, m: Measured) -> None:
+    assert m.first is not None and m.last is not None
+    cells = np.stack(m.cells) if m.cells else np.zeros((0, 3, 1, 1), np.uint8)
     buffer = io.BytesIO()
-    np.savez_compressed(
+    np.savez(
         buffer,
         black=np.asarray(m.black, bool),
         frozen=np.asarray(m.frozen, bool),
         share=np.asarray(m.share, np.float64),
         interlaced=np.asarray(m.interlaced, bool),
-        cells=np.stack(m.cells) if m.cells else np.zeros((0, 3, 1, 1), np.uint8),
-        first=m.first,
-        last=m.last,
+        cells=_packed(cells),
+        cells_shape=np.asarray(cells.shape),
+        first=_packed(m.first),
+        last=_packed(m.last),
+        luma_shape=np.asarray(m.first.shape),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
