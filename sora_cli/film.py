@@ -360,7 +360,7 @@ def sign_and_report(
     if request.qc:  # the delivery checks run on the film that will appear, before it does
         progress.stage("qc")
         profile = profile_for(None, plan)
-        sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
+        sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
         if checks:
             checks.finish()
         checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)

@@ -8,7 +8,6 @@ runs the same checks on what it wrote.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sora_cli.errors import UsageError
 from sora_cli.plan.model import Plan
 from sora_cli.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
 from sora_cli.qc.audio import audio_checks
-from sora_cli.qc.captions import caption_checks
+from sora_cli.qc.captions import Sidecars, caption_checks
 from sora_cli.qc.container import container_checks
 from sora_cli.qc.picture import picture_checks
 from sora_cli.qc.planned import intended
@@ -33,12 +32,13 @@ def run_qc(
     film: Path,
     profile: Profile,
     plan: Plan | None = None,
-    sidecars: Sequence[Path] | None = None,
+    sidecars: Sidecars | None = None,
     cache: Path | None = None,
 ) -> QcResult:
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
-    ``sidecars`` are the film's subtitle files when they are not beside it under its name.
+    ``sidecars`` are the film's subtitle files when they are not beside it under its name
+    (a mapping: by the names the report gives them, e.g. a render's staged files by their final names).
     ``cache``: a folder where the picture's spans and the sound's measurement are kept by
     content (a render passes its cache's): what was measured before is not decoded again,
     and the result is the same.
