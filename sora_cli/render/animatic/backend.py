@@ -82,7 +82,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "5"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "6"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None
@@ -123,7 +123,12 @@ class AnimaticBackend(Backend):
             "caption": skia.Font(typeface(False), max(11, short / 40)),
         }
         self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
-        self.surface = skia.Surface(self.buffer)
+        # premultiplied alpha: skia blends translucent paint without converting every pixel it touches to and
+        # from plain alpha (a dimmed card or a lamp's glow costs half); the frame is opaque (the sky and ground
+        # bands cover it before anything translucent), so its bytes mean the same either way
+        self.surface = skia.Surface(
+            self.buffer, colorType=skia.ColorType.kRGBA_8888_ColorType, alphaType=skia.AlphaType.kPremul_AlphaType
+        )
         self._kept = {}  # text layout of this film's frame size
 
     def _keep(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
