@@ -219,13 +219,17 @@ def describe_chars(chars: str) -> str:
     return ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars)
 
 
+@functools.lru_cache(maxsize=4096)
 def _plain(text: str) -> bool:
-    """True when DejaVu alone draws ``text`` left to right (no fallback, no shaping needed)."""
-    first = _fallback_faces()[0]
-    return all(
-        unicodedata.bidirectional(c) not in _RTL and (c.isspace() or skia.Font(first).textToGlyphs(c)[0] != 0)
-        for c in text
-    )
+    """True when DejaVu alone draws ``text`` left to right (no fallback, no shaping needed).
+
+    Kept per text: the animatic asks it of the same labels and captions every frame; printable ASCII
+    (the slate's changing timecode) is always plain: DejaVu draws all of it, none of it right to left.
+    """
+    if text.isascii() and text.isprintable():
+        return True
+    font = skia.Font(_fallback_faces()[0])
+    return all(unicodedata.bidirectional(c) not in _RTL and (c.isspace() or font.textToGlyphs(c)[0] != 0) for c in text)
 
 
 @functools.cache
@@ -258,8 +262,9 @@ def _paragraph(text: str, size: float, bold: bool, color: int) -> skia.textlayou
     return paragraph
 
 
+@functools.lru_cache(maxsize=8192)
 def text_width(text: str, size: float, bold: bool = False) -> float:
-    """The width ``text`` is drawn at, whatever its script."""
+    """The width ``text`` is drawn at, whatever its script (kept: a frame measures the same texts as the last)."""
     if _plain(text):
         return skia.Font(typeface(bold), size).measureText(text)
     return _paragraph(text, size, bold, 0xFFFFFFFF).MaxIntrinsicWidth

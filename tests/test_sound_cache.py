@@ -45,6 +45,20 @@ def test_sample_blocks_come_back_bit_for_bit(samples: np.ndarray) -> None:
     assert back.tobytes() == np.ascontiguousarray(samples).tobytes()
 
 
+def test_noise_planes_are_stored_as_they_are_and_older_blocks_still_read() -> None:
+    """A mix's low byte planes are noise: stored as they are, the block is no bigger than deflating every plane."""
+    import zlib
+
+    rng = np.random.default_rng(2)
+    noise = (rng.standard_normal((48_000, 2)) * 0.05).astype(np.float32)
+    planes = np.ascontiguousarray(noise, dtype="<f4").view(np.uint8).reshape(-1, 4).T.tobytes()
+    whole = packed_samples.WHOLE_MAGIC + np.array([48_000, 2], "<u4").tobytes() + zlib.compress(planes, 1)
+    packed = packed_samples.pack_samples(noise)
+    assert len(packed) <= len(whole) + 32 and len(packed) < noise.nbytes
+    assert packed_samples.unpack_samples(packed).tobytes() == noise.tobytes()
+    assert packed_samples.unpack_samples(whole).tobytes() == noise.tobytes()  # what older versions stored
+
+
 def test_a_damaged_sample_block_is_a_miss_not_an_error(tmp_path: Path, capsys) -> None:
     path = tmp_path / f"x{BLOCK_SUFFIX}"
     packed_samples.store_samples(path, np.ones((100, 2), np.float32))

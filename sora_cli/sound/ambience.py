@@ -25,61 +25,63 @@ import numpy as np
 
 from sora_cli.plan.beds import CHANGE_CROSSFADE, CUT_CROSSFADE, bed_for
 from sora_cli.plan.model import Plan
-from sora_cli.sound.synth import RATE, seconds, shaped_noise, tone
+from sora_cli.sound.synth import RATE, band_noise, seconds, sine, tone
 
 GRAIN = RATE  # one-second grains
 HOP = GRAIN // 2
 _WINDOW = np.sin(np.pi * (np.arange(GRAIN) + 0.5) / GRAIN).astype(np.float32)
+_HANNING = np.hanning(GRAIN).astype(np.float32)
 
 Grain = Callable[[np.random.Generator, int], np.ndarray]  # (rng, grain index) -> (GRAIN,) mono
 
 
 def _wind(lo: float, hi: float, gusty: float) -> Grain:
     def grain(rng: np.random.Generator, k: int) -> np.ndarray:
-        t = (np.arange(GRAIN) + k * HOP) / RATE
-        gust = 1 + gusty * np.sin(2 * np.pi * 0.23 * t + 1.3) * np.sin(2 * np.pi * 0.07 * t)
-        return shaped_noise(rng, GRAIN, lo, hi, tilt=-3) * gust
+        gust = 1 + gusty * sine(GRAIN, 0.23, k * HOP, 1.3) * sine(GRAIN, 0.07, k * HOP)
+        return band_noise(rng, GRAIN, lo, hi, tilt=-3) * gust
 
     return grain
 
 
 def _blizzard(rng: np.random.Generator, k: int) -> np.ndarray:
-    whistle = tone(GRAIN, rng.uniform(560, 820)) * 0.07
+    whistle = sine(GRAIN, rng.uniform(560, 820)) * np.float32(0.07)
     return _wind(100, 3200, 0.6)(rng, k) + whistle
 
 
 def _rain(rng: np.random.Generator, k: int) -> np.ndarray:
-    out = shaped_noise(rng, GRAIN, 900, 12000) * 0.6
+    out = band_noise(rng, GRAIN, 900, 12000) * np.float32(0.6)
     drops = np.flatnonzero(rng.random(GRAIN) < 60 / RATE)
-    out[drops] += rng.uniform(0.3, 0.9, len(drops))
+    out[drops] += rng.uniform(0.3, 0.9, len(drops)).astype(np.float32)
     return out
 
 
+def _thunder(rng: np.random.Generator, hi: float, level: float) -> np.ndarray:
+    """A distant roll of thunder over one grain."""
+    return band_noise(rng, GRAIN, 25, hi, tilt=-4) * (np.float32(level) * _HANNING)
+
+
 def _storm(rng: np.random.Generator, k: int) -> np.ndarray:
-    out = _rain(rng, k) + 0.6 * _wind(80, 1500, 0.8)(rng, k)
+    out = _rain(rng, k) + np.float32(0.6) * _wind(80, 1500, 0.8)(rng, k)
     if rng.random() < 0.18:  # a distant roll of thunder in some grains
-        out += 1.5 * shaped_noise(rng, GRAIN, 25, 160, tilt=-4) * np.hanning(GRAIN)
+        out += _thunder(rng, 160, 1.5)
     return out
 
 
 def _waves(rng: np.random.Generator, k: int) -> np.ndarray:
-    t = (np.arange(GRAIN) + k * HOP) / RATE
-    swell = 0.35 + 0.65 * np.sin(np.pi * t / 6.5) ** 2  # film-time phase: continuous across grains
-    return shaped_noise(rng, GRAIN, 120, 4000, tilt=-2) * swell
+    swell = 0.35 + 0.65 * sine(GRAIN, 1 / 13, k * HOP) ** 2  # film-time phase: continuous across grains
+    return band_noise(rng, GRAIN, 120, 4000, tilt=-2) * swell
 
 
 def _crowd(rng: np.random.Generator, k: int) -> np.ndarray:
-    t = np.arange(GRAIN) / RATE
     out = np.zeros(GRAIN, np.float32)
     for _ in range(6):
-        out += shaped_noise(rng, GRAIN, 250, 2600) * (
-            0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(3, 6) * t + rng.uniform(0, 6))
-        )
+        voices = band_noise(rng, GRAIN, 250, 2600)
+        out += voices * (0.5 + 0.5 * sine(GRAIN, rng.uniform(3, 6), 0, rng.uniform(0, 6)))
     return out
 
 
 def _forest(rng: np.random.Generator, k: int) -> np.ndarray:
-    out = shaped_noise(rng, GRAIN, 1500, 9000) * 0.5
+    out = band_noise(rng, GRAIN, 1500, 9000) * np.float32(0.5)
     if rng.random() < 0.3:  # a bird now and then
         n = seconds(0.12)
         at = int(rng.integers(0, GRAIN - n))
@@ -89,26 +91,24 @@ def _forest(rng: np.random.Generator, k: int) -> np.ndarray:
 
 
 def _room(rng: np.random.Generator, k: int) -> np.ndarray:
-    t = (np.arange(GRAIN) + k * HOP) / RATE
-    hum = 0.25 * np.sin(2 * np.pi * 50 * t) + 0.12 * np.sin(2 * np.pi * 100 * t)
-    return shaped_noise(rng, GRAIN, 30, 500, tilt=-3) + hum.astype(np.float32)
+    hum = np.float32(0.25) * sine(GRAIN, 50, k * HOP) + np.float32(0.12) * sine(GRAIN, 100, k * HOP)
+    return band_noise(rng, GRAIN, 30, 500, tilt=-3) + hum
 
 
 def _traffic(rng: np.random.Generator, k: int) -> np.ndarray:
-    t = (np.arange(GRAIN) + k * HOP) / RATE
-    swell = 0.6 + 0.4 * np.sin(2 * np.pi * 0.09 * t) ** 2
-    return shaped_noise(rng, GRAIN, 40, 1200, tilt=-3) * swell
+    swell = 0.6 + 0.4 * sine(GRAIN, 0.09, k * HOP) ** 2
+    return band_noise(rng, GRAIN, 40, 1200, tilt=-3) * swell
 
 
 def _muffled_rain(rng: np.random.Generator, k: int) -> np.ndarray:
     """Rain on the other side of a wall and a window: a low, soft patter."""
-    return shaped_noise(rng, GRAIN, 60, 700, tilt=-2)
+    return band_noise(rng, GRAIN, 60, 700, tilt=-2)
 
 
 def _muffled_storm(rng: np.random.Generator, k: int) -> np.ndarray:
     out = _muffled_rain(rng, k)
     if rng.random() < 0.18:  # thunder carries through walls
-        out += 2.0 * shaped_noise(rng, GRAIN, 25, 140, tilt=-4) * np.hanning(GRAIN)
+        out += _thunder(rng, 140, 2.0)
     return out
 
 
@@ -138,8 +138,8 @@ def _grain(component: str, k: int, channel: int) -> np.ndarray:
     recipe, level = COMPONENTS[component]
     seed = int.from_bytes(hashlib.sha256(f"{component}/{channel}".encode()).digest()[:4], "big")
     rng = np.random.default_rng([seed, k])
-    g = recipe(rng, k).astype(np.float32)
-    g *= np.float32(10 ** (level / 20) / max(float(np.sqrt(np.mean(g**2))), 1e-9) * 0.35)
+    g = np.asarray(recipe(rng, k), np.float32)
+    g *= np.float32(10 ** (level / 20) / max(float(np.sqrt(np.dot(g, g) / len(g))), 1e-9) * 0.35)
     return g * _WINDOW
 
 

@@ -55,9 +55,10 @@ class Music:
         idx = np.arange(start, start + n)
         out = self._looped(idx) * np.float32(self.gain)
         fade = min(seconds(FADE_OUT), self.total // 4)
-        if fade:
-            tail = np.clip((self.total - idx) / fade, 0, 1)
-            out *= (0.5 - 0.5 * np.cos(np.pi * tail)).astype(np.float32)[:, None]
+        fading = max(0, self.total - fade - start)  # before the fade-out, its gain is exactly 1
+        if fade and fading < n:
+            tail = np.clip((self.total - idx[fading:]) / fade, 0, 1)
+            out[fading:] *= (0.5 - 0.5 * np.cos(np.pi * tail)).astype(np.float32)[:, None]
         if self.lines:
             out *= duck_envelope(idx / RATE, self.lines)[:, None]
         out[idx >= self.total] = 0
@@ -89,9 +90,12 @@ def duck_envelope(t: np.ndarray, lines: tuple[tuple[float, float], ...]) -> np.n
     for start, end in lines:
         if end + DUCK_RELEASE < t[0] or start - DUCK_ATTACK > t[-1]:
             continue
-        rise = np.clip((t - (start - DUCK_ATTACK)) / DUCK_ATTACK, 0, 1)
-        fall = np.clip(((end + DUCK_RELEASE) - t) / DUCK_RELEASE, 0, 1)
+        # outside the line's ramps the shape is exactly 0: compute it only over them (``t`` is sorted)
+        lo, hi = np.searchsorted(t, [start - DUCK_ATTACK, end + DUCK_RELEASE], side="left")
+        near = t[lo : hi + 1]
+        rise = np.clip((near - (start - DUCK_ATTACK)) / DUCK_ATTACK, 0, 1)
+        fall = np.clip(((end + DUCK_RELEASE) - near) / DUCK_RELEASE, 0, 1)
         shape = (0.5 - 0.5 * np.cos(np.pi * np.minimum(rise, fall))).astype(np.float32)
-        depth = np.maximum(depth, shape)
+        np.maximum(depth[lo : hi + 1], shape, out=depth[lo : hi + 1])
     floor = 10 ** (DUCK_DB / 20)
     return (1 - (1 - floor) * depth).astype(np.float32)

@@ -9,6 +9,7 @@ into ``continue`` shots so they pick up exactly where the previous shot ended.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Callable, Generator
@@ -73,19 +74,22 @@ def _stable_seed(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
+@functools.lru_cache(maxsize=256)
 def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
+    """A fill, made once per colour (the overlays draw the same few every frame; none is changed after)."""
     return skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
 
 
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "5"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "6"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None
         self.looks: dict[str, Look] = {}
         self._places: dict[tuple[str, bool, Light], Place] = {}
         self._lit_looks: dict[tuple[str, Light], Look] = {}
+        self._kept: dict[tuple[Any, ...], Any] = {}
 
     # --- the backend contract -------------------------------------------------------------
 
@@ -119,7 +123,23 @@ class AnimaticBackend(Backend):
             "caption": skia.Font(typeface(False), max(11, short / 40)),
         }
         self.buffer = np.zeros((film.height, film.width, 4), np.uint8)
-        self.surface = skia.Surface(self.buffer)
+        # premultiplied alpha: skia blends translucent paint without converting every pixel it touches to and
+        # from plain alpha (a dimmed card or a lamp's glow costs half); the frame is opaque (the sky and ground
+        # bands cover it before anything translucent), so its bytes mean the same either way
+        self.surface = skia.Surface(
+            self.buffer, colorType=skia.ColorType.kRGBA_8888_ColorType, alphaType=skia.AlphaType.kPremul_AlphaType
+        )
+        self._kept = {}  # text layout of this film's frame size
+
+    def _keep(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
+        """``work()``, done once per film for ``key``: the text layouts a shot draws the same every frame.
+
+        What is kept depends only on its key and the film's settings, never on the
+        frames drawn before, so a frame is the same whichever worker draws it.
+        """
+        if key not in self._kept:
+            self._kept[key] = work()
+        return self._kept[key]
 
     def close(self) -> None:
         self.surface = None  # type: ignore[assignment]
@@ -503,11 +523,11 @@ class AnimaticBackend(Backend):
                 self._lightning(canvas, particles, to_screen, W, H)
             self._overlays(canvas, shot, index, bodies, props, to_screen, W, H)
 
-    def _fits(self, option: str, fits: Callable[[], bool]) -> bool:
+    def _fits(self, option: str, key: tuple[Any, ...], fits: Callable[[], bool]) -> bool:
         """A piece named in ``backend.options`` is drawn (validate refused it where it cannot fit); one on by
         default is left out of a frame too small to hold it whole, never drawn clipped or cut."""
         assert self.film is not None
-        return option in self.film.options or fits()
+        return option in self.film.options or self._keep(("fits", option, *key), fits)
 
     def _tags(self, canvas, shot, bodies, props, to_screen, W, H, pad) -> None:
         """Each character's name under them, then each prop's id, laid out without overlap (``tags.py``)."""
@@ -527,7 +547,7 @@ class AnimaticBackend(Backend):
             if right < 0 or left > W or head > H or feet < 0:
                 continue  # out of frame: no tag at the edge for someone who is not there
             label = name.capitalize()
-            if not self._fits("name_tags", lambda label=label: tag_fits(label, W, H, self.safe)):
+            if not self._fits("name_tags", (label,), lambda label=label: tag_fits(label, W, H, self.safe)):
                 continue
             width = text_width(label, font.getSize(), True)
             y = min(float(feet) + pad * 0.6, box.bottom - font.getSize() * 1.5)
@@ -562,13 +582,7 @@ class AnimaticBackend(Backend):
         frame draws it at that minimum, clipped to the safe area, rather than not at all)."""
         assert self.film is not None
         canvas.drawPaint(_paint((0, 0, 0), 110))
-        box = self.safe
-        placed = place_card(text, W, H, self.film.safe, clear_top)
-        if placed is None:
-            size = min_card_size(W, H)
-            lines = wrap(text, width_measure(size, True), box.width)
-        else:
-            (size, lines), box = (placed[0].size, list(placed[0].lines)), placed[1]
+        size, lines, box = self._keep(("card", text, clear_top), lambda: self._card_layout(text, W, H, clear_top))
         font = skia.Font(self.bold, size)
         top = (box.top + box.bottom) / 2 - size * (LINE_GAP * (len(lines) - 1) + 1.3) / 2
         canvas.save()
@@ -578,6 +592,15 @@ class AnimaticBackend(Backend):
             x = box.left + (box.width - width) / 2
             draw_text(canvas, line, x, top + size * (1 + LINE_GAP * k), font, _paint((255, 255, 255)))
         canvas.restore()
+
+    def _card_layout(self, text: str, W: int, H: int, clear_top: float) -> tuple[float, list[str], Box]:
+        """A card's size, lines and the box they are centred in."""
+        assert self.film is not None
+        placed = place_card(text, W, H, self.film.safe, clear_top)
+        if placed is None:
+            size = min_card_size(W, H)
+            return size, wrap(text, width_measure(size, True), self.safe.width), self.safe
+        return placed[0].size, list(placed[0].lines), placed[1]
 
     def _glow(self, shot: PlannedShot, t: float) -> float:
         said = words(shot.action)
@@ -615,7 +638,7 @@ class AnimaticBackend(Backend):
             self._tags(canvas, shot, bodies, props, to_screen, W, H, pad)
         mono = self.fonts["mono"]
         top = box.top
-        if self.options["slate"] and self._fits("slate", lambda: slate_fits(shot.id, W, H, box)):
+        if self.options["slate"] and self._fits("slate", (shot.id,), lambda: slate_fits(shot.id, W, H, box)):
             # shot-local timecode: a shot's pixels must not depend on where it sits in the film
             fps = film.fps
             secs = index // fps
@@ -636,15 +659,11 @@ class AnimaticBackend(Backend):
         elif (
             self.options["captions"]
             and shot.action
-            and self._fits("captions", lambda: caption_fits(shot.action, W, H, box, top > box.top))
-        ):
-            base = self.fonts["caption"]
-            wide = box.width * (0.65 if W > H else 1.0) - 20
-            room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
-            size, lines = fit_block(
-                shot.action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35
+            and self._fits(
+                "captions", (shot.action, top > box.top), lambda: caption_fits(shot.action, W, H, box, top > box.top)
             )
-            lines = wrap(shot.action, width_measure(size), wide)  # a small frame: below the band, none dropped
+        ):
+            size, lines = self._keep(("caption", shot.action, top), lambda: self._caption_layout(shot.action, top))
             font = skia.Font(typeface(False), size)
             height = font.getSize() * (1.35 * len(lines) + 0.5)
             width = max(text_width(line, size) for line in lines)
@@ -659,21 +678,40 @@ class AnimaticBackend(Backend):
                     _paint((255, 255, 255), 235),
                 )
 
+    def _caption_layout(self, action: str, top: float) -> tuple[float, list[str]]:
+        """The action caption's size and lines, from ``top`` down."""
+        assert self.film is not None
+        W, H, box = self.film.width, self.film.height, self.safe
+        base = self.fonts["caption"]
+        wide = box.width * (0.65 if W > H else 1.0) - 20
+        room = H * TOP_BAND - top - base.getSize() * 0.5 - 2  # above the band the watermark may use
+        size, _ = fit_block(action, typeface(False), base.getSize(), max(8.0, base.getSize() * 0.6), wide, room, 1.35)
+        return size, wrap(action, width_measure(size), wide)  # a small frame: below the band, none dropped
+
 
 BAND = 8  # pixels per band of a vertical gradient
 
 
 def _bands(canvas: skia.Canvas, y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> None:
     """A vertical gradient from ``c0`` at ``y0`` to ``c1`` at ``y1`` as opaque bands."""
+    paint = skia.Paint()
+    for rect, color in _band_rects(y0, y1, c0, c1, width):
+        paint.setColor(color)
+        canvas.drawRect(rect, paint)
+
+
+@functools.lru_cache(maxsize=64)
+def _band_rects(y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> tuple[tuple[skia.Rect, int], ...]:
+    """The bands of a gradient and their colours: worked out once for a shot whose horizon stays put."""
     if y1 <= y0:
-        return
+        return ()
     n = max(1, math.ceil((y1 - y0) / BAND))
     ramp = np.linspace(0.0, 1.0, n)[:, None]
     colors = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(int).tolist()
-    paint = skia.Paint()
-    for k, (r, g, b) in enumerate(colors):
-        paint.setColor(skia.Color(r, g, b))
-        canvas.drawRect(skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), paint)
+    return tuple(
+        (skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), skia.Color(r, g, b))
+        for k, (r, g, b) in enumerate(colors)
+    )
 
 
 def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:

@@ -9,6 +9,7 @@ one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -195,7 +196,9 @@ def look_for(character: ResolvedCharacter) -> Look:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _paint(color: RGB, alpha: int = 255, stroke: float = 0.0) -> skia.Paint:
+    """A figure's paint, made once per colour and stroke (a frame draws dozens; none is changed after)."""
     paint = skia.Paint(AntiAlias=True, Color=skia.Color(*color, alpha))
     if stroke:
         paint.setStyle(skia.Paint.kStroke_Style)

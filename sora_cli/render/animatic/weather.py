@@ -141,6 +141,31 @@ def step(p: Particles, dt: float, t: float, view: tuple[float, float, float, flo
         p.landed[reborn] = -1.0
 
 
+def _points(xy: np.ndarray) -> list[skia.Point]:
+    """``(n, 2)`` pixels as skia points, without a Python list per point (fewer objects for the GC to walk)."""
+    return list(map(skia.Point, xy[:, 0].tolist(), xy[:, 1].tolist()))
+
+
+def _near(canvas: skia.Canvas, margin: float) -> tuple[float, float, float, float]:
+    """The canvas's clip in device pixels, widened by ``margin`` (a stroke's reach, its caps and antialiasing)."""
+    clip = canvas.getDeviceClipBounds()
+    return clip.left() - margin, clip.top() - margin, clip.right() + margin, clip.bottom() + margin
+
+
+def _segments(heads: np.ndarray, tails: np.ndarray, near: tuple[float, float, float, float]) -> np.ndarray:
+    """Head, tail, head, tail... of the streaks that can touch a pixel of ``near``; the others draw nothing.
+
+    At a close framing most particles are outside the frame: skipping them
+    leaves every pixel as it was, and skia no longer strokes each one.
+    """
+    x0, y0, x1, y1 = near
+    lo, hi = np.minimum(heads, tails), np.maximum(heads, tails)
+    seen = (hi[:, 0] >= x0) & (lo[:, 0] <= x1) & (hi[:, 1] >= y0) & (lo[:, 1] <= y1)
+    segments = np.empty((int(seen.sum()) * 2, 2), np.float32)
+    segments[0::2], segments[1::2] = heads[seen], tails[seen]
+    return segments
+
+
 def draw(canvas: skia.Canvas, p: Particles, to_screen: Any, scale: float, lit: Any) -> None:
     """Draw particles; ``to_screen`` maps (n, 2) world metres to (n, 2) pixels."""
     spec = SPECS.get(p.kind)
@@ -155,11 +180,11 @@ def draw(canvas: skia.Canvas, p: Particles, to_screen: Any, scale: float, lit: A
     if spec.streak:
         tail = to_screen(p.pos - p.vel * spec.streak)
         paint.setStrokeWidth(max(1.0, size * 0.6))
-        segments = np.empty((len(screen) * 2, 2), np.float32)
-        segments[0::2], segments[1::2] = screen, tail
-        canvas.drawPoints(skia.Canvas.kLines_PointMode, [skia.Point(x, y) for x, y in segments.tolist()], paint)
+        segments = _segments(screen, tail, _near(canvas, paint.getStrokeWidth() + 2))
+        canvas.drawPoints(skia.Canvas.kLines_PointMode, _points(segments), paint)
     else:
-        canvas.drawPoints(skia.Canvas.kPoints_PointMode, [skia.Point(x, y) for x, y in screen.tolist()], paint)
+        dots = _segments(screen, screen, _near(canvas, size + 2))[0::2]
+        canvas.drawPoints(skia.Canvas.kPoints_PointMode, _points(dots), paint)
 
 
 def draw_through(
@@ -193,14 +218,13 @@ def draw_through(
     )
     area = (p.pos[:, 0].max() - p.pos[:, 0].min()) * (p.pos[:, 1].max() - p.pos[:, 1].min())
     n = int(min(len(u), max(24, len(u) * mw * mh / max(area, 1e-6))))
+    near = _near(canvas, 2 * size + 2)
     for px0, py0, px1, py1 in panes:
         pw, ph = px1 - px0, py1 - py0
         heads = np.column_stack([px0 + u[:n] * pw, py0 + (1 - v[:n]) * ph])
         if spec.streak:
             paint.setStrokeWidth(max(1.2, size * 0.6))
             tails = heads - p.vel[:n] * spec.streak * (pw / mw, -ph / mh)
-            segments = np.empty((n * 2, 2), np.float32)
-            segments[0::2], segments[1::2] = heads, tails
-            canvas.drawPoints(skia.Canvas.kLines_PointMode, [skia.Point(x, y) for x, y in segments.tolist()], paint)
+            canvas.drawPoints(skia.Canvas.kLines_PointMode, _points(_segments(heads, tails, near)), paint)
         else:
-            canvas.drawPoints(skia.Canvas.kPoints_PointMode, [skia.Point(x, y) for x, y in heads.tolist()], paint)
+            canvas.drawPoints(skia.Canvas.kPoints_PointMode, _points(_segments(heads, heads, near)[0::2]), paint)
