@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from sora_cli import faults
 from sora_cli.assemble.assembly import Assembled, assemble
 from sora_cli.assemble.report import film_report, provenance_facts, report_path, stale_files, write_report
+from sora_cli.assemble.stitch import body_range, make_transition
 from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
@@ -40,7 +40,8 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_and_verify
-from sora_cli.qc import as_draft, profile_for, run_qc
+from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
+from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
@@ -57,6 +58,7 @@ from sora_cli.storyboard.overrides import Overrides, overridden
 from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 CACHE_DIR_NAME = ".sora-cache"
+QC_CACHE = "qc"  # the cache's folder of delivery-check measures
 
 
 @dataclass
@@ -131,38 +133,42 @@ def render_film(
         sweep_cache(cache_root)
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
-
-        # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
-        made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress)
-
-        # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
-        progress.stage("assemble")
-        assemble_started = time.perf_counter()
-        publisher = Publisher(output)
+        checks = _checks_ahead(plan, request, cache)
         try:
-            assembled = assemble(
-                plan,
-                made.shot_files,
-                video_settings(plan, request.draft),
-                made.soundtrack,
-                output,
-                publisher,
-                scratch,
-                cache.root / "transitions",
-                otio=request.otio,
-            )
+            # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
+            made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
 
-            # 5. Sign and report: the film is signed and checked before it can appear at its path
-            report = sign_and_report(
-                plan, request, made, assembled, output, publisher, progress, (started, assemble_started)
-            )
-            report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
-            write_report(publisher.stage(report_path(output)), report)
-            faults.checkpoint("before-publish")
-            publisher.publish(stale_files(output, report["outputs"]))
-        except BaseException:
-            publisher.discard()
-            raise
+            # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
+            progress.stage("assemble")
+            assemble_started = time.perf_counter()
+            checks.settle()  # the transitions it made are ready, it makes no more
+            publisher = Publisher(output)
+            try:
+                assembled = assemble(
+                    plan,
+                    made.shot_files,
+                    video_settings(plan, request.draft),
+                    made.soundtrack,
+                    output,
+                    publisher,
+                    scratch,
+                    cache.root / "transitions",
+                    otio=request.otio,
+                )
+
+                # 5. Sign and report: the film is signed and checked before it can appear at its path
+                report = sign_and_report(
+                    plan, request, made, assembled, output, publisher, progress, (started, assemble_started), checks
+                )
+                report["set"] = {t.name: file_digest(tmp) for t, tmp in publisher.staged.items() if tmp.is_file()}
+                write_report(publisher.stage(report_path(output)), report)
+                faults.checkpoint("before-publish")
+                publisher.publish(stale_files(output, report["outputs"]))
+            except BaseException:
+                publisher.discard()
+                raise
+        finally:
+            checks.finish()  # (its thread ends with the render, whatever happens)
         if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report
@@ -197,13 +203,49 @@ def video_settings(plan: Plan, draft: bool) -> VideoSettings:
 
 
 def picture_and_sound(
-    plan: Plan, request: RenderRequest, cache: ShotCache, sound_path: Path, progress: Progress
+    plan: Plan,
+    request: RenderRequest,
+    cache: ShotCache,
+    sound_path: Path,
+    progress: Progress,
+    checks: Ahead | None = None,
 ) -> Made:
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
-    mix as stems, so then the mix waits for the picture.
+    mix as stems, so then the mix waits for the picture. Once a worker has nothing left
+    to draw, ``checks`` makes each transition as soon as its two shots exist, and measures
+    each finished shot, transition and the soundtrack for the delivery checks (the picture
+    only where the film copies it: not under burned subtitles).
     """
+    index = {shot.id: i for i, shot in enumerate(plan.shots)}
+    copied = "burn" not in plan.subtitles
+    video = video_settings(plan, request.draft)
+    ready: dict[str, ShotFile] = {}
+    waiting = {i for i, shot in enumerate(plan.shots) if shot.transition.frames}  # transitions not begun
+
+    def transition(i: int, files: dict[str, Path], keys: dict[str, str]) -> None:
+        path = make_transition(plan, i, files, video, cache.root / "transitions", keys)
+        if checks and copied:
+            checks.shot(path, 0, plan.shots[i].transition.frames)
+
+    def measure(files: list[ShotFile]) -> None:
+        if not checks:
+            return
+        for f in files:
+            ready[f.shot_id] = f
+            if copied and (body := body_range(plan, index[f.shot_id])):
+                checks.shot(f.path, *body)
+        for i in sorted(waiting):  # each transition as soon as the two shots it joins exist
+            if plan.shots[i].id in ready and (i == 0 or plan.shots[i - 1].id in ready):
+                waiting.discard(i)
+                paths, keys = {k: f.path for k, f in ready.items()}, {k: f.key for k, f in ready.items()}
+                checks.early(transition, i, paths, keys)
+
+    def measure_sound(done: Future[MixReport]) -> None:
+        if checks and not done.cancelled() and done.exception() is None:
+            checks.soundtrack(sound_path, plan.duration)
+
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
@@ -217,6 +259,8 @@ def picture_and_sound(
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
         elif not audio_mode:
             sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+        if sound is not None:
+            sound.add_done_callback(measure_sound)
         progress.stage("picture", plan.frames)
         try:
             picture_started = time.perf_counter()
@@ -231,7 +275,12 @@ def picture_and_sound(
                 progress,
                 identity.update,
                 request.ray,
+                None,
+                measure,
+                checks.start if checks and not audio_mode else None,
             )
+            if checks and not audio_mode:
+                checks.start()  # the picture is done (or no worker went idle: one job, Ray, nothing to draw)
             picture_seconds = time.perf_counter() - picture_started
             if request.use_cache:  # so that revoking a cameo can purge the shots that show it
                 note_cached_shots(_cameo_shots(plan, shot_files))
@@ -239,11 +288,24 @@ def picture_and_sound(
             if sound is None:
                 stems = model_stems(plan, shot_files, cache, str(audio_mode))
                 sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
+                sound.add_done_callback(measure_sound)
+                if checks:
+                    checks.start()  # (only now: no thread may run while the sound worker forks)
             mix = sound.result()
         except BaseException:
             stop_workers(sound_pool)
             raise
     return Made(shot_files, mix, sound_path, identity, picture_seconds)
+
+
+def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead:
+    """The driver's thread that works ahead: transitions, and the measures the delivery checks will need.
+
+    The measures are kept in the cache by content (in the scratch with ``--no-cache``), so the
+    checks of the film decode only what no earlier render measured: transitions and edited shots.
+    """
+    spec = profile_for(None, plan).picture
+    return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range) if request.qc else None)
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
@@ -261,10 +323,12 @@ def sign_and_report(
     publisher: Publisher,
     progress: Progress,
     clock: tuple[float, float],
+    checks: Ahead | None = None,
 ) -> dict[str, Any]:
     """Step 5: sign the staged film, read the signature back, run the delivery checks; the report.
 
     ``clock``: when the render and its assembly started (``time.perf_counter``), for the timings.
+    ``checks``: the driver's thread that measured ahead for the checks (what it has not begun, they measure).
     """
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
     generative = cls.generative
@@ -296,8 +360,10 @@ def sign_and_report(
     if request.qc:  # the delivery checks run on the film that will appear, before it does
         progress.stage("qc")
         profile = profile_for(None, plan)
-        sidecars = [tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")]
-        checked = run_qc(assembled.film, profile, plan, sidecars)
+        sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
+        if checks:
+            checks.finish()
+        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies
             checked = as_draft(checked)
         if assembled.burned:
@@ -333,7 +399,8 @@ def _cameo_libraries(plan: Plan, request: RenderRequest) -> list[Path]:
 def sweep_cache(root: Path) -> None:
     """Remove killed writers' temp files from the cache's own folders (one level each, no deeper)."""
     folders = [root, root / "sound", root / "sound" / "blocks"]
-    for sub in ("shots", "transitions"):
+    subs = ["shots", "transitions", *(f"{QC_CACHE}/{kind}" for kind in (SPANS, AUDIO))]
+    for sub in subs:
         if (root / sub).is_dir():
             folders.extend(p for p in (root / sub).iterdir() if p.is_dir())
     for folder in folders:
@@ -353,6 +420,8 @@ def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, m
         if carry is None or carry.audio is None or not len(carry.audio):
             continue
         mono = carry.audio.mean(axis=1) if carry.audio.ndim == 2 else carry.audio
+        from scipy.signal import resample_poly  # only a model that makes sound needs it
+
         x = resample_poly(mono, RATE, carry.audio_rate).astype(np.float32)
         x *= np.float32(0.5 / max(float(np.max(np.abs(x))), 1e-9))
         digest = hashlib.sha256(x.tobytes()).hexdigest()

@@ -49,6 +49,7 @@ def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # (the same frames, decoded on every core)
         rate = stream.average_rate or stream.guessed_rate
         if first > 0 and rate and stream.time_base:
             container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
@@ -97,40 +98,59 @@ def encode_transition(path: Path, kind: str, tail: list, head: list, video: Vide
             raise
 
 
+def body_range(plan: Plan, index: int) -> tuple[int, int] | None:
+    """Frames ``[first, last)`` of shot ``index``'s file that the film copies (no transition touches them)."""
+    shots = plan.shots
+    t_in = shots[index].transition.frames
+    t_out = shots[index + 1].transition.frames if index + 1 < len(shots) else 0
+    return (t_in, shots[index].frames - t_out) if shots[index].frames - t_out > t_in else None
+
+
+def make_transition(
+    plan: Plan, index: int, files: dict[str, Path], video: VideoSettings, workdir: Path, keys: dict[str, str] | None
+) -> Path:
+    """The overlap that enters shot ``index`` (decoded, blended, encoded unless already there); its path.
+
+    It needs only the shot's file and the one before it, so a render can make it
+    as soon as those two exist, while other shots are still drawn.
+    """
+    shots = plan.shots
+    shot, t_in = shots[index], shots[index].transition.frames
+    before = shots[index - 1].id if index else None
+    if keys is not None:
+        key = transition_key(shot.transition.type, t_in, keys[before] if before else None, keys[shot.id], video)
+        path = workdir / key[:2] / f"{key}.mp4"
+    else:
+        path = workdir / f"transition-{index:04d}.mp4"
+    if not (verified(path) if keys is not None else path.is_file()):
+        head = decode_frames(files[shot.id], 0, t_in)
+        tail = (
+            decode_frames(files[before], shots[index - 1].frames - t_in, shots[index - 1].frames)
+            if before
+            else [None] * t_in
+        )
+        encode_transition(path, shot.transition.type, tail, head, video)
+        if keys is not None:
+            seal(path)
+    return path
+
+
 def plan_segments(
     plan: Plan, files: dict[str, Path], video: VideoSettings, workdir: Path, keys: dict[str, str] | None = None
 ) -> list[Segment]:
-    """Encode the overlaps and list every segment in film order.
+    """Encode the overlaps (those not made yet) and list every segment in film order.
 
     With ``keys`` (shot id -> shot content key) the overlaps are stored in
     ``workdir`` by content, so ``workdir`` can be a cache: an overlap whose two
     shots did not change is not decoded, blended or encoded again.
     """
     segments: list[Segment] = []
-    shots = plan.shots
-    for i, shot in enumerate(shots):
+    for i, shot in enumerate(plan.shots):
         t_in = shot.transition.frames
-        t_out = shots[i + 1].transition.frames if i + 1 < len(shots) else 0
         if t_in:
-            before = shots[i - 1].id if i else None
-            if keys is not None:
-                key = transition_key(shot.transition.type, t_in, keys[before] if before else None, keys[shot.id], video)
-                path = workdir / key[:2] / f"{key}.mp4"
-            else:
-                path = workdir / f"transition-{i:04d}.mp4"
-            if not (verified(path) if keys is not None else path.is_file()):
-                head = decode_frames(files[shot.id], 0, t_in)
-                tail = (
-                    decode_frames(files[before], shots[i - 1].frames - t_in, shots[i - 1].frames)
-                    if before
-                    else [None] * t_in
-                )
-                encode_transition(path, shot.transition.type, tail, head, video)
-                if keys is not None:
-                    seal(path)
-            segments.append(Segment(path, 0, t_in, shot.start_frame))
-        if shot.frames - t_out > t_in:
-            segments.append(Segment(files[shot.id], t_in, shot.frames - t_out, shot.start_frame + t_in))
+            segments.append(Segment(make_transition(plan, i, files, video, workdir, keys), 0, t_in, shot.start_frame))
+        if body := body_range(plan, i):
+            segments.append(Segment(files[shot.id], *body, shot.start_frame + t_in))
     return segments
 
 

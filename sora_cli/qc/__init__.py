@@ -8,7 +8,6 @@ runs the same checks on what it wrote.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,19 +17,31 @@ from sora_cli.errors import UsageError
 from sora_cli.plan.model import Plan
 from sora_cli.profiles import DEFAULT_PROFILE, PROFILES, Profile, ProfileError, load_profile
 from sora_cli.qc.audio import audio_checks
-from sora_cli.qc.captions import caption_checks
+from sora_cli.qc.captions import Sidecars, caption_checks
 from sora_cli.qc.container import container_checks
 from sora_cli.qc.picture import picture_checks
 from sora_cli.qc.planned import intended
 from sora_cli.qc.result import Check, QcResult
 
+SPANS, AUDIO = "spans", "audio"  # the folders of a check cache (see run_qc)
+
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Check", "Profile", "ProfileError", "QcResult", "load_profile", "run_qc"]
 
 
-def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Sequence[Path] | None = None) -> QcResult:
+def run_qc(
+    film: Path,
+    profile: Profile,
+    plan: Plan | None = None,
+    sidecars: Sidecars | None = None,
+    cache: Path | None = None,
+) -> QcResult:
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
-    ``sidecars`` are the film's subtitle files when they are not beside it under its name.
+    ``sidecars`` are the film's subtitle files when they are not beside it under its name
+    (a mapping: by the names the report gives them, e.g. a render's staged files by their final names).
+    ``cache``: a folder where the picture's spans and the sound's measurement are kept by
+    content (a render passes its cache's): what was measured before is not decoded again,
+    and the result is the same.
     """
     film = Path(film)
     if film.is_dir():
@@ -48,8 +59,8 @@ def run_qc(film: Path, profile: Profile, plan: Plan | None = None, sidecars: Seq
     # the sound and the picture are decoded and measured at once (a thread each: PyAV, numpy and scipy
     # release the GIL while they work), so a render's checks take about the longer of the two, not the sum
     with ThreadPoolExecutor(1, thread_name_prefix="sora-qc-audio") as pool:
-        audio = pool.submit(audio_checks, film, profile, wanted)
-        picture, facts = picture_checks(film, profile, wanted)
+        audio = pool.submit(audio_checks, film, profile, wanted, cache and cache / AUDIO)
+        picture, facts = picture_checks(film, profile, wanted, cache and cache / SPANS)
         result.checks += audio.result()
     result.checks += picture
     result.checks += container_checks(film, profile)

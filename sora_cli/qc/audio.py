@@ -12,13 +12,18 @@ measure what did decode.
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
+from sora_cli.atomic import atomic_path
+from sora_cli.digests import seal, verified
 from sora_cli.profiles import Loudness, Profile
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
@@ -50,9 +55,48 @@ def channel_weights(names: list[str]) -> list[float]:
 class _Heard:
     """What the meter heard in a film's first audio stream (the checks then hold it against a profile)."""
 
-    meter: LoudnessMeter
-    rms: list[np.ndarray]
+    integrated: float
+    samples: int
+    peak: float
+    peaks: np.ndarray  #: true peak per 100 ms
+    momentary: np.ndarray  #: loudness over 0.4 s windows
+    short_term: np.ndarray  #: loudness over 3 s windows
+    loudness_range: float
+    rms: np.ndarray  #: level per 100 ms (for silence)
     damage: float | None
+
+    @classmethod
+    def of(cls, meter: LoudnessMeter, rms: list[np.ndarray], damage: float | None) -> _Heard:
+        levels = np.concatenate(rms) if rms else np.zeros(0)
+        return cls(
+            meter.integrated(), meter.samples, meter.peak, meter.peaks(), meter.windowed(0.4), meter.windowed(3.0),
+            meter.loudness_range(), levels, damage,
+        )  # fmt: skip
+
+    def save(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        scalars = [
+            self.integrated,
+            self.samples,
+            self.peak,
+            self.loudness_range,
+            np.nan if self.damage is None else self.damage,
+        ]
+        np.savez(buffer, scalars=np.asarray(scalars, np.float64), peaks=self.peaks, momentary=self.momentary,
+                 short_term=self.short_term, rms=self.rms)  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(buffer.getvalue())
+        seal(path)
+
+    @classmethod
+    def load(cls, path: Path) -> _Heard | None:
+        if not verified(path):
+            return None
+        with np.load(path) as data:
+            integrated, samples, peak, lra, damage = data["scalars"].tolist()
+            return cls(integrated, int(samples), peak, data["peaks"], data["momentary"], data["short_term"], lra,
+                       data["rms"], None if math.isnan(damage) else damage)  # fmt: skip
 
 
 #: measurements by the digest of the audio stream's parameters and packets: masters of a matrix that
@@ -60,40 +104,73 @@ class _Heard:
 _HEARD: dict[str, _Heard] = {}
 
 
-def _stream_digest(path: Path) -> str | None:
-    """sha256 of the first audio stream's parameters and packet bytes; None when it cannot be read whole."""
+def _stream_digest(path: Path, until: float | None = None) -> str | None:
+    """sha256 of everything the first audio stream's decoding depends on; None when it cannot be read whole.
+
+    The codec, its parameters and time base, then every packet: timing, bytes and side data (the
+    priming samples a decoder skips). ``until``: only the packets a film that stops there carries
+    (as :mod:`sora_cli.assemble.mux` copies them), so a soundtrack and the film that carries it
+    have the same digest exactly when the film's audio is the soundtrack's.
+    """
     h = hashlib.sha256()
     try:
         with av.open(str(path)) as container:
             stream = container.streams.audio[0]
             ctx = stream.codec_context
-            h.update(f"{ctx.name}|{ctx.sample_rate}|{ctx.channels}|{ctx.layout.name}|".encode())
+            h.update(f"{ctx.name}|{ctx.sample_rate}|{ctx.channels}|{ctx.layout.name}|{stream.time_base}|".encode())
             h.update(bytes(ctx.extradata or b""))
-            for packet in container.demux(stream):
+            for packet in _carried(container.demux(stream), stream, until):
                 h.update(f"{packet.pts}|{packet.dts}|{packet.duration}|{packet.size}|".encode())
                 h.update(bytes(packet))
+                for side in packet.iter_sidedata():
+                    h.update(f"|{side.data_type}|{side.data_size}|".encode())
+                    h.update(bytes(side))
     except (av.FFmpegError, OSError):
         return None
     return h.hexdigest()
 
 
-def audio_checks(path: Path, profile: Profile, plan: Intended) -> list[Check]:
+def _carried(
+    packets: Iterable[av.Packet], stream: av.audio.stream.AudioStream, until: float | None
+) -> Iterator[av.Packet]:
+    """The stream's packets with data (``until``: those a film muxed to stop there carries)."""
+    for packet in packets:
+        if packet.size == 0 or packet.pts is None:
+            continue
+        if until is not None and float(packet.pts * stream.time_base) >= until:
+            return
+        yield packet
+
+
+def heard(path: Path, cache: Path | None = None, until: float | None = None) -> _Heard:
+    """The first audio stream measured (``until``: as a film stopping there carries it); kept by its digest,
+    in this process and, with ``cache``, in that folder."""
+    digest = _stream_digest(path, until)
+    entry = cache / digest[:2] / f"{digest}.npz" if digest and cache is not None else None
+    found = _HEARD.get(digest) if digest else None
+    if found is None and entry is not None:
+        found = _Heard.load(entry)
+    if found is None:
+        found = _hear(path, until)
+    if entry is not None and not entry.is_file():
+        found.save(entry)
+    if digest:
+        _HEARD[digest] = found
+        while len(_HEARD) > 16:
+            _HEARD.pop(next(iter(_HEARD)))
+    return found
+
+
+def audio_checks(path: Path, profile: Profile, plan: Intended, cache: Path | None = None) -> list[Check]:
+    """The loudness checks of ``path``'s first audio stream (``cache``: a folder keeping its measurement)."""
     spec = profile.loudness
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return [Check("audio.present", False, "no audio stream", "an audio stream")]
-    digest = _stream_digest(path)
-    heard = _HEARD.get(digest) if digest else None
-    if heard is None:
-        heard = _hear(path)
-        if digest:
-            _HEARD[digest] = heard
-            while len(_HEARD) > 16:
-                _HEARD.pop(next(iter(_HEARD)))
-    return _held_to(heard, spec, plan)
+    return _held_to(heard(path, cache), spec, plan)
 
 
-def _hear(path: Path) -> _Heard:
+def _hear(path: Path, until: float | None = None) -> _Heard:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         layout = stream.codec_context.layout
@@ -119,8 +196,9 @@ def _hear(path: Path) -> _Heard:
         decoded = 0
         damage: float | None = None
         try:
-            for packet in container.demux(stream):
-                for frame in packet.decode():
+            # every packet with data, then the decoder drained (None): the same whether the stream ends there or not
+            for packet in itertools.chain(_carried(container.demux(stream), stream, until), [None]):
+                for frame in stream.decode(packet):
                     for out in resampler.resample(frame):
                         parts.append(out.to_ndarray().reshape(-1, channels))
                         size += len(parts[-1])
@@ -134,11 +212,11 @@ def _hear(path: Path) -> _Heard:
             parts.append(out.to_ndarray().reshape(-1, channels))
         if parts:
             pending = feed(np.concatenate(parts))
-    return _Heard(meter, rms, damage)
+    return _Heard.of(meter, rms, damage)
 
 
 def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
-    meter, rms, damage = heard.meter, heard.rms, heard.damage
+    damage = heard.damage
     step = SUB_BLOCK / RATE
     checks: list[Check] = []
     if damage is not None:
@@ -146,11 +224,11 @@ def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
             Check("audio.decode", False, "damaged", "decodes to the end", (damage,), note="the audio stops decoding")
         )
 
-    integrated = meter.integrated()
+    integrated = heard.integrated
     silent_by_plan = plan.silent and not math.isfinite(integrated)
     # BS.1770 gates 400 ms blocks: shorter audio has no integrated loudness at all, so there is nothing
     # to hold against the target (the true peak below is still checked)
-    too_short = meter.samples < MIN_MEASURABLE * RATE
+    too_short = heard.samples < MIN_MEASURABLE * RATE
     note = "the plan has no sound" if silent_by_plan else ""
     if too_short:
         note = f"too short to measure: BS.1770 needs {MIN_MEASURABLE:g} s of audio"
@@ -166,25 +244,24 @@ def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
             note=note,
         )
     )
-    peaks = meter.peaks()
+    peaks = heard.peaks
     ceiling = 10 ** (spec.true_peak / 20)
     over = np.flatnonzero(peaks > ceiling)
     checks.append(
-        Check("audio.true_peak", len(over) == 0, _db(meter.peak), spec.true_peak, _times(over, step), unit="dBTP")
+        Check("audio.true_peak", len(over) == 0, _db(heard.peak), spec.true_peak, _times(over, step), unit="dBTP")
     )
-    for check_id, seconds, limit in (
-        ("audio.max_momentary", 0.4, spec.max_momentary),
-        ("audio.max_short_term", 3.0, spec.max_short_term),
+    for check_id, series, limit in (
+        ("audio.max_momentary", heard.momentary, spec.max_momentary),
+        ("audio.max_short_term", heard.short_term, spec.max_short_term),
     ):
-        series = meter.windowed(seconds)
         top = float(series.max()) if len(series) else float("-inf")
         bad = np.flatnonzero(series > limit) if limit is not None else np.zeros(0, int)
         checks.append(
             Check(check_id, len(bad) == 0, top, limit, _times(bad, step), unit="LUFS", note="" if limit else "reported")
         )
-    checks.append(Check("audio.loudness_range", True, meter.loudness_range(), None, unit="LU", note="reported"))
+    checks.append(Check("audio.loudness_range", True, heard.loudness_range, None, unit="LU", note="reported"))
 
-    levels = np.concatenate(rms) if rms else np.zeros(0)
+    levels = heard.rms
     silent = [bool(v < 10 ** (spec.silence_db / 20)) for v in levels]
     times = [i * step for i in range(len(levels))]
     gaps = [

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from sora_cli.profiles import Profile
@@ -57,6 +56,8 @@ def burned_caption_check(clean: Path, burned: Path, times: Sequence[float], prof
         return Check("captions.burned_safe_area", True, "no cues", "inside the safe area")
     height, width = before[0].shape
     left, top, right, bottom = safe_box(profile, width, height)
+    import cv2  # only burned subtitles need it: not imported by every render
+
     outside: list[float] = []
     box = [width, height, 0, 0]
     for t, a, b in zip(times, before, after, strict=False):

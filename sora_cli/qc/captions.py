@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,36 +72,47 @@ def _soft_captions(path: Path) -> list[Caption]:
     return cues
 
 
-def find_captions(film: Path, sidecars: Sequence[Path] | None = None) -> dict[str, list[Caption]]:
+Sidecars = Sequence[Path] | Mapping[str, Path]  #: files, or the names they are reported by -> files
+
+
+def _sides(film: Path, sidecars: Sidecars | None) -> list[tuple[str, Path]]:
+    """(name, file) of each sidecar: ``sidecars`` (a mapping names staged files by the names they will have),
+    else the SRT and VTT beside the film."""
+    if sidecars is None:
+        return [(side.name, side) for side in (film.with_suffix(suffix) for suffix in (".srt", ".vtt"))]
+    if isinstance(sidecars, Mapping):
+        return [(name, Path(side)) for name, side in sidecars.items()]
+    return [(Path(side).name, Path(side)) for side in sidecars]
+
+
+def find_captions(film: Path, sidecars: Sidecars | None = None) -> dict[str, list[Caption]]:
     """Every caption source of the film: its SRT and VTT (``sidecars``, else those beside it), its soft track.
 
     A render checks its film before the set appears at its path, so it names the
-    staged sidecars itself; ``sora qc`` looks beside the film.
+    staged sidecars itself (by the names they will have); ``sora qc`` looks beside the film.
     """
     found: dict[str, list[Caption]] = {}
-    sides = sidecars if sidecars is not None else [film.with_suffix(suffix) for suffix in (".srt", ".vtt")]
-    for side in sides:
+    for name, side in _sides(film, sidecars):
         if side.is_file():
-            found[side.name] = parse_timed_text(side.read_text(encoding="utf-8", errors="replace"), side.name)
+            found[name] = parse_timed_text(side.read_text(encoding="utf-8", errors="replace"), name)
     soft = _soft_captions(film)
     if soft:
         found["soft"] = soft
     return found
 
 
-def unreadable_sidecars(film: Path, sidecars: Sequence[Path] | None = None) -> list[str]:
+def unreadable_sidecars(film: Path, sidecars: Sidecars | None = None) -> list[str]:
     """Sidecars (``sidecars``, else those beside the film) with text but not one cue: not subtitles a player could show."""
     names = []
-    sides = sidecars if sidecars is not None else [film.with_suffix(suffix) for suffix in (".srt", ".vtt")]
-    for side in sides:
+    for name, side in _sides(film, sidecars):
         if side.is_file():
             text = side.read_text(encoding="utf-8", errors="replace")
-            if text.strip() and not parse_timed_text(text, side.name):
-                names.append(side.name)
+            if text.strip() and not parse_timed_text(text, name):
+                names.append(name)
     return names
 
 
-def caption_checks(film: Path, profile: Profile, fps: float, sidecars: Sequence[Path] | None = None) -> list[Check]:
+def caption_checks(film: Path, profile: Profile, fps: float, sidecars: Sidecars | None = None) -> list[Check]:
     spec = profile.captions
     checks: list[Check] = []
     junk = unreadable_sidecars(film, sidecars)

@@ -31,22 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from sora_cli.profiles import Profile
+from sora_cli.qc.measure import Measured
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
+from sora_cli.qc.spans import measure_film
 
-BLACK_LUMA = 16 + 0.10 * 219
-BLACK_SHARE = 0.98
-FREEZE_DIFF = 12  # code values: more than encoder noise on an unchanged picture
-FREEZE_SAMPLES = 8  # samples changed beyond the noise that make a frame new, whatever its size
-FREEZE_SHARE = 1e-4  # ... or this share of a small frame
-GRID = (18, 32)  # cells (rows, columns) for the flash analysis
 DISPLAY_NITS = 200.0
 TRANSITION = 20.0
 DARK_END = 160.0
+CHUNK = 1024  # frames whose cells are turned into light at once (bounds the memory of a long film)
 
 
 class _Swings:
@@ -86,22 +82,6 @@ class _Swings:
         return float((where & swing).mean())
 
 
-def _cells(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The planes averaged over a grid of at most :data:`GRID` cells (fewer on tiny frames)."""
-    rows, cols = min(GRID[0], u.shape[0]), min(GRID[1], u.shape[1])
-    return tuple(  # type: ignore[return-value]
-        cv2.resize(plane, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32) for plane in (y, u, v)
-    )
-
-
-def _outside(plane: np.ndarray, limits: tuple[int, int]) -> float:
-    """Share of samples outside ``limits`` (a cheap min/max first: most frames are in range)."""
-    lo, hi = limits
-    if plane.min() >= lo and plane.max() <= hi:
-        return 0.0
-    return np.count_nonzero((plane < lo) | (plane > hi)) / plane.size
-
-
 def _light(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: luminance (cd/m2) and saturated-red value, from limited-range BT.709 Y'CbCr."""
     yn = (y - 16.0) / 219.0
@@ -125,18 +105,18 @@ class PictureFacts:
     duration: float = 0.0
 
 
-def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[Check], PictureFacts]:
+def picture_checks(
+    path: Path, profile: Profile, plan: Intended, cache: Path | None = None
+) -> tuple[list[Check], PictureFacts]:
+    """The picture checks of the film at ``path``; with ``cache`` (a folder), its spans are measured through it.
+
+    A cached and an uncached pass give the same checks: the spans' measures
+    joined are the whole film's (see :mod:`sora_cli.qc.spans`).
+    """
     spec = profile.picture
     facts = PictureFacts()
-    black: list[bool] = []
-    frozen: list[bool] = []
-    times: list[float] = []
-    out_of_range: list[float] = []
-    worst_range = 0.0
-    flash_times: list[float] = []
-    red_times: list[float] = []
-    luma_swings, red_swings = _Swings(True), _Swings(False)
-    previous: np.ndarray | None = None
+    ranges = (spec.luma_range, spec.chroma_range)
+    damage: float | None = None
     with av.open(str(path)) as container:
         if not container.streams.video:
             return [Check("picture.present", False, "no video stream", "a video stream")], facts
@@ -144,51 +124,19 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         facts.width, facts.height = stream.codec_context.width, stream.codec_context.height
         rate = stream.average_rate or stream.guessed_rate
         facts.fps = float(rate) if rate else 0.0
-        step = 1.0 / facts.fps if facts.fps else 0.0
-        last_t = 0.0
-        damage: float | None = None
-        try:
-            for frame in container.decode(stream):
-                t = float(frame.time) if frame.time is not None else facts.frames * step
-                last_t = t
-                facts.interlaced |= bool(frame.interlaced_frame)
-                yuv = (
-                    frame.reformat(format="yuv420p").to_ndarray()
-                    if frame.format.name != "yuv420p"
-                    else frame.to_ndarray()
-                )
-                h, w = frame.height, frame.width
-                y = yuv[:h]
-                chroma = yuv[h:].reshape(2, h // 2, w // 2) if h % 2 == 0 and w % 2 == 0 else None
-                times.append(t)
-                pixels = y.size
-                black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_SHARE * pixels)
-                if previous is None:
-                    frozen.append(False)
-                else:
-                    changed = np.count_nonzero(cv2.absdiff(y, previous) > FREEZE_DIFF)
-                    frozen.append(changed < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * pixels)))
-                previous = y
-                share = _outside(y, spec.luma_range)
-                if chroma is not None:
-                    share = max(share, _outside(chroma, spec.chroma_range))
-                worst_range = max(worst_range, share)
-                if share > spec.out_of_range_area:
-                    out_of_range.append(t)
-                if chroma is not None:
-                    luminance, red = _light(*_cells(y, chroma[0], chroma[1]))
-                    if luma_swings.step(luminance) >= spec.flash_area:
-                        flash_times.append(t - step)
-                    if red_swings.step(red) >= spec.flash_area:
-                        red_times.append(t - step)
-                facts.frames += 1
-        except av.FFmpegError:  # damaged or truncated: check what decoded, fail where it stopped
-            damage = last_t + step if facts.frames else 0.0
-        if luma_swings.finish() >= spec.flash_area:
-            flash_times.append(last_t)
-        if red_swings.finish() >= spec.flash_area:
-            red_times.append(last_t)
-        facts.duration = last_t + step
+    step = 1.0 / facts.fps if facts.fps else 0.0
+    spans = measure_film(path, ranges, cache) if cache is not None else None
+    if spans is not None:
+        measured, last_t = spans
+    else:
+        measured, last_t, damage = _measure_whole(path, step, ranges)
+    facts.frames = measured.frames
+    facts.interlaced = any(measured.interlaced)
+    facts.duration = last_t + step
+    times = measured.times
+    out_of_range = [t for t, share in zip(times, measured.share, strict=True) if share > spec.out_of_range_area]
+    worst_range = max(measured.share, default=0.0)
+    flash_times, red_times = _transitions(measured, step, spec.flash_area, last_t)
     checks: list[Check] = []
     if damage is not None:
         checks.append(
@@ -196,13 +144,13 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         )
     black_runs = [
         (s, n)
-        for s, n in runs(black, times, step)
+        for s, n in runs(measured.black, times, step)
         if n > spec.black_max and not all(plan.faded(s + k * step) for k in range(round(n / step) if step else 1))
     ]
     checks.append(_runs_check("picture.black", black_runs, spec.black_max))
     frozen_runs = [
         (s - step, n + step)  # a run of k repeats is a still of k + 1 frames
-        for s, n in runs(frozen, times, step)
+        for s, n in runs(measured.frozen, times, step)
         if n + step > spec.freeze_max
         and not all(plan.still(s + k * step) for k in range(round(n / step) if step else 1))
     ]
@@ -241,6 +189,49 @@ def picture_checks(path: Path, profile: Profile, plan: Intended) -> tuple[list[C
         )
     )
     return checks, facts
+
+
+def _measure_whole(
+    path: Path, step: float, ranges: tuple[tuple[int, int], tuple[int, int]]
+) -> tuple[Measured, float, float | None]:
+    """Every frame decoded in one pass (threaded); the measures, the last frame's time, where decoding broke."""
+    measured = Measured()
+    last_t = 0.0
+    damage: float | None = None
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                t = float(frame.time) if frame.time is not None else measured.frames * step
+                last_t = t
+                measured.add(frame, t, *ranges)
+        except av.FFmpegError:  # damaged or truncated: check what decoded, fail where it stopped
+            damage = last_t + step if measured.frames else 0.0
+    return measured, last_t, damage
+
+
+def _transitions(measured: Measured, step: float, area: float, last_t: float) -> tuple[list[float], list[float]]:
+    """Times of screen transitions in luminance and in saturated red (see the module doc)."""
+    flash_times: list[float] = []
+    red_times: list[float] = []
+    if not measured.cells:
+        return flash_times, red_times
+    luma_swings, red_swings = _Swings(True), _Swings(False)
+    for at in range(0, len(measured.cells), CHUNK):
+        cells = np.stack(measured.cells[at : at + CHUNK]).astype(np.float32)
+        luminance, red = _light(cells[:, 0], cells[:, 1], cells[:, 2])
+        for k in range(len(cells)):
+            t = measured.times[at + k]
+            if luma_swings.step(luminance[k]) >= area:
+                flash_times.append(t - step)
+            if red_swings.step(red[k]) >= area:
+                red_times.append(t - step)
+    if luma_swings.finish() >= area:
+        flash_times.append(last_t)
+    if red_swings.finish() >= area:
+        red_times.append(last_t)
+    return flash_times, red_times
 
 
 def _flash_rate(transitions: list[float], limit: int) -> tuple[float, tuple[float, ...]]:

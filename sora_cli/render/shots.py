@@ -110,8 +110,14 @@ def render_shots(
     on_identity: Callable[[dict[str, Any]], None] | None = None,
     ray: RayExecutor | None = None,
     on_dispatched: Callable[[], None] | None = None,
+    on_done: Callable[[list[ShotFile]], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> dict[str, ShotFile]:
     """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out.
+
+    ``on_done`` is given the shot files as they are ready (the reused ones first, then each chain's
+    as it ends), so the driver can work on them while the rest is drawn; ``on_idle`` runs once, when
+    a worker has no chain left to draw (a core the driver may use).
 
     Chains go out longest first, so the last chain to finish is a short one and
     both workers stay busy until the picture ends.
@@ -135,6 +141,8 @@ def render_shots(
                     job.shot.id, job.key, cache.video(job.key), job.shot.frames, reused=True
                 )
                 progress.shot_finished(job.shot.id, True)
+    if on_done and results:
+        on_done(list(results.values()))
     if not todo:
         if on_dispatched:
             on_dispatched()
@@ -150,8 +158,10 @@ def render_shots(
         backend.open(film)  # (no on_dispatched here: this process draws, it does not wait)
         try:
             for chain in todo:
-                for shot_file in render_chain(chain, backend, cache, video, progress):
-                    results[shot_file.shot_id] = shot_file
+                files = render_chain(chain, backend, cache, video, progress)
+                results.update((f.shot_id, f) for f in files)
+                if on_done:
+                    on_done(files)
         finally:
             backend.close()
         return results
@@ -171,9 +181,14 @@ def render_shots(
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 _drain(queue, progress)
                 for future in done:
-                    for shot_file in future.result():
-                        results[shot_file.shot_id] = shot_file
+                    files = future.result()
+                    results.update((f.shot_id, f) for f in files)
+                    if on_done:
+                        on_done(files)
                     faults.checkpoint("chain-done")
+                if on_idle and done and len(pending) < workers:
+                    on_idle()
+                    on_idle = None
         except BaseException:
             stop_workers(pool)
             raise

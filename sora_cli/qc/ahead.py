@@ -1,0 +1,121 @@
+"""What a render's delivery checks will measure, measured while the render is still drawing.
+
+Each shot file is measured as its chain ends and the soundtrack as soon as it
+is mixed, by one thread of the render's driver (which only waits for its
+workers meanwhile), into the check cache that :func:`sora_cli.qc.run_qc` then
+reads: its checks of the written film find the spans and the sound measured
+already, by their content, and decode only what nothing measured (the
+transitions, and whatever did not match). The report is the same either way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sora_cli.qc import AUDIO, SPANS
+from sora_cli.qc.audio import heard
+from sora_cli.qc.spans import measure_range
+
+
+@dataclass
+class _Item:
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+    early: bool
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Ahead:
+    """Work handed over runs in a thread of the driver, in order, once :meth:`start` is called.
+
+    The render calls :meth:`start` when a worker has nothing left to draw (a core
+    would idle), or once the picture is done: until then work waits, so the thread
+    takes no time from the workers drawing, and none runs while the render forks
+    them. :meth:`finish` lets the running piece end (a shot being measured stops at
+    its next span) and drops the rest: the checks measure those, decoding with threads.
+    """
+
+    def __init__(self, cache: Path, ranges: tuple[tuple[int, int], tuple[int, int]] | None):
+        """``ranges``: the profile's legal luma and chroma ranges; None: no checks, nothing is measured."""
+        self.cache, self.ranges = cache, ranges
+        self._ready = threading.Condition()
+        self._queue: deque[_Item] = deque()
+        self._thread: threading.Thread | None = None
+        self._running: _Item | None = None
+        self._finished = False
+
+    def shot(self, path: Path, first: int, last: int) -> None:
+        """Measure frames ``[first, last)`` of a shot file (those the film copies)."""
+        if self.ranges is not None:
+            self._submit(_Item(measure_range, (path, first, last, self.ranges, self.cache / SPANS), False))
+
+    def soundtrack(self, path: Path, until: float) -> None:
+        """Measure the soundtrack as a film that stops at ``until`` seconds carries it."""
+        if self.ranges is not None:
+            self._submit(_Item(heard, (path, self.cache / AUDIO, until), False))
+
+    def early(self, work: Callable[..., Any], *args: Any) -> None:
+        """Other work of the render that can be done before its turn (the render calls :meth:`settle` before
+        its turn comes: work not begun by then is dropped, the render does it itself)."""
+        self._submit(_Item(work, args, True))
+
+    def start(self) -> None:
+        with self._ready:
+            if self._thread is None and not self._finished:
+                self._thread = threading.Thread(target=self._run, name="sora-ahead", daemon=True)
+                self._thread.start()
+
+    def settle(self) -> None:
+        """Wait for the :meth:`early` work under way, and drop what has not begun."""
+        with self._ready:
+            dropped = [item for item in self._queue if item.early]
+            self._queue = deque(item for item in self._queue if not item.early)
+            running = self._running if self._running is not None and self._running.early else None
+        for item in dropped:
+            item.done.set()
+        if running is not None:
+            running.done.wait()
+
+    def finish(self) -> None:
+        """Let the running piece end, drop the rest, and end the thread."""
+        with self._ready:
+            self._finished = True
+            self._queue.clear()
+            thread, self._thread = self._thread, None
+            self._ready.notify_all()
+        if thread is not None:
+            thread.join()
+
+    def _submit(self, item: _Item) -> None:
+        with self._ready:
+            if not self._finished:
+                self._queue.append(item)
+                self._ready.notify()
+
+    def _stopped(self) -> bool:
+        return self._finished
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._finished:
+                    self._ready.wait()
+                if self._finished:
+                    return
+                item = self._running = self._queue.popleft()
+            try:
+                if item.work is measure_range:
+                    measure_range(*item.args, stop=self._stopped)
+                else:
+                    item.work(*item.args)
+            except Exception:  # working ahead is an optimisation, never a render's failure: the render does it
+                pass
+            finally:
+                with self._ready:
+                    self._running = None
+                item.done.set()

@@ -1,0 +1,119 @@
+"""What the picture checks measure in each frame: the only part of them that looks at pixels.
+
+A frame gives a handful of numbers (black or not, whether it repeats the
+previous frame, its share of out-of-range samples, its cells' mean Y'CbCr for
+the flash analysis); the verdicts of :mod:`sora_cli.qc.picture` are made from
+these series alone. So a run of frames measured once (a span: a keyframe and
+the frames that depend on it) can be kept by content and joined with its
+neighbours later (:mod:`sora_cli.qc.spans`), giving exactly the series a pass
+over the whole film gives: the one measure that crosses a span's edge (a
+frozen frame) is taken from the edge frames' luma, which a span keeps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+
+BLACK_LUMA = 16 + 0.10 * 219
+BLACK_SHARE = 0.98
+FREEZE_DIFF = 12  # code values: more than encoder noise on an unchanged picture
+FREEZE_SAMPLES = 8  # samples changed beyond the noise that make a frame new, whatever its size
+FREEZE_SHARE = 1e-4  # ... or this share of a small frame
+GRID = (18, 32)  # cells (rows, columns) for the flash analysis
+
+
+def _cv2():  # type: ignore[no-untyped-def]
+    """OpenCV, imported when the first frame is measured (a render's workers never need it)."""
+    import cv2
+
+    return cv2
+
+
+def repeats(y: np.ndarray, previous: np.ndarray) -> bool:
+    """``y`` shows the same picture as ``previous``: too few samples changed beyond encoder noise."""
+    changed = np.count_nonzero(_cv2().absdiff(y, previous) > FREEZE_DIFF)
+    return bool(changed < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * y.size)))
+
+
+def _dark(y: np.ndarray) -> int:
+    """Samples darker than :data:`BLACK_LUMA` (OpenCV counts them twice as fast as numpy)."""
+    cv2 = _cv2()
+    below = cv2.threshold(y, math.ceil(BLACK_LUMA) - 1, 1, cv2.THRESH_BINARY_INV)[1]  # 1 where y <= 37
+    return int(cv2.countNonZero(below))
+
+
+def _outside(planes: list[np.ndarray], limits: tuple[int, int]) -> float:
+    """Share of the planes' samples outside ``limits`` (a cheap min/max first: most frames are in range)."""
+    lo, hi = limits
+    if all(p.min() >= lo and p.max() <= hi for p in planes):
+        return 0.0
+    return sum(np.count_nonzero((p < lo) | (p > hi)) for p in planes) / sum(p.size for p in planes)
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """A plane of the frame as a 2-D view of the decoder's own buffer (no copy, its row padding cut off)."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    return rows[: plane.height, : plane.width]
+
+
+@dataclass
+class Measured:
+    """Per-frame measures of a run of consecutive frames (see the module doc)."""
+
+    times: list[float] = field(default_factory=list)
+    black: list[bool] = field(default_factory=list)
+    #: repeats the frame before it; a span's first frame is False until spans are joined
+    frozen: list[bool] = field(default_factory=list)
+    share: list[float] = field(default_factory=list)  #: out-of-range share (luma, or chroma where worse)
+    interlaced: list[bool] = field(default_factory=list)
+    cells: list[np.ndarray] = field(default_factory=list)  #: (3, rows, cols) uint8 Y, Cb, Cr; none for odd sizes
+    first: np.ndarray | None = None  #: luma of the first frame
+    last: np.ndarray | None = None  #: luma of the last frame
+
+    @property
+    def frames(self) -> int:
+        return len(self.black)
+
+    def add(self, frame: av.VideoFrame, t: float, luma_range: tuple[int, int], chroma_range: tuple[int, int]) -> None:
+        """Measure one decoded frame shown at ``t`` seconds."""
+        if frame.format.name != "yuv420p":
+            frame = frame.reformat(format="yuv420p")
+        h, w = frame.height, frame.width
+        y = _plane(frame, 0)
+        chroma = [_plane(frame, 1), _plane(frame, 2)] if h % 2 == 0 and w % 2 == 0 else None
+        self.times.append(t)
+        self.interlaced.append(bool(frame.interlaced_frame))
+        self.black.append(_dark(y) >= BLACK_SHARE * y.size)
+        self.frozen.append(self.last is not None and repeats(y, self.last))
+        share = _outside([y], luma_range)
+        if chroma is not None:
+            share = max(share, _outside(chroma, chroma_range))
+            rows, cols = min(GRID[0], chroma[0].shape[0]), min(GRID[1], chroma[0].shape[1])
+            resize, area = _cv2().resize, _cv2().INTER_AREA
+            self.cells.append(np.stack([resize(p, (cols, rows), interpolation=area) for p in (y, *chroma)]))
+        self.share.append(share)
+        if self.first is None:
+            self.first = y
+        self.last = y
+
+    def extend(self, following: Measured) -> None:
+        """Append the span that follows this one in the film (its first frame compared with our last)."""
+        if not following.frames:
+            return
+        frozen = list(following.frozen)
+        if self.last is not None and following.first is not None:
+            frozen[0] = repeats(following.first, self.last)
+        self.times += following.times
+        self.black += following.black
+        self.frozen += frozen
+        self.share += following.share
+        self.interlaced += following.interlaced
+        self.cells += following.cells
+        if self.first is None:
+            self.first = following.first
+        self.last = following.last

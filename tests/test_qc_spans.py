@@ -1,0 +1,121 @@
+"""The picture checks through the span cache: the same report as a whole pass, and only changed spans decoded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from sora_cli import api
+from sora_cli.plan.resolve import make_plan
+from sora_cli.qc import load_profile, profile_for, run_qc
+from sora_cli.qc.spans import measure_film
+from sora_cli.storyboard import load_storyboard
+from tests.test_qc import FFMPEG, NO_C2PA, RATE, TAGS, TONE
+
+SPAN = 5  # frames between keyframes in the synthetic films: every check crosses span edges
+
+
+def short_gop_film(path: Path, video: str, source: str = "testsrc2", rate: int = RATE) -> Path:
+    """An ffmpeg film (not sora's) with an IDR frame every :data:`SPAN` frames and no B-frames."""
+    chain = f"{source}{':' if '=' in source else '='}size=160x90:rate={rate}:duration=3,{video}"
+    chain += ",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", chain, "-f", "lavfi", "-i", TONE]
+    cmd += ["-t", "3", "-ac", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(SPAN)]
+    cmd += ["-keyint_min", str(SPAN), "-x264-params", "scenecut=0", "-c:a", "aac", *TAGS, "-movflags", "+faststart"]
+    cmd.append(str(path))
+    subprocess.run(cmd, check=True)
+    return path
+
+
+def entries(cache: Path) -> set[Path]:
+    return set(cache.rglob("*.npz"))
+
+
+@pytest.mark.parametrize(
+    ("name", "video", "source", "rate", "failing"),
+    [
+        ("frozen", f"split[a][b];[a][b]freezeframes=first={RATE}:last={2 * RATE}:replace={RATE}", "testsrc2", RATE,
+         "picture.freeze"),
+        ("black", "drawbox=t=fill:c=black:enable='between(t,1,2)'", "testsrc2", RATE, "picture.black"),
+        ("flash", "drawbox=t=fill:c=black:enable='between(t,1,2)*eq(mod(n,2),1)'", "color=c=white", 20,
+         "picture.flashes"),
+        ("hot", "lutyuv=y=250", "testsrc2", RATE, "picture.legal_range"),
+    ],
+)  # fmt: skip
+def test_cached_and_uncached_checks_give_the_same_report(tmp_path, name, video, source, rate, failing):
+    """Each film fails one picture check whose run crosses span edges; cold, warm and uncached agree."""
+    film = short_gop_film(tmp_path / f"{name}.mp4", video, source, rate)
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    cache = tmp_path / "spans"
+    whole = run_qc(film, profile).to_json()
+    cold = run_qc(film, profile, cache=cache).to_json()
+    made = entries(cache / "spans")
+    warm = run_qc(film, profile, cache=cache).to_json()
+    with av.open(str(film)) as container:
+        keyframes = sum(p.is_keyframe for p in container.demux(container.streams.video[0]) if p.size)
+    assert keyframes > 3 and 0 < len(made) <= keyframes  # an entry per span (identical spans share one)
+    ranges = (profile.picture.luma_range, profile.picture.chroma_range)
+    assert measure_film(film, ranges, cache / "spans") is not None  # the cache path was taken
+    assert entries(cache / "spans") == made  # the warm pass measured nothing new
+    assert len(entries(cache / "audio")) == 1
+    assert json.dumps(cold) == json.dumps(whole) == json.dumps(warm)
+    failed = {c["id"] for c in whole["checks"] if not c["passed"]}
+    assert failing in failed
+
+
+def test_a_film_with_b_frames_is_measured_whole(tmp_path):
+    """Spans need IDR keyframes and no B-frames; any other stream goes the whole-film way (no entries)."""
+    film = tmp_path / "b.mp4"
+    cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=12:d=2"]
+    subprocess.run([*cmd, "-c:v", "libx264", "-bf", "2", "-g", "6", "-pix_fmt", "yuv420p", str(film)], check=True)
+    spec = load_profile("web").picture
+    assert measure_film(film, (spec.luma_range, spec.chroma_range), tmp_path / "spans") is None
+    assert not entries(tmp_path / "spans")
+
+
+STORYBOARD = """\
+version: 1
+title: Spans
+output: {width: 192, height: 108, fps: 12}
+world:
+  location: "a city street"
+  characters:
+    kim: {description: "courier in green"}
+shots:
+  - {id: one, duration: 1.5, cast: [kim], camera: {move: pan_left}}
+  - {id: two, duration: 1.5, cast: [kim], camera: {move: static}, transition: {type: crossfade, duration: 0.5}}
+  - {id: three, duration: 1.5, cast: [kim], camera: {move: pan_right}}
+"""
+
+
+def test_a_re_render_after_a_one_shot_edit_measures_that_shot_and_its_edges_only(tmp_path):
+    """The render's report equals an uncached check of the film, before and after editing one shot."""
+    sb = tmp_path / "spans.yaml"
+    sb.write_text(STORYBOARD)
+    cache = tmp_path / ".sora-cache" / "qc" / "spans"
+    first = api.render(api.RenderRequest(sb, jobs=1))
+    before = entries(cache)
+    sb.write_text(STORYBOARD.replace("move: pan_right", "move: zoom_in"))
+    second = api.render(api.RenderRequest(sb, jobs=1))
+    new = entries(cache) - before
+    film = Path(second["output"]["file"])
+    with av.open(str(film)) as container:
+        keyframes = [i for i, p in enumerate(container.demux(container.streams.video[0])) if p.size and p.is_keyframe]
+    plan = make_plan(load_storyboard(sb), None)
+    three = plan.shot("three")
+    spans_of_three = sum(1 for i in keyframes if i >= three.start_frame)
+    assert 0 < len(new) <= spans_of_three  # the edited last shot (after a cut): nothing before it again
+    assert first["qc"]["checks"] and second["qc"]["checks"]
+    # the soundtrack, measured as soon as it was mixed, is the film's audio: one measurement, found by the checks
+    assert len(entries(tmp_path / ".sora-cache" / "qc" / "audio")) == 1
+    # the same report as a whole pass over the published film (the render named its staged sidecars by their
+    # final names, as the checks beside the film name them)
+    uncached = run_qc(film, profile_for(None, plan), plan).to_json()["checks"]
+    rendered = second["qc"]["checks"]
+    assert json.dumps(uncached) == json.dumps(rendered)
+    assert any(c["id"] == "picture.freeze" for c in rendered)
