@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sora_cli.plan.resolve import make_plan
@@ -174,3 +175,38 @@ def test_an_encoder_overshoot_is_limited_where_it_happened(tmp_path, monkeypatch
     assert len(lowered[-1]) <= 25, lowered[-1]  # 2.5 s of the film's 5 s at most: local, not the whole film
     assert peak <= -1.0 and report.true_peak_dbtp <= -1.0, (peak, report)
     assert abs(measured + 14) <= 0.5, (measured, report)
+
+
+#: a few loud hits over a quiet bed at the loudest usual target: limiting levels loudness off, so a gain fit
+#: that extrapolated past what it measured once drove the gain to its 60 dB cap and pumped the bed up
+SPARSE_HITS = """\
+version: 1
+title: sparse
+seed: 1
+output: {width: 160, height: 90, fps: 8, loudness: -10}
+world:
+  location: "harbour street at night"
+  weather: fog
+  characters:
+    ann: {description: "woman in a red coat", voice: {voice: en-us}}
+audio: {ambience: auto}
+shots:
+  - id: s1
+    duration: 12
+    sfx: [{sound: impact, at: 0.5, gain: 24}, {sound: impact, at: 4.1, gain: 24}, {sound: impact, at: 9.3, gain: 24}]
+    dialogue: [{speaker: ann, line: "Shh. Listen.", delivery: whisper, at: 6}]
+"""
+
+
+def test_sparse_hits_at_a_loud_target_keep_the_bed_quiet_and_land_from_measured_gains(tmp_path):
+    from sora_cli.audio_files import decode_audio
+    from sora_cli.sound.synth import RATE
+
+    plan = make_plan(parse_storyboard(SPARSE_HITS, "sb.yaml", EXAMPLES))
+    report = mix_soundtrack(plan, tmp_path / "mix.m4a")
+    measured, peak = ebur128(tmp_path / "mix.m4a")
+    assert abs(measured - -10) <= 0.3 and peak <= -1.0
+    assert report.gain_db < 30  # (it reached the 60 dB cap)
+    samples = decode_audio(str(tmp_path / "mix.m4a"))
+    between = samples[int(2.0 * RATE) : int(3.5 * RATE), 0]  # the bed between two hits
+    assert 20 * np.log10(np.sqrt(np.mean(between**2)) + 1e-12) < -20  # (it was pumped up to -12 dBFS)

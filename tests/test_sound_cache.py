@@ -94,3 +94,24 @@ def test_the_film_is_the_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Pa
     expected = media_digest(folder / "cold.mp4")
     assert media_digest(folder / "warm.mp4") == expected
     assert media_digest(folder / "plain.mp4") == expected
+
+
+def test_a_sealed_block_of_the_wrong_length_or_with_nan_is_mixed_again(tmp_path: Path) -> None:
+    """A forged entry (right name, valid seal, wrong content shape) must not reach the film."""
+    folder = tmp_path / "film"
+    folder.mkdir()
+    shutil.copytree(Path(__file__).resolve().parents[1] / "storyboards" / "assets", folder / "assets")
+    sb = folder / "film.yaml"
+    sb.write_text(FILM)
+    render(sb, output=folder / "cold.mp4", qc=False)
+    blocks = folder / ".sora-cache" / "sound" / "blocks"
+    first, second = sorted(blocks.glob(f"*{BLOCK_SUFFIX}"))
+    short = packed_samples.load_samples(first)[:-4800]
+    packed_samples.store_samples(first, short)  # sealed anew: only its shape gives it away
+    poisoned = packed_samples.load_samples(second).copy()
+    poisoned[100] = np.nan
+    packed_samples.store_samples(second, poisoned)
+    for p in (folder / ".sora-cache" / "sound").glob("*.*"):  # the soundtrack itself is mixed again
+        p.unlink()
+    render(sb, output=folder / "warm.mp4", qc=False)
+    assert media_digest(folder / "warm.mp4") == media_digest(folder / "cold.mp4")

@@ -79,6 +79,8 @@ TOLERANCE_LU = 0.05  # of the limited mix before AAC (a pass costs little; a sec
 #: what AAC takes from the limited mix's loudness (0.05-0.2 LU measured on every example and the bench film):
 #: the first encode aims this much louder, so that it lands within DELIVERY_TOLERANCE_LU without a second
 AAC_LOUDNESS_LOSS_LU = 0.1
+#: how far the mix before AAC may aim from the target to correct what the encoder did to its loudness
+AIM_RANGE_LU = 1.0
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
 LIMITER_FORMAT = 4  # bump when the limiter's output changes for the same raw mix
 AAC_BITRATE = "192k"
@@ -252,13 +254,21 @@ class _Scratch:
         return out
 
 
+def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A cached block, if it is sound and of the shape this mix needs (a sealed but wrong entry is a miss)."""
+    block = load_samples(path)
+    if block is None or block.shape != shape or not np.isfinite(block).all():
+        return None
+    return block
+
+
 def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress: Progress) -> float:
     """Write the raw mix to the scratch file (blocks from the cache when unchanged); its loudness."""
     meter = LoudnessMeter(track_peak=False)
     with open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
             cached = cache_dir / f"{mixer.block_key(start, n)}{BLOCK_SUFFIX}" if cache_dir else None
-            block = load_samples(cached) if cached is not None else None
+            block = _load(cached, (n, 2)) if cached is not None else None
             if block is None:
                 block = mixer.render(start, n)
                 if cached is not None:
@@ -284,7 +294,7 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
             context = hashlib.sha256(wide[:m].tobytes() + wide[m + n :].tobytes()).hexdigest()
             name = hashlib.sha256(repr(("headroom", LIMITER_FORMAT, mixer.block_key(start, n), context)).encode())
             cached = cache_dir / f"{name.hexdigest()}{HEADROOM_SUFFIX}" if cache_dir else None
-            stored = load_samples(cached) if cached is not None else None
+            stored = _load(cached, (n, 1)) if cached is not None else None
             if stored is not None:
                 fh.write(stored.astype("<f4").tobytes())
                 continue
@@ -375,8 +385,8 @@ def mix_soundtrack(
             if peak <= max_peak and on_target:
                 break
             lowered = _lower(lowered, over, max_peak)
-            if not on_target:
-                aim += target - loudness
+            if not on_target:  # within AIM_RANGE_LU: a mix that cannot get louder must not drive the gain up
+                aim = min(target + AIM_RANGE_LU, max(target - AIM_RANGE_LU, aim + target - loudness))
         else:  # off target but under the ceiling is delivered (sora qc reports the loudness); over it never is
             if peak > max_peak:
                 lowest = ceiling_db + 20 * np.log10(min(lowered.values(), default=1.0))
@@ -399,8 +409,7 @@ def _fit_gain(
     """
     if raw == float("-inf"):
         return 0.0, False
-    tried: list[tuple[float, float]] = []
-    limited = False
+    tried: list[tuple[float, float, bool]] = []  # (gain, loudness it measured, whether the limiter acted)
     for _ in range(6):
         meter = LoudnessMeter(track_peak=False)
         limited = False
@@ -408,7 +417,7 @@ def _fit_gain(
             meter.add(block)
             limited |= acted
         loudness = meter.integrated()
-        tried.append((gain_db, loudness))
+        tried.append((gain_db, loudness, limited))
         if abs(loudness - target) <= TOLERANCE_LU:
             break
         slope = 1.0
@@ -416,7 +425,10 @@ def _fit_gain(
             slope = (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])
             slope = min(1.0, max(0.2, slope))
         gain_db = _bounded(gain_db + (target - loudness) / slope)
-    return gain_db, limited
+    # the best gain measured, never the step after the last: under heavy limiting loudness levels off (and
+    # gating makes it wobble), and an unmeasured extrapolation there can be tens of dB off
+    best = min(tried, key=lambda t: abs(t[1] - target) if np.isfinite(t[1]) else np.inf)
+    return best[0], best[2]
 
 
 def _bounded(gain_db: float) -> float:
