@@ -82,7 +82,7 @@ AAC_LOUDNESS_LOSS_LU = 0.1
 #: how far the mix before AAC may aim from the target to correct what the encoder did to its loudness
 AIM_RANGE_LU = 1.0
 DELIVERY_TOLERANCE_LU = 0.2  # of the decoded delivery (profiles allow 0.5 LU)
-LIMITER_FORMAT = 4  # bump when the limiter's output changes for the same raw mix
+LIMITER_FORMAT = 5  # bump when the limiter's output changes for the same raw mix (5: the gain fit's best measured gain)
 AAC_BITRATE = "192k"
 MIX_FORMAT = 2  # bump when the mix of a block changes for the same sources
 #: cached mix blocks and headroom, compressed (sora_cli/packed_samples.py); the raw .f32/.headroom
@@ -511,7 +511,9 @@ def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
     """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
     mixer = Mixer(plan, stems)
     blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
-    limits = (plan.loudness, plan.true_peak, ENCODER_HEADROOM_DB, DELIVERY_MARGIN_DB, MAX_GAIN_DB, TOLERANCE_LU)
+    limits = (
+        plan.loudness, plan.true_peak, ENCODER_HEADROOM_DB, DELIVERY_MARGIN_DB, MAX_GAIN_DB, TOLERANCE_LU, AIM_RANGE_LU
+    )
     limits += (DELIVERY_TOLERANCE_LU, AAC_LOUDNESS_LOSS_LU)
     payload = repr(("soundtrack", MIX_FORMAT, LIMITER_FORMAT, blocks, limits, AAC_BITRATE))
     return hashlib.sha256(payload.encode()).hexdigest()
