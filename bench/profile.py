@@ -78,7 +78,7 @@ def _cpu_and_kind(pid: int) -> tuple[float, str] | None:
     elif "py-spy" in name:
         kind = "py-spy"
     else:
-        kind = f"python {pid}"
+        kind = f"python {pid} ({' '.join(a.decode(errors='replace') for a in args[1:4])[:50]})"
     return cpu, kind
 
 
@@ -152,7 +152,7 @@ def profile(storyboard: Path) -> None:
         print(f"  {name:26s} {n / RATE:7.2f} s")
     cpu_by_kind: collections.Counter[str] = collections.Counter()
     for used, kind in seen.values():
-        if kind == f"python {conductor}":
+        if kind.startswith(f"python {conductor} "):
             kind = "python: conductor"
         elif kind.startswith("python"):
             kind = "python: " + next((r for r in per_process if r.endswith(" " + kind.split()[1])), kind)

@@ -16,12 +16,17 @@ loudness range (EBU Tech 3341/3342) for ``sora qc``.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
-import pyloudnorm
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
-from scipy.signal import firwin, resample_poly, sosfilt, tf2sos, upfirdn
 
 from sora_cli.sound.synth import RATE
+
+# scipy.signal (and pyloudnorm, which imports it) cost 0.7 s to import and scipy.ndimage 0.2 s, more than the rest of a render's
+# start-up: they are imported where the filters are first made or run, so a render that never mixes or
+# measures sound (a picture edit, its soundtrack and measurement cached) does not pay for them, and a full
+# render pays in the sound worker and the checks' thread, beside the picture, not before the workers fork
 
 SUB_BLOCK = RATE // 10  # 100 ms: the gating step
 #: 20 ms: the limiter's hold and smoothing. A 5 ms window followed single waveform cycles, distorting the
@@ -41,9 +46,7 @@ class LoudnessMeter:
         self._weights = np.asarray(weights if weights is not None else [1.0] * channels, np.float64)
         # pyloudnorm's K-weighting stages as one cascade of biquads, run over every channel at once in
         # float64 (one sosfilt call costs a quarter of one lfilter call per stage and channel)
-        stages = list(pyloudnorm.Meter(rate)._filters.values())
-        self._sos = np.concatenate([tf2sos(f.b, f.a) for f in stages])
-        self._sos[0, :3] *= float(np.prod([f.passband_gain for f in stages]))
+        self._sos = _k_weighting(rate).copy()
         self._state = np.zeros((len(self._sos), 2, channels))
         self._energy: list[np.ndarray] = []  # per 100 ms sub-block, per channel: sum of squares
         self._pending = np.zeros((0, channels))
@@ -54,6 +57,8 @@ class LoudnessMeter:
         self._peak_pending = np.zeros(0)
 
     def add(self, block: np.ndarray) -> None:
+        from scipy.signal import sosfilt
+
         block = np.asarray(block, dtype=np.float64)
         weighted, self._state = sosfilt(self._sos, block, axis=0, zi=self._state)
         data = np.concatenate([self._pending, weighted])
@@ -142,8 +147,39 @@ def _row_max(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-#: a 48-tap 4x interpolator (the shape BS.1770-4 Annex 2 describes): four 12-tap phases, run as one upfirdn
-_LIMITER_TAPS = (firwin(48, 0.25, window=("kaiser", 7.0)) * 4).astype(np.float32)
+@functools.cache
+def _k_weighting(rate: int) -> np.ndarray:
+    """pyloudnorm's K-weighting stages as one cascade of biquads (second-order sections), gain folded in."""
+    import pyloudnorm
+    from scipy.signal import tf2sos
+
+    stages = list(pyloudnorm.Meter(rate)._filters.values())
+    sos = np.concatenate([tf2sos(f.b, f.a) for f in stages])
+    sos[0, :3] *= float(np.prod([f.passband_gain for f in stages]))
+    return sos
+
+
+@dataclass(frozen=True)
+class _Interpolators:
+    limiter: np.ndarray  # a 48-tap 4x interpolator (the shape BS.1770-4 Annex 2 describes), float32, as upfirdn runs it
+    measure: np.ndarray  # the measuring interpolator: _MEASURE_LENGTH taps, as resample_poly designs it
+    measure_taps: np.ndarray  # the same, with resample_poly's own scaling, float32
+    measure_bound: float  # the largest gain of any phase (sum of |taps|), and a hair more
+
+
+@functools.cache
+def _interpolators() -> _Interpolators:
+    """The true-peak interpolators, designed once, on first use."""
+    from scipy.signal import firwin
+
+    measure = firwin(_MEASURE_LENGTH, 0.25, window=("kaiser", 5.0))
+    taps = (measure * 4).astype(np.float32)
+    return _Interpolators(
+        limiter=(firwin(48, 0.25, window=("kaiser", 7.0)) * 4).astype(np.float32),
+        measure=measure,
+        measure_taps=taps,
+        measure_bound=float(max(np.abs(taps[p::4].astype(np.float64)).sum() for p in range(4))) * 1.001,
+    )
 _DELAY = 6  # input samples of group delay of each phase
 
 
@@ -154,8 +190,10 @@ def oversampled_peak(block: np.ndarray) -> np.ndarray:
     on the gain applied later, so skipping "quiet" windows here would let their
     inter-sample peaks through once the mix is made louder.
     """
+    from scipy.signal import upfirdn
+
     n = len(block)
-    up = np.abs(upfirdn(_LIMITER_TAPS, np.asarray(block, np.float32), 4, axis=0))
+    up = np.abs(upfirdn(_interpolators().limiter, np.asarray(block, np.float32), 4, axis=0))
     start = 4 * (_DELAY - 1)
     y = _row_max(up[start : start + 4 * n].reshape(n, -1))
     peak = np.maximum(np.abs(block).max(axis=1).astype(np.float32), y)
@@ -163,21 +201,16 @@ def oversampled_peak(block: np.ndarray) -> np.ndarray:
     return peak
 
 
-#: the measuring interpolator: 81 taps, as resample_poly designs it, designed once
-_MEASURE = firwin(81, 0.25, window=("kaiser", 5.0))
-
-
-_MEASURE_TAPS = (_MEASURE * 4).astype(np.float32)  # resample_poly's own scaling of the same filter
-_MEASURE_DELAY = len(_MEASURE) // 2  # output samples (at 4x) of the interpolator's delay
-_MEASURE_REACH = len(_MEASURE) // 4 + 1  # input samples an interpolated point depends on, either side
-#: how far the interpolated signal can exceed the largest |sample| within its reach (the worst phase's
-#: sum of |taps|): a sub-block whose samples stay under ``limit / _MEASURE_BOUND`` cannot reach ``limit``
-_MEASURE_BOUND = float(max(np.abs(_MEASURE_TAPS[p::4].astype(np.float64)).sum() for p in range(4))) * 1.001
+_MEASURE_LENGTH = 81  # taps of the measuring interpolator (:func:`_interpolators`)
+_MEASURE_DELAY = _MEASURE_LENGTH // 2  # output samples (at 4x) of the interpolator's delay
+_MEASURE_REACH = _MEASURE_LENGTH // 4 + 1  # input samples an interpolated point depends on, either side
 
 
 def _interpolated_peak(x: np.ndarray) -> np.ndarray:
     """Per-sample true peak of ``x`` less :data:`_MEASURE_REACH` samples of context at each end (float32)."""
-    up = np.abs(upfirdn(_MEASURE_TAPS, np.asarray(x, np.float32), 4, axis=0))
+    from scipy.signal import upfirdn
+
+    up = np.abs(upfirdn(_interpolators().measure_taps, np.asarray(x, np.float32), 4, axis=0))
     n = len(x) - 2 * _MEASURE_REACH
     start = _MEASURE_DELAY + 4 * _MEASURE_REACH
     return _row_max(up[start : start + 4 * n].reshape(n, -1))
@@ -233,10 +266,14 @@ class PeakScan:
         left = self._left if self._left is not None else np.zeros((reach, channels), np.float32)
         right = np.concatenate([right, np.zeros((reach - len(right), channels), np.float32)])
         full = np.concatenate([left, x, right])
+        from scipy.ndimage import maximum_filter1d
+
         loud = maximum_filter1d(np.abs(full).max(axis=1), size=2 * reach + 1)[reach : reach + len(x)]
         subs = -(-len(x) // SUB_BLOCK)
         loud = np.pad(loud, (0, subs * SUB_BLOCK - len(x))).reshape(subs, SUB_BLOCK).max(axis=1)
-        floor = min(self.limit, max(self.peak, float(np.abs(x).max()))) / _MEASURE_BOUND
+        # how far the interpolated signal can exceed the largest |sample| within its reach (the worst phase's
+        # sum of |taps|): a sub-block whose samples stay under ``limit / bound`` cannot reach ``limit``
+        floor = min(self.limit, max(self.peak, float(np.abs(x).max()))) / _interpolators().measure_bound
         wanted = loud >= floor
         edges = np.flatnonzero(np.diff(np.concatenate([[0], wanted.astype(np.int8), [0]])))
         for a, b in zip(edges[::2], edges[1::2], strict=True):
@@ -256,9 +293,12 @@ def true_peak(block: np.ndarray) -> float:
     The limiter uses the cheaper :func:`oversampled_peak`; what is delivered is
     checked with this one.
     """
+    from scipy.signal import resample_poly
+
     if len(block) == 0:
         return 0.0
-    return float(np.max(np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=_MEASURE))))
+    window = _interpolators().measure
+    return float(np.max(np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=window))))
 
 
 def peak_headroom(block: np.ndarray) -> np.ndarray:
@@ -270,6 +310,8 @@ def peak_headroom(block: np.ndarray) -> np.ndarray:
     includes :data:`LIMITER_MARGIN` samples of context on each side.
     """
     inverse = 1.0 / np.maximum(oversampled_peak(block), 1e-12)
+    from scipy.ndimage import minimum_filter1d
+
     return minimum_filter1d(inverse, size=2 * LIMITER_WINDOW + 1, mode="nearest").astype(np.float32)
 
 
@@ -279,4 +321,6 @@ def limiter_gain(held_need: np.ndarray) -> np.ndarray:
     Each output sample averages values that are each the minimum over a window
     containing that sample, so the result is never above what the sample needs.
     """
+    from scipy.ndimage import uniform_filter1d
+
     return uniform_filter1d(np.minimum(1.0, held_need), size=LIMITER_WINDOW, mode="nearest").astype(np.float32)
