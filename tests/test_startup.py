@@ -45,3 +45,13 @@ def test_a_light_command_loads_no_heavy_library(args: list[str]):
 def test_the_probe_sees_a_heavy_library_when_one_is_loaded():
     """The probe is not blind: ``sora schema`` reads the storyboard model, which loads Skia (text fitting)."""
     assert "skia" in {name.split(".")[0] for name in loaded_by(["schema"])}
+
+
+def test_a_render_forks_its_workers_before_scipy_or_opencv_is_loaded():
+    """What a render imports before its workers fork (sora_cli.film) leaves scipy (0.9 s) and OpenCV to the
+    stages that use them: the sound worker, the checks' thread, the burned-caption check."""
+    probe = "import json, sys, sora_cli.film; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert not loaded & {"scipy", "cv2", "pyloudnorm"}
+    assert {"skia", "av"} <= loaded  # (the probe sees what the picture workers need)
