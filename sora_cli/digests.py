@@ -13,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from sora_cli.atomic import atomic_write_text
+from sora_cli.provenance import config_dir
 
 RECORD = ".sum"
 
@@ -50,29 +54,58 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def seal(path: Path) -> None:
+@functools.cache
+def _secret(folder: Path) -> bytes:
+    """This user's cache key (made on first use, readable by the user only)."""
+    path = folder / "cache.key"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cache.key.", dir=folder)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.close(fd)
+            with contextlib.suppress(FileExistsError):  # two renders at once: the first key in place wins
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes().strip()
+
+
+def _mac(record: dict) -> str:
+    message = f"{record['entry']}:{record['sha256']}:{record['bytes']}".encode()
+    return hmac.new(_secret(config_dir()), message, hashlib.sha256).hexdigest()
+
+
+def seal(path: Path, keyed: bool = False) -> None:
     """Record ``path``'s digest: from now on it is a cache entry that can be checked.
 
     The record names its entry, so an entry swapped for another (its record copied with
     it) is caught: entries are named by their key, and a record vouches for that key only.
+    ``keyed``: the record also carries an HMAC under this user's cache key, for entries
+    whose content cannot be checked against what they stand for (a measurement of a
+    film: a forged one would pass a film that fails its checks). A shot file or a sound
+    block needs none: what it holds is in the film, and the checks measure the film.
     """
-    record = {"entry": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size}
+    record: dict = {"entry": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size}
+    if keyed:
+        record["mac"] = _mac(record)
     atomic_write_text(record_path(path), json.dumps(record))
 
 
 def discard(path: Path, why: str) -> None:
     """Remove an entry that failed its check, saying so (it will be made again)."""
-    sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be rendered again\n")
+    sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be made again\n")
     for p in (path, record_path(path)):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
 
 
-def verified(path: Path) -> bool:
+def verified(path: Path, keyed: bool = False) -> bool:
     """``path`` is a cache entry whose content matches its record (and is marked as used now).
 
     A missing file is simply a miss; a file without a record (a write cut short),
-    with another size or another digest is discarded with a warning.
+    with another size or another digest is discarded with a warning. ``keyed``: the
+    record must also carry this user's HMAC (see :func:`seal`).
     """
     if not path.is_file():
         return False
@@ -87,6 +120,9 @@ def verified(path: Path) -> bool:
         return False
     if path.stat().st_size != size or _sha256(path) != expected:
         discard(path, "does not match the digest recorded when it was written")
+        return False
+    if keyed and not hmac.compare_digest(str(record.get("mac", "")), _mac(record)):
+        discard(path, "was not sealed with this user's cache key")
         return False
     with contextlib.suppress(OSError):
         os.utime(record_path(path))  # last used: now (for the LRU bound)

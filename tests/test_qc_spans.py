@@ -119,3 +119,46 @@ def test_a_re_render_after_a_one_shot_edit_measures_that_shot_and_its_edges_only
     rendered = second["qc"]["checks"]
     assert json.dumps(uncached) == json.dumps(rendered)
     assert any(c["id"] == "picture.freeze" for c in rendered)
+
+
+def _forge(entry: Path, keyed: bool, **changes) -> None:
+    """Rewrite a stored measurement and seal it again (with or without this user's key)."""
+    import numpy as np
+
+    from sora_cli import digests
+
+    with np.load(entry) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays.update(changes)
+    np.savez(entry.with_suffix(".tmp.npz"), **arrays)
+    entry.with_suffix(".tmp.npz").replace(entry)
+    digests.seal(entry, keyed=keyed)
+
+
+def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp_path, capsys):
+    """An entry sealed without this user's key (anyone can write a plain digest record) is not trusted:
+    zeroed measures of a failing film would otherwise pass it. A keyed entry that does not hold together
+    is a miss too, not an internal error. Either way the report is the uncached one."""
+    import numpy as np
+
+    film = short_gop_film(tmp_path / "hot.mp4", "lutyuv=y=250")
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    cache = tmp_path / "qc"
+    whole = json.dumps(run_qc(film, profile).to_json())
+    run_qc(film, profile, cache=cache)
+    spans = sorted(entries(cache / "spans"))
+    for entry in spans:  # a clean film's measures, sealed as anyone could
+        with np.load(entry) as data:
+            frames = len(data["black"])
+        _forge(entry, keyed=False, share=np.zeros(frames), black=np.zeros(frames, bool))
+    (sound,) = entries(cache / "audio")
+    _forge(sound, keyed=False, scalars=np.asarray([-14.0, 1.0, 0.1, 1.0, np.nan]))
+    assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+    assert "not sealed with this user's cache key" in capsys.readouterr().err
+    for entry in sorted(entries(cache / "spans"))[:1]:  # keyed, but its columns do not fit together
+        _forge(entry, keyed=True, black=np.zeros(1, bool))
+    (sound,) = entries(cache / "audio")
+    _forge(sound, keyed=True, peaks=np.zeros((2, 2)))
+    assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+    assert "cannot be read" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import hashlib
 import io
 import itertools
 import math
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import av
 import numpy as np
 
 from sora_cli.atomic import atomic_path
-from sora_cli.digests import seal, verified
+from sora_cli.digests import discard, seal, verified
 from sora_cli.profiles import Loudness, Profile
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
@@ -87,16 +88,24 @@ class _Heard:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             tmp.write_bytes(buffer.getvalue())
-        seal(path)
+        seal(path, keyed=True)
 
     @classmethod
     def load(cls, path: Path) -> _Heard | None:
-        if not verified(path):
+        """A stored measurement; None (a miss) unless sealed by this user and whole."""
+        if not verified(path, keyed=True):
             return None
-        with np.load(path) as data:
-            integrated, samples, peak, lra, damage = data["scalars"].tolist()
-            return cls(integrated, int(samples), peak, data["peaks"], data["momentary"], data["short_term"], lra,
-                       data["rms"], None if math.isnan(damage) else damage)  # fmt: skip
+        try:
+            with np.load(path) as data:
+                integrated, samples, peak, lra, damage = data["scalars"].tolist()
+                series = [np.asarray(data[k], np.float64) for k in ("peaks", "momentary", "short_term", "rms")]
+                if samples < 0 or not math.isfinite(peak) or peak < 0 or any(s.ndim != 1 for s in series):
+                    raise ValueError("its measures do not fit together")
+                return cls(integrated, int(samples), peak, series[0], series[1], series[2], lra, series[3],
+                           None if math.isnan(damage) else damage)  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            discard(path, f"cannot be read ({exc})")
+            return None
 
 
 #: measurements by the digest of the audio stream's parameters and packets: masters of a matrix that

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ import av
 import numpy as np
 
 from sora_cli.atomic import atomic_path
-from sora_cli.digests import seal, verified
+from sora_cli.digests import discard, seal, verified
 from sora_cli.qc.measure import GRID, Measured
 
 VERSION = 2  # bump when what a span's measures mean changes
@@ -104,21 +105,37 @@ def _unpacked(data: np.ndarray, shape: np.ndarray) -> np.ndarray:
 
 
 def _load(path: Path) -> Measured | None:
-    if not verified(path):
+    """A stored span's measures; None (a miss) unless sealed by this user and whole and consistent."""
+    if not verified(path, keyed=True):
         return None
-    with np.load(path) as data:
-        frames = len(data["black"])
-        cells = _unpacked(data["cells"], data["cells_shape"])
-        return Measured(
-            times=[0.0] * frames,
-            black=data["black"].tolist(),
-            frozen=data["frozen"].tolist(),
-            share=data["share"].tolist(),
-            interlaced=data["interlaced"].tolist(),
-            cells=list(cells),
-            first=_unpacked(data["first"], data["luma_shape"]),
-            last=_unpacked(data["last"], data["luma_shape"]),
-        )
+    try:
+        with np.load(path) as data:
+            frames = len(data["black"])
+            cells = _unpacked(data["cells"], data["cells_shape"])
+            share = data["share"]
+            first, last = _unpacked(data["first"], data["luma_shape"]), _unpacked(data["last"], data["luma_shape"])
+            columns = (data["frozen"], share, data["interlaced"])
+            if (
+                frames == 0
+                or any(len(c) != frames for c in columns)
+                or len(cells) not in (0, frames)
+                or not np.all((share >= 0) & (share <= 1))
+                or first.ndim != 2
+            ):
+                raise ValueError("its measures do not fit together")
+            return Measured(
+                times=[0.0] * frames,
+                black=data["black"].astype(bool).tolist(),
+                frozen=data["frozen"].astype(bool).tolist(),
+                share=share.astype(float).tolist(),
+                interlaced=data["interlaced"].astype(bool).tolist(),
+                cells=list(cells),
+                first=first,
+                last=last,
+            )
+    except (OSError, ValueError, KeyError, TypeError, zlib.error, zipfile.BadZipFile) as exc:
+        discard(path, f"cannot be read ({exc})")
+        return None
 
 
 def _store(path: Path, m: Measured) -> None:
@@ -140,7 +157,7 @@ def _store(path: Path, m: Measured) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
-    seal(path)
+    seal(path, keyed=True)
 
 
 def _decode(
