@@ -42,6 +42,7 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_and_verify
 from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
+from sora_cli.qc.audio import heard
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
@@ -249,6 +250,7 @@ def picture_and_sound(
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
+    heard_in = checks.cache / AUDIO if checks and checks.ranges is not None else None
     with ProcessPoolExecutor(
         1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)
     ) as sound_pool:
@@ -258,7 +260,7 @@ def picture_and_sound(
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
         elif not audio_mode:
-            sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path)
+            sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in)
         if sound is not None:
             sound.add_done_callback(measure_sound)
         progress.stage("picture", plan.frames)
@@ -287,7 +289,7 @@ def picture_and_sound(
             progress.stage("sound")
             if sound is None:
                 stems = model_stems(plan, shot_files, cache, str(audio_mode))
-                sound = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
+                sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in, stems)
                 sound.add_done_callback(measure_sound)
                 if checks:
                     checks.start()  # (only now: no thread may run while the sound worker forks)
@@ -306,6 +308,20 @@ def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead
     """
     spec = profile_for(None, plan).picture
     return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range) if request.qc else None)
+
+
+def mixed_and_heard(
+    plan: Plan, cache: ShotCache, sound_path: Path, heard_in: Path | None, stems: tuple[Stem, ...] = ()
+) -> MixReport:
+    """The sound worker's task: the soundtrack, and (``heard_in``: the checks' cache) its measurement.
+
+    The worker has the meter's filters loaded already; measured there, beside the picture, the
+    checks find the measurement by the soundtrack's digest and the driver never loads scipy.
+    """
+    mix = cached_soundtrack(plan, cache, sound_path, stems)
+    if heard_in is not None:
+        heard(sound_path, heard_in, plan.duration)
+    return mix
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
