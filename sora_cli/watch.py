@@ -64,6 +64,8 @@ class Update:
     reused: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # dialogue lines that are new or changed
     sound: str | None = None  # "reused" or "mixed"
+    qc: bool | None = None  # with --qc: whether the draft passed the delivery checks (None: not checked)
+    failed: list[str] = field(default_factory=list)  # with --qc: the checks it failed, with their values
     problems: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -118,6 +120,9 @@ class Watch:
         files = {self.storyboard, *(Path(os.path.abspath(p)) for p in asset_files(sb, r.cameo_dirs))}
         if r.policy:
             files.add(Path(os.path.abspath(r.policy)))
+        profile = sb.output.profile
+        if profile.endswith((".yaml", ".yml")) or "/" in profile:  # a profile file: the checks read it
+            files.add(Path(os.path.abspath(self.storyboard.parent / Path(profile).expanduser())))
         self.files = files
         return sb
 
@@ -160,6 +165,13 @@ class Watch:
             result.rendered, result.reused = list(report["rendered"]), list(report["reused"])
             result.lines = [v.split("\0")[0] for k, v in lines.items() if self.count > 1 and self.lines.get(k) != v]
             result.sound = "reused" if report["sound"].get("reused") else "mixed"
+            if "qc" in report:
+                result.qc = bool(report["qc"]["passed"])
+                result.failed = [
+                    f"{c['id']}: {c.get('value')} (limit {c.get('limit')})"
+                    for c in report["qc"]["checks"]
+                    if not c["passed"]
+                ]
             self.lines = lines
             if saved is not None and self.count > 1:
                 result.since_save = time.time() - saved / 1e9
@@ -235,6 +247,10 @@ def describe(update: Update) -> str:
         + f"; shots redrawn: {redrawn} ({len(update.reused)} reused); sound {update.sound}"
         + f"; {update.cpu_seconds:.2f} s of processor time"
     )
+    if update.qc is not None:
+        text += "; checks passed" if update.qc else f"; CHECKS FAILED ({len(update.failed)})"
+    for failure in update.failed:
+        text += f"\n  failed: {failure}"
     if update.changed:
         text += f"\n  changed: {', '.join(update.changed)}"
     for line in update.lines:

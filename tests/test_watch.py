@@ -147,3 +147,22 @@ def test_watch_rerenders_the_edited_shot_survives_errors_and_stops_cleanly(tmp_p
     assert "Traceback" not in stderr
     assert not [p for p in folder.rglob("*") if p.name.endswith(".part")]  # no temp file left behind
     assert list(tmpdir.iterdir()) == []  # no scratch left behind
+
+
+def test_watch_with_checks_says_which_failed_and_watches_the_profile_file(tmp_path: Path) -> None:
+    """--qc: each update carries the checks' verdict (a draft that fails them says so, and which);
+    the profile file the storyboard names is watched like an asset."""
+    from sora_cli.film import RenderRequest
+    from sora_cli.watch import Watch, describe
+
+    (tmp_path / "p.yaml").write_text("base: web\nname: strict\npicture: {luma_range: [200, 246]}\n")
+    write_tune(tmp_path / "tune.wav", 440)
+    sb = tmp_path / "sb.yaml"
+    save(sb, STORYBOARD.format(duration=1.0, time="day").replace("fps: 12}", "fps: 12, profile: p.yaml}"))
+    got: list = []
+    watch = Watch(RenderRequest(sb, draft=True, jobs=1, qc=True), got.append)
+    update = watch.update({sb})
+    assert update.ok and update.qc is False
+    assert any(f.startswith("picture.legal_range: ") for f in update.failed)
+    assert "CHECKS FAILED" in describe(update) and json.loads(json.dumps(update.to_json()))["qc"] is False
+    assert (tmp_path / "p.yaml").resolve() in watch.files
