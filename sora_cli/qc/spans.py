@@ -160,24 +160,36 @@ def _store(path: Path, m: Measured) -> None:
     seal(path, keyed=True)
 
 
-def _decode(
-    stream: av.video.stream.VideoStream,
-    run: list[av.Packet],
-    ranges: tuple[tuple[int, int], tuple[int, int]],
-    threads: bool,
-) -> Measured:
-    """Measure one span with a decoder of its own (an IDR frame needs nothing before it)."""
+def _decoder(stream: av.video.stream.VideoStream, threads: bool) -> av.CodecContext:
     ctx = av.CodecContext.create(stream.codec_context.name, "r")
     ctx.extradata = stream.codec_context.extradata
     if threads:
         ctx.thread_type = "AUTO"
+    return ctx
+
+
+def _decode(
+    ctx: av.CodecContext,
+    run: list[av.Packet],
+    ranges: tuple[tuple[int, int], tuple[int, int]],
+) -> Measured:
+    """Measure one span (an IDR frame needs nothing before it), frame by frame as they are decoded.
+
+    ``ctx`` is drained and flushed after the span, so one decoder (and its threads) serves
+    every span of a film: a decoder per span made new threads each time, and the memory
+    their allocations left behind grew with the film's length.
+    """
     measured = Measured()
-    frames = [f for packet in run for f in ctx.decode(packet)]
-    frames += ctx.decode(None)
-    if len(frames) != len(run):
+    decoded = 0
+    try:
+        for packet in [*run, None]:
+            for frame in ctx.decode(packet):
+                measured.add(frame, 0.0, *ranges)
+                decoded += 1
+    finally:
+        ctx.flush_buffers()
+    if decoded != len(run):
         raise _NotSpans
-    for frame in frames:
-        measured.add(frame, 0.0, *ranges)
     return measured
 
 
@@ -189,11 +201,13 @@ def _spans(
     threads: bool,
 ) -> Iterator[tuple[list[av.Packet], Measured]]:
     base, length_size = _base(stream, ranges)
+    ctx: av.CodecContext | None = None
     for run in _runs(packets, length_size):
         path = _entry(cache, _digest(base, run))
         measured = _load(path)
         if measured is None:
-            measured = _decode(stream, run, ranges, threads)
+            ctx = ctx or _decoder(stream, threads)
+            measured = _decode(ctx, run, ranges)
             _store(path, measured)
         yield run, measured
 
