@@ -69,12 +69,18 @@ def test_a_damaged_sample_block_is_a_miss_not_an_error(tmp_path: Path, capsys) -
     assert "cannot be read" in capsys.readouterr().err
 
 
-def test_the_film_is_the_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Path) -> None:
+def film_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder holding :data:`FILM` and the example assets it uses."""
     folder = tmp_path / "film"
     folder.mkdir()
     shutil.copytree(Path(__file__).resolve().parents[1] / "storyboards" / "assets", folder / "assets")
     sb = folder / "film.yaml"
     sb.write_text(FILM)
+    return folder, sb
+
+
+def test_the_film_is_the_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Path) -> None:
+    folder, sb = film_folder(tmp_path)
     cold = render(sb, output=folder / "cold.mp4", qc=False)
     blocks = folder / ".sora-cache" / "sound" / "blocks"
     mixes, headrooms = sorted(blocks.glob(f"*{BLOCK_SUFFIX}")), sorted(blocks.glob(f"*{HEADROOM_SUFFIX}"))
@@ -98,11 +104,7 @@ def test_the_film_is_the_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Pa
 
 def test_a_sealed_block_of_the_wrong_length_or_with_nan_is_mixed_again(tmp_path: Path) -> None:
     """A forged entry (right name, valid seal, wrong content shape) must not reach the film."""
-    folder = tmp_path / "film"
-    folder.mkdir()
-    shutil.copytree(Path(__file__).resolve().parents[1] / "storyboards" / "assets", folder / "assets")
-    sb = folder / "film.yaml"
-    sb.write_text(FILM)
+    folder, sb = film_folder(tmp_path)
     render(sb, output=folder / "cold.mp4", qc=False)
     blocks = folder / ".sora-cache" / "sound" / "blocks"
     first, second = sorted(blocks.glob(f"*{BLOCK_SUFFIX}"))
