@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -56,19 +57,28 @@ def _sha256(path: Path) -> str:
 
 @functools.cache
 def _secret(folder: Path) -> bytes:
-    """This user's cache key (made on first use, readable by the user only)."""
+    """This user's cache key (made on first use, readable by the user only).
+
+    When it cannot be read or made (a read-only config folder, a broken file), a key
+    for this process only: what it seals is trusted within the render, and measured
+    again by the next one.
+    """
     path = folder / "cache.key"
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cache.key.", dir=folder)
-        try:
-            os.write(fd, secrets.token_hex(32).encode())
-            os.close(fd)
-            with contextlib.suppress(FileExistsError):  # two renders at once: the first key in place wins
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    return path.read_bytes().strip()
+    try:
+        if not path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".cache.key.", dir=folder)
+            try:
+                os.write(fd, secrets.token_hex(32).encode())
+                os.close(fd)
+                with contextlib.suppress(FileExistsError):  # two renders at once: the first key in place wins
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+        key = path.read_bytes().strip()
+    except OSError:
+        key = b""
+    return key if len(key) >= 32 else secrets.token_hex(32).encode()
 
 
 def _mac(record: dict) -> str:
@@ -96,7 +106,9 @@ def discard(path: Path, why: str) -> None:
     """Remove an entry that failed its check, saying so (it will be made again)."""
     sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be made again\n")
     for p in (path, record_path(path)):
-        with contextlib.suppress(FileNotFoundError):
+        if p.is_dir() and not p.is_symlink():  # a folder where a file belongs: gone too, or nothing could be stored
+            shutil.rmtree(p, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
             p.unlink()
 
 
@@ -112,7 +124,7 @@ def verified(path: Path, keyed: bool = False) -> bool:
     try:
         record = json.loads(record_path(path).read_text(encoding="utf-8"))
         expected, size, entry = str(record["sha256"]), int(record["bytes"]), record["entry"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError):
         discard(path, "has no valid digest record")
         return False
     if entry != path.name:

@@ -162,3 +162,30 @@ def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp
     _forge(sound, keyed=True, peaks=np.zeros((2, 2)))
     assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_broken_records_keys_and_oversized_entries_are_misses(tmp_path, monkeypatch, capsys):
+    """A record with an infinite size, a span entry sealed with the key but measuring another number of
+    frames, an entry that would inflate past its shape, an unusable cache key: each a miss, never a crash."""
+    import numpy as np
+
+    from sora_cli import digests
+
+    film = short_gop_film(tmp_path / "hot.mp4", "lutyuv=y=250")
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    cache = tmp_path / "qc"
+    whole = json.dumps(run_qc(film, profile).to_json())
+    run_qc(film, profile, cache=cache)
+    first, second, third, *_ = sorted(entries(cache / "spans"))
+    record = digests.record_path(first)
+    record.write_text(record.read_text().replace('"bytes": ', '"bytes": 1e999, "was": '))
+    _forge(second, keyed=True, black=np.zeros(1, bool), frozen=np.zeros(1, bool), share=np.zeros(1),
+           interlaced=np.zeros(1, bool), cells=np.zeros(0, np.uint8))  # fmt: skip
+    _forge(third, keyed=True, cells_shape=np.asarray([1 << 20, 1 << 20]))
+    assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+    monkeypatch.setenv("SORA_CONFIG_DIR", str(tmp_path / "config"))
+    (tmp_path / "config" / "cache.key").mkdir(parents=True)  # a folder where the key belongs
+    digests._secret.cache_clear()
+    assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+    assert "Traceback" not in capsys.readouterr().err

@@ -103,7 +103,7 @@ class _Heard:
                     raise ValueError("its measures do not fit together")
                 return cls(integrated, int(samples), peak, series[0], series[1], series[2], lra, series[3],
                            None if math.isnan(damage) else damage)  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, MemoryError, zipfile.BadZipFile) as exc:
             discard(path, f"cannot be read ({exc})")
             return None
 

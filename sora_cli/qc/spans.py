@@ -100,8 +100,21 @@ def _packed(planes: np.ndarray) -> np.ndarray:
     return np.frombuffer(zlib.compress(np.ascontiguousarray(planes).tobytes(), 1), np.uint8)
 
 
+#: the largest array a stored span may unpack to (a 4096x2160 luma plane is 8.8 MB; cells far less)
+MAX_UNPACKED = 1 << 28
+
+
 def _unpacked(data: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(data.tobytes()), np.uint8).reshape(tuple(shape.tolist()))
+    """Inflate a stored plane, never past the size its shape says (a forged entry cannot balloon memory)."""
+    dims = tuple(int(d) for d in shape.tolist())
+    size = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    if any(d < 0 for d in dims) or size > MAX_UNPACKED:
+        raise ValueError(f"a stored array of shape {dims} is out of bounds")
+    inflate = zlib.decompressobj()
+    raw = inflate.decompress(data.tobytes(), size + 1)
+    if len(raw) != size or inflate.unconsumed_tail:
+        raise ValueError("a stored array does not match its shape")
+    return np.frombuffer(raw, np.uint8).reshape(dims)
 
 
 def _load(path: Path) -> Measured | None:
@@ -133,7 +146,7 @@ def _load(path: Path) -> Measured | None:
                 first=first,
                 last=last,
             )
-    except (OSError, ValueError, KeyError, TypeError, zlib.error, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, TypeError, MemoryError, zlib.error, zipfile.BadZipFile) as exc:
         discard(path, f"cannot be read ({exc})")
         return None
 
@@ -205,6 +218,9 @@ def _spans(
     for run in _runs(packets, length_size):
         path = _entry(cache, _digest(base, run))
         measured = _load(path)
+        if measured is not None and measured.frames != len(run):  # sealed by us, but not this span's measures
+            discard(path, "holds another number of frames than its span")
+            measured = None
         if measured is None:
             ctx = ctx or _decoder(stream, threads)
             measured = _decode(ctx, run, ranges)
