@@ -121,6 +121,17 @@ def test_a_re_render_after_a_one_shot_edit_measures_that_shot_and_its_edges_only
     assert any(c["id"] == "picture.freeze" for c in rendered)
 
 
+def measured_hot_film(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A film that fails picture.legal_range, its profile, a check cache holding its measures, its uncached report."""
+    film = short_gop_film(tmp_path / "hot.mp4", "lutyuv=y=250")
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    cache = tmp_path / "qc"
+    whole = json.dumps(run_qc(film, profile).to_json())
+    run_qc(film, profile, cache=cache)
+    return film, profile, cache, whole
+
+
 def _forge(entry: Path, keyed: bool, **changes) -> None:
     """Rewrite a stored measurement and seal it again (with or without this user's key)."""
     import numpy as np
@@ -141,12 +152,7 @@ def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp
     is a miss too, not an internal error. Either way the report is the uncached one."""
     import numpy as np
 
-    film = short_gop_film(tmp_path / "hot.mp4", "lutyuv=y=250")
-    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
-    profile = load_profile(str(tmp_path / "p.yaml"))
-    cache = tmp_path / "qc"
-    whole = json.dumps(run_qc(film, profile).to_json())
-    run_qc(film, profile, cache=cache)
+    film, profile, cache, whole = measured_hot_film(tmp_path)
     spans = sorted(entries(cache / "spans"))
     for entry in spans:  # a clean film's measures, sealed as anyone could
         with np.load(entry) as data:
@@ -171,12 +177,7 @@ def test_broken_records_keys_and_oversized_entries_are_misses(tmp_path, monkeypa
 
     from sora_cli import digests
 
-    film = short_gop_film(tmp_path / "hot.mp4", "lutyuv=y=250")
-    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
-    profile = load_profile(str(tmp_path / "p.yaml"))
-    cache = tmp_path / "qc"
-    whole = json.dumps(run_qc(film, profile).to_json())
-    run_qc(film, profile, cache=cache)
+    film, profile, cache, whole = measured_hot_film(tmp_path)
     first, second, third, *_ = sorted(entries(cache / "spans"))
     record = digests.record_path(first)
     record.write_text(record.read_text().replace('"bytes": ', '"bytes": 1e999, "was": '))
