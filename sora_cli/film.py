@@ -12,6 +12,7 @@ previous film (or nothing) and a shot cache to resume from, never half a file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -216,8 +217,8 @@ def picture_and_sound(
     A backend whose model makes sound with its picture hands that sound to the
     mix as stems, so then the mix waits for the picture. Once a worker has nothing left
     to draw, ``checks`` makes each transition as soon as its two shots exist, and measures
-    each finished shot, transition and the soundtrack for the delivery checks (the picture
-    only where the film copies it: not under burned subtitles).
+    each finished shot and transition for the delivery checks (the picture only where the
+    film copies it: not under burned subtitles); the sound worker measures the soundtrack.
     """
     index = {shot.id: i for i, shot in enumerate(plan.shots)}
     copied = "burn" not in plan.subtitles
@@ -243,10 +244,6 @@ def picture_and_sound(
                 paths, keys = {k: f.path for k, f in ready.items()}, {k: f.key for k, f in ready.items()}
                 checks.early(transition, i, paths, keys)
 
-    def measure_sound(done: Future[MixReport]) -> None:
-        if checks and not done.cancelled() and done.exception() is None:
-            checks.soundtrack(sound_path, plan.duration)
-
     backend = request.backend if isinstance(request.backend, type) else plan.backend.name
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
@@ -259,10 +256,10 @@ def picture_and_sound(
         if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
-        elif not audio_mode:
+            if checks:  # (its measurement is found by digest when the render that mixed it made one)
+                checks.soundtrack(sound_path, plan.duration)
+        elif not audio_mode:  # the worker measures what it mixes for the checks
             sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in)
-        if sound is not None:
-            sound.add_done_callback(measure_sound)
         progress.stage("picture", plan.frames)
         try:
             picture_started = time.perf_counter()
@@ -290,7 +287,6 @@ def picture_and_sound(
             if sound is None:
                 stems = model_stems(plan, shot_files, cache, str(audio_mode))
                 sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in, stems)
-                sound.add_done_callback(measure_sound)
                 if checks:
                     checks.start()  # (only now: no thread may run while the sound worker forks)
             mix = sound.result()
@@ -320,7 +316,8 @@ def mixed_and_heard(
     """
     mix = cached_soundtrack(plan, cache, sound_path, stems)
     if heard_in is not None:
-        heard(sound_path, heard_in, plan.duration)
+        with contextlib.suppress(Exception):  # measuring ahead is an optimisation: the checks measure what is missing
+            heard(sound_path, heard_in, plan.duration)
     return mix
 
 

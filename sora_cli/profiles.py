@@ -179,16 +179,21 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def profile_file(spec: str, base_dir: Path | None = None) -> Path | None:
+    """The file a profile spec names (relative to ``base_dir``); None for a built-in name or a bare word."""
+    if spec in PROFILES or not (spec.endswith((".yaml", ".yml")) or "/" in spec):
+        return None
+    path = Path(spec).expanduser()
+    return base_dir / path if not path.is_absolute() and base_dir is not None else path
+
+
 def load_profile(spec: str, base_dir: Path | None = None) -> Profile:
     """A built-in profile by name, or a YAML profile file (relative to ``base_dir``)."""
     if spec in PROFILES:
         return PROFILES[spec]
-    looks_like_file = spec.endswith((".yaml", ".yml")) or "/" in spec
-    if not looks_like_file:
+    path = profile_file(spec, base_dir)
+    if path is None:
         raise ProfileError(f"no delivery profile {spec!r} (built in: {', '.join(PROFILES)}; or a .yaml file)")
-    path = Path(spec).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -36,6 +36,7 @@ from typing import Any
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.preflight import asset_files
+from sora_cli.profiles import profile_file
 from sora_cli.storyboard import load_storyboard
 
 #: how long the watcher waits for a burst of writes (an editor's save) to end before rendering, in ms
@@ -120,9 +121,8 @@ class Watch:
         files = {self.storyboard, *(Path(os.path.abspath(p)) for p in asset_files(sb, r.cameo_dirs))}
         if r.policy:
             files.add(Path(os.path.abspath(r.policy)))
-        profile = sb.output.profile
-        if profile.endswith((".yaml", ".yml")) or "/" in profile:  # a profile file: the checks read it
-            files.add(Path(os.path.abspath(self.storyboard.parent / Path(profile).expanduser())))
+        if (profile := profile_file(sb.output.profile, self.storyboard.parent)) is not None:  # the checks read it
+            files.add(Path(os.path.abspath(profile)))
         self.files = files
         return sb
 

@@ -193,15 +193,13 @@ def _decode(
     their allocations left behind grew with the film's length.
     """
     measured = Measured()
-    decoded = 0
     try:
         for packet in [*run, None]:
             for frame in ctx.decode(packet):
                 measured.add(frame, 0.0, *ranges)
-                decoded += 1
     finally:
         ctx.flush_buffers()
-    if decoded != len(run):
+    if measured.frames != len(run):
         raise _NotSpans
     return measured
 
