@@ -10,6 +10,7 @@ flat-shaded frames cost, which made sora look faster than it is.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,6 +38,24 @@ class Floor:
             f"honest floor: {self.frames} frames of the film itself re-encoded with sora's settings: "
             f"{self.encode_seconds:.2f} s ({self.frames / self.encode_seconds:.0f} fps)"
         )
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process under it right now (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
 
 
 def cpu_seconds() -> float:

@@ -27,8 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import contextlib
-
+from bench.common import descendants
 from bench.render import write_storyboard
 
 RATE = 100
@@ -48,20 +47,6 @@ CATEGORIES = [
     ("start-up (imports)", ("_find_and_load",)),
     ("waiting", ("wait (", "select (", "Condition.wait", "_recv", "poll (", "get (multiprocessing", "_wait_for_tstate_lock")),
 ]
-
-
-def _descendants(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                parent[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(child for child, ppid in parent.items() if ppid == pid)
-    return found
 
 
 def _cpu_and_kind(pid: int) -> tuple[float, str] | None:
@@ -85,7 +70,7 @@ def _cpu_and_kind(pid: int) -> tuple[float, str] | None:
 def watch_cpu(root: int, seen: dict[int, tuple[float, str]], stop: threading.Event) -> None:
     """Sample the CPU of every process under ``root`` until ``stop`` (a process's last sample is kept)."""
     while not stop.is_set():
-        for pid in _descendants(root):
+        for pid in descendants(root):
             got = _cpu_and_kind(pid)
             if got is not None:
                 seen[pid] = got

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import EXAMPLES, cpu_seconds, honest_floor
+from bench.common import EXAMPLES, cpu_seconds, descendants, honest_floor
 from sora_cli.render.encode import VideoSettings
 
 SIX_SHOTS = """\
@@ -189,26 +189,14 @@ def stitching(work: Path, path: Path, report: dict) -> None:
 
 def _tree_rss(root: int) -> tuple[int, int]:
     """Resident KiB of ``root`` and all its descendants right now, and of the largest of them (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    rss = []
+    for pid in descendants(root):
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            status = Path(f"/proc/{entry}/status").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    total, largest, todo = 0, 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        largest = max(largest, rss.get(pid, 0))
-        todo.extend(children.get(pid, []))
-    return total, largest
+        rss.append(next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0))
+    return sum(rss), max(rss, default=0)
 
 
 def measured_render(work: Path, minutes: float) -> tuple[float, int, int, int]:
