@@ -538,3 +538,28 @@ def test_a_slowly_spoken_line_is_split_into_cues_a_profile_allows(tmp_path):
     result = run_cli("render", str(sb), "-q", "--json")
     assert result.code == 0, result.stderr
     assert check(json.loads(result.stdout)["qc"], "captions.max_duration")["passed"]
+
+
+SILENT_FIELD = (
+    "version: 1\ntitle: No lines\noutput: {width: 192, height: 108, fps: 12, subtitles: [sidecar, soft]}\n"
+    "world: {location: a quiet field}\n"
+    "shots:\n  - {id: one, duration: 1, action: grass sways}\n  - {id: two, duration: 1, action: clouds pass}\n"
+)
+
+
+def test_a_film_without_dialogue_passes_its_captions_as_not_applicable(tmp_path):
+    """No line, no cue: the header-only WebVTT and the empty SRT are valid files of no cues, not unreadable ones."""
+    sb = tmp_path / "field.yaml"
+    sb.write_text(SILENT_FIELD)
+    result = run_cli("render", str(sb), "--quiet", "--json", "--no-cache", "--jobs", "1")
+    assert result.code == 0, result.stderr
+    readable = check(json.loads(result.stdout)["qc"], "captions.readable")
+    assert readable["passed"] and readable["value"] == 0 and "not applicable" in readable["note"], readable
+    assert (tmp_path / "field.vtt").read_text().strip() == "WEBVTT" and (tmp_path / "field.srt").read_text() == ""
+    code, report = qc_json(tmp_path / "field.mp4", "--plan", str(sb))  # sora qc sees the same sidecars
+    assert code == 0 and check(report, "captions.readable")["passed"], report
+    # a film with captions is still read: a WebVTT header followed by text that is not a cue is junk
+    (tmp_path / "field.vtt").write_text("WEBVTT\n\nthis is not a cue\n")
+    code, report = qc_json(tmp_path / "field.mp4", "--plan", str(sb))
+    readable = check(report, "captions.readable")
+    assert code == 3 and not readable["passed"] and readable["value"] == "field.vtt", readable

@@ -72,6 +72,8 @@ def _soft_captions(path: Path) -> list[Caption]:
     return cues
 
 
+NO_CAPTIONS = "not applicable: the film has no captions (no cue in any subtitle file or track), nothing to check"
+
 Sidecars = Sequence[Path] | Mapping[str, Path]  #: files, or the names they are reported by -> files
 
 
@@ -101,13 +103,24 @@ def find_captions(film: Path, sidecars: Sidecars | None = None) -> dict[str, lis
     return found
 
 
+def _header_only(text: str) -> bool:
+    """A WebVTT file with its signature (``WEBVTT`` and the header's text) and nothing after: a valid file of
+    no cues, what a film without dialogue carries, not junk. Comment, style and region blocks are header too."""
+    blocks = re.split(r"\n\s*\n", text.lstrip("\ufeff").replace("\r\n", "\n").strip())
+    if not re.match(r"WEBVTT(?:[ \t].*)?$", blocks[0].split("\n")[0]):
+        return False
+    return all(re.match(r"(?:NOTE|STYLE|REGION)(?:\s|$)", block) for block in blocks[1:])
+
+
 def unreadable_sidecars(film: Path, sidecars: Sidecars | None = None) -> list[str]:
-    """Sidecars (``sidecars``, else those beside the film) with text but not one cue: not subtitles a player could show."""
+    """Sidecars (``sidecars``, else those beside the film) with text but not one cue: not subtitles a player could
+    show. An empty file, or a WebVTT file that is only its header, is a valid file of no cues (a film without
+    dialogue), not an unreadable one."""
     names = []
     for name, side in _sides(film, sidecars):
         if side.is_file():
             text = side.read_text(encoding="utf-8", errors="replace")
-            if text.strip() and not parse_timed_text(text, name):
+            if text.strip() and not _header_only(text) and not parse_timed_text(text, name):
                 names.append(name)
     return names
 
@@ -116,10 +129,13 @@ def caption_checks(film: Path, profile: Profile, fps: float, sidecars: Sidecars 
     spec = profile.captions
     checks: list[Check] = []
     junk = unreadable_sidecars(film, sidecars)
+    sources = find_captions(film, sidecars)
     if junk:
         checks.append(Check("captions.readable", False, ", ".join(junk), "SRT or WebVTT cues", note="no cue found"))
-    sources = find_captions(film, sidecars)
-    if not sources:
+    elif not any(sources.values()):
+        # nothing to read is nothing unreadable: a film without dialogue (or without subtitles) passes, saying why
+        checks.append(Check("captions.readable", True, 0, "SRT or WebVTT cues", unit="cues", note=NO_CAPTIONS))
+    if not any(sources.values()):
         return checks
     cues = [c for name in sorted(sources) for c in sources[name]]
     frame = 1.0 / fps if fps else 1 / 25
