@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sora_cli import __version__, api
+from sora_cli import __version__, api, json_text
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 
 app = typer.Typer(
@@ -172,7 +172,7 @@ def validate(
     with _guard():
         problems = api.validate(files, cameos, policy, backend, model, tuple(allow_assets or ())).problems
     if as_json:
-        print(json.dumps({"valid": not problems, "files": files, "errors": [p.to_json() for p in problems]}, indent=2))
+        print(json_text.dumps({"valid": not problems, "files": files, "errors": [p.to_json() for p in problems]}, indent=2))
     else:
         for problem in problems:
             sys.stderr.write(f"{problem}\n")
@@ -206,7 +206,7 @@ def plan_command(
     with _guard():
         plan = api.plan(file, cameos, backend=backend, model=model, allow_assets=tuple(allow_assets or ()))
     if as_json:
-        print(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
+        print(json_text.dumps(plan.summary(), indent=2, ensure_ascii=False))
         return
     _print_plan(plan)
 
@@ -387,13 +387,13 @@ def render(
             else:
                 report = api.render(request, progress)
     if as_json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json_text.dumps(report, indent=2, ensure_ascii=False))
     elif not quiet:
         out = report["output"]
         reused = len(report["reused"])
         _stderr().print(
             f"[green]wrote[/] {escape(out['file'])}  {out['duration']:.2f} s, {out['width']}x{out['height']} @ {out['fps']} fps, "
-            f"{report['sound']['loudness_lufs']} LUFS, {reused}/{len(report['shots'])} shots reused"
+            f"{_loudness(report['sound'])}, {reused}/{len(report['shots'])} shots reused"
             + (f", passes {escape(report['qc']['profile'])}" if report.get("qc", {}).get("passed") else "")
         )
     qc = report.get("qc")
@@ -401,6 +401,13 @@ def render(
         if not as_json and not quiet:
             print_qc(_stderr(), qc)
         _fail(f"{report['output']['file']} is out of spec for {qc['profile']} (sora qc); the film is kept", QC_FAILED)
+
+
+def _loudness(sound: dict[str, Any]) -> str:
+    """The soundtrack's measured loudness as the summary line says it (a silent one has none)."""
+    if sound.get("loudness_lufs") is None:
+        return "silent soundtrack" if sound.get("silent") else "loudness under the gate"
+    return f"{sound['loudness_lufs']} LUFS"
 
 
 @app.command()
@@ -439,7 +446,7 @@ def watch(
 
     def report(update: api.Update) -> None:
         if as_json:
-            print(json.dumps(update.to_json(), ensure_ascii=False), flush=True)
+            print(json_text.dumps(update.to_json(), ensure_ascii=False), flush=True)
         if update.problems:
             for problem in update.problems:
                 sys.stderr.write(f"{problem}\n")
@@ -480,7 +487,7 @@ def _render_masters(
         manifest = api.render_deliverables(request, names, output, progress)
     folder = output or api.deliverables_folder(request.storyboard)
     if as_json:
-        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+        print(json_text.dumps(manifest, indent=2, ensure_ascii=False))
     elif not quiet:
         for e in manifest["deliverables"]:
             if e["name"] not in manifest.get("rendered", [e["name"]]):
@@ -574,7 +581,7 @@ def doctor(
         with _guard():
             report = api.doctor_model(model, film, device)
             if as_json:
-                print(json.dumps({"model": {k: v for k, v in report.items() if k != "rows"}}, indent=2))
+                print(json_text.dumps({"model": {k: v for k, v in report.items() if k != "rows"}}, indent=2))
             else:
                 table = Table(show_header=False)
                 for part, details in report["rows"]:
@@ -622,7 +629,7 @@ def verify_command(
         checked = api.verify(film)
     result, summary = checked.verification, checked.summary
     if as_json:
-        print(json.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
+        print(json_text.dumps({"state": result.state, "failures": result.failures, "manifest": result.manifest}, indent=2))
     elif result.manifest is None and result.state == "Invalid":
         _stdout().print(f"[red]Invalid[/]  {escape(str(film))}")
         for failure in result.failures:
@@ -700,7 +707,7 @@ def qc_command(
                 sys.stderr.write(f"{problem}\n")
             _fail(f"the --plan storyboard has {len(exc.problems)} problem(s); nothing was checked", 2)
     if as_json:
-        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        print(json_text.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
         print_qc(_stdout(), result.to_json())
     if not result.passed:
@@ -833,7 +840,7 @@ def cameo_list(library: LibraryOption = None, as_json: Annotated[bool, typer.Opt
     with _guard():
         cameos = api.cameo_list(library)
     if as_json:
-        print(json.dumps(cameos, indent=2))
+        print(json_text.dumps(cameos, indent=2))
         return
     table = Table(title=f"cameos in {escape(str(library or api.default_library()))}")
     for column in ("name", "consent by", "since", "expires", "state"):
@@ -923,7 +930,7 @@ def cache_command(
     with _guard():
         found = api.cache(where, prune, clear, cache_size)
     if as_json:
-        print(json.dumps({**dataclasses.asdict(found), "cache": str(found.cache)}, indent=2))
+        print(json_text.dumps({**dataclasses.asdict(found), "cache": str(found.cache)}, indent=2))
         return
     line = f"{found.cache}: {found.bytes / 1e6:.1f} MB in {found.entries} entries (bound {found.bound / 1e6:.0f} MB)"
     if prune or clear:

@@ -26,6 +26,7 @@ from typing import Any
 from sora_cli.atomic import atomic_write_text
 from sora_cli.errors import UsageError
 from sora_cli.film import CACHE_DIR_NAME, RenderRequest, render_film, soundtrack_stored, video_settings
+from sora_cli.json_text import dumps
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
@@ -114,7 +115,7 @@ def render_masters(
         "shared": {"chains": shared.chains, "soundtracks": shared.soundtracks, "seconds": shared_seconds},
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(folder / MANIFEST, dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
 
 

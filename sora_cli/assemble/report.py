@@ -9,6 +9,7 @@ the film's C2PA manifest states (:func:`provenance_facts`).
 from __future__ import annotations
 
 import json
+import math
 import platform
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sora_cli import __version__
 from sora_cli.atomic import atomic_write_text
 from sora_cli.ffmpeg import ffmpeg_version
+from sora_cli.json_text import dumps
 from sora_cli.outputs import set_paths
 from sora_cli.plan.model import Plan
 from sora_cli.portable import portable_paths
@@ -30,7 +32,7 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     """The report beside the film, with no absolute path of the user's machine in it."""
 
     portable = portable_paths(report, path.parent.absolute(), PATH_FIELDS)
-    atomic_write_text(path, json.dumps(portable, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, dumps(portable, indent=2, ensure_ascii=False) + "\n")
 
 
 def tool_info() -> dict[str, Any]:
@@ -75,7 +77,19 @@ def film_report(
     subtitles: dict[str, str],
     cue_count: int,
 ) -> dict[str, Any]:
-    """The report of a render of ``plan`` into ``output`` (``staged``: the film as written, before it appears)."""
+    """The report of a render of ``plan`` into ``output`` (``staged``: the film as written, before it appears).
+
+    A silent soundtrack (no dialogue, sound or music) has no loudness and no peak: -inf dB, which JSON cannot
+    hold, so both are null, ``sound.silent`` is true and ``sound.note`` says why.
+    """
+    silent = not math.isfinite(mix.true_peak_dbtp)  # not one sample above zero
+    unmeasured: dict[str, str] = {}
+    if not math.isfinite(mix.loudness):
+        unmeasured["note"] = (
+            "silent soundtrack: no loudness or peak to measure (null)"
+            if silent
+            else "under BS.1770's -70 LUFS gate: too quiet to measure a loudness (null)"
+        )
     shots = []
     for shot in plan.shots:
         f = shot_files[shot.id]
@@ -113,11 +127,13 @@ def film_report(
             "fps": plan.fps,
         },
         "sound": {
-            "loudness_lufs": round(mix.loudness, 2),
+            "loudness_lufs": round(mix.loudness, 2) if math.isfinite(mix.loudness) else None,
             "target_lufs": plan.loudness,
-            "true_peak_dbtp": round(mix.true_peak_dbtp, 2),
+            "true_peak_dbtp": round(mix.true_peak_dbtp, 2) if math.isfinite(mix.true_peak_dbtp) else None,
+            "silent": silent,
             "limited": mix.limited,
             "reused": mix.reused,
+            **unmeasured,
         },
         "subtitles": {"modes": list(plan.subtitles), "files": subtitles, "cues": cue_count},
         "outputs": {"film": str(output), **subtitles},

@@ -27,8 +27,15 @@ class Check:
             "limit": _plain(self.limit),
             "at": [round(t, 3) for t in self.at[:MAX_TIMES]],
             "unit": self.unit,
-            **({"note": self.note} if self.note else {}),
+            **({"note": self.note or _unmeasured(self.value)} if self.note or _unmeasured(self.value) else {}),
         }
+
+
+def _unmeasured(value: Any) -> str:
+    """Why a value is written as null: JSON has no NaN or infinity (a silent soundtrack's level is -inf dB)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null: silence, no level to measure (-inf dB)" if value < 0 else f"null: not measurable ({value})"
+    return ""
 
 
 @dataclass
