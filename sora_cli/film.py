@@ -46,7 +46,7 @@ from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.audio import heard
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
-from sora_cli.render.cache import ShotCache, cache_size_limit, prune
+from sora_cli.render.cache import ShotCache, cache_size_limit, check_layout, prune
 from sora_cli.render.chain import ShotFile
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.ray_executor import RayExecutor
@@ -128,6 +128,8 @@ def render_film(
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
+    if cache_dir is not None:
+        check_layout(cache_dir)  # a file where the cache keeps a folder: exit 2 now, not an internal error later
     with render_scratch() as scratch:
         cache_root = cache_dir or scratch / "cache"
         output_preflight(output, cache_root, scratch, Estimate.of(plan.frames, plan.width, plan.height, plan.duration))

@@ -33,7 +33,7 @@ from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import credentials
 from sora_cli.render.backend import Backend, FilmSettings
-from sora_cli.render.cache import ShotCache, cache_size_limit, prune
+from sora_cli.render.cache import ShotCache, cache_size_limit, check_layout, prune
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.registry import backend_class
 from sora_cli.render.shots import ShotJob, plan_jobs, render_chain
@@ -93,6 +93,8 @@ def render_masters(
     for name in names:  # every name known before anything is written
         for_deliverable(sb, name)
     preflight(sb, request.cameo_dirs, request.backend)  # as render_film checks it, before the shared work
+    if request.use_cache:  # as render_film checks it, before the shared step draws into it
+        check_layout(request.cache_dir or Path(sb.source.base_dir) / CACHE_DIR_NAME)
     _make_folder(folder)
     started, used_since = time.perf_counter(), time.time() - 1.0
     unique = list(dict.fromkeys(names))

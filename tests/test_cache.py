@@ -194,3 +194,59 @@ def test_scheduling_never_compares_chains(tmp_path, monkeypatch):
     )
     assert len(files) == 300 and all(f.reused for f in files.values())
     assert compared == []
+
+
+@pytest.fixture(scope="module")
+def cache_of_a_render(tmp_path_factory) -> Path:
+    """The cache of a real render: a continue, a crossfade (a transition), dialogue (sound blocks), the checks."""
+    folder = tmp_path_factory.mktemp("cached")
+    result = run_cli("render", str(write(folder)), "--quiet", "--jobs", "1")
+    assert result.code in (0, 3), result.stderr
+    return folder / ".sora-cache"
+
+
+def test_every_folder_a_render_keeps_is_in_the_cache_layout(cache_of_a_render):
+    """LAYOUT and FANNED, which the check below walks, are every folder a render makes (kept in step with the code)."""
+    made = {p.relative_to(cache_of_a_render).as_posix() for p in cache_of_a_render.rglob("*") if p.is_dir()}
+    fanned = {f for f in made if "/" in f and f.rsplit("/", 1)[0] in shot_cache.FANNED}
+    assert made - fanned == set(shot_cache.LAYOUT), made
+    assert fanned and all(len(f.rsplit("/", 1)[1]) == 2 for f in fanned), fanned
+
+
+def _in_place_of(cache_of_a_render: Path, tmp_path: Path, part: str) -> tuple[Path, Path]:
+    """A copy of the rendered storyboard and its cache, with a user's file where the cache keeps ``part``."""
+    folder = tmp_path / "film"
+    write(folder)
+    shutil.copytree(cache_of_a_render, folder / ".sora-cache")
+    if part == "(fan-out)":
+        part = next(p for p in (folder / ".sora-cache" / "shots").iterdir()).relative_to(folder / ".sora-cache").as_posix()
+    target = folder / ".sora-cache" / part if part else folder / ".sora-cache"
+    shutil.rmtree(target)
+    target.write_text("the user's notes\n")
+    return folder, target
+
+
+@pytest.mark.parametrize("part", ["", *shot_cache.LAYOUT, "(fan-out)"])
+def test_a_file_in_place_of_a_cache_folder_is_a_usage_error_naming_it_and_is_left_alone(
+    cache_of_a_render, tmp_path, part
+):
+    folder, target = _in_place_of(cache_of_a_render, tmp_path, part)
+    result = run_cli("render", str(folder / "film.yaml"), "--quiet", "--jobs", "1")
+    assert result.code == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sora: {target}: ") and "is a file" in lines[0], lines
+    assert "--no-cache" in lines[0] and "--cache-dir" in lines[0], lines
+    assert target.read_text() == "the user's notes\n" and not (folder / "film.mp4").exists()  # nothing rendered
+    # what the message offers works: without the cache the film renders, the user's file untouched
+    assert run_cli("render", str(folder / "film.yaml"), "--quiet", "--jobs", "1", "--no-cache").code in (0, 3)
+    assert target.read_text() == "the user's notes\n"
+
+
+def test_a_cache_dir_that_is_a_file_or_lies_under_one_is_a_usage_error(tmp_path):
+    sb = write(tmp_path / "film")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    for cache_dir, said in ((notes, "the cache folder is a file"), (notes / "cache", "cannot be made under it")):
+        result = run_cli("render", str(sb), "--quiet", "--cache-dir", str(cache_dir))
+        assert result.code == 2 and f"sora: {notes}: " in result.stderr and said in result.stderr, result.stderr
+    assert notes.read_text() == "mine\n" and not (sb.parent / "film.mp4").exists()

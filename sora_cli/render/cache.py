@@ -31,6 +31,7 @@ import numpy as np
 
 from sora_cli.atomic import atomic_path
 from sora_cli.digests import RECORD, discard, file_digest, record_path, seal, verified
+from sora_cli.errors import UsageError
 from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry
 from sora_cli.render.encode import ENCODER_THREADS, VideoSettings
@@ -142,6 +143,56 @@ def read_carry(path: Path) -> Carry:
             audio=_decode(tree.get("audio"), arrays),
             audio_rate=int(tree.get("audio_rate", 0)),
         )
+
+
+#: every folder a render keeps in its cache, relative to the cache's root (shots and the check cache's
+#: measures and the transitions are fanned out into folders named by the first two hex digits of their keys)
+LAYOUT = ("shots", "transitions", "sound", "sound/blocks", "qc", "qc/spans", "qc/audio")
+FANNED = ("shots", "transitions", "qc/spans", "qc/audio")
+_FAN = frozenset(f"{i:02x}" for i in range(256))
+_WHAT_TO_DO = "move or remove it (sora did not write it), or give another folder with --cache-dir, or use --no-cache"
+
+
+def _not_a_folder(path: Path) -> bool:
+    """There is something at ``path`` (a file, a device, a dangling link) and it is not a folder."""
+    return os.path.lexists(path) and not path.is_dir()
+
+
+def layout_problems(root: Path) -> list[str]:
+    """What stands where the cache at ``root`` keeps a folder: a file in place of the cache, of one of its parts
+    (:data:`LAYOUT`) or of a fan-out folder, or a file above the cache's root. A render would fail on it half-way
+    (a shot drawn, then nowhere to keep it) and must never replace a file it did not write, so it stops first.
+    """
+    above = root.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if _not_a_folder(above):
+        return [f"{above}: is a file, so the cache folder {root} cannot be made under it; {_WHAT_TO_DO}"]
+    if _not_a_folder(root):
+        return [f"{root}: the cache folder is a file, not a folder; {_WHAT_TO_DO}"]
+    if not root.is_dir():
+        return []
+    problems = [
+        f"{root / part}: the cache's {part!r} folder is a file, not a folder; {_WHAT_TO_DO}"
+        for part in LAYOUT
+        if _not_a_folder(root / part)
+    ]
+    for part in FANNED:
+        if (root / part).is_dir():
+            with os.scandir(root / part) as found:
+                problems += [
+                    f"{entry.path}: a folder of the cache's {part!r} is a file, not a folder; {_WHAT_TO_DO}"
+                    for entry in sorted(found, key=lambda e: e.name)
+                    if entry.name in _FAN and not entry.is_dir()
+                ]
+    return problems
+
+
+def check_layout(root: Path) -> None:
+    """:func:`layout_problems` as a usage error (exit 2), every problem at once, before anything renders."""
+    problems = layout_problems(root)
+    if problems:
+        raise UsageError("; ".join(problems))  # one line: the messages are one line each (errors.one_line)
 
 
 class ShotCache:
