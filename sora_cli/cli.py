@@ -22,15 +22,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from sora_cli import __version__, api, json_text
 from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
 
+DEBUG = "--debug"
+#: what an internal error says (here and in entry.py): ``--debug`` works before or after the command
+DEBUG_HINT = "add --debug to the command for the traceback, and report it"
+
+
+class _Commands(TyperGroup):
+    """sora's commands. ``--debug`` is an option of ``sora`` itself, but the hint of an internal error and habit
+    put it after the command (``sora render film.yaml --debug``): there it is moved to the front before parsing
+    (never an argument after ``--``), so it works in both places."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        head = args.index("--") if "--" in args else len(args)
+        if DEBUG in args[1:head]:
+            args = [DEBUG, *(a for i, a in enumerate(args) if not (a == DEBUG and i < head))]
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="sora",
     help="Turn a YAML storyboard into a finished film: picture, dialogue, sound and subtitles.",
     no_args_is_help=True,
@@ -86,7 +106,7 @@ def _guard() -> Iterator[None]:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if _state["debug"]:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details and report it)", 1)
+        _fail(f"internal error: {type(exc).__name__}: {exc} ({DEBUG_HINT})", 1)
 
 
 def _version(value: bool) -> None:
@@ -100,7 +120,9 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option(DEBUG, help="Show tracebacks for internal errors (also taken after the command).")
+    ] = False,
 ) -> None:
     """[bold]sora[/] renders storyboards into films.
 

@@ -48,6 +48,6 @@ def main() -> None:
     except Exception as exc:
         if "--debug" in sys.argv:
             raise
-        _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details and report it)")
+        _say(f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)")
         sys.exit(1)
     sys.exit(code)

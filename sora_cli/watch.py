@@ -157,7 +157,7 @@ class Watch:
         except Exception as exc:  # a bug: one line (the traceback with --debug), and the loop goes on
             if self.debug:
                 raise
-            result.error = f"internal error: {type(exc).__name__}: {exc} (run with --debug for details and report it)"
+            result.error = f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
         else:
             lines = _dialogue(sb)
             result.ok = True

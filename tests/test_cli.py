@@ -130,8 +130,27 @@ def test_internal_error_is_one_line(monkeypatch, write_sb):
     result = run_cli("plan", str(write_sb(MINIMAL)))
     assert result.code == 1
     assert result.stderr.strip().splitlines() == [
-        "sora: internal error: RuntimeError: kaput (run with --debug for details and report it)"
+        "sora: internal error: RuntimeError: kaput (add --debug to the command for the traceback, and report it)"
     ]
+
+
+@pytest.mark.parametrize("where", ["before", "after", "both"])
+def test_debug_shows_the_traceback_before_or_after_the_command(monkeypatch, write_sb, where):
+    """The hint says to add --debug to the command: it works as ``sora --debug plan F`` and ``sora plan F --debug``."""
+
+    def boom(*_a, **_k):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(api, "plan", boom)
+    args = ["plan", str(write_sb(MINIMAL))]
+    args = {"before": ["--debug", *args], "after": [*args, "--debug"], "both": ["--debug", *args, "--debug"]}[where]
+    with pytest.raises(RuntimeError, match="kaput"):  # the traceback: the error itself, not one line
+        run_cli(*args)
+
+
+def test_debug_after_a_double_dash_is_an_argument_not_the_option(write_sb):
+    result = run_cli("validate", str(write_sb(MINIMAL)), "--", "--debug")
+    assert result.code == 2 and result.stderr.startswith("--debug:1:1: no such file"), result.stderr
 
 
 def test_plan_takes_backend_and_model_as_validate_and_render_do(tmp_path):
