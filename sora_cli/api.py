@@ -273,7 +273,8 @@ def render_deliverables(
 ) -> dict[str, Any]:
     """Render masters of the storyboard's ``deliverables:`` (all when ``names`` is empty) into ``folder``.
 
-    Returns the manifest written as ``folder/deliverables.json``.
+    Returns the manifest written as ``folder/deliverables.json`` (there, the storyboard's file is relative to
+    the folder; here it is absolute).
     """
     from sora_cli.masters import default_folder, render_masters
 

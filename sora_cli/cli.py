@@ -425,6 +425,22 @@ def render(
         _fail(f"{report['output']['file']} is out of spec for {qc['profile']} (sora qc); the film is kept", QC_FAILED)
 
 
+def _absolute(path: str, base: str = "") -> str:
+    """``path`` (relative to ``base``, else to the current folder) as an absolute path; stdin (``-``) stays."""
+    return path if path == "-" else os.path.abspath(os.path.join(base, path))
+
+
+def _absolute_manifest(manifest: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The masters' manifest as ``--json`` prints it: each master's files (relative to ``folder`` in
+    ``deliverables.json``) absolute, as the storyboard's file already is."""
+    entries = [
+        {**e, "file": _absolute(e["file"], str(folder)), "outputs": {k: _absolute(v, str(folder)) for k, v in out.items()}}
+        for e in manifest["deliverables"]
+        for out in [e.get("outputs", {})]
+    ]
+    return {**manifest, "deliverables": entries}
+
+
 def _loudness(sound: dict[str, Any]) -> str:
     """The soundtrack's measured loudness as the summary line says it (a silent one has none)."""
     if sound.get("loudness_lufs") is None:
@@ -509,7 +525,7 @@ def _render_masters(
         manifest = api.render_deliverables(request, names, output, progress)
     folder = output or api.deliverables_folder(request.storyboard)
     if as_json:
-        print(json_text.dumps(manifest, indent=2, ensure_ascii=False))
+        print(json_text.dumps(_absolute_manifest(manifest, folder), indent=2, ensure_ascii=False))
     elif not quiet:
         for e in manifest["deliverables"]:
             if e["name"] not in manifest.get("rendered", [e["name"]]):
@@ -729,7 +745,7 @@ def qc_command(
                 sys.stderr.write(f"{problem}\n")
             _fail(f"the --plan storyboard has {len(exc.problems)} problem(s); nothing was checked", 2)
     if as_json:
-        print(json_text.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        print(json_text.dumps({**result.to_json(), "film": _absolute(result.film)}, indent=2, ensure_ascii=False))
     else:
         print_qc(_stdout(), result.to_json())
     if not result.passed:
@@ -952,7 +968,7 @@ def cache_command(
     with _guard():
         found = api.cache(where, prune, clear, cache_size)
     if as_json:
-        print(json_text.dumps({**dataclasses.asdict(found), "cache": str(found.cache)}, indent=2))
+        print(json_text.dumps({**dataclasses.asdict(found), "cache": _absolute(str(found.cache))}, indent=2))
         return
     line = f"{found.cache}: {found.bytes / 1e6:.1f} MB in {found.entries} entries (bound {found.bound / 1e6:.0f} MB)"
     if prune or clear:

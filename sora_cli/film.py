@@ -127,6 +127,9 @@ def render_film(
     cache_dir = (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else None
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
+    # from here on absolute: the report (and --json) names the film wherever its reader runs, and
+    # the report beside the film writes it relative to its own folder, not to the folder sora ran in
+    output = output.absolute()
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
     if cache_dir is not None:
         check_layout(cache_dir)  # a file where the cache keeps a folder: exit 2 now, not an internal error later

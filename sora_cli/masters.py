@@ -29,6 +29,7 @@ from sora_cli.film import CACHE_DIR_NAME, RenderRequest, render_film, soundtrack
 from sora_cli.json_text import dumps
 from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
+from sora_cli.portable import portable_path
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import credentials
@@ -108,7 +109,7 @@ def render_masters(
     sha = reports[0]["storyboard"].get("sha256")
     for e in entries:
         e["storyboard_sha256"] = sha
-    kept = _still_present(folder, reports[0]["storyboard"], {d.name for d in sb.deliverables} - set(unique))
+    kept = _still_present(folder, _listed(reports[0]["storyboard"], folder), {d.name for d in sb.deliverables} - set(unique))
     order = {d.name: i for i, d in enumerate(sb.deliverables)}
     manifest = {
         "storyboard": reports[0]["storyboard"],
@@ -117,8 +118,14 @@ def render_masters(
         "shared": {"chains": shared.chains, "soundtracks": shared.soundtracks, "seconds": shared_seconds},
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    atomic_write_text(folder / MANIFEST, dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    listed = {**manifest, "storyboard": _listed(manifest["storyboard"], folder)}
+    atomic_write_text(folder / MANIFEST, dumps(listed, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def _listed(storyboard: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The storyboard as ``deliverables.json`` lists it: its file relative to the folder (as a report does)."""
+    return {**storyboard, "file": portable_path(storyboard["file"], folder.absolute())}
 
 
 def _still_present(folder: Path, storyboard: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:

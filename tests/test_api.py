@@ -26,7 +26,7 @@ def test_the_readme_example_renders_from_python(tmp_path, monkeypatch, capsys):
     exec(compile(_example(), "README.md", "exec"), {})
     said = capsys.readouterr().out.splitlines()
     assert said[0].startswith("2 shots, ") and said[0].endswith(" at 192x108")
-    assert said[1].startswith("film.draft.mp4 ") and said[1].endswith(" LUFS")
+    assert said[1].startswith(f"{tmp_path / 'film.draft.mp4'} ") and said[1].endswith(" LUFS")  # absolute
     assert said[2].split()[0] in ("passes", "fails")
     assert (tmp_path / "film.draft.mp4").stat().st_size > 0
 

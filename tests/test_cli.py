@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,37 @@ def test_plan_takes_backend_and_model_as_validate_and_render_do(tmp_path):
     planned = run_cli("plan", str(board), "--backend", "animatic", "--model", "sketch", "--json")
     assert planned.code == 0, planned.stderr
     assert json.loads(planned.stdout)["backend"] == {"name": "animatic", "model": "sketch", "options": {}}
+
+
+def test_json_names_every_file_by_an_absolute_path_when_given_relative_ones(tmp_path, monkeypatch):
+    """A script reading ``--json`` from another folder finds the files: render, masters, qc and cache print
+    absolute paths though -o, the storyboard and the film were given relative; the reports beside the films
+    stay relative to their own folders."""
+    monkeypatch.chdir(tmp_path)
+    Path("film.yaml").write_text(
+        "version: 1\ntitle: Paths\noutput: {width: 192, height: 108, fps: 12, subtitles: [sidecar]}\n"
+        "world: {location: a field, characters: {kim: {description: a courier}}}\n"
+        "deliverables: [{name: small, width: 160, height: 90}]\n"
+        'shots:\n  - {id: a, duration: 1, cast: [kim], dialogue: [{speaker: kim, line: "Hi."}]}\n'
+    )
+    result = run_cli("render", "film.yaml", "-o", "out/cut.mp4", "--json", "--quiet", "--jobs", "1")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    named = [report["storyboard"]["file"], report["output"]["file"], report["qc"]["film"]]
+    named += [*report["subtitles"]["files"].values(), *report["outputs"].values()]
+    assert len(named) == 8 and all(Path(p).is_absolute() and Path(p).is_file() for p in named), named
+    assert report["output"]["file"] == str(tmp_path / "out" / "cut.mp4")
+    written = json.loads(Path("out/cut.report.json").read_text())
+    assert written["output"]["file"] == "cut.mp4" and written["outputs"]["srt"] == "cut.srt"  # portable, as before
+    checked = run_cli("qc", "out/cut.mp4", "--plan", "film.yaml", "--json")
+    assert json.loads(checked.stdout)["film"] == str(tmp_path / "out" / "cut.mp4"), checked.stderr
+    cached = run_cli("cache", "film.yaml", "--json")
+    assert json.loads(cached.stdout)["cache"] == str(tmp_path / ".sora-cache"), cached.stderr
+    masters = run_cli("render", "film.yaml", "--all-deliverables", "-o", "masters", "--json", "--quiet", "--jobs", "1")
+    assert masters.code == 0, masters.stderr
+    manifest = json.loads(masters.stdout)
+    entry = manifest["deliverables"][0]
+    assert manifest["storyboard"]["file"] == str(tmp_path / "film.yaml")
+    assert entry["file"] == str(tmp_path / "masters" / "small.mp4") and Path(entry["file"]).is_file(), entry
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in entry["outputs"].values()), entry
+    assert json.loads(Path("masters/deliverables.json").read_text())["deliverables"][0]["file"] == "small.mp4"

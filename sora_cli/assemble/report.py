@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ def tool_info() -> dict[str, Any]:
 def report_path(output: Path) -> Path:
     """``film.mp4`` -> ``film.report.json`` beside it."""
     return set_paths(output)["report"]
+
+
+def storyboard_file(name: str) -> str:
+    """The storyboard's file as a report names it: absolute (made relative to the report's folder when written);
+    ``<stdin>`` as it is."""
+    return name if name.startswith("<") else os.path.abspath(name)
 
 
 def provenance_facts(plan: Plan, backend_name: str, identity: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +116,7 @@ def film_report(
         )
     return {
         "tool": tool_info(),
-        "storyboard": {"file": plan.storyboard, "sha256": plan.storyboard_hash, "title": plan.title},
+        "storyboard": {"file": storyboard_file(plan.storyboard), "sha256": plan.storyboard_hash, "title": plan.title},
         "backend": {
             "name": backend_name,
             "model": plan.backend.model,
