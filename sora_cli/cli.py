@@ -30,7 +30,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from sora_cli import __version__, api, json_text
-from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
+from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, one_line
 
 DEBUG = "--debug"
 #: what an internal error says (here and in entry.py): ``--debug`` works before or after the command
@@ -96,8 +96,10 @@ def _guard() -> Iterator[None]:
         raise typer.Exit(2) from None
     except UsageError as exc:
         _fail(str(exc), 2)
-    except SoraError as exc:
-        _fail(str(exc), 1)
+    except SoraError as exc:  # a tool failed: its headline, then the tool's stderr lines (each one line)
+        head, *tail = detail_lines(str(exc))
+        sys.stderr.write(f"sora: {head}\n" + "".join(f"  {line}\n" for line in tail))
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         sys.stderr.write("sora: interrupted\n")
         raise typer.Exit(130) from None

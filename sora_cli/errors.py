@@ -94,6 +94,23 @@ def located_read(path: str, what: str) -> Iterator[None]:
         raise StoryboardError([Problem(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
+def detail_lines(text: str) -> list[str]:
+    """A tool failure's message (:class:`SoraError`: a headline, then the tool's own stderr lines) as the lines
+    it is shown on, each made one line by :func:`one_line`: the lines stay lines, and nothing in one of them
+    can break it further or show as a literal ``\\n``."""
+    return [one_line(line.rstrip()) for line in text.split("\n") if line.strip()] or [""]
+
+
+def yaml_problem(exc: Exception) -> str:
+    """A YAML parser's error as one line: ``line L, column C: what`` (PyYAML's own text spans several lines,
+    quoting the source with a caret, which a one-line message would show as literal ``\\n``)."""
+    what = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if not what:
+        return " ".join(str(exc).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {what}" if mark is not None else str(what)
+
+
 # Hints for messages: every stage that reports a problem words "what would be valid" the same way.
 
 

@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sora_cli.errors import yaml_problem
+
 #: the least distance (LU) between a loudness target and the true-peak ceiling that sora's mix can reach:
 #: speech has a peak-to-loudness ratio of 12 dB or more, and its limiter takes away at most about 3 dB of
 #: it before it audibly flattens the voice. A target closer to the ceiling is refused, not missed.
@@ -199,7 +201,7 @@ def load_profile(spec: str, base_dir: Path | None = None) -> Profile:
     except OSError as exc:
         raise ProfileError(f"cannot read the profile file {spec}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ProfileError(f"the profile file {spec} is not valid YAML: {exc}") from None
+        raise ProfileError(f"the profile file {spec} is not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"the profile file {spec} must be a mapping of profile fields")
     base_name = data.pop("base", DEFAULT_PROFILE)

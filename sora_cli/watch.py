@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sora_cli.errors import SoraError, StoryboardError, UsageError, one_line
+from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, one_line
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.preflight import asset_files
 from sora_cli.profiles import profile_file
@@ -150,8 +150,11 @@ class Watch:
             report = render_film(self.request)
         except StoryboardError as exc:
             result.problems = [str(p) for p in exc.problems]
-        except (UsageError, SoraError) as exc:
+        except UsageError as exc:
             result.error = one_line(str(exc))
+        except SoraError as exc:  # a tool's stderr lines after its headline, on the update's one line
+            head, *tail = detail_lines(str(exc))
+            result.error = " ".join([head, "; ".join(line.strip() for line in tail)]) if tail else head
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # a bug: one line (the traceback with --debug), and the loop goes on

@@ -202,3 +202,19 @@ def test_json_names_every_file_by_an_absolute_path_when_given_relative_ones(tmp_
     assert entry["file"] == str(tmp_path / "masters" / "small.mp4") and Path(entry["file"]).is_file(), entry
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in entry["outputs"].values()), entry
     assert json.loads(Path("masters/deliverables.json").read_text())["deliverables"][0]["file"] == "small.mp4"
+
+
+def test_a_tool_failure_shows_the_tools_lines_as_lines(monkeypatch, write_sb):
+    """ffmpeg's stderr lines after the headline are shown on their own lines (indented), not as literal \\n."""
+    from sora_cli.errors import SoraError
+
+    def fails(*_a, **_k):
+        raise SoraError("ffmpeg failed while reading a shot:\nshot.mp4: Invalid data\nError opening input\n")
+
+    monkeypatch.setattr(api, "plan", fails)
+    result = run_cli("plan", str(write_sb(MINIMAL)))
+    assert result.code == 1 and result.stderr.splitlines() == [
+        "sora: ffmpeg failed while reading a shot:",
+        "  shot.mp4: Invalid data",
+        "  Error opening input",
+    ], result.stderr

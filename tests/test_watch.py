@@ -166,3 +166,49 @@ def test_watch_with_checks_says_which_failed_and_watches_the_profile_file(tmp_pa
     assert any(f.startswith("picture.legal_range: ") for f in update.failed)
     assert "CHECKS FAILED" in describe(update) and json.loads(json.dumps(update.to_json()))["qc"] is False
     assert (tmp_path / "p.yaml").resolve() in watch.files
+
+
+def test_a_storyboard_error_from_a_broken_yaml_file_it_names_reads_as_one_line_not_literal_escapes(
+    tmp_path: Path,
+) -> None:
+    """A profile file (``output.profile``) or a ``--policy`` file with a YAML syntax error: the located problem
+    says where in that file, on one line, without PyYAML's multi-line text escaped into literal ``\\n``."""
+    from sora_cli.api import RenderRequest, Watch
+    from tests.conftest import run_cli
+
+    (tmp_path / "prof.yaml").write_text("base: web\nloudness: {target: -14\n")
+    (tmp_path / "policy.yaml").write_text("rules: [\n")
+    sb = tmp_path / "sb.yaml"
+    sb.write_text(
+        "version: 1\ntitle: x\noutput: {width: 192, height: 108, fps: 12, profile: prof.yaml}\n"
+        "world: {location: a field}\nshots: [{id: a, duration: 1}]\n"
+    )
+    updates: list = []
+    Watch(RenderRequest(storyboard=sb, draft=True, jobs=1), updates.append).update({sb})
+    line = json.loads(json.dumps(updates[0].to_json()))  # as --json prints it
+    assert not line["ok"] and len(line["problems"]) == 1, line
+    said = "the profile file prof.yaml is not valid YAML: line 3, column 1: expected ',' or '}'"
+    assert said in line["problems"][0] and "\\" not in line["problems"][0], line
+    rendered = run_cli("render", str(sb), "--quiet")
+    assert rendered.code == 2 and said in rendered.stderr and "\\n" not in rendered.stderr, rendered.stderr
+    sb.write_text(sb.read_text().replace(", profile: prof.yaml", ""))
+    policed = run_cli("render", str(sb), "--quiet", "--policy", str(tmp_path / "policy.yaml"))
+    assert policed.code == 2 and "is not valid YAML: line 2, column 1: " in policed.stderr, policed.stderr
+    assert "\\n" not in policed.stderr and len(policed.stderr.splitlines()) == 1, policed.stderr
+
+
+def test_a_tool_failure_in_an_update_is_one_line_without_literal_escapes(tmp_path: Path, monkeypatch) -> None:
+    from sora_cli import watch
+    from sora_cli.api import RenderRequest, Watch
+    from sora_cli.errors import SoraError
+
+    def fails(*_a, **_k):
+        raise SoraError("ffmpeg failed while stitching:\nfilm.mp4: No space left on device\nConversion failed!\n")
+
+    monkeypatch.setattr(watch, "render_film", fails)
+    sb = tmp_path / "sb.yaml"
+    sb.write_text("version: 1\ntitle: x\nworld: {location: a field}\nshots: [{id: a, duration: 1}]\n")
+    updates: list = []
+    Watch(RenderRequest(storyboard=sb, draft=True, jobs=1), updates.append).update({sb})
+    said = "ffmpeg failed while stitching: film.mp4: No space left on device; Conversion failed!"
+    assert updates[0].error == said, updates[0]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from sora_cli.errors import Problem, UsageError
+from sora_cli.errors import Problem, UsageError, yaml_problem
 from sora_cli.storyboard.model import Storyboard
 from sora_cli.storyboard.rules import world_changes
 from sora_cli.storyboard.source import FieldPath, SourceMap
@@ -70,7 +70,9 @@ def _parse(text: str, name: str) -> tuple[Rule, ...]:
                 )
             )
         return tuple(rules)
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError, re.error) as exc:
+    except yaml.YAMLError as exc:
+        raise UsageError(f"policy {name} is not valid YAML: {yaml_problem(exc)}") from None
+    except (KeyError, TypeError, AttributeError, ValueError, re.error) as exc:
         raise UsageError(f"policy {name} is not valid: {exc}") from None
 
 
