@@ -42,7 +42,7 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_and_verify
 from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
-from sora_cli.qc.audio import heard_ahead
+from sora_cli.qc.audio import heard_ahead, heard_stored
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
@@ -265,12 +265,15 @@ def picture_and_sound(
     try:
         audio_mode = backend_class(backend).model_audio(plan.backend.model, Path(plan.base_dir), film.options)
         sound: Future[MixReport] | None = None
-        if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
-            kill_workers(sound_pool)
+        if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no mix
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
-            if checks:  # (its measurement is found by digest when the render that mixed it made one)
-                checks.soundtrack(sound_path, plan.duration)
+            if heard_in is not None and not heard_stored(sound_path, heard_in, plan.duration):
+                heard = sound_pool.submit(run_now, dict(os.environ), heard_ahead, sound_path, heard_in, plan.duration)
+            else:  # (found by digest: the render that mixed it measured it)
+                kill_workers(sound_pool)
+                if checks:
+                    checks.soundtrack(sound_path, plan.duration)
         elif not audio_mode:  # the worker measures what it mixes for the checks
             sound = mix()
         progress.stage("picture", plan.frames)

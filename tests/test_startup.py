@@ -102,3 +102,32 @@ def test_a_warm_worker_nobody_took_is_killed_while_it_still_loads(tmp_path, monk
     workers.cool_down()
     assert not workers._warm
     assert [p.exitcode for p in processes] == [-signal.SIGKILL]
+
+
+_RENDER_TWICE = """
+import json, shutil, sys
+from pathlib import Path
+from sora_cli.film import RenderRequest, render_film
+path = Path(sys.argv[1])
+first = render_film(RenderRequest(path, jobs=1))
+shutil.rmtree(path.parent / ".sora-cache" / "qc" / "audio")  # the soundtrack stays stored, its measurement goes
+second = render_film(RenderRequest(path, jobs=1))
+print(json.dumps([first["qc"], second["qc"], "scipy.signal" in sys.modules, second["reused"]]))
+"""
+
+
+def test_a_stored_soundtrack_without_its_measurement_is_measured_by_the_sound_worker(storyboard_dir):
+    """The soundtrack is copied from the cache but its measurement for the checks was lost (a pruned or
+    wiped check cache): the sound worker measures it, so the conductor still never loads scipy, and the
+    checks say exactly what they said with the measurement at hand."""
+    from tests.conftest import example_text
+
+    path = storyboard_dir / "polar_small.yaml"
+    path.write_text(example_text("polar"))
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER_TWICE, str(path)], capture_output=True, text=True, timeout=600, check=True
+    )
+    first, second, scipy_loaded, reused = json.loads(done.stdout.strip().splitlines()[-1])
+    assert reused and not scipy_loaded
+    second["film"] = first["film"]
+    assert second == first

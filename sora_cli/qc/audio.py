@@ -171,6 +171,13 @@ def heard(path: Path, cache: Path | None = None, until: float | None = None) -> 
     return found
 
 
+def heard_stored(path: Path, cache: Path, until: float | None = None) -> bool:
+    """Whether ``path``'s measurement is at hand (in this process, or in ``cache``), so that :func:`heard` needs no
+    decoding and no meter (whose filters take scipy half a second to load)."""
+    digest = _stream_digest(path, until)
+    return bool(digest) and (digest in _HEARD or verified(cache / digest[:2] / f"{digest}.npz", keyed=True))
+
+
 def heard_ahead(path: Path, cache: Path, until: float | None = None) -> None:
     """Measure ``path`` into ``cache`` ahead of the checks (the sound worker's task, once its soundtrack is out).
 
