@@ -190,3 +190,21 @@ def test_broken_records_keys_and_oversized_entries_are_misses(tmp_path, monkeypa
     digests._secret.cache_clear()
     assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_checks_thread_does_the_renders_early_work_before_its_measures(tmp_path):
+    """A transition (early work: the assembly waits for it) handed over after two shots' measures runs first;
+    the measures keep their order (the checks wait for them only at the end)."""
+    from sora_cli.qc.ahead import Ahead, _Item
+
+    ahead = Ahead(tmp_path, ((16, 235), (16, 240)))
+    ran: list[str] = []
+    ahead._submit(_Item(ran.append, ("measure 1",), False))
+    ahead._submit(_Item(ran.append, ("measure 2",), False))
+    ahead.early(ran.append, "transition")
+    last = _Item(ran.append, ("measure 3",), False)
+    ahead._submit(last)
+    ahead.start()
+    assert last.done.wait(60)
+    ahead.finish()
+    assert ran == ["transition", "measure 1", "measure 2", "measure 3"]
