@@ -30,7 +30,7 @@ from typing import Any
 from sora_cli import __version__
 from sora_cli.atomic import atomic_path
 from sora_cli.bmff import top_level_boxes
-from sora_cli.errors import SoraError
+from sora_cli.errors import SoraError, UsageError
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 #: the UUID of the top-level BMFF box that holds a C2PA manifest store
@@ -49,20 +49,91 @@ class Credentials:
     root_pem: bytes | None  # the local CA, when sora made the chain (a trust anchor for verify)
 
 
+KEY_VAR, CERTS_VAR = "SORA_C2PA_KEY", "SORA_C2PA_CERTS"
+
+
 def credentials() -> Credentials:
-    """The user's key and chain, or sora's own, created on first use."""
-    key_path, certs_path = os.environ.get("SORA_C2PA_KEY"), os.environ.get("SORA_C2PA_CERTS")
-    if key_path or certs_path:
-        if not (key_path and certs_path):
-            raise SoraError(
-                "set both SORA_C2PA_KEY (a PEM private key) and SORA_C2PA_CERTS (the PEM certificate chain)"
-            )
-        return Credentials(Path(key_path).read_bytes(), Path(certs_path).read_bytes(), None)
+    """The user's key and chain (checked: :func:`user_credentials`), or sora's own, created on first use."""
+    if os.environ.get(KEY_VAR) or os.environ.get(CERTS_VAR):
+        return user_credentials()
     folder = config_dir() / "c2pa"
     key, chain, root = folder / "signer.key", folder / "chain.pem", folder / "root.pem"
     if not (key.is_file() and chain.is_file() and root.is_file()):
         _make_local_chain(folder)
     return Credentials(key.read_bytes(), chain.read_bytes(), root.read_bytes())
+
+
+def _read_pem(var: str, what: str, problems: list[str]) -> bytes | None:
+    """The file ``$var`` names, or None with the problem said (the variable, the path, what is wrong)."""
+    path = os.environ.get(var)
+    if not path:
+        problems.append(f"{var} is not set: set it to {what} too (or unset both to use sora's local key)")
+        return None
+    try:
+        return Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        problems.append(f"{var}={path}: no such file (it must name {what})")
+    except IsADirectoryError:
+        problems.append(f"{var}={path}: is a folder, not {what}")
+    except OSError as exc:
+        problems.append(f"{var}={path}: cannot be read ({exc.strerror or exc})")
+    return None
+
+
+def user_credentials() -> Credentials:
+    """The key and chain named by ``SORA_C2PA_KEY`` and ``SORA_C2PA_CERTS``, checked before anything renders.
+
+    A signature is made only after the whole film is drawn; a key that cannot sign must be a usage error
+    (exit 2) up front, naming the variable and what is wrong: both set, each file readable PEM, the key an
+    unencrypted EC P-256 private key, the chain's first certificate the key's own.
+    """
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    problems: list[str] = []
+    key_pem = _read_pem(KEY_VAR, "an EC P-256 private key in PEM", problems)
+    chain_pem = _read_pem(CERTS_VAR, "the PEM certificate chain, the signer's certificate first", problems)
+    key = certs = None
+    if key_pem is not None:
+        where = f"{KEY_VAR}={os.environ[KEY_VAR]}"
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except TypeError:
+            problems.append(f"{where}: the key is encrypted; give an unencrypted PEM private key")
+        except (ValueError, UnsupportedAlgorithm):
+            problems.append(
+                f"{where}: not a PEM private key (expected a -----BEGIN PRIVATE KEY----- or "
+                "-----BEGIN EC PRIVATE KEY----- block)"
+            )
+        if key is not None and not (isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"):
+            kind = (
+                f"an EC {key.curve.name} key"
+                if isinstance(key, ec.EllipticCurvePrivateKey)
+                else f"a key of type {type(key).__name__.lstrip('_').removesuffix('PrivateKey')}"
+            )
+            problems.append(f"{where}: {kind}; C2PA signing (ES256) needs an EC P-256 (secp256r1) key")
+            key = None
+    if chain_pem is not None:
+        try:
+            certs = x509.load_pem_x509_certificates(chain_pem)
+        except ValueError:
+            problems.append(
+                f"{CERTS_VAR}={os.environ[CERTS_VAR]}: no PEM certificate in it "
+                "(expected -----BEGIN CERTIFICATE----- blocks, the signer's first)"
+            )
+    if key is not None and certs:
+        der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(der, spki) != certs[0].public_key().public_bytes(der, spki):
+            problems.append(
+                f"{KEY_VAR} does not match the first certificate of {CERTS_VAR} "
+                "(the chain must start with the certificate of this key)"
+            )
+    if problems:
+        raise UsageError("; ".join(problems))
+    assert key_pem is not None and chain_pem is not None
+    return Credentials(key_pem, chain_pem, None)
 
 
 def _make_local_chain(folder: Path) -> None:
@@ -223,7 +294,7 @@ def _sign_and_verify_job() -> None:
     try:
         sign_film(path, job["title"], job["generative"], job["facts"])
         print(verify(path).state)
-    except SoraError as exc:
+    except (SoraError, UsageError) as exc:  # a key that cannot sign (checked before the render, but said here too)
         print(exc, file=sys.stderr)
         raise SystemExit(1) from None
 
