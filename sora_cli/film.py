@@ -12,6 +12,7 @@ previous film (or nothing) and a shot cache to resume from, never half a file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -382,8 +383,9 @@ def sign_and_report(
         sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
         if checks:
             checks.finish()
-        if made.heard is not None:
-            made.heard.result()  # (it never raises: what it could not measure, the checks measure)
+        if made.heard is not None:  # measuring ahead never fails a render (nor does a worker lost meanwhile):
+            with contextlib.suppress(Exception):  # what it did not measure, the checks measure
+                made.heard.result()
         checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies
             checked = as_draft(checked)
