@@ -300,6 +300,8 @@ def picture_and_sound(
             if checks:
                 checks.start()  # (only now: no thread may run while the sound worker forks)
         mix_report = sound.result()
+        if checks and not audio_mode:
+            checks.start(2)  # nothing left to wait for but the checks' thread: both cores are its
     except BaseException:
         stop_workers(sound_pool)
         raise
