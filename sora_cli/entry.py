@@ -17,7 +17,7 @@ def _say(message: str) -> None:
     try:
         sys.stderr.write(f"sora: {message}\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # (no stderr at all: started with it closed)
         pass
 
 
@@ -31,7 +31,8 @@ def main() -> None:
             run()
         except SystemExit as done:  # typer ends every command this way
             code = done.code
-        sys.stdout.flush()  # here, where a full disk is still ours to report
+        if sys.stdout is not None:  # (None: started with its stdout closed)
+            sys.stdout.flush()  # here, where a full disk is still ours to report
     except KeyboardInterrupt:
         _say("interrupted")
         sys.exit(130)
@@ -75,9 +76,10 @@ def _leave(code: int | str | None) -> None:
     if isinstance(code, str):
         _say(code)
         code = 1
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
     os._exit(code or 0)

@@ -57,7 +57,7 @@ from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack, soundtrack_ke
 from sora_cli.sound.synth import RATE, seconds
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.overrides import Overrides, overridden
-from sora_cli.workers import kill_workers, pool_context, run_now, stop_workers, warm, worker_init
+from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
 
 CACHE_DIR_NAME = ".sora-cache"
 QC_CACHE = "qc"  # the cache's folder of delivery-check measures
@@ -255,18 +255,15 @@ def picture_and_sound(
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
     heard_in = checks.cache / AUDIO if checks and checks.ranges is not None else None
-    sound_pool = warm("sound") or ProcessPoolExecutor(
-        1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)
-    )
+    sound_pool = ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),))
     heard: Future[None] | None = None
 
     def mix(stems: tuple[Stem, ...] = ()) -> Future[MixReport]:
         """The soundtrack, then (queued behind it in the same worker) its measurement for the checks."""
         nonlocal heard
-        environ = dict(os.environ)
-        mixed = sound_pool.submit(run_now, environ, cached_soundtrack, plan, cache, sound_path, stems)
+        mixed = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
         if heard_in is not None:
-            heard = sound_pool.submit(run_now, environ, heard_ahead, sound_path, heard_in, plan.duration)
+            heard = sound_pool.submit(run_busy, heard_ahead, sound_path, heard_in, plan.duration)
         return mixed
 
     try:
@@ -276,11 +273,9 @@ def picture_and_sound(
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
             if heard_in is not None and not heard_stored(sound_path, heard_in, plan.duration):
-                heard = sound_pool.submit(run_now, dict(os.environ), heard_ahead, sound_path, heard_in, plan.duration)
-            else:  # (found by digest: the render that mixed it measured it)
-                kill_workers(sound_pool)
-                if checks:
-                    checks.soundtrack(sound_path, plan.duration)
+                heard = sound_pool.submit(run_busy, heard_ahead, sound_path, heard_in, plan.duration)
+            elif checks:  # (found by digest: the render that mixed it measured it)
+                checks.soundtrack(sound_path, plan.duration)
         elif not audio_mode:  # the worker measures what it mixes for the checks
             sound = mix()
         progress.stage("picture", plan.frames)
@@ -311,6 +306,8 @@ def picture_and_sound(
             if checks:
                 checks.start()  # (only now: no thread may run while the sound worker forks)
         mix_report = sound.result()
+        if checks and not audio_mode:
+            checks.start(2)  # nothing left to wait for but the checks' thread: both cores are its
     except BaseException:
         stop_workers(sound_pool)
         raise

@@ -176,3 +176,13 @@ def test_cameo_list_shows_expired_and_revoked_records_as_not_usable(tmp_path: Pa
         "old": (False, "expired on 2021-01-01"),
         "gone": (False, "revoked on 2026-01-02"),
     }
+
+
+@pytest.mark.parametrize("args", [["validate", "polar.yaml"], ["--version"]])
+def test_a_command_started_with_stdout_closed_does_its_work_without_a_traceback(args: list[str]):
+    """`sora validate x >&-`: Python has no stdout at all (None); the command still succeeds and says so on
+    stderr, where the exit used to report an internal error (and, after it, a chain of tracebacks)."""
+    done = _sora("-m", "sora_cli", *args, stdout=None, stdin=subprocess.DEVNULL, close_fds=True, pass_fds=(),
+                 preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import av
@@ -208,3 +209,34 @@ def test_the_checks_thread_does_the_renders_early_work_before_its_measures(tmp_p
     assert last.done.wait(60)
     ahead.finish()
     assert ran == ["transition", "measure 1", "measure 2", "measure 3"]
+
+
+def test_two_checks_threads_work_at_once_and_settle_waits_for_the_early_work_under_way(tmp_path):
+    """Once the render has nothing else to wait for, a transition and a shot's measures run side by side;
+    ``settle`` returns only when the transition under way is done, ``finish`` when both threads have ended."""
+    import threading
+
+    from sora_cli.qc.ahead import Ahead, _Item
+
+    ahead = Ahead(tmp_path, ((16, 235), (16, 240)))
+    both = threading.Barrier(2, timeout=60)  # each piece waits until the other runs too: one thread would hang
+    began = threading.Barrier(3, timeout=60)  # (and the test goes on once both have begun)
+    made: list[str] = []
+
+    def piece(name: str) -> None:
+        began.wait()
+        both.wait()
+        if name == "transition":
+            time.sleep(0.05)  # (still under way when settle is called: it must wait, not find it done)
+        made.append(name)
+
+    measure = _Item(piece, ("measured",), False)
+    ahead._submit(measure)
+    ahead.early(piece, "transition")
+    ahead.start(2)
+    began.wait()
+    ahead.settle()
+    assert "transition" in made
+    assert measure.done.wait(60)
+    ahead.finish()
+    assert sorted(made) == ["measured", "transition"] and not ahead._threads

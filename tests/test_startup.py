@@ -8,11 +8,8 @@ interpreter has loaded (``sys.modules``), not on a time, so it cannot flake.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -58,50 +55,6 @@ def test_a_render_forks_its_workers_before_scipy_or_opencv_is_loaded():
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert not loaded & {"scipy", "cv2", "pyloudnorm"}
     assert {"skia", "av"} <= loaded  # (the probe sees what the picture workers need)
-
-
-def test_a_warm_worker_loads_its_modules_and_runs_in_the_environment_of_now(tmp_path, monkeypatch):
-    """The sound worker is forked before the render sets its scratch folder (``SORA_SCRATCH``): a task given
-    to it later runs in the driver's environment of that moment, with the modules it loaded at start-up."""
-    from sora_cli import workers
-
-    (tmp_path / "warm_probe_module.py").write_text("LOADED = 'yes'\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    workers.warm_up("probe", ("warm_probe_module",))
-    pool = workers.warm("probe")
-    assert pool is not None and workers.warm("probe") is None  # handed over once
-    try:
-        monkeypatch.setenv("SORA_PROBE_SET_LATER", "now")
-        got = pool.submit(workers.run_now, dict(os.environ), _environment_and_modules).result(timeout=60)
-    finally:
-        pool.shutdown()
-    assert got == ("now", True)
-
-
-def _environment_and_modules() -> tuple[str | None, bool]:
-    return os.environ.get("SORA_PROBE_SET_LATER"), "warm_probe_module" in sys.modules
-
-
-def test_a_warm_worker_nobody_took_is_killed_while_it_still_loads(tmp_path, monkeypatch):
-    """A render that fails before it needs its sound worker (a storyboard error) must not wait for the worker's
-    start-up, nor leave it behind: :func:`cool_down` kills it, even in the middle of an import."""
-    from sora_cli import workers
-
-    started = tmp_path / "started"
-    (tmp_path / "slow_probe_module.py").write_text(
-        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(600)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    workers.warm_up("slow", ("slow_probe_module",))
-    processes = list(workers._warm["slow"]._processes.values())
-    for _ in range(6000):  # (inside the import once the file is there)
-        if started.exists():
-            break
-        time.sleep(0.01)
-    assert started.exists(), "the warm worker never began loading its modules"
-    workers.cool_down()
-    assert not workers._warm
-    assert [p.exitcode for p in processes] == [-signal.SIGKILL]
 
 
 _RENDER_TWICE = """

@@ -294,3 +294,19 @@ def test_cameo_rules(tmp_path):
     assert problems_of(text, base_dir=tmp_path) == [
         "sb.yaml:7:18: world.characters.ann.cameo: cameo 'ada' has no consent record; it cannot be used"
     ]
+
+
+def test_two_transitions_that_meet_inside_a_shot_are_refused_before_rendering():
+    """Each transition fits the shots it joins, but the one entering a 1 s shot and the one leaving it
+    overlap it from both ends for 1.5 s: refused, located, where it was an internal error mid-render."""
+    text = (
+        "version: 1\ntitle: Short\noutput: {width: 192, height: 108, fps: 12}\nworld: {location: a beach}\nshots:\n"
+        "  - {id: a, duration: 1}\n"
+        "  - {id: b, duration: 1, transition: {type: crossfade, duration: 0.75}}\n"
+        "  - {id: c, duration: 1, transition: {type: fade_black, duration: 0.75}}\n"
+    )
+    assert problems_of(text) == [
+        "sb.yaml:8:67: shots[2].transition.duration: this fade_black and the crossfade entering shot 'b' overlap it"
+        " from both ends (0.75 s + 0.75 s), longer than its 1 s: together they must fit in it"
+    ]
+    assert problems_of(text.replace("duration: 0.75}}\n  - {id: c", "duration: 0.25}}\n  - {id: c")) == []

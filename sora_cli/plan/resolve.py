@@ -287,6 +287,17 @@ def plan_transitions(sb: Storyboard, frames: list[int], problems: list[Problem])
                 )
             )
         transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
+    for i in range(len(sb.shots) - 1):  # a shot's entry and exit overlap it from either end: they must not meet
+        entry, leaving = transitions[i].frames, transitions[i + 1].frames
+        if entry and leaving and entry + leaving > frames[i] and max(entry, leaving) <= frames[i]:
+            problems.append(
+                sb.source.problem(
+                    ("shots", i + 1, "transition", "duration"),
+                    f"this {transitions[i + 1].type} and the {transitions[i].type} entering shot {sb.shots[i].id!r} "
+                    f"overlap it from both ends ({leaving / fps:g} s + {entry / fps:g} s), longer than its "
+                    f"{frames[i] / fps:g} s: together they must fit in it",
+                )
+            )
     return transitions
 
 

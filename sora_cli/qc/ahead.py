@@ -22,7 +22,7 @@ from sora_cli.qc.audio import heard
 from sora_cli.qc.spans import measure_range
 
 
-@dataclass
+@dataclass(eq=False)  # (an item is itself: kept in sets by identity)
 class _Item:
     work: Callable[..., Any]
     args: tuple[Any, ...]
@@ -31,7 +31,7 @@ class _Item:
 
 
 class Ahead:
-    """Work handed over runs in a thread of the driver, once :meth:`start` is called: early work (what the
+    """Work handed over runs in threads of the driver, once :meth:`start` is called: early work (what the
     render's assembly waits for) first, then the measures, each in the order given.
 
     The render calls :meth:`start` when a worker has nothing left to draw (a core
@@ -46,8 +46,8 @@ class Ahead:
         self.cache, self.ranges = cache, ranges
         self._ready = threading.Condition()
         self._queue: deque[_Item] = deque()
-        self._thread: threading.Thread | None = None
-        self._running: _Item | None = None
+        self._threads: list[threading.Thread] = []
+        self._running: set[_Item] = set()
         self._finished = False
 
     def shot(self, path: Path, first: int, last: int) -> None:
@@ -65,31 +65,34 @@ class Ahead:
         its turn comes: work not begun by then is dropped, the render does it itself)."""
         self._submit(_Item(work, args, True))
 
-    def start(self) -> None:
+    def start(self, threads: int = 1) -> None:
+        """Work with ``threads`` threads from now on (one while workers still draw or mix; two once the
+        driver has nothing else to wait for: a transition and a shot's measures then take both cores)."""
         with self._ready:
-            if self._thread is None and not self._finished:
-                self._thread = threading.Thread(target=self._run, name="sora-ahead", daemon=True)
-                self._thread.start()
+            while len(self._threads) < threads and not self._finished:
+                thread = threading.Thread(target=self._run, name="sora-ahead", daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def settle(self) -> None:
         """Wait for the :meth:`early` work under way, and drop what has not begun."""
         with self._ready:
             dropped = [item for item in self._queue if item.early]
             self._queue = deque(item for item in self._queue if not item.early)
-            running = self._running if self._running is not None and self._running.early else None
+            running = [item for item in self._running if item.early]
         for item in dropped:
             item.done.set()
-        if running is not None:
-            running.done.wait()
+        for item in running:
+            item.done.wait()
 
     def finish(self) -> None:
-        """Let the running piece end, drop the rest, and end the thread."""
+        """Let the running pieces end, drop the rest, and end the threads."""
         with self._ready:
             self._finished = True
             self._queue.clear()
-            thread, self._thread = self._thread, None
+            threads, self._threads = self._threads, []
             self._ready.notify_all()
-        if thread is not None:
+        for thread in threads:
             thread.join()
 
     def _submit(self, item: _Item) -> None:
@@ -109,8 +112,9 @@ class Ahead:
                 if self._finished:
                     return
                 # early work first: the render waits for it to assemble, while the measures wait for the checks
-                item = self._running = next((i for i in self._queue if i.early), self._queue[0])
+                item = next((i for i in self._queue if i.early), self._queue[0])
                 self._queue.remove(item)
+                self._running.add(item)
             try:
                 if item.work is measure_range:
                     measure_range(*item.args, stop=self._stopped)
@@ -120,5 +124,5 @@ class Ahead:
                 pass
             finally:
                 with self._ready:
-                    self._running = None
+                    self._running.discard(item)
                 item.done.set()
