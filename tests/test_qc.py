@@ -563,3 +563,38 @@ def test_a_film_without_dialogue_passes_its_captions_as_not_applicable(tmp_path)
     code, report = qc_json(tmp_path / "field.mp4", "--plan", str(sb))
     readable = check(report, "captions.readable")
     assert code == 3 and not readable["passed"] and readable["value"] == "field.vtt", readable
+
+
+def test_burned_captions_are_seen_whole_at_320x180(tmp_path):
+    """At 320x180 the glyphs' strokes are one pixel wide: the check sees the whole caption (the box of what the
+    burning changed, measured independently on the two films), so a safe area the caption reaches past fails."""
+    from sora_cli.qc.burned import _frames_at, burned_caption_check
+
+    text = (
+        "version: 1\ntitle: Burn\noutput: {width: 320, height: 180, fps: 12, subtitles: burn}\n"
+        "world:\n  location: a harbour at night\n  characters: {kim: {description: courier in green}}\n"
+        'shots:\n  - id: a\n    cast: [kim]\n    dialogue: [{speaker: kim, line: "We leave at dawn, whatever the weather."}]\n'
+    )
+    (tmp_path / "burned.yaml").write_text(text)
+    (tmp_path / "clean.yaml").write_text(text.replace("subtitles: burn", "subtitles: none"))
+    rendered = run_cli("render", str(tmp_path / "burned.yaml"), "--quiet", "--json", "--jobs", "1")
+    assert rendered.code == 0, rendered.stderr
+    report = json.loads(rendered.stdout)
+    assert run_cli("render", str(tmp_path / "clean.yaml"), "--quiet", "--no-qc", "--jobs", "1").code == 0
+    middle = report["shots"][0]["duration"] / 2
+    clean, burned = tmp_path / "clean.mp4", tmp_path / "burned.mp4"
+    a, b = (f[0].astype(int) for f in (_frames_at(clean, [middle]), _frames_at(burned, [middle])))
+    ys, xs = np.nonzero(b - a > 20)  # what the burning changed, by plain differencing
+    seen = check(report["qc"], "captions.burned_safe_area")
+    x0, x1, y0, y1 = map(int, re.fullmatch(r"x (\d+)-(\d+), y (\d+)-(\d+)", seen["value"]).groups())
+    assert seen["passed"] and xs.max() - xs.min() > 150, seen  # a long line, inside the web profile's safe area
+    found = (int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1)
+    assert all(abs(m - f) <= 3 for m, f in zip((x0, x1, y0, y1), found, strict=True)), (seen, found)
+    # sides kept clear that the middle of the line respects but its ends do not: the check must see the ends
+    web = load_profile("web")
+    narrow = web.model_copy(update={"picture": web.picture.model_copy(update={"safe_sides": (xs.min() + 20) / 320})})
+    failing = burned_caption_check(clean, burned, [middle], narrow)
+    assert not failing.passed and failing.at == (middle,), failing
+    # a cue with no burned pixel at its middle is said, not taken as inside
+    unseen = burned_caption_check(clean, clean, [middle], narrow)
+    assert unseen.value == "not measurable" and "not measurable at 1 of 1 cues" in unseen.note, unseen
