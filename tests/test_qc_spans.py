@@ -240,3 +240,26 @@ def test_two_checks_threads_work_at_once_and_settle_waits_for_the_early_work_und
     assert measure.done.wait(60)
     ahead.finish()
     assert sorted(made) == ["measured", "transition"] and not ahead._threads
+
+
+def test_every_read_of_a_cached_measure_holds_the_array_lock(tmp_path, monkeypatch):
+    """numpy parses each array header with ``ast.literal_eval``, which two threads of CPython 3.11 must not
+    run at once (gh-106905: "AST constructor recursion depth mismatch", an internal error seen in a render
+    whose checks read their cache from two threads): every read of a measure goes through one lock."""
+    import numpy as np
+
+    from sora_cli import npz
+
+    film = short_gop_film(tmp_path / "film.mp4", "null")
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    run_qc(film, profile, cache=tmp_path / "cache")
+    real, reads = np.load, []
+
+    def load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(npz.LOCK.locked())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", load)
+    run_qc(film, profile, cache=tmp_path / "cache")  # (every span and the sound read back)
+    assert len(reads) > 3 and all(reads)

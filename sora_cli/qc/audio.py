@@ -24,6 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sora_cli import npz
 from sora_cli.atomic import atomic_path
 from sora_cli.digests import discard, seal, verified
 from sora_cli.profiles import Loudness, Profile
@@ -97,7 +98,7 @@ class _Heard:
         if not verified(path, keyed=True):
             return None
         try:
-            with np.load(path) as data:
+            with npz.opened(path) as data:
                 integrated, samples, peak, lra, damage = data["scalars"].tolist()
                 series = [np.asarray(data[k], np.float64) for k in ("peaks", "momentary", "short_term", "rms")]
                 if samples < 0 or not math.isfinite(peak) or peak < 0 or any(s.ndim != 1 for s in series):

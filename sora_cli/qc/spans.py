@@ -27,6 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sora_cli import npz
 from sora_cli.atomic import atomic_path
 from sora_cli.digests import discard, seal, verified
 from sora_cli.qc.measure import GRID, Measured
@@ -122,7 +123,7 @@ def _load(path: Path) -> Measured | None:
     if not verified(path, keyed=True):
         return None
     try:
-        with np.load(path) as data:
+        with npz.opened(path) as data:
             frames = len(data["black"])
             cells = _unpacked(data["cells"], data["cells_shape"])
             share = data["share"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from sora_cli import npz
 from sora_cli.atomic import atomic_path
 from sora_cli.digests import RECORD, discard, file_digest, record_path, seal, verified
 from sora_cli.errors import UsageError
@@ -132,7 +133,7 @@ def write_carry(path: Path, carry: Carry) -> None:
 
 
 def read_carry(path: Path) -> Carry:
-    with np.load(path, allow_pickle=False) as data:
+    with npz.opened(path, allow_pickle=False) as data:
         tree = json.loads(bytes(data["meta"]).decode("utf-8"))
         arrays = {name: data[name] for name in data.files}
         return Carry(
