@@ -171,6 +171,36 @@ def test_a_large_film_is_signed_apart_and_a_signing_failure_reaches_the_user(tmp
     assert sha(tmp_path / "film.mp4") == before  # the failed signing left the film as it was
 
 
+def test_the_signing_child_spills_the_film_it_builds_to_disk_and_signs_the_same_bytes(tmp_path, monkeypatch):
+    """``spill``: c2pa-rs builds the signed film in a temporary file, not in memory; the film is signed alike.
+
+    The spill is seen by where it goes: with ``$TMPDIR`` missing, only a spilling signer fails.
+    """
+    import imageio_ffmpeg
+
+    from sora_cli import provenance
+
+    film = tmp_path / "plain.mp4"
+    chain = ["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=12", "-t", "1", "-pix_fmt", "yuv420p", str(film)]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *chain], check=True)
+    monkeypatch.setattr(provenance, "SPILL_MB", 0)  # this small film spills too
+    signed = {}
+    for spill in (False, True):
+        copy = tmp_path / f"signed-{spill}.mp4"
+        copy.write_bytes(film.read_bytes())
+        monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+        if spill:
+            with pytest.raises(provenance.SoraError, match="No such file"):
+                provenance.sign_film(copy, "t", False, {"seed": 1}, spill=True)
+            assert copy.read_bytes() == film.read_bytes()  # left as it was
+            monkeypatch.setenv("TMPDIR", str(tmp_path))
+        provenance.sign_film(copy, "t", False, {"seed": 1}, spill=spill)
+        assert verify(copy).state in ("Trusted", "Valid")
+        signed[spill] = provenance.media_digest(copy)
+    assert signed[True] == signed[False]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mp4", "signed-False.mp4", "signed-True.mp4"]
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")
