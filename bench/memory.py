@@ -64,10 +64,12 @@ class Roles:
         self.root = root
         self.names: dict[int, str] = {root: "driver"}
         self.forks = 0
-        self.command = _cmdline(root)
+        self.command = ""  # the driver's command line (read once it has exec'd python)
         self.seen: dict[int, float] = {}
 
     def name(self, pid: int) -> str:
+        if not self.command and "sora_cli" in (command := _cmdline(self.root)):
+            self.command = command
         if pid not in self.names:
             cmd = _cmdline(pid)
             if not cmd:  # (gone, or between fork and exec: named when seen again)
@@ -76,7 +78,7 @@ class Roles:
                 self.names[pid] = "signing child"
             elif "ffmpeg" in cmd.split(" ", 1)[0]:
                 self.names[pid] = "ffmpeg"
-            elif cmd == self.command:
+            elif cmd == self.command and pid != self.root:
                 now = time.perf_counter()
                 self.seen.setdefault(pid, now)
                 settled = sorted(p for p, t in self.seen.items() if now - t >= self.SETTLE and p not in self.names)
@@ -121,6 +123,7 @@ def render(minutes: float, work: Path) -> dict:
     reader.start()
     roles = Roles(proc.pid)
     peaks: dict[tuple[str, str], int] = defaultdict(int)
+    entered: dict[tuple[str, str], int] = {}  # the first sample of each process in each stage
     largest = together = 0
     status = rusage = None
     while True:
@@ -132,6 +135,7 @@ def render(minutes: float, work: Path) -> dict:
             kib = _rss_kib(pid)
             key = (stage[0], roles.name(pid))
             peaks[key] = max(peaks[key], kib)
+            entered.setdefault(key, kib)
             largest = max(largest, kib)
             total += kib
         together = max(together, total)
@@ -145,6 +149,7 @@ def render(minutes: float, work: Path) -> dict:
         "wall": time.perf_counter() - started,
         "cpu": rusage.ru_utime + rusage.ru_stime,
         "peaks": dict(peaks),
+        "entered": entered,
         "largest": largest,
         "together": together,
         "film_mb": (path.with_suffix(".mp4").stat().st_size / 1e6),
@@ -164,15 +169,18 @@ def main() -> None:
         for minutes in lengths:
             results[minutes] = min((render(minutes, Path(tmp)) for _ in range(runs)), key=lambda r: r["largest"])
     stages = sorted({key for r in results.values() for key in r["peaks"]})
-    print(f"{'stage / process (peak MiB)':44}" + "".join(f"{m:>9g} min" for m in lengths))
+    print(f"{'stage / process: MiB on entry, peak':44}" + "".join(f"{m:>11g} min" for m in lengths))
     for key in stages:
-        cells = "".join(f"{results[m]['peaks'].get(key, 0) / 1024:>13.0f}" for m in lengths)
+        cells = "".join(
+            f"{results[m]['entered'].get(key, 0) / 1024:>8.0f}{results[m]['peaks'].get(key, 0) / 1024:>7.0f}"
+            for m in lengths
+        )
         print(f"{key[0] + ' / ' + key[1]:44}{cells}")
     for label, field in (("largest process", "largest"), ("all processes at once", "together")):
-        print(f"{label:44}" + "".join(f"{results[m][field] / 1024:>13.0f}" for m in lengths))
-    print(f"{'film MB':44}" + "".join(f"{results[m]['film_mb']:>13.1f}" for m in lengths))
-    print(f"{'CPU s (all processes)':44}" + "".join(f"{results[m]['cpu']:>13.1f}" for m in lengths))
-    print(f"{'wall s':44}" + "".join(f"{results[m]['wall']:>13.1f}" for m in lengths))
+        print(f"{label:44}" + "".join(f"{results[m][field] / 1024:>15.0f}" for m in lengths))
+    print(f"{'film MB':44}" + "".join(f"{results[m]['film_mb']:>15.1f}" for m in lengths))
+    print(f"{'CPU s (all processes)':44}" + "".join(f"{results[m]['cpu']:>15.1f}" for m in lengths))
+    print(f"{'wall s':44}" + "".join(f"{results[m]['wall']:>15.1f}" for m in lengths))
     base = results[lengths[0]]
     for m in lengths[1:]:
         print(
