@@ -376,7 +376,8 @@ def sign_and_report(
         sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
         if checks:
             checks.finish()
-        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)
+        # (the film's C2PA state is the one just read back from it: the checks do not hold the film again)
+        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None, signed)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies
             checked = as_draft(checked)
         if assembled.burned:

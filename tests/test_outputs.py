@@ -201,6 +201,25 @@ def test_the_signing_child_spills_the_film_it_builds_to_disk_and_signs_the_same_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mp4", "signed-False.mp4", "signed-True.mp4"]
 
 
+def test_a_renders_checks_take_the_c2pa_state_it_read_back_and_sora_qc_reads_the_same(tmp_path, monkeypatch):
+    """The render verified the film it signed: its checks report that state without reading the manifest again."""
+    from sora_cli.qc import container, profile_for, run_qc
+
+    class Reread(BaseException):  # (not an Exception: the checks would report it as a reader's failure)
+        pass
+
+    def reread(path):
+        raise Reread(f"the checks read the manifest of {path} again")
+
+    monkeypatch.setattr(container, "verify", reread)
+    report = render(write(tmp_path))
+    c2pa = next(c for c in report["qc"]["checks"] if c["id"] == "container.c2pa")
+    assert c2pa["passed"] and c2pa["value"] == report["provenance"]["c2pa"] in ("Trusted", "Valid")
+    monkeypatch.setattr(container, "verify", verify)
+    alone = run_qc(tmp_path / "film.mp4", profile_for(None, None)).to_json()["checks"]
+    assert next(c for c in alone if c["id"] == "container.c2pa") == c2pa
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")
