@@ -1,3 +1,3 @@
-from sora_cli.entry import main
+from sora_cli.entry import console
 
-main()
+console()

@@ -261,6 +261,32 @@ def init(directory: Path, force: bool = False) -> Path:
 # --- films ---------------------------------------------------------------------------------------
 
 
+#: what the sound worker's tasks load, scipy's filters above all (about as long as the conductor's own start-up)
+SOUND_WORKER_MODULES = (
+    "scipy.signal", "scipy.ndimage", "pyloudnorm",
+    "sora_cli.plan.model", "sora_cli.render.cache", "sora_cli.sound.mix", "sora_cli.qc.audio",
+)  # fmt: skip
+
+
+def start_render() -> None:
+    """Fork the render's sound worker now, before the conductor loads its stages, and let it load its own.
+
+    Called first by ``sora render``: the two start-ups then share the two cores
+    (:func:`sora_cli.workers.warm_up`). A render that needs no such worker kills it;
+    :func:`end_render` kills one that no render took.
+    """
+    from sora_cli.workers import warm_up
+
+    warm_up("sound", SOUND_WORKER_MODULES)
+
+
+def end_render() -> None:
+    """Kill a worker :func:`start_render` forked that no render took (the render failed before it needed it)."""
+    from sora_cli.workers import cool_down
+
+    cool_down()
+
+
 def render(request: RenderRequest, progress: Progress | None = None) -> dict[str, Any]:
     """Render a film; the report (``NAME.report.json``, also written beside the film)."""
     from sora_cli.film import render_film

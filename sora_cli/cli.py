@@ -13,6 +13,7 @@ layout section); anything heavy this module needs is imported in the command.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -355,7 +356,9 @@ def render(
     """
     from sora_cli.progress_ui import choose
 
-    with _guard():
+    api.start_render()
+    with _guard(), contextlib.ExitStack() as ending:
+        ending.callback(api.end_render)
         if deliverable and all_deliverables:
             raise UsageError("--deliverable and --all-deliverables: give one (--all-deliverables renders every entry)")
         request = api.RenderRequest(

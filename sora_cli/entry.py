@@ -51,3 +51,33 @@ def main() -> None:
         _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details and report it)")
         sys.exit(1)
     sys.exit(code)
+
+
+def console() -> None:
+    """The ``sora`` script and ``python -m sora_cli``: :func:`main`, then out without tearing the interpreter down.
+
+    By the time a command returns, everything it wrote is closed and published
+    and its worker pools are shut down; what is left is freeing numpy, scipy,
+    Skia, PyAV and their modules object by object, a tenth of a second after
+    every render. (:func:`main` itself exits normally, for callers in Python.)
+    """
+    try:
+        main()
+    except SystemExit as done:
+        _leave(done.code)
+
+
+def _leave(code: int | str | None) -> None:
+    """Exit with ``code``, the streams flushed; under a tracer (coverage, a debugger), whose results are
+    saved at exit, the normal way."""
+    if sys.gettrace() is not None or "coverage" in sys.modules:
+        sys.exit(code)
+    if isinstance(code, str):
+        _say(code)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code or 0)

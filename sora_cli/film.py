@@ -43,7 +43,7 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import sign_and_verify
 from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
-from sora_cli.qc.audio import heard
+from sora_cli.qc.audio import heard_ahead, heard_stored
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, prune
@@ -57,7 +57,7 @@ from sora_cli.sound.mix import MixReport, Stem, cached_soundtrack, soundtrack_ke
 from sora_cli.sound.synth import RATE, seconds
 from sora_cli.storyboard import Storyboard, load_storyboard
 from sora_cli.storyboard.overrides import Overrides, overridden
-from sora_cli.workers import pool_context, run_busy, stop_workers, worker_init
+from sora_cli.workers import kill_workers, pool_context, run_now, stop_workers, warm, worker_init
 
 CACHE_DIR_NAME = ".sora-cache"
 QC_CACHE = "qc"  # the cache's folder of delivery-check measures
@@ -103,6 +103,7 @@ class Made:
     soundtrack: Path
     identity: dict[str, Any]
     picture_seconds: float
+    heard: Future[None] | None = None  # the sound worker measuring the soundtrack for the checks, if it does
 
 
 def render_film(
@@ -248,52 +249,67 @@ def picture_and_sound(
     film = FilmSettings.from_plan(plan)
     identity: dict[str, Any] = {}
     heard_in = checks.cache / AUDIO if checks and checks.ranges is not None else None
-    with ProcessPoolExecutor(
+    sound_pool = warm("sound") or ProcessPoolExecutor(
         1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),)
-    ) as sound_pool:
+    )
+    heard: Future[None] | None = None
+
+    def mix(stems: tuple[Stem, ...] = ()) -> Future[MixReport]:
+        """The soundtrack, then (queued behind it in the same worker) its measurement for the checks."""
+        nonlocal heard
+        environ = dict(os.environ)
+        mixed = sound_pool.submit(run_now, environ, cached_soundtrack, plan, cache, sound_path, stems)
+        if heard_in is not None:
+            heard = sound_pool.submit(run_now, environ, heard_ahead, sound_path, heard_in, plan.duration)
+        return mixed
+
+    try:
         audio_mode = backend_class(backend).model_audio(plan.backend.model, Path(plan.base_dir), film.options)
         sound: Future[MixReport] | None = None
-        if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no worker needed
+        if not audio_mode and soundtrack_stored(plan, cache):  # a copy from the cache: no mix
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
-            if checks:  # (its measurement is found by digest when the render that mixed it made one)
-                checks.soundtrack(sound_path, plan.duration)
-        elif not audio_mode:  # the worker measures what it mixes for the checks
-            sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in)
-        progress.stage("picture", plan.frames)
-        try:
-            picture_started = time.perf_counter()
-            shot_files = render_shots(
-                plan,
-                backend,
-                film,
-                video_settings(plan, request.draft),
-                cache,
-                set(request.only),
-                max(1, request.jobs),
-                progress,
-                identity.update,
-                request.ray,
-                None,
-                measure,
-                checks.start if checks and not audio_mode else None,
-            )
-            if checks and not audio_mode:
-                checks.start()  # the picture is done (or no worker went idle: one job, Ray, nothing to draw)
-            picture_seconds = time.perf_counter() - picture_started
-            if request.use_cache:  # so that revoking a cameo can purge the shots that show it
-                note_cached_shots(_cameo_shots(plan, shot_files))
-            progress.stage("sound")
-            if sound is None:
-                stems = model_stems(plan, shot_files, cache, str(audio_mode))
-                sound = sound_pool.submit(run_busy, mixed_and_heard, plan, cache, sound_path, heard_in, stems)
+            if heard_in is not None and not heard_stored(sound_path, heard_in, plan.duration):
+                heard = sound_pool.submit(run_now, dict(os.environ), heard_ahead, sound_path, heard_in, plan.duration)
+            else:  # (found by digest: the render that mixed it measured it)
+                kill_workers(sound_pool)
                 if checks:
-                    checks.start()  # (only now: no thread may run while the sound worker forks)
-            mix = sound.result()
-        except BaseException:
-            stop_workers(sound_pool)
-            raise
-    return Made(shot_files, mix, sound_path, identity, picture_seconds)
+                    checks.soundtrack(sound_path, plan.duration)
+        elif not audio_mode:  # the worker measures what it mixes for the checks
+            sound = mix()
+        progress.stage("picture", plan.frames)
+        picture_started = time.perf_counter()
+        shot_files = render_shots(
+            plan,
+            backend,
+            film,
+            video_settings(plan, request.draft),
+            cache,
+            set(request.only),
+            max(1, request.jobs),
+            progress,
+            identity.update,
+            request.ray,
+            None,
+            measure,
+            checks.start if checks and not audio_mode else None,
+        )
+        if checks and not audio_mode:
+            checks.start()  # the picture is done (or no worker went idle: one job, Ray, nothing to draw)
+        picture_seconds = time.perf_counter() - picture_started
+        if request.use_cache:  # so that revoking a cameo can purge the shots that show it
+            note_cached_shots(_cameo_shots(plan, shot_files))
+        progress.stage("sound")
+        if sound is None:
+            sound = mix(model_stems(plan, shot_files, cache, str(audio_mode)))
+            if checks:
+                checks.start()  # (only now: no thread may run while the sound worker forks)
+        mix_report = sound.result()
+    except BaseException:
+        stop_workers(sound_pool)
+        raise
+    sound_pool.shutdown(wait=False)  # (the worker ends once it has measured the soundtrack)
+    return Made(shot_files, mix_report, sound_path, identity, picture_seconds, heard)
 
 
 def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead:
@@ -304,21 +320,6 @@ def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead
     """
     spec = profile_for(None, plan).picture
     return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range) if request.qc else None)
-
-
-def mixed_and_heard(
-    plan: Plan, cache: ShotCache, sound_path: Path, heard_in: Path | None, stems: tuple[Stem, ...] = ()
-) -> MixReport:
-    """The sound worker's task: the soundtrack, and (``heard_in``: the checks' cache) its measurement.
-
-    The worker has the meter's filters loaded already; measured there, beside the picture, the
-    checks find the measurement by the soundtrack's digest and the driver never loads scipy.
-    """
-    mix = cached_soundtrack(plan, cache, sound_path, stems)
-    if heard_in is not None:
-        with contextlib.suppress(Exception):  # measuring ahead is an optimisation: the checks measure what is missing
-            heard(sound_path, heard_in, plan.duration)
-    return mix
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:
@@ -376,6 +377,9 @@ def sign_and_report(
         sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
         if checks:
             checks.finish()
+        if made.heard is not None:  # measuring ahead never fails a render (nor does a worker lost meanwhile):
+            with contextlib.suppress(Exception):  # what it did not measure, the checks measure
+                made.heard.result()
         # (the film's C2PA state is the one just read back from it: the checks do not hold the film again)
         checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None, signed)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies

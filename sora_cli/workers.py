@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import multiprocessing
 import os
 import signal
@@ -122,3 +123,61 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+
+
+_warm: dict[str, ProcessPoolExecutor] = {}
+
+
+def _warm_init(parent: int, modules: tuple[str, ...]) -> None:
+    worker_init(parent)
+    for name in modules:
+        with contextlib.suppress(Exception):  # (a module that fails to load fails again, properly, where it is used)
+            importlib.import_module(name)
+
+
+def warm_up(name: str, modules: tuple[str, ...]) -> None:
+    """Fork a one-worker pool now, which loads ``modules`` while this process goes on starting up.
+
+    A render starts on one core: the conductor imports its stages and plans, and
+    the second core idles. A worker forked first spends that time loading what its
+    task needs (the sound worker's scipy takes about as long as the conductor's
+    start-up), so the work it is given later starts at once instead of competing
+    with the picture for the cores. :func:`warm` hands the pool over;
+    :func:`cool_down` kills whatever nobody took.
+    """
+    if name in _warm:
+        return
+    pool = ProcessPoolExecutor(1, mp_context=pool_context(), initializer=_warm_init, initargs=(os.getpid(), modules))
+    pool.submit(os.getpid)  # (a pool forks its workers for its first task)
+    _warm[name] = pool
+
+
+def warm(name: str) -> ProcessPoolExecutor | None:
+    """The pool :func:`warm_up` forked under ``name``, now the caller's to shut down (None: there is none)."""
+    return _warm.pop(name, None)
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: its workers killed, whatever they were loading (nothing of the render's is lost)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join()
+
+
+def cool_down() -> None:
+    """Kill every warm pool nobody took (a render that failed, or needed no such worker)."""
+    while _warm:
+        kill_workers(_warm.popitem()[1])
+
+
+def run_now(environ: dict[str, str], fn: Callable[..., Any], *args: Any) -> Any:
+    """:func:`run_busy` in the environment the driver has now (a warm worker was forked before it set, say,
+    its scratch folder in ``SORA_SCRATCH``)."""
+    if os.environ != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    return run_busy(fn, *args)

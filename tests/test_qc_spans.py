@@ -192,6 +192,24 @@ def test_broken_records_keys_and_oversized_entries_are_misses(tmp_path, monkeypa
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_the_checks_thread_does_the_renders_early_work_before_its_measures(tmp_path):
+    """A transition (early work: the assembly waits for it) handed over after two shots' measures runs first;
+    the measures keep their order (the checks wait for them only at the end)."""
+    from sora_cli.qc.ahead import Ahead, _Item
+
+    ahead = Ahead(tmp_path, ((16, 235), (16, 240)))
+    ran: list[str] = []
+    ahead._submit(_Item(ran.append, ("measure 1",), False))
+    ahead._submit(_Item(ran.append, ("measure 2",), False))
+    ahead.early(ran.append, "transition")
+    last = _Item(ran.append, ("measure 3",), False)
+    ahead._submit(last)
+    ahead.start()
+    assert last.done.wait(60)
+    ahead.finish()
+    assert ran == ["transition", "measure 1", "measure 2", "measure 3"]
+
+
 def test_the_flash_analysis_takes_the_cells_as_they_come_and_the_film_keeps_none(tmp_path, monkeypatch):
     """Cells go to the flash analysis span by span (or frame by frame), in chunks counted from the film's
     start: chunks ending inside spans give the same report, and the film's joined measures hold no cells."""

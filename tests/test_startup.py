@@ -8,8 +8,11 @@ interpreter has loaded (``sys.modules``), not on a time, so it cannot flake.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -55,3 +58,76 @@ def test_a_render_forks_its_workers_before_scipy_or_opencv_is_loaded():
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert not loaded & {"scipy", "cv2", "pyloudnorm"}
     assert {"skia", "av"} <= loaded  # (the probe sees what the picture workers need)
+
+
+def test_a_warm_worker_loads_its_modules_and_runs_in_the_environment_of_now(tmp_path, monkeypatch):
+    """The sound worker is forked before the render sets its scratch folder (``SORA_SCRATCH``): a task given
+    to it later runs in the driver's environment of that moment, with the modules it loaded at start-up."""
+    from sora_cli import workers
+
+    (tmp_path / "warm_probe_module.py").write_text("LOADED = 'yes'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    workers.warm_up("probe", ("warm_probe_module",))
+    pool = workers.warm("probe")
+    assert pool is not None and workers.warm("probe") is None  # handed over once
+    try:
+        monkeypatch.setenv("SORA_PROBE_SET_LATER", "now")
+        got = pool.submit(workers.run_now, dict(os.environ), _environment_and_modules).result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert got == ("now", True)
+
+
+def _environment_and_modules() -> tuple[str | None, bool]:
+    return os.environ.get("SORA_PROBE_SET_LATER"), "warm_probe_module" in sys.modules
+
+
+def test_a_warm_worker_nobody_took_is_killed_while_it_still_loads(tmp_path, monkeypatch):
+    """A render that fails before it needs its sound worker (a storyboard error) must not wait for the worker's
+    start-up, nor leave it behind: :func:`cool_down` kills it, even in the middle of an import."""
+    from sora_cli import workers
+
+    started = tmp_path / "started"
+    (tmp_path / "slow_probe_module.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(600)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    workers.warm_up("slow", ("slow_probe_module",))
+    processes = list(workers._warm["slow"]._processes.values())
+    for _ in range(6000):  # (inside the import once the file is there)
+        if started.exists():
+            break
+        time.sleep(0.01)
+    assert started.exists(), "the warm worker never began loading its modules"
+    workers.cool_down()
+    assert not workers._warm
+    assert [p.exitcode for p in processes] == [-signal.SIGKILL]
+
+
+_RENDER_TWICE = """
+import json, shutil, sys
+from pathlib import Path
+from sora_cli.film import RenderRequest, render_film
+path = Path(sys.argv[1])
+first = render_film(RenderRequest(path, jobs=1))
+shutil.rmtree(path.parent / ".sora-cache" / "qc" / "audio")  # the soundtrack stays stored, its measurement goes
+second = render_film(RenderRequest(path, jobs=1))
+print(json.dumps([first["qc"], second["qc"], "scipy.signal" in sys.modules, second["reused"]]))
+"""
+
+
+def test_a_stored_soundtrack_without_its_measurement_is_measured_by_the_sound_worker(storyboard_dir):
+    """The soundtrack is copied from the cache but its measurement for the checks was lost (a pruned or
+    wiped check cache): the sound worker measures it, so the conductor still never loads scipy, and the
+    checks say exactly what they said with the measurement at hand."""
+    from tests.conftest import example_text
+
+    path = storyboard_dir / "polar_small.yaml"
+    path.write_text(example_text("polar"))
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER_TWICE, str(path)], capture_output=True, text=True, timeout=600, check=True
+    )
+    first, second, scipy_loaded, reused = json.loads(done.stdout.strip().splitlines()[-1])
+    assert reused and not scipy_loaded
+    second["film"] = first["film"]
+    assert second == first

@@ -39,8 +39,8 @@ class Segment:
     at: int
 
 
-def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
-    """Frames ``[first, last)`` of a shot file as RGB arrays.
+def decode_frames(path: Path, first: int, last: int, fmt: str = "rgb24") -> list[np.ndarray]:
+    """Frames ``[first, last)`` of a shot file as RGB arrays (``fmt="yuv420p"``: as the stream's own planes).
 
     Decoding starts at the last keyframe at or before ``first`` (every shot file
     has one at least every four seconds, each an IDR frame, so the frames are the
@@ -58,19 +58,33 @@ def decode_frames(path: Path, first: int, last: int) -> list[np.ndarray]:
             if index >= last:
                 break
             if index >= first:
-                out.append(frame.to_ndarray(format="rgb24", src_colorspace="ITU709"))  # as encode.py converts
+                if fmt == "rgb24":
+                    out.append(frame.to_ndarray(format="rgb24", src_colorspace="ITU709"))  # as encode.py converts
+                else:
+                    out.append(frame.to_ndarray(format=fmt))
     if len(out) != last - first:
         raise SoraError(f"shot file {path.name} has fewer frames than planned ({len(out)} of {last - first} in range)")
     return out
 
 
+#: the colour a fade passes through, as limited-range BT.709 Y'CbCr (what RGB black and white convert to)
+THROUGH = {"fade_black": (16.0, 128.0), "fade_white": (235.0, 128.0)}
+
+
 def blend(kind: str, a: np.ndarray | None, b: np.ndarray, w: float) -> np.ndarray:
-    """Frame ``w`` (0..1) of a transition from ``a`` (None: the film's start) to ``b``."""
+    """Frame ``w`` (0..1) of a transition from ``a`` (None: the film's start) to ``b``, both yuv420p planes.
+
+    Blending the stream's own Y'CbCr (luma rows, then the two chroma planes) is
+    the same linear mix as blending RGB, without converting every overlap frame
+    to RGB and back: no rounding of two colour conversions, and half the samples.
+    """
     bf = b.astype(np.float32)
     if kind == "crossfade" and a is not None:
         out = a.astype(np.float32) * (1 - w) + bf * w
     else:
-        through = 255.0 if kind == "fade_white" else 0.0
+        luma, chroma = THROUGH.get(kind, THROUGH["fade_black"])
+        through = np.full((len(b), 1), chroma, np.float32)
+        through[: len(b) * 2 // 3] = luma
         if a is None:  # fade in at the start of the film
             out = through * (1 - w) + bf * w
         elif w < 0.5:
@@ -81,14 +95,14 @@ def blend(kind: str, a: np.ndarray | None, b: np.ndarray, w: float) -> np.ndarra
 
 
 def transition_key(kind: str, frames: int, before: str | None, after: str, video: VideoSettings) -> str:
-    """A transition's content: the two shot files it blends and how."""
-    text = repr(("transition", 1, kind, frames, before, after, video))
+    """A transition's content: the two shot files it blends and how (2: blended as Y'CbCr)."""
+    text = repr(("transition", 2, kind, frames, before, after, video))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def encode_transition(path: Path, kind: str, tail: list, head: list, video: VideoSettings) -> None:
     with atomic_path(path) as tmp:
-        encoder = FrameEncoder(tmp, video, [0], channels=3)
+        encoder = FrameEncoder(tmp, video, [0], channels=0)
         try:
             for k in range(len(head)):
                 encoder.write(blend(kind, tail[k], head[k], (k + 0.5) / len(head)))
@@ -123,9 +137,9 @@ def make_transition(
     else:
         path = workdir / f"transition-{index:04d}.mp4"
     if not (verified(path) if keys is not None else path.is_file()):
-        head = decode_frames(files[shot.id], 0, t_in)
+        head = decode_frames(files[shot.id], 0, t_in, "yuv420p")
         tail = (
-            decode_frames(files[before], shots[index - 1].frames - t_in, shots[index - 1].frames)
+            decode_frames(files[before], shots[index - 1].frames - t_in, shots[index - 1].frames, "yuv420p")
             if before
             else [None] * t_in
         )

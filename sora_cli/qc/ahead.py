@@ -31,7 +31,8 @@ class _Item:
 
 
 class Ahead:
-    """Work handed over runs in a thread of the driver, in order, once :meth:`start` is called.
+    """Work handed over runs in a thread of the driver, once :meth:`start` is called: early work (what the
+    render's assembly waits for) first, then the measures, each in the order given.
 
     The render calls :meth:`start` when a worker has nothing left to draw (a core
     would idle), or once the picture is done: until then work waits, so the thread
@@ -107,7 +108,9 @@ class Ahead:
                     self._ready.wait()
                 if self._finished:
                     return
-                item = self._running = self._queue.popleft()
+                # early work first: the render waits for it to assemble, while the measures wait for the checks
+                item = self._running = next((i for i in self._queue if i.early), self._queue[0])
+                self._queue.remove(item)
             try:
                 if item.work is measure_range:
                     measure_range(*item.args, stop=self._stopped)

@@ -11,6 +11,7 @@ measure what did decode.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -168,6 +169,22 @@ def heard(path: Path, cache: Path | None = None, until: float | None = None) -> 
         while len(_HEARD) > 16:
             _HEARD.pop(next(iter(_HEARD)))
     return found
+
+
+def heard_stored(path: Path, cache: Path, until: float | None = None) -> bool:
+    """Whether ``path``'s measurement is at hand (in this process, or in ``cache``), so that :func:`heard` needs no
+    decoding and no meter (whose filters take scipy half a second to load)."""
+    digest = _stream_digest(path, until)
+    return bool(digest) and (digest in _HEARD or verified(cache / digest[:2] / f"{digest}.npz", keyed=True))
+
+
+def heard_ahead(path: Path, cache: Path, until: float | None = None) -> None:
+    """Measure ``path`` into ``cache`` ahead of the checks (the sound worker's task, once its soundtrack is out).
+
+    An optimisation that never fails a render: what it could not measure, the checks measure.
+    """
+    with contextlib.suppress(Exception):
+        heard(path, cache, until)
 
 
 def audio_checks(path: Path, profile: Profile, plan: Intended, cache: Path | None = None) -> list[Check]:

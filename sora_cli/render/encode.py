@@ -72,11 +72,15 @@ class FrameEncoder:
     """Write frames to ``path`` as H.264 in MP4; call :meth:`close` to finish (or :meth:`abort`)."""
 
     def __init__(self, path: Path, settings: VideoSettings, keyframes: list[int], channels: int = 4, nice: int = 0):
+        """``channels``: 4 (RGBA) or 3 (RGB) frames of ``(height, width, channels)``, converted to the stream's
+        Y'CbCr; or 0: frames that already are it, the three planes of yuv420p stacked as ``(height * 3 / 2, width)``
+        (what a shot file decodes to), encoded with no conversion."""
         self.path = path
         self.settings = settings
         self.frames = 0
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
-        pix_fmt = {3: "rgb24", 4: "rgba"}[channels]
+        pix_fmt = {0: "yuv420p", 3: "rgb24", 4: "rgba"}[channels]
+        conversion = ["-vf", COLOUR_PARAMS] if channels == 0 else settings.rgb_conversion()
         force = (
             ["-force_key_frames", "expr:" + "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))] if keyframes else []
         )
@@ -84,7 +88,7 @@ class FrameEncoder:
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{settings.width}x{settings.height}",
             "-framerate", str(settings.fps), "-i", "pipe:0", "-an",
-            *settings.rgb_conversion(), *settings.codec_args(), *force, "-f", "mp4", str(path),
+            *conversion, *settings.codec_args(), *force, "-f", "mp4", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
         if nice > 0:
