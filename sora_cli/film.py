@@ -383,7 +383,8 @@ def sign_and_report(
         if made.heard is not None:  # measuring ahead never fails a render (nor does a worker lost meanwhile):
             with contextlib.suppress(Exception):  # what it did not measure, the checks measure
                 made.heard.result()
-        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None)
+        # (the film's C2PA state is the one just read back from it: the checks do not hold the film again)
+        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None, signed)
         if request.draft:  # a preview: its size and rate are the draft's, every other check applies
             checked = as_draft(checked)
         if assembled.burned:

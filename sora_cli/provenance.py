@@ -231,8 +231,18 @@ def manifest(title: str, generative: bool, facts: dict[str, Any], content_id: st
     }
 
 
-def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any]) -> None:
-    """Embed a signed manifest in ``path`` (replaced atomically)."""
+#: c2pa-rs builds the signed film in a backing store that stays in memory up to this many MB (512 by
+#: default), then spills to a temporary file (unnamed, in ``$TMPDIR``): see :func:`sign_film`
+SPILL_MB = 16
+
+
+def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any], spill: bool = False) -> None:
+    """Embed a signed manifest in ``path`` (replaced atomically).
+
+    ``spill``: c2pa-rs keeps the signed film it builds on disk past :data:`SPILL_MB` instead of
+    in memory (a film under 512 MB is otherwise held whole while it is written out): the signing
+    child of a large film uses it. Only where the bytes wait changes, not the bytes.
+    """
     import c2pa
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -251,8 +261,12 @@ def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any]) -
     try:
         signer = c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, creds.chain_pem.decode(), None)
         definition = json.dumps(manifest(title, generative, facts, content_id))
+        context = None
+        if spill:
+            settings = {"core": {"backing_store_memory_threshold_in_mb": SPILL_MB}}
+            context = c2pa.Context(c2pa.Settings.from_json(json.dumps(settings)))
         with (
-            c2pa.Builder(definition) as builder,
+            c2pa.Builder(definition, context=context) as builder,
             atomic_path(path) as tmp,
             open(path, "rb") as source,
             open(tmp, "w+b") as dest,
@@ -269,19 +283,23 @@ APART_BYTES = 48 * 2**20
 def sign_and_verify(path: Path, title: str, generative: bool, facts: dict[str, Any]) -> str:
     """Sign ``path``, then read its manifest back; the verification state ("Trusted", "Valid", ...).
 
-    c2pa-rs holds about two copies of an MP4 while it signs one and one more
-    while it validates it (measured: a 29 MB film costs 82 MB to sign, 39 MB to
-    verify), so in the render's own process the peak would grow with the film's
-    length. A large film is signed in a fresh, small interpreter instead: the
-    render's peak stays flat, and the signer's lasts a fraction of a second.
+    c2pa-rs holds about two copies of an MP4 while it signs one (the signed film
+    it builds, and a buffer of up to 256 MB it hashes in) and one copy while it
+    validates it (that buffer again), so in the render's own process the peak
+    would grow with the film's length. A large film is signed in a fresh, small
+    interpreter instead, where the film being built spills to disk beside the film
+    (``spill``): the render's peak stays flat, the signer's holds one hashing buffer
+    (at most 256 MB, whatever the length), and it lasts a few seconds.
     """
     if path.stat().st_size < APART_BYTES:
         sign_film(path, title, generative, facts)
         return verify(path).state
     job = json.dumps({"path": str(path), "title": title, "generative": generative, "facts": facts})
     code = "from sora_cli.provenance import _sign_and_verify_job; _sign_and_verify_job()"
+    # what spills goes beside the film, on the disk checked for its room (never a /tmp that may be memory)
+    env = {**os.environ, "TMPDIR": str(path.resolve().parent)}
     # -P: the working directory is not put on sys.path (a stray c2pa.py there must not be imported)
-    done = subprocess.run([sys.executable, "-P", "-c", code], input=job, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-P", "-c", code], input=job, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SoraError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "signing the film failed")
     return done.stdout.strip()
@@ -292,7 +310,7 @@ def _sign_and_verify_job() -> None:
     job = json.loads(sys.stdin.read())
     path = Path(job["path"])
     try:
-        sign_film(path, job["title"], job["generative"], job["facts"])
+        sign_film(path, job["title"], job["generative"], job["facts"], spill=True)
         print(verify(path).state)
     except (SoraError, UsageError) as exc:  # a key that cannot sign (checked before the render, but said here too)
         print(exc, file=sys.stderr)

@@ -171,6 +171,55 @@ def test_a_large_film_is_signed_apart_and_a_signing_failure_reaches_the_user(tmp
     assert sha(tmp_path / "film.mp4") == before  # the failed signing left the film as it was
 
 
+def test_the_signing_child_spills_the_film_it_builds_to_disk_and_signs_the_same_bytes(tmp_path, monkeypatch):
+    """``spill``: c2pa-rs builds the signed film in a temporary file, not in memory; the film is signed alike.
+
+    The spill is seen by where it goes: with ``$TMPDIR`` missing, only a spilling signer fails.
+    """
+    import imageio_ffmpeg
+
+    from sora_cli import provenance
+
+    film = tmp_path / "plain.mp4"
+    chain = ["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=12", "-t", "1", "-pix_fmt", "yuv420p", str(film)]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *chain], check=True)
+    monkeypatch.setattr(provenance, "SPILL_MB", 0)  # this small film spills too
+    signed = {}
+    for spill in (False, True):
+        copy = tmp_path / f"signed-{spill}.mp4"
+        copy.write_bytes(film.read_bytes())
+        monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+        if spill:
+            with pytest.raises(provenance.SoraError, match="No such file"):
+                provenance.sign_film(copy, "t", False, {"seed": 1}, spill=True)
+            assert copy.read_bytes() == film.read_bytes()  # left as it was
+            monkeypatch.setenv("TMPDIR", str(tmp_path))
+        provenance.sign_film(copy, "t", False, {"seed": 1}, spill=spill)
+        assert verify(copy).state in ("Trusted", "Valid")
+        signed[spill] = provenance.media_digest(copy)
+    assert signed[True] == signed[False]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mp4", "signed-False.mp4", "signed-True.mp4"]
+
+
+def test_a_renders_checks_take_the_c2pa_state_it_read_back_and_sora_qc_reads_the_same(tmp_path, monkeypatch):
+    """The render verified the film it signed: its checks report that state without reading the manifest again."""
+    from sora_cli.qc import container, profile_for, run_qc
+
+    class Reread(BaseException):  # (not an Exception: the checks would report it as a reader's failure)
+        pass
+
+    def reread(path):
+        raise Reread(f"the checks read the manifest of {path} again")
+
+    monkeypatch.setattr(container, "verify", reread)
+    report = render(write(tmp_path))
+    c2pa = next(c for c in report["qc"]["checks"] if c["id"] == "container.c2pa")
+    assert c2pa["passed"] and c2pa["value"] == report["provenance"]["c2pa"] in ("Trusted", "Valid")
+    monkeypatch.setattr(container, "verify", verify)
+    alone = run_qc(tmp_path / "film.mp4", profile_for(None, None)).to_json()["checks"]
+    assert next(c for c in alone if c["id"] == "container.c2pa") == c2pa
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")

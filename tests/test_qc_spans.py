@@ -263,3 +263,24 @@ def test_every_read_of_a_cached_measure_holds_the_array_lock(tmp_path, monkeypat
     monkeypatch.setattr(np, "load", load)
     run_qc(film, profile, cache=tmp_path / "cache")  # (every span and the sound read back)
     assert len(reads) > 3 and all(reads)
+
+
+def test_the_flash_analysis_takes_the_cells_as_they_come_and_the_film_keeps_none(tmp_path, monkeypatch):
+    """Cells go to the flash analysis span by span (or frame by frame), in chunks counted from the film's
+    start: chunks ending inside spans give the same report, and the film's joined measures hold no cells."""
+    from sora_cli.qc import picture
+
+    video = "drawbox=t=fill:c=black:enable='between(t,1,2)*eq(mod(n,2),1)'"
+    film = short_gop_film(tmp_path / "flash.mp4", video, "color=c=white", 20)
+    (tmp_path / "p.yaml").write_text("base: web\n" + NO_C2PA)
+    profile = load_profile(str(tmp_path / "p.yaml"))
+    whole = run_qc(film, profile).to_json()
+    assert "picture.flashes" in {c["id"] for c in whole["checks"] if not c["passed"]}
+    monkeypatch.setattr(picture, "CHUNK", 7)  # (spans are 5 frames: chunks end inside them)
+    for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # whole pass, cold spans, warm spans
+        assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == json.dumps(whole)
+    fed: list[int] = []
+    ranges = (profile.picture.luma_range, profile.picture.chroma_range)
+    spans = measure_film(film, ranges, tmp_path / "cache" / "spans", lambda times, cells: fed.append(len(cells)))
+    assert spans is not None
+    assert spans[0].cells == [] and sum(fed) == spans[0].frames == 60 and len(fed) == 60 // SPAN

@@ -34,6 +34,7 @@ def run_qc(
     plan: Plan | None = None,
     sidecars: Sidecars | None = None,
     cache: Path | None = None,
+    c2pa_state: str | None = None,
 ) -> QcResult:
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
@@ -42,6 +43,9 @@ def run_qc(
     ``cache``: a folder where the picture's spans and the sound's measurement are kept by
     content (a render passes its cache's): what was measured before is not decoded again,
     and the result is the same.
+    ``c2pa_state``: the film's C2PA verification state when the caller has just read it back from
+    this very file (a render verifies what it signed): not read again (c2pa-rs holds up to 256 MB
+    of a film while it hashes it).
     """
     film = Path(film)
     if film.is_dir():
@@ -63,7 +67,7 @@ def run_qc(
         picture, facts = picture_checks(film, profile, wanted, cache and cache / SPANS)
         result.checks += audio.result()
     result.checks += picture
-    result.checks += container_checks(film, profile)
+    result.checks += container_checks(film, profile, c2pa_state)
     result.checks += caption_checks(film, profile, facts.fps, sidecars)
     return result
 

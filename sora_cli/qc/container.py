@@ -33,7 +33,8 @@ def _duration(container: av.container.InputContainer, stream: av.stream.Stream) 
     return end
 
 
-def container_checks(path: Path, profile: Profile) -> list[Check]:
+def container_checks(path: Path, profile: Profile, c2pa_state: str | None = None) -> list[Check]:
+    """``c2pa_state``: the film's C2PA verification state, already read from this file (see ``run_qc``)."""
     spec = profile.container
     checks: list[Check] = []
     with av.open(str(path)) as container:
@@ -77,13 +78,13 @@ def container_checks(path: Path, profile: Profile) -> list[Check]:
                 note="" if spec.colour else "reported",
             )
         )
-    checks.append(_c2pa(path, spec.c2pa))
+    checks.append(_c2pa(path, spec.c2pa, c2pa_state))
     return checks
 
 
-def _c2pa(path: Path, required: bool) -> Check:
+def _c2pa(path: Path, required: bool, state: str | None = None) -> Check:
     try:
-        state = verify(path).state
+        state = state if state is not None else verify(path).state
     except Exception as exc:  # the reader's own failure is a finding, not a crash
         state = f"unreadable ({type(exc).__name__})"
     ok = state in ("Trusted", "Valid")

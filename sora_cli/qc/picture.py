@@ -34,7 +34,7 @@ import av
 import numpy as np
 
 from sora_cli.profiles import Profile
-from sora_cli.qc.measure import Measured
+from sora_cli.qc.measure import CellSink, Measured
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
 from sora_cli.qc.spans import measure_film
@@ -42,7 +42,7 @@ from sora_cli.qc.spans import measure_film
 DISPLAY_NITS = 200.0
 TRANSITION = 20.0
 DARK_END = 160.0
-CHUNK = 1024  # frames whose cells are turned into light at once (bounds the memory of a long film)
+CHUNK = 256  # frames whose cells are turned into light at once (~8 MB of float32 temporaries; counted from the film's first frame)
 
 
 class _Swings:
@@ -125,18 +125,20 @@ def picture_checks(
         rate = stream.average_rate or stream.guessed_rate
         facts.fps = float(rate) if rate else 0.0
     step = 1.0 / facts.fps if facts.fps else 0.0
-    spans = measure_film(path, ranges, cache) if cache is not None else None
+    flashes = _Flashes(step, spec.flash_area)  # fed the frames' cells as they are measured: none are kept
+    spans = measure_film(path, ranges, cache, flashes.feed) if cache is not None else None
     if spans is not None:
         measured, last_t = spans
     else:
-        measured, last_t, damage = _measure_whole(path, step, ranges)
+        flashes = _Flashes(step, spec.flash_area)  # (afresh: the spans may have fed it some)
+        measured, last_t, damage = _measure_whole(path, step, ranges, flashes.feed)
     facts.frames = measured.frames
     facts.interlaced = any(measured.interlaced)
     facts.duration = last_t + step
     times = measured.times
     out_of_range = [t for t, share in zip(times, measured.share, strict=True) if share > spec.out_of_range_area]
     worst_range = max(measured.share, default=0.0)
-    flash_times, red_times = _transitions(measured, step, spec.flash_area, last_t)
+    flash_times, red_times = flashes.finish(last_t)
     checks: list[Check] = []
     if damage is not None:
         checks.append(
@@ -192,10 +194,12 @@ def picture_checks(
 
 
 def _measure_whole(
-    path: Path, step: float, ranges: tuple[tuple[int, int], tuple[int, int]]
+    path: Path, step: float, ranges: tuple[tuple[int, int], tuple[int, int]], sink: CellSink | None = None
 ) -> tuple[Measured, float, float | None]:
-    """Every frame decoded in one pass (threaded); the measures, the last frame's time, where decoding broke."""
-    measured = Measured()
+    """Every frame decoded in one pass (threaded); the measures, the last frame's time, where decoding broke.
+
+    ``sink``: takes the frames' cells instead of the measures keeping them."""
+    measured = Measured(sink=sink)
     last_t = 0.0
     damage: float | None = None
     with av.open(str(path)) as container:
@@ -211,27 +215,52 @@ def _measure_whole(
     return measured, last_t, damage
 
 
-def _transitions(measured: Measured, step: float, area: float, last_t: float) -> tuple[list[float], list[float]]:
-    """Times of screen transitions in luminance and in saturated red (see the module doc)."""
-    flash_times: list[float] = []
-    red_times: list[float] = []
-    if not measured.cells:
-        return flash_times, red_times
-    luma_swings, red_swings = _Swings(True), _Swings(False)
-    for at in range(0, len(measured.cells), CHUNK):
-        cells = np.stack(measured.cells[at : at + CHUNK]).astype(np.float32)
+class _Flashes:
+    """Screen transitions in luminance and in saturated red (see the module doc), fed frame cells in film order.
+
+    The cells are turned into light :data:`CHUNK` frames at a time, counted from the
+    film's first frame however the frames arrive (span by span, or one by one), so
+    the arithmetic, and so the result, is the same as over the whole film at once;
+    only a chunk's cells are held.
+    """
+
+    def __init__(self, step: float, area: float):
+        self.step, self.area = step, area
+        self.luma, self.red = _Swings(True), _Swings(False)
+        self.flash_times: list[float] = []
+        self.red_times: list[float] = []
+        self._times: list[float] = []
+        self._cells: list[np.ndarray] = []
+
+    def feed(self, times: list[float], cells: list[np.ndarray]) -> None:
+        """The cells of the next frames and the times they are shown at."""
+        self._times += times
+        self._cells += cells
+        while len(self._cells) >= CHUNK:
+            self._light(CHUNK)
+
+    def finish(self, last_t: float) -> tuple[list[float], list[float]]:
+        """The times of the transitions in luminance and in red (a swing still open ends at ``last_t``)."""
+        if self._cells:
+            self._light(len(self._cells))
+        if self.luma.current is None:  # no cells at all (an odd frame size): nothing to analyse
+            return self.flash_times, self.red_times
+        if self.luma.finish() >= self.area:
+            self.flash_times.append(last_t)
+        if self.red.finish() >= self.area:
+            self.red_times.append(last_t)
+        return self.flash_times, self.red_times
+
+    def _light(self, count: int) -> None:
+        cells = np.stack(self._cells[:count]).astype(np.float32)
+        times = self._times[:count]
+        del self._cells[:count], self._times[:count]
         luminance, red = _light(cells[:, 0], cells[:, 1], cells[:, 2])
-        for k in range(len(cells)):
-            t = measured.times[at + k]
-            if luma_swings.step(luminance[k]) >= area:
-                flash_times.append(t - step)
-            if red_swings.step(red[k]) >= area:
-                red_times.append(t - step)
-    if luma_swings.finish() >= area:
-        flash_times.append(last_t)
-    if red_swings.finish() >= area:
-        red_times.append(last_t)
-    return flash_times, red_times
+        for k, t in enumerate(times):
+            if self.luma.step(luminance[k]) >= self.area:
+                self.flash_times.append(t - self.step)
+            if self.red.step(red[k]) >= self.area:
+                self.red_times.append(t - self.step)
 
 
 def _flash_rate(transitions: list[float], limit: int) -> tuple[float, tuple[float, ...]]:

@@ -30,7 +30,7 @@ import numpy as np
 from sora_cli import npz
 from sora_cli.atomic import atomic_path
 from sora_cli.digests import discard, seal, verified
-from sora_cli.qc.measure import GRID, Measured
+from sora_cli.qc.measure import GRID, CellSink, Measured
 
 VERSION = 2  # bump when what a span's measures mean changes
 IDR = 5  # H.264 NAL unit type of an IDR slice
@@ -228,13 +228,17 @@ def _spans(
 
 
 def measure_film(
-    film: Path, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path
+    film: Path, ranges: tuple[tuple[int, int], tuple[int, int]], cache: Path, sink: CellSink | None = None
 ) -> tuple[Measured, float] | None:
-    """The film's picture measures and its last frame's time, through the span cache; ``None``: decode it whole."""
+    """The film's picture measures and its last frame's time, through the span cache; ``None``: decode it whole.
+
+    ``sink``: takes the frames' cells, in film order, instead of the measures keeping them (see
+    :class:`Measured`); after ``None``, it may have had some: the caller starts it afresh.
+    """
     try:
         with av.open(str(film)) as container:
             stream = container.streams.video[0]
-            whole = Measured()
+            whole = Measured(sink=sink)
             last_t = 0.0
             packets = (p for p in container.demux(stream) if p.size)
             for run, measured in _spans(stream, packets, ranges, cache, threads=True):
