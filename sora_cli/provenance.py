@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sora_cli import __version__
-from sora_cli.atomic import atomic_path
+from sora_cli import __version__, faults
+from sora_cli.atomic import atomic_path, sweep_stale
 from sora_cli.bmff import top_level_boxes
 from sora_cli.errors import SoraError, UsageError
 
@@ -271,6 +271,7 @@ def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any], s
             open(path, "rb") as source,
             open(tmp, "w+b") as dest,
         ):
+            faults.checkpoint("signing")
             builder.sign(signer, "video/mp4", source, dest)
     except c2pa.C2paError as exc:
         raise SoraError(f"signing the C2PA manifest failed: {exc}") from None
@@ -301,7 +302,11 @@ def sign_and_verify(path: Path, title: str, generative: bool, facts: dict[str, A
     # -P: the working directory is not put on sys.path (a stray c2pa.py there must not be imported)
     done = subprocess.run([sys.executable, "-P", "-c", code], input=job, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise SoraError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "signing the film failed")
+        sweep_stale(path.parent)  # (a signer killed mid-way left its half-written film beside ``path``)
+        if done.stderr.strip():
+            raise SoraError(done.stderr.strip().splitlines()[-1])
+        how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+        raise SoraError(f"signing the film failed: its signing process ended ({how}) before it finished")
     return done.stdout.strip()
 
 

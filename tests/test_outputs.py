@@ -169,6 +169,13 @@ def test_a_large_film_is_signed_apart_and_a_signing_failure_reaches_the_user(tmp
         provenance.sign_and_verify(tmp_path / "film.mp4", "t", False, {})
     assert "Traceback" not in str(failed.value) and str(failed.value)
     assert sha(tmp_path / "film.mp4") == before  # the failed signing left the film as it was
+    monkeypatch.delenv("SORA_C2PA_KEY")
+    monkeypatch.delenv("SORA_C2PA_CERTS")
+    monkeypatch.setenv("SORA_FAULT", "signing")  # the signer killed (kill -9, the OOM killer) half-way
+    with pytest.raises(provenance.SoraError, match="killed by signal 9"):
+        provenance.sign_and_verify(tmp_path / "film.mp4", "t", False, {})
+    assert sha(tmp_path / "film.mp4") == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]  # its half-written film is gone
 
 
 def test_the_signing_child_spills_the_film_it_builds_to_disk_and_signs_the_same_bytes(tmp_path, monkeypatch):
