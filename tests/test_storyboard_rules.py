@@ -310,3 +310,27 @@ def test_two_transitions_that_meet_inside_a_shot_are_refused_before_rendering():
         " from both ends (0.75 s + 0.75 s), longer than its 1 s: together they must fit in it"
     ]
     assert problems_of(text.replace("duration: 0.75}}\n  - {id: c", "duration: 0.25}}\n  - {id: c")) == []
+
+
+@pytest.mark.parametrize("fps", [12, 24, 25, 30])
+def test_whether_two_transitions_fit_a_shot_does_not_depend_on_the_frame_rate(fps: int):
+    """Judged on the storyboard's seconds: 0.3 s + 0.72 s never fit a 1 s shot, 0.46 s + 0.46 s always fit
+    0.95 s, whatever the frame rate (a draft renders at 12 fps); where rounding to whole frames would make
+    the fitting pair meet, the plan takes the frame from the exit, and the film renders."""
+    from sora_cli.plan.resolve import make_plan
+    from sora_cli.storyboard import parse_storyboard
+    from tests.conftest import EXAMPLES
+
+    def text(first: float, second: float, shot: float) -> str:
+        return (
+            f"version: 1\ntitle: Fit\noutput: {{width: 192, height: 108, fps: {fps}}}\nworld: {{location: a beach}}\n"
+            f"shots:\n  - {{id: a, duration: 2}}\n"
+            f"  - {{id: b, duration: {shot}, transition: {{type: crossfade, duration: {first}}}}}\n"
+            f"  - {{id: c, duration: 2, transition: {{type: crossfade, duration: {second}}}}}\n"
+        )
+
+    assert len(problems_of(text(0.3, 0.72, 1.0))) == 1
+    assert problems_of(text(0.46, 0.46, 0.95)) == []
+    plan = make_plan(parse_storyboard(text(0.46, 0.46, 0.95), "sb.yaml", EXAMPLES))
+    b, c = plan.shots[1], plan.shots[2]
+    assert b.transition.frames + c.transition.frames <= b.frames

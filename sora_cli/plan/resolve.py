@@ -288,16 +288,25 @@ def plan_transitions(sb: Storyboard, frames: list[int], problems: list[Problem])
             )
         transitions.append(PlannedTransition(type=t.type, duration=tf / fps, frames=tf))
     for i in range(len(sb.shots) - 1):  # a shot's entry and exit overlap it from either end: they must not meet
-        entry, leaving = transitions[i].frames, transitions[i + 1].frames
-        if entry and leaving and entry + leaving > frames[i] and max(entry, leaving) <= frames[i]:
-            problems.append(
-                sb.source.problem(
-                    ("shots", i + 1, "transition", "duration"),
-                    f"this {transitions[i + 1].type} and the {transitions[i].type} entering shot {sb.shots[i].id!r} "
-                    f"overlap it from both ends ({leaving / fps:g} s + {entry / fps:g} s), longer than its "
-                    f"{frames[i] / fps:g} s: together they must fit in it",
+        entering, leaving = sb.shots[i].transition, sb.shots[i + 1].transition
+        if not (transitions[i].frames and transitions[i + 1].frames):
+            continue
+        # judged on the storyboard's own seconds, so a draft's frame rate never changes the verdict
+        length = sb.shots[i].duration or frames[i] / fps
+        if entering.duration + leaving.duration > length + 1e-9:
+            if max(transitions[i].frames, transitions[i + 1].frames) <= frames[i]:  # (else said above)
+                problems.append(
+                    sb.source.problem(
+                        ("shots", i + 1, "transition", "duration"),
+                        f"this {leaving.type} and the {entering.type} entering shot {sb.shots[i].id!r} overlap it "
+                        f"from both ends ({leaving.duration:g} s + {entering.duration:g} s), longer than its "
+                        f"{round(length, 3):g} s: together they must fit in it",
+                    )
                 )
-            )
+        elif (over := transitions[i].frames + transitions[i + 1].frames - frames[i]) > 0:
+            # they fit in seconds, but rounding to whole frames made them meet: the exit gives up the frame
+            tf = transitions[i + 1].frames - over
+            transitions[i + 1] = PlannedTransition(type=leaving.type, duration=tf / fps, frames=tf)
     return transitions
 
 
