@@ -2,7 +2,8 @@
 
 ``sora render`` keeps the picture before and after libass drew the captions,
 so what the captions cover is where the two differ. At the middle of each
-cue both are decoded; pixels that became bright (the glyphs are white), beside
+cue both are decoded; pixels that became bright (the glyphs are white) or dark
+(their outline is black: over a light picture it is what shows), beside
 another such pixel rather than alone (the two encodes differ by noise at sharp
 edges), give a bounding box that must lie inside the profile's title-safe area
 and outside its platform safe zones.
@@ -26,6 +27,7 @@ from sora_cli.qc.result import Check
 
 BRIGHTER = 40  # luma code values a glyph adds over the picture under it
 GLYPH = 180  # luma of a drawn (white) glyph
+OUTLINE = 64  # luma of its drawn (black) outline, at most
 
 
 def safe_box(profile: Profile, width: int, height: int) -> tuple[int, int, int, int]:
@@ -69,7 +71,10 @@ def burned_caption_check(clean: Path, burned: Path, times: Sequence[float], prof
     around = np.ones((3, 3), np.float32)
     around[1, 1] = 0
     for t, a, b in zip(times, before, after, strict=False):
-        drawn = ((b.astype(np.int16) - a.astype(np.int16) > BRIGHTER) & (b >= GLYPH)).astype(np.float32)
+        diff = b.astype(np.int16) - a.astype(np.int16)
+        # a white glyph over a dark picture, or the glyph's dark outline over a light one (where white on
+        # white barely changes a pixel)
+        drawn = (((diff > BRIGHTER) & (b >= GLYPH)) | ((diff < -BRIGHTER) & (b <= OUTLINE))).astype(np.float32)
         neighbours = cv2.filter2D(drawn, -1, around, borderType=cv2.BORDER_CONSTANT)
         changed = (drawn > 0) & (neighbours > 0)  # a stroke, however thin, not a lone pixel of encoding noise
         rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
