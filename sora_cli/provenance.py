@@ -133,7 +133,10 @@ def user_credentials() -> Credentials:
     if problems:
         raise UsageError("; ".join(problems))
     assert key_pem is not None and chain_pem is not None
-    return Credentials(key_pem, chain_pem, None)
+    found = Credentials(key_pem, chain_pem, None)
+    if refused := _trial_signing(found):
+        raise UsageError(f"{KEY_VAR} and {CERTS_VAR} cannot sign: {refused}")
+    return found
 
 
 def _make_local_chain(folder: Path) -> None:
@@ -236,19 +239,13 @@ def manifest(title: str, generative: bool, facts: dict[str, Any], content_id: st
 SPILL_MB = 16
 
 
-def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any], spill: bool = False) -> None:
-    """Embed a signed manifest in ``path`` (replaced atomically).
-
-    ``spill``: c2pa-rs keeps the signed film it builds on disk past :data:`SPILL_MB` instead of
-    in memory (a film under 512 MB is otherwise held whole while it is written out): the signing
-    child of a large film uses it. Only where the bytes wait changes, not the bytes.
-    """
+def _signer(creds: Credentials) -> Any:
+    """A c2pa signer for ``creds`` (ES256; the signature made here with ``cryptography``, deterministically)."""
     import c2pa
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-    creds = credentials()
     key = serialization.load_pem_private_key(creds.key_pem, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise SoraError("the C2PA signing key must be an EC P-256 key (ES256)")
@@ -257,9 +254,41 @@ def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any], s
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
+    return c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, creds.chain_pem.decode(), None)
+
+
+def _trial_signing(creds: Credentials) -> str | None:
+    """What c2pa-rs says when ``creds`` sign a one-pixel image (None: they sign): the chain's own checks
+    (self-signed, expired, not yet valid, a certificate it rejects) run only when something is signed."""
+    import io
+
+    import c2pa
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(image, format="PNG")
+    image.seek(0)
+    try:
+        check = manifest("sora key check", False, {}, hashlib.sha256(b"key check").hexdigest())
+        with c2pa.Builder(json.dumps(check)) as builder:
+            builder.sign(_signer(creds), "image/png", image, io.BytesIO())
+    except c2pa.C2paError as exc:
+        return str(exc)
+    return None
+
+
+def sign_film(path: Path, title: str, generative: bool, facts: dict[str, Any], spill: bool = False) -> None:
+    """Embed a signed manifest in ``path`` (replaced atomically).
+
+    ``spill``: c2pa-rs keeps the signed film it builds on disk past :data:`SPILL_MB` instead of
+    in memory (a film under 512 MB is otherwise held whole while it is written out): the signing
+    child of a large film uses it. Only where the bytes wait changes, not the bytes.
+    """
+    import c2pa
+
     content_id = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
     try:
-        signer = c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, creds.chain_pem.decode(), None)
+        signer = _signer(credentials())
         definition = json.dumps(manifest(title, generative, facts, content_id))
         context = None
         if spill:

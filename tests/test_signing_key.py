@@ -36,6 +36,7 @@ def keys(tmp_path_factory) -> dict[str, Path]:
         "rsa": rsa.generate_private_key(65537, 2048).private_bytes(PEM, PKCS8, serialization.NoEncryption()),
         "p384": ec.generate_private_key(ec.SECP384R1()).private_bytes(PEM, PKCS8, serialization.NoEncryption()),
         "garbage": b"-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n",
+        "self_signed": _self_signed(mine).public_bytes(PEM),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
@@ -54,7 +55,24 @@ CASES = {  # (key, certs) -> what the message must say
     "mismatch": (("key", "other_certs"), ["SORA_C2PA_KEY does not match the first certificate of SORA_C2PA_CERTS"]),
     "key alone": (("key", None), ["SORA_C2PA_CERTS is not set"]),
     "certs alone": ((None, "certs"), ["SORA_C2PA_KEY is not set"]),
+    # the key's own certificate, but self-signed: only c2pa-rs signing something says it cannot be used
+    "self-signed": (("key", "self_signed"), ["SORA_C2PA_KEY and SORA_C2PA_CERTS cannot sign:", "certificate"]),
 }
+
+
+def _self_signed(key):  # type: ignore[no-untyped-def]
+    """A certificate for ``key`` signed by ``key`` itself (``openssl req -x509 -key``)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self")])
+    now = dt.datetime.now(dt.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(1).not_valid_before(now - dt.timedelta(days=1))
+    return builder.not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
 
 
 @pytest.mark.parametrize("case", CASES)
