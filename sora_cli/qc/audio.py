@@ -35,6 +35,7 @@ from sora_cli.sound.synth import RATE
 
 BLOCK = RATE * 8
 MIN_MEASURABLE = 0.4  # s: one BS.1770 gating block
+SILENT_LUFS = -70.0  # BS.1770's absolute gate: a window never louder than this has no loudness to report
 
 
 def _db(x: float) -> float:
@@ -282,9 +283,12 @@ def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
         ("audio.max_short_term", heard.short_term, spec.max_short_term),
     ):
         top = float(series.max()) if len(series) else float("-inf")
+        if top <= SILENT_LUFS:  # (the meter's floor for digital silence is -200.7: no level, not a figure)
+            top = float("-inf")
         bad = np.flatnonzero(series > limit) if limit is not None else np.zeros(0, int)
+        note = "" if limit or top == float("-inf") else "reported"  # (a null level says why itself)
         checks.append(
-            Check(check_id, len(bad) == 0, top, limit, _times(bad, step), unit="LUFS", note="" if limit else "reported")
+            Check(check_id, len(bad) == 0, top, limit, _times(bad, step), unit="LUFS", note=note)
         )
     checks.append(Check("audio.loudness_range", True, heard.loudness_range, None, unit="LU", note="reported"))
 
