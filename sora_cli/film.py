@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
 from sora_cli.digests import file_digest, verified
-from sora_cli.errors import UsageError, did_you_mean
+from sora_cli.errors import SoraError, UsageError, did_you_mean
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.outputs import Estimate, Publisher, check_outputs, recover
 from sora_cli.outputs import preflight as output_preflight
@@ -145,7 +146,14 @@ def render_film(
         checks = _checks_ahead(plan, request, cache)
         try:
             # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
-            made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
+            try:
+                made = picture_and_sound(plan, request, cache, scratch / "soundtrack.m4a", progress, checks)
+            except BrokenProcessPool as exc:  # killed by the system (out of memory) or by hand: say so, not a bug
+                kept = ", and the shots it finished are kept in the cache" if request.use_cache else ""
+                raise SoraError(
+                    "a worker process of the render ended abruptly (killed: out of memory, or by a signal); "
+                    f"nothing was published{kept}: run the render again"
+                ) from exc
 
             # 4. Assemble: the film, its subtitles and sidecars, staged beside the output
             progress.stage("assemble")

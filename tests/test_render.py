@@ -346,3 +346,15 @@ def test_ffmpeg_failure_is_one_clear_message(tmp_path):
         run_ffmpeg(["-i", str(tmp_path / "missing.mp4"), str(tmp_path / "out.mp4")], "reading a shot")
     message = str(caught.value)
     assert message.startswith("ffmpeg failed while reading a shot:") and "missing.mp4" in message
+
+
+def test_a_worker_killed_mid_render_is_said_plainly_not_as_an_internal_error(tmp_path):
+    """A picture worker killed (the OOM killer, kill -9) breaks its pool: exit 1 with what happened and what to
+    do, never "internal error: BrokenProcessPool"; nothing is published and a re-render reuses what was made."""
+    path = write(tmp_path, SIX)
+    proc = _sora(["render", str(path), "-q", "--jobs", "2"], tmp_path, env={**os.environ, "SORA_FAULT": "shot-stored"})
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    assert "internal error" not in err.decode() and "a worker process of the render ended abruptly" in err.decode()
+    assert "the shots it finished are kept in the cache" in err.decode()
+    assert not (tmp_path / "film.mp4").exists()
