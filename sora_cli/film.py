@@ -41,7 +41,7 @@ from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.provenance import credentials, sign_and_verify
+from sora_cli.provenance import check_signing, sign_and_verify
 from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.audio import heard_ahead, heard_stored
@@ -133,7 +133,7 @@ def render_film(
     # the report beside the film writes it relative to its own folder, not to the folder sora ran in
     output = output.absolute()
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
-    credentials()  # a signing key that cannot sign is exit 2 now, not an error after the film is drawn
+    check_signing()  # a signing key that cannot sign is exit 2 now, not an error after the film is drawn
     if cache_dir is not None:
         check_layout(cache_dir)  # a file where the cache keeps a folder: exit 2 now, not an internal error later
     with render_scratch() as scratch:

@@ -32,7 +32,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.portable import portable_path
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.provenance import credentials
+from sora_cli.provenance import check_signing
 from sora_cli.render.backend import Backend, FilmSettings
 from sora_cli.render.cache import ShotCache, cache_size_limit, check_layout, prune
 from sora_cli.render.encode import VideoSettings
@@ -299,7 +299,7 @@ def make_shared_work(request: RenderRequest, sb: Storyboard, names: list[str], p
     )  # a model's own sound: the mix waits for its picture
     if not request.use_cache or request.ray is not None or makes_sound:
         return Shared()
-    credentials()  # made once here, not raced for by masters signing at once
+    check_signing()  # made once here (not raced for by masters signing at once), and checked before drawing
     masters, sounds = _masters(request, sb, names)
     cache = ShotCache(request.cache_dir or masters[0].film.base_dir / CACHE_DIR_NAME)  # as render_film finds it
     work: dict[tuple[str, ...], tuple[int, list[ShotJob]]] = {}

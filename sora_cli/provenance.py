@@ -133,10 +133,17 @@ def user_credentials() -> Credentials:
     if problems:
         raise UsageError("; ".join(problems))
     assert key_pem is not None and chain_pem is not None
-    found = Credentials(key_pem, chain_pem, None)
-    if refused := _trial_signing(found):
+    return Credentials(key_pem, chain_pem, None)
+
+
+def check_signing() -> None:
+    """What a render checks before it draws: the credentials it will sign with (made now when they are sora's
+    own), and that c2pa-rs signs with the user's own: its checks of a chain (self-signed, expired, not yet
+    valid, a certificate it rejects) run only when something is signed, so a one-pixel image is, once here
+    rather than beside every signature."""
+    creds = credentials()
+    if creds.root_pem is None and (refused := _trial_signing(creds)):
         raise UsageError(f"{KEY_VAR} and {CERTS_VAR} cannot sign: {refused}")
-    return found
 
 
 def _make_local_chain(folder: Path) -> None:
@@ -258,8 +265,7 @@ def _signer(creds: Credentials) -> Any:
 
 
 def _trial_signing(creds: Credentials) -> str | None:
-    """What c2pa-rs says when ``creds`` sign a one-pixel image (None: they sign): the chain's own checks
-    (self-signed, expired, not yet valid, a certificate it rejects) run only when something is signed."""
+    """What c2pa-rs says when ``creds`` sign a one-pixel image (None: they sign)."""
     import io
 
     import c2pa
