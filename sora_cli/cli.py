@@ -30,11 +30,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from sora_cli import __version__, api, json_text
-from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, one_line
+from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
 
 DEBUG = "--debug"
-#: what an internal error says (here and in entry.py): ``--debug`` works before or after the command
-DEBUG_HINT = "add --debug to the command for the traceback, and report it"
 
 
 class _Commands(TyperGroup):
@@ -108,7 +106,7 @@ def _guard() -> Iterator[None]:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if _state["debug"]:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} ({DEBUG_HINT})", 1)
+        _fail(internal_error(exc), 1)
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,8 @@ import errno
 import os
 import sys
 
+from sora_cli.errors import internal_error
+
 
 def _say(message: str) -> None:
     try:
@@ -49,7 +51,7 @@ def main() -> None:
     except Exception as exc:
         if "--debug" in sys.argv:
             raise
-        _say(f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)")
+        _say(internal_error(exc))
         sys.exit(1)
     sys.exit(code)
 

@@ -94,6 +94,12 @@ def located_read(path: str, what: str) -> Iterator[None]:
         raise StoryboardError([Problem(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
+def internal_error(exc: BaseException) -> str:
+    """What sora says of an exception that is a bug of its own (the CLI, its entry point and ``sora watch`` alike):
+    one line, and how to get the traceback (``--debug`` works before or after the command)."""
+    return f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
+
+
 def detail_lines(text: str) -> list[str]:
     """A tool failure's message (:class:`SoraError`: a headline, then the tool's own stderr lines) as the lines
     it is shown on, each made one line by :func:`one_line`: the lines stay lines, and nothing in one of them

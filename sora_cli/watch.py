@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, one_line
+from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
 from sora_cli.film import RenderRequest, render_film
 from sora_cli.preflight import asset_files
 from sora_cli.profiles import profile_file
@@ -160,7 +160,7 @@ class Watch:
         except Exception as exc:  # a bug: one line (the traceback with --debug), and the loop goes on
             if self.debug:
                 raise
-            result.error = f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
+            result.error = internal_error(exc)
         else:
             lines = _dialogue(sb)
             result.ok = True
