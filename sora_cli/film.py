@@ -266,12 +266,16 @@ def picture_and_sound(
     sound_pool = ProcessPoolExecutor(1, mp_context=pool_context(), initializer=worker_init, initargs=(os.getpid(),))
     heard: Future[None] | None = None
 
+    def hear() -> Future[None]:
+        """The soundtrack measured for the checks, by the sound worker (queued behind a mix it is given)."""
+        return sound_pool.submit(run_busy, heard_ahead, sound_path, heard_in, plan.duration)
+
     def mix(stems: tuple[Stem, ...] = ()) -> Future[MixReport]:
-        """The soundtrack, then (queued behind it in the same worker) its measurement for the checks."""
+        """The soundtrack, then its measurement for the checks."""
         nonlocal heard
         mixed = sound_pool.submit(run_busy, cached_soundtrack, plan, cache, sound_path, stems)
         if heard_in is not None:
-            heard = sound_pool.submit(run_busy, heard_ahead, sound_path, heard_in, plan.duration)
+            heard = hear()
         return mixed
 
     try:
@@ -281,7 +285,7 @@ def picture_and_sound(
             sound = Future()
             sound.set_result(cached_soundtrack(plan, cache, sound_path))
             if heard_in is not None and not heard_stored(sound_path, heard_in, plan.duration):
-                heard = sound_pool.submit(run_busy, heard_ahead, sound_path, heard_in, plan.duration)
+                heard = hear()
             elif checks:  # (found by digest: the render that mixed it measured it)
                 checks.soundtrack(sound_path, plan.duration)
         elif not audio_mode:  # the worker measures what it mixes for the checks

@@ -30,12 +30,11 @@ from sora_cli.digests import discard, seal, verified
 from sora_cli.profiles import Loudness, Profile
 from sora_cli.qc.planned import Intended
 from sora_cli.qc.result import Check, runs
-from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
+from sora_cli.sound.loudness import ABSOLUTE_GATE, SUB_BLOCK, LoudnessMeter
 from sora_cli.sound.synth import RATE
 
 BLOCK = RATE * 8
 MIN_MEASURABLE = 0.4  # s: one BS.1770 gating block
-SILENT_LUFS = -70.0  # BS.1770's absolute gate: a window never louder than this has no loudness to report
 
 
 def _db(x: float) -> float:
@@ -158,7 +157,7 @@ def heard(path: Path, cache: Path | None = None, until: float | None = None) -> 
     """The first audio stream measured (``until``: as a film stopping there carries it); kept by its digest,
     in this process and, with ``cache``, in that folder."""
     digest = _stream_digest(path, until)
-    entry = cache / digest[:2] / f"{digest}.npz" if digest and cache is not None else None
+    entry = _entry(cache, digest) if digest and cache is not None else None
     found = _HEARD.get(digest) if digest else None
     if found is None and entry is not None:
         found = _Heard.load(entry)
@@ -177,7 +176,12 @@ def heard_stored(path: Path, cache: Path, until: float | None = None) -> bool:
     """Whether ``path``'s measurement is at hand (in this process, or in ``cache``), so that :func:`heard` needs no
     decoding and no meter (whose filters take scipy half a second to load)."""
     digest = _stream_digest(path, until)
-    return bool(digest) and (digest in _HEARD or verified(cache / digest[:2] / f"{digest}.npz", keyed=True))
+    return bool(digest) and (digest in _HEARD or verified(_entry(cache, digest), keyed=True))
+
+
+def _entry(cache: Path, digest: str) -> Path:
+    """Where ``cache`` keeps the measurement of the audio stream whose digest is ``digest``."""
+    return cache / digest[:2] / f"{digest}.npz"
 
 
 def heard_ahead(path: Path, cache: Path, until: float | None = None) -> None:
@@ -283,7 +287,7 @@ def _held_to(heard: _Heard, spec: Loudness, plan: Intended) -> list[Check]:
         ("audio.max_short_term", heard.short_term, spec.max_short_term),
     ):
         top = float(series.max()) if len(series) else float("-inf")
-        if top <= SILENT_LUFS:  # (the meter's floor for digital silence is -200.7: no level, not a figure)
+        if top <= ABSOLUTE_GATE:  # (the meter's floor for digital silence is -200.7: no level, not a figure)
             top = float("-inf")
         bad = np.flatnonzero(series > limit) if limit is not None else np.zeros(0, int)
         note = "" if limit or top == float("-inf") else "reported"  # (a null level says why itself)

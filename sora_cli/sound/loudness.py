@@ -29,6 +29,7 @@ from sora_cli.sound.synth import RATE
 # render pays in the sound worker and the checks' thread, beside the picture, not before the workers fork
 
 SUB_BLOCK = RATE // 10  # 100 ms: the gating step
+ABSOLUTE_GATE = -70.0  # LUFS: BS.1770's absolute gate (a block quieter than this has no loudness)
 #: 20 ms: the limiter's hold and smoothing. A 5 ms window followed single waveform cycles, distorting the
 #: peaks it limited, and the AAC encoder then overshot that distortion by up to 2.3 dB (three encodes for
 #: the bench film); at 20 ms the gain moves slowly enough that the encoded film stays within 0.4 dB of it
@@ -105,7 +106,7 @@ class LoudnessMeter:
     def loudness_range(self) -> float:
         """Loudness range (LU, EBU Tech 3342): the spread of gated short-term loudness, 10th to 95th percentile."""
         short = self.windowed(3.0)
-        short = short[short >= -70.0]
+        short = short[short >= ABSOLUTE_GATE]
         if len(short) == 0:
             return 0.0
         power = np.mean(10 ** ((short + 0.691) / 10))
@@ -125,11 +126,11 @@ class LoudnessMeter:
         blocks = min(blocks, len(energy) - 3)
         z = sum(energy[j : j + blocks] for j in range(4)) / (0.4 * RATE)  # (blocks, channels)
         loud = -0.691 + 10 * np.log10(np.maximum(z.sum(axis=1), 1e-20))
-        gated = z[loud >= -70.0]
+        gated = z[loud >= ABSOLUTE_GATE]
         if len(gated) == 0:
             return float("-inf")
         relative = -0.691 + 10 * np.log10(gated.mean(axis=0).sum()) - 10.0
-        kept = z[(loud >= -70.0) & (loud > relative)]
+        kept = z[(loud >= ABSOLUTE_GATE) & (loud > relative)]
         if len(kept) == 0:
             return float("-inf")
         return float(-0.691 + 10 * np.log10(kept.mean(axis=0).sum()))
