@@ -42,12 +42,12 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import check_signing, sign_and_verify
-from sora_cli.qc import AUDIO, SPANS, as_draft, profile_for, run_qc
+from sora_cli.qc import AUDIO, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.audio import heard_ahead, heard_stored
 from sora_cli.qc.burned import burned_caption_check
 from sora_cli.render.backend import FilmSettings
-from sora_cli.render.cache import ShotCache, cache_size_limit, check_layout, prune
+from sora_cli.render.cache import FANNED, LAYOUT, ShotCache, cache_size_limit, check_layout, prune
 from sora_cli.render.chain import ShotFile
 from sora_cli.render.encode import VideoSettings
 from sora_cli.render.ray_executor import RayExecutor
@@ -431,11 +431,10 @@ def _cameo_libraries(plan: Plan, request: RenderRequest) -> list[Path]:
 
 def sweep_cache(root: Path) -> None:
     """Remove killed writers' temp files from the cache's own folders (one level each, no deeper)."""
-    folders = [root, root / "sound", root / "sound" / "blocks"]
-    subs = ["shots", "transitions", *(f"{QC_CACHE}/{kind}" for kind in (SPANS, AUDIO))]
-    for sub in subs:
-        if (root / sub).is_dir():
-            folders.extend(p for p in (root / sub).iterdir() if p.is_dir())
+    folders = [root, *(root / part for part in LAYOUT if part not in FANNED)]
+    for part in FANNED:  # (their entries are in the two-hex-digit folders under them)
+        if (root / part).is_dir():
+            folders.extend(p for p in (root / part).iterdir() if p.is_dir())
     for folder in folders:
         sweep_stale(folder)
 
