@@ -33,6 +33,7 @@ from sora_cli.atomic import sweep_stale
 from sora_cli.cameo.consent import note_cached_shots
 from sora_cli.cameo.library import default_library, library_dirs
 from sora_cli.digests import file_digest, verified
+from sora_cli.dsp.kernels import resample_poly
 from sora_cli.errors import SoraError, UsageError, did_you_mean
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.outputs import Estimate, Publisher, check_outputs, recover
@@ -452,8 +453,6 @@ def model_stems(plan: Plan, shot_files: dict[str, ShotFile], cache: ShotCache, m
         if carry is None or carry.audio is None or not len(carry.audio):
             continue
         mono = carry.audio.mean(axis=1) if carry.audio.ndim == 2 else carry.audio
-        from scipy.signal import resample_poly  # only a model that makes sound needs it
-
         x = resample_poly(mono, RATE, carry.audio_rate).astype(np.float32)
         x *= np.float32(0.5 / max(float(np.max(np.abs(x))), 1e-9))
         digest = hashlib.sha256(x.tobytes()).hexdigest()

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sora_cli.dsp import designs, kernels
 from sora_cli.sound.synth import RATE
 
-# scipy.signal (and pyloudnorm, which imports it) cost 0.7 s to import and scipy.ndimage 0.2 s, more than the rest of a render's
-# start-up: they are imported where the filters are first made or run, so a render that never mixes or
-# measures sound (a picture edit, its soundtrack and measurement cached) does not pay for them, and a full
-# render pays in the sound worker and the checks' thread, beside the picture, not before the workers fork
+# scipy.signal (and pyloudnorm, which imports it) cost 0.7-1 s to import and scipy.ndimage 0.2 s, more than a
+# line edit's whole mix: the filters are designed once and kept in files (dsp/designs.py), and scipy's
+# compiled loops are called without those imports (dsp/kernels.py)
 
 SUB_BLOCK = RATE // 10  # 100 ms: the gating step
 ABSOLUTE_GATE = -70.0  # LUFS: BS.1770's absolute gate (a block quieter than this has no loudness)
@@ -47,7 +47,7 @@ class LoudnessMeter:
         self._weights = np.asarray(weights if weights is not None else [1.0] * channels, np.float64)
         # pyloudnorm's K-weighting stages as one cascade of biquads, run over every channel at once in
         # float64 (one sosfilt call costs a quarter of one lfilter call per stage and channel)
-        self._sos = _k_weighting(rate).copy()
+        self._sos = designs.k_weighting(rate)
         self._state = np.zeros((len(self._sos), 2, channels))
         self._energy: list[np.ndarray] = []  # per 100 ms sub-block, per channel: sum of squares
         self._pending = np.zeros((0, channels))
@@ -58,10 +58,8 @@ class LoudnessMeter:
         self._peak_pending = np.zeros(0)
 
     def add(self, block: np.ndarray) -> None:
-        from scipy.signal import sosfilt
-
         block = np.asarray(block, dtype=np.float64)
-        weighted, self._state = sosfilt(self._sos, block, axis=0, zi=self._state)
+        weighted, self._state = kernels.sosfilt(self._sos, block, self._state)
         data = np.concatenate([self._pending, weighted])
         whole = len(data) // SUB_BLOCK * SUB_BLOCK
         if whole:
@@ -148,18 +146,6 @@ def _row_max(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.cache
-def _k_weighting(rate: int) -> np.ndarray:
-    """pyloudnorm's K-weighting stages as one cascade of biquads (second-order sections), gain folded in."""
-    import pyloudnorm
-    from scipy.signal import tf2sos
-
-    stages = list(pyloudnorm.Meter(rate)._filters.values())
-    sos = np.concatenate([tf2sos(f.b, f.a) for f in stages])
-    sos[0, :3] *= float(np.prod([f.passband_gain for f in stages]))
-    return sos
-
-
 @dataclass(frozen=True)
 class _Interpolators:
     limiter: np.ndarray  # a 48-tap 4x interpolator (the shape BS.1770-4 Annex 2 describes), float32, as upfirdn runs it
@@ -171,16 +157,16 @@ class _Interpolators:
 @functools.cache
 def _interpolators() -> _Interpolators:
     """The true-peak interpolators, designed once, on first use."""
-    from scipy.signal import firwin
-
-    measure = firwin(_MEASURE_LENGTH, 0.25, window=("kaiser", 5.0))
+    measure = designs.firwin(_MEASURE_LENGTH, 0.25, 5.0)
     taps = (measure * 4).astype(np.float32)
     return _Interpolators(
-        limiter=(firwin(48, 0.25, window=("kaiser", 7.0)) * 4).astype(np.float32),
+        limiter=(designs.firwin(48, 0.25, 7.0) * 4).astype(np.float32),
         measure=measure,
         measure_taps=taps,
         measure_bound=float(max(np.abs(taps[p::4].astype(np.float64)).sum() for p in range(4))) * 1.001,
     )
+
+
 _DELAY = 6  # input samples of group delay of each phase
 
 
@@ -191,10 +177,8 @@ def oversampled_peak(block: np.ndarray) -> np.ndarray:
     on the gain applied later, so skipping "quiet" windows here would let their
     inter-sample peaks through once the mix is made louder.
     """
-    from scipy.signal import upfirdn
-
     n = len(block)
-    up = np.abs(upfirdn(_interpolators().limiter, np.asarray(block, np.float32), 4, axis=0))
+    up = np.abs(kernels.upfirdn(_interpolators().limiter, np.asarray(block, np.float32), 4))
     start = 4 * (_DELAY - 1)
     y = _row_max(up[start : start + 4 * n].reshape(n, -1))
     peak = np.maximum(np.abs(block).max(axis=1).astype(np.float32), y)
@@ -209,9 +193,7 @@ _MEASURE_REACH = _MEASURE_LENGTH // 4 + 1  # input samples an interpolated point
 
 def _interpolated_peak(x: np.ndarray) -> np.ndarray:
     """Per-sample true peak of ``x`` less :data:`_MEASURE_REACH` samples of context at each end (float32)."""
-    from scipy.signal import upfirdn
-
-    up = np.abs(upfirdn(_interpolators().measure_taps, np.asarray(x, np.float32), 4, axis=0))
+    up = np.abs(kernels.upfirdn(_interpolators().measure_taps, np.asarray(x, np.float32), 4))
     n = len(x) - 2 * _MEASURE_REACH
     start = _MEASURE_DELAY + 4 * _MEASURE_REACH
     return _row_max(up[start : start + 4 * n].reshape(n, -1))
@@ -267,9 +249,7 @@ class PeakScan:
         left = self._left if self._left is not None else np.zeros((reach, channels), np.float32)
         right = np.concatenate([right, np.zeros((reach - len(right), channels), np.float32)])
         full = np.concatenate([left, x, right])
-        from scipy.ndimage import maximum_filter1d
-
-        loud = maximum_filter1d(np.abs(full).max(axis=1), size=2 * reach + 1)[reach : reach + len(x)]
+        loud = kernels.maximum_filter1d(np.abs(full).max(axis=1), 2 * reach + 1)[reach : reach + len(x)]
         subs = -(-len(x) // SUB_BLOCK)
         loud = np.pad(loud, (0, subs * SUB_BLOCK - len(x))).reshape(subs, SUB_BLOCK).max(axis=1)
         # how far the interpolated signal can exceed the largest |sample| within its reach (the worst phase's
@@ -294,12 +274,10 @@ def true_peak(block: np.ndarray) -> float:
     The limiter uses the cheaper :func:`oversampled_peak`; what is delivered is
     checked with this one.
     """
-    from scipy.signal import resample_poly
-
     if len(block) == 0:
         return 0.0
     window = _interpolators().measure
-    return float(np.max(np.abs(resample_poly(np.asarray(block, np.float64), 4, 1, axis=0, window=window))))
+    return float(np.max(np.abs(kernels.resample_poly(np.asarray(block, np.float64), 4, 1, window=window))))
 
 
 def peak_headroom(block: np.ndarray) -> np.ndarray:
@@ -311,9 +289,7 @@ def peak_headroom(block: np.ndarray) -> np.ndarray:
     includes :data:`LIMITER_MARGIN` samples of context on each side.
     """
     inverse = 1.0 / np.maximum(oversampled_peak(block), 1e-12)
-    from scipy.ndimage import minimum_filter1d
-
-    return minimum_filter1d(inverse, size=2 * LIMITER_WINDOW + 1, mode="nearest").astype(np.float32)
+    return kernels.minimum_filter1d(inverse, 2 * LIMITER_WINDOW + 1, mode="nearest").astype(np.float32)
 
 
 def limiter_gain(held_need: np.ndarray) -> np.ndarray:
@@ -322,6 +298,4 @@ def limiter_gain(held_need: np.ndarray) -> np.ndarray:
     Each output sample averages values that are each the minimum over a window
     containing that sample, so the result is never above what the sample needs.
     """
-    from scipy.ndimage import uniform_filter1d
-
-    return uniform_filter1d(np.minimum(1.0, held_need), size=LIMITER_WINDOW, mode="nearest").astype(np.float32)
+    return kernels.uniform_filter1d(np.minimum(1.0, held_need), LIMITER_WINDOW, mode="nearest").astype(np.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sora_cli.audio_files import MIX_RATE, load_take
+from sora_cli.dsp.kernels import resample_poly
 from sora_cli.speech.engine import speak
 
 #: peak level of a spoken line, by delivery
@@ -25,7 +26,5 @@ def line_speech(voice, line) -> np.ndarray:
     speech = speak(line.line, voice, line.delivery)
     if len(speech.samples) == 0:  # a line that says nothing aloud ("...", "?!"): a silence, not an error
         return np.zeros(1, np.float32)
-    from scipy.signal import resample_poly  # (scipy.signal costs the start of every command ~0.75 s)
-
     x = resample_poly(speech.samples, MIX_RATE, speech.rate).astype(np.float32)
     return x * np.float32(SPEECH_PEAK[line.delivery] / max(float(np.max(np.abs(x))), 1e-9))

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from sora_cli.audio_files import MIX_RATE, decode_audio
+from sora_cli.dsp.kernels import resample_poly
 from sora_cli.render.diffusion.speech import log_mel
 
 #: Echo accepts at most this many memory slots (``modular_pipelines/echo/encoders.py``)
@@ -113,7 +114,6 @@ def load(folder: Path, index: dict[str, Any], dtype: Any) -> Any:
 def voice_latents(pipe: Any, path: str) -> Any:
     """A voice sample as Echo's memory audio: normalised audio VAE latents (1, C, L, M), at most 9.62 s of it."""
     import torch
-    from scipy.signal import resample_poly
 
     vae = pipe.audio_vae
     rate, hop = int(vae.config.sample_rate), int(vae.config.mel_hop_length)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from sora_cli.audio_files import MIX_RATE as RATE
+from sora_cli.dsp.kernels import resample_poly
 from sora_cli.plan.model import PlannedShot, ResolvedCharacter
 from sora_cli.speech.lines import line_speech
 
@@ -41,8 +42,6 @@ def shot_speech(shot: PlannedShot, characters: dict[str, ResolvedCharacter], rat
     """
     if not shot.dialogue:
         return None
-    from scipy.signal import resample_poly
-
     track = np.zeros(math.ceil(shot.duration * rate) + 1, np.float32)
     for line in shot.dialogue:
         samples = line_speech(characters[line.speaker].voice, line)
