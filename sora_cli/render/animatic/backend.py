@@ -714,6 +714,7 @@ def _band_rows(height: int, gradients: tuple[tuple[float, float, RGB, RGB], ...]
     covered = np.zeros(height, bool)
     colors = np.zeros((height, 4), np.uint8)
     colors[:, 3] = 255
+    rows = np.arange(height)
     for y0, y1, c0, c1 in gradients:
         if y1 <= y0:
             continue
@@ -721,13 +722,17 @@ def _band_rows(height: int, gradients: tuple[tuple[float, float, RGB, RGB], ...]
         ramp = np.linspace(0.0, 1.0, n)[:, None]
         rgb = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(np.uint8)
         # skia keeps a rectangle's edges as 32-bit floats and rounds each to the nearest row (halves up)
-        tops = np.array([y0 + k * (y1 - y0) / n for k in range(n)], np.float32)
-        bottoms = np.array([y0 + (k + 1) * (y1 - y0) / n + 1 for k in range(n)], np.float32)
-        first = np.floor(tops + np.float32(0.5)).astype(int).clip(0, height)
-        last = np.floor(bottoms + np.float32(0.5)).astype(int).clip(0, height)
-        for k in range(n):
-            covered[first[k] : last[k]] = True
-            colors[first[k] : last[k], :3] = rgb[k]
+        k = np.arange(n)
+        tops = (y0 + k * (y1 - y0) / n).astype(np.float32)
+        bottoms = (y0 + (k + 1) * (y1 - y0) / n + 1).astype(np.float32)
+        first = np.floor(tops + np.float32(0.5)).astype(int)
+        last = np.floor(bottoms + np.float32(0.5)).astype(int)
+        # both edges only grow with k, so a row's band is the last one starting at or above it, if it reaches it
+        band = np.searchsorted(first, rows, side="right") - 1
+        inside = band >= 0
+        inside[inside] = last[band[inside]] > rows[inside]
+        covered |= inside
+        colors[inside, :3] = rgb[band[inside]]
     return covered, colors.view(np.uint32)[:, 0]
 
 
