@@ -207,7 +207,7 @@ def _paint(color: RGB, alpha: int = 255, stroke: float = 0.0) -> skia.Paint:
     return paint
 
 
-UPRIGHT = 2.0  # degrees: a likeness turned less than this is drawn upright (see _draw_face)
+TURN_STEP = 2.0  # degrees: a likeness is turned in steps this size, the rest of its turn left out
 
 
 def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> None:
@@ -219,15 +219,15 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
     the float pipeline, 8x slower per pixel, and the likeness was the dearest
     thing in a close-up. So it is drawn on a small BGRA surface covering the
     circle on screen (offset by whole pixels), which then goes onto the frame
-    unfiltered; and a head turned by less than ``UPRIGHT`` degrees (the sway
-    of a standing torso, a handheld camera's roll) is drawn upright, centred
-    and sized as before: no one sees a face tilt by a degree or two. A head
-    turned further (a shout thrown back, a whispered bow, a fall) is drawn
-    turned, straight onto the frame.
+    unfiltered; and a turned head (the sway of a standing torso, a handheld
+    camera's roll, a shout thrown back, a fall) shows the likeness turned by
+    the nearest multiple of ``TURN_STEP`` degrees (turned once per angle,
+    ``_turned``), centred and sized as before: no one sees a face turn a
+    degree short.
     """
     total = canvas.getTotalMatrix()
     ux, uy, vx, vy = total.getScaleX(), total.getSkewY(), total.getSkewX(), total.getScaleY()
-    if total.hasPerspective() or abs(math.degrees(math.atan2(uy, ux))) > UPRIGHT or ux * vy - uy * vx <= 0:
+    if total.hasPerspective() or ux * vy - uy * vx <= 0:  # never so in a figure; drawn as it is if it were
         canvas.save()
         circle = skia.Path()
         circle.addCircle(0, cy, r)
@@ -237,6 +237,9 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
         )
         canvas.restore()
         return
+    turn = TURN_STEP * round(math.degrees(math.atan2(uy, ux)) / TURN_STEP)
+    if turn:
+        face = _turned(face, turn)
     centre = total.mapXY(0, cy)
     upright = skia.Matrix.Translate(centre.x(), centre.y())
     upright.preScale(math.hypot(ux, uy), math.hypot(vx, vy))
@@ -263,6 +266,21 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
     canvas.resetMatrix()
     canvas.drawImage(patch.makeImageSnapshot(), left, top)
     canvas.restore()
+
+
+@functools.lru_cache(maxsize=128)
+def _turned(face: skia.Image, degrees: float) -> skia.Image:
+    """``face`` turned by ``degrees`` about its centre, at twice its size so the second filtering adds little
+    blur (the circle drawn from it lies inside the turned square whatever the angle)."""
+    side = 2 * face.width()
+    surface = skia.Surface.MakeRaster(
+        skia.ImageInfo.Make(side, side, skia.kBGRA_8888_ColorType, skia.kPremul_AlphaType)
+    )
+    canvas = surface.getCanvas()
+    canvas.clear(skia.ColorTRANSPARENT)
+    canvas.rotate(degrees, side / 2, side / 2)
+    canvas.drawImageRect(face, skia.Rect.MakeWH(side, side), skia.SamplingOptions(skia.FilterMode.kLinear))
+    return surface.makeImageSnapshot()
 
 
 def _native(rgba: np.ndarray) -> skia.Image:
