@@ -57,7 +57,9 @@ class LoudnessMeter:
         self._peaks: list[np.ndarray] = []  # true peak (linear) per 100 ms sub-block
         self._peak_pending = np.zeros(0)
 
-    def add(self, block: np.ndarray) -> None:
+    def add(self, block: np.ndarray) -> np.ndarray | None:
+        """Meter ``block``; with ``track_peak``, its per-sample true peak (float32), taking the signal as silent
+        after it (:func:`exact_peak_tail` corrects its last samples once the next block is known)."""
         block = np.asarray(block, dtype=np.float64)
         weighted, self._state = kernels.sosfilt(self._sos, block, self._state)
         data = np.concatenate([self._pending, weighted])
@@ -78,6 +80,8 @@ class LoudnessMeter:
                 self._peaks.append(data[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
             self._peak_pending = data[whole:]
             self._tail = block[-CONTEXT:]
+            return per_sample
+        return None
 
     def peaks(self) -> np.ndarray:
         """True peak (linear) of every 100 ms of the signal so far, in order (the last one partial)."""
@@ -210,8 +214,36 @@ def _true_peak_per_sample(block: np.ndarray) -> np.ndarray:
     return _interpolated_peak(np.concatenate([edge, np.asarray(block, np.float32), edge]))
 
 
+def exact_peak_tail(per_sample: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """``per_sample`` (a block's true peaks, the signal taken as silent after it) with its last samples'
+    recomputed from the samples ``after`` the block.
+
+    ``before``: the last samples up to the block's end (at least :data:`_MEASURE_REACH` more than
+    the samples corrected, or all there were: silence before them). Only the last
+    :data:`_MEASURE_REACH` samples reach past the block; each is the same to the bit as an
+    interpolation of the whole signal gives (the interpolator's sums differ only by zeros).
+    """
+    reach = _MEASURE_REACH
+    m = min(reach, len(per_sample))
+    if m == 0:
+        return per_sample
+    channels = before.shape[1]
+    left = np.asarray(before[-(reach + m) :], np.float32)
+    left = np.concatenate([np.zeros((reach + m - len(left), channels), np.float32), left])
+    right = np.asarray(after[:reach], np.float32)
+    right = np.concatenate([right, np.zeros((reach - len(right), channels), np.float32)])
+    out = per_sample.copy()
+    out[len(out) - m :] = _interpolated_peak(np.concatenate([left, right]))
+    return out
+
+
 class PeakScan:
     """The exact true peak of a stream and the 100 ms sub-blocks whose true peak exceeds ``limit``.
+
+    The mix no longer measures with it (the decoding that accepts a mix
+    interpolates every sample anyway, for the delivery checks: see
+    :class:`sora_cli.sound.hearing.ExactPeaks`); it stays as the independent
+    reference that measurement is held to (``tests/test_hearing.py``).
 
     Interpolation is the costly part of measuring, so it runs only on the
     sub-blocks whose samples (with the interpolator's reach) are loud enough
