@@ -15,9 +15,10 @@ import av
 import numpy as np
 import pytest
 
+from sora_cli.dsp import kernels
 from sora_cli.film import QC_CACHE
 from sora_cli.qc import AUDIO, audio
-from sora_cli.sound import hearing
+from sora_cli.sound import hearing, loudness
 from sora_cli.sound.hearing import BLOCK, HEARD, ExactPeaks, Heard, listen, stream_digest
 from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter, PeakScan
 from sora_cli.sound.mix import measure_file, mix_soundtrack
@@ -155,3 +156,28 @@ def test_a_render_decodes_its_soundtrack_once(tmp_path: Path, monkeypatch) -> No
     kinds = [line.split()[1] for line in log.read_text().splitlines()]
     assert kinds == ["mix"], log.read_text()
     assert len(list((folder / "cache" / QC_CACHE / AUDIO).rglob("*.npz"))) == 1
+
+
+def _upfirdn_peaks(x: np.ndarray, taps: np.ndarray, first: int, n: int) -> np.ndarray:
+    """The interpolators' per-sample peaks as they were computed: scipy's upfirdn, then the largest |y| per sample."""
+    up = np.abs(kernels.upfirdn(taps, np.asarray(x, np.float32), 4))
+    return up[first : first + 4 * n].reshape(n, -1).max(axis=1)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("length", [1, 7, 60, 5000, 40_000])
+def test_the_interpolators_give_upfirdns_bits(channels: int, length: int) -> None:
+    """Both true-peak interpolators (the limiter's and the measuring one), phase by phase with numpy, against
+    scipy's compiled loop: equal to the bit, on signals loud and quiet, at chunk edges and shorter than the taps."""
+    rng = np.random.default_rng(length * channels)
+    x = rng.standard_normal((length, channels)).astype(np.float32) * np.float32(rng.choice([1e-4, 0.3, 3.0]))
+    x[: length // 3] = 0  # (silence: products and sums of zeros)
+    limiter = loudness._interpolators().limiter
+    start = 4 * (loudness._DELAY - 1)
+    assert np.array_equal(loudness._phase_peaks(x, limiter, start, length), _upfirdn_peaks(x, limiter, start, length))
+    edge = np.zeros((loudness._MEASURE_REACH, channels), np.float32)
+    wide = np.concatenate([edge, x, x[::-1], edge])
+    n = len(wide) - 2 * loudness._MEASURE_REACH
+    first = loudness._MEASURE_DELAY + 4 * loudness._MEASURE_REACH
+    expected = _upfirdn_peaks(wide, loudness._interpolators().measure_taps, first, n)
+    assert np.array_equal(loudness._interpolated_peak(wide), expected)

@@ -138,15 +138,51 @@ class LoudnessMeter:
         return float(-0.691 + 10 * np.log10(kept.mean(axis=0).sum()))
 
 
-def _row_max(rows: np.ndarray) -> np.ndarray:
-    """The max of each row of an (n, k) array with a small k (the phases and channels of a sample).
+#: rows (samples) the interpolator works through at once: its arrays stay in the core's cache
+_CHUNK = 16384
 
-    k elementwise maxima over columns: numpy's reduction along a short last
-    axis costs eight times as much.
+
+def _phase_peaks(x: np.ndarray, taps: np.ndarray, first: int, n: int) -> np.ndarray:
+    """For ``i < n``: the largest ``|y|`` over the channels and the four outputs ``y[first + 4i : first + 4i + 4]``
+    of ``upfirdn(taps, x, 4)`` (scipy's: zero-stuff by 4, filter with ``taps``), float32.
+
+    The same bits as scipy's loop gives, three times as fast: every output is the
+    same float32 products added in the same order (the oldest input first), here
+    phase by phase over a chunk of rows at once. The terms left out (zero taps,
+    inputs outside ``x``) are zeros, which change no sum, only at most the sign of
+    a zero, which ``|y|`` drops. ``first`` is a multiple of 4 (phase 0).
     """
-    out = rows[:, 0].copy()
-    for j in range(1, rows.shape[1]):
-        np.maximum(out, rows[:, j], out=out)
+    up = 4
+    x = np.asarray(x, np.float32)
+    per_phase = -(-len(taps) // up)
+    full = np.zeros(per_phase * up, np.float32)
+    full[: len(taps)] = taps
+    base = first // up - per_phase + 1  # the input of row 0's oldest term
+    before, after = max(0, -base), max(0, base + n + per_phase - 1 - len(x))
+    if before or after:
+        x = np.concatenate([np.zeros((before, x.shape[1]), np.float32), x, np.zeros((after, x.shape[1]), np.float32)])
+    base += before
+    terms = [
+        [(j, full[q + up * (per_phase - 1 - j)]) for j in range(per_phase) if full[q + up * (per_phase - 1 - j)] != 0]
+        for q in range(up)
+    ]
+    out = np.empty(n, np.float32)
+    for a in range(0, n, _CHUNK):
+        m = min(_CHUNK, n - a)
+        acc = np.empty((m, x.shape[1]), np.float32)
+        term = np.empty_like(acc)
+        best = np.zeros_like(acc)  # (|y| >= 0)
+        for phase in terms:
+            (j, tap), *rest = phase
+            np.multiply(x[a + base + j : a + base + j + m], tap, out=acc)
+            for j, tap in rest:
+                np.multiply(x[a + base + j : a + base + j + m], tap, out=term)
+                np.add(acc, term, out=acc)
+            np.maximum(best, np.abs(acc, out=acc), out=best)
+        row = out[a : a + m]
+        np.copyto(row, best[:, 0])
+        for k in range(1, x.shape[1]):
+            np.maximum(row, best[:, k], out=row)
     return out
 
 
@@ -182,9 +218,7 @@ def oversampled_peak(block: np.ndarray) -> np.ndarray:
     inter-sample peaks through once the mix is made louder.
     """
     n = len(block)
-    up = np.abs(kernels.upfirdn(_interpolators().limiter, np.asarray(block, np.float32), 4))
-    start = 4 * (_DELAY - 1)
-    y = _row_max(up[start : start + 4 * n].reshape(n, -1))
+    y = _phase_peaks(block, _interpolators().limiter, 4 * (_DELAY - 1), n)
     peak = np.maximum(np.abs(block).max(axis=1).astype(np.float32), y)
     peak[1:] = np.maximum(peak[1:], y[:-1])  # either neighbour of the interpolated point
     return peak
@@ -197,10 +231,8 @@ _MEASURE_REACH = _MEASURE_LENGTH // 4 + 1  # input samples an interpolated point
 
 def _interpolated_peak(x: np.ndarray) -> np.ndarray:
     """Per-sample true peak of ``x`` less :data:`_MEASURE_REACH` samples of context at each end (float32)."""
-    up = np.abs(kernels.upfirdn(_interpolators().measure_taps, np.asarray(x, np.float32), 4))
     n = len(x) - 2 * _MEASURE_REACH
-    start = _MEASURE_DELAY + 4 * _MEASURE_REACH
-    return _row_max(up[start : start + 4 * n].reshape(n, -1))
+    return _phase_peaks(x, _interpolators().measure_taps, _MEASURE_DELAY + 4 * _MEASURE_REACH, n)
 
 
 def _true_peak_per_sample(block: np.ndarray) -> np.ndarray:
