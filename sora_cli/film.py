@@ -17,7 +17,7 @@ import hashlib
 import multiprocessing
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,7 @@ from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
 from sora_cli.provenance import check_signing, sign_and_verify
-from sora_cli.qc import AUDIO, as_draft, profile_for, run_qc
+from sora_cli.qc import AUDIO, QcResult, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.audio import heard_ahead, heard_stored
 from sora_cli.qc.burned import burned_caption_check
@@ -363,8 +363,12 @@ def sign_and_report(
     cls = backend_class(request.backend if isinstance(request.backend, type) else plan.backend.name)
     generative = cls.generative
     facts = provenance_facts(plan, cls.name, made.identity)
-    signed = sign_and_verify(assembled.film, plan.title, generative, facts)  # before it can appear at its path
-    done = time.perf_counter()
+    # signed before it can appear at its path; meanwhile the checks measure its picture and sound, which
+    # signing does not change (c2pa-rs works in native code, without the GIL): only the container checks wait
+    with ThreadPoolExecutor(1, thread_name_prefix="sora-sign") as pool:
+        signing = pool.submit(_signed, assembled.film, plan.title, generative, facts)
+        checked = _checked(plan, request, made, assembled, publisher, progress, checks, signing) if request.qc else None
+        signed, done = signing.result()
     report = film_report(
         plan,
         cls.name,
@@ -387,22 +391,7 @@ def sign_and_report(
         "assemble_seconds": round(done - clock[1], 3),
         "total_seconds": round(time.perf_counter() - clock[0], 3),
     }
-    if request.qc:  # the delivery checks run on the film that will appear, before it does
-        progress.stage("qc")
-        profile = profile_for(None, plan)
-        sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
-        if checks:
-            checks.finish()
-        if made.heard is not None:  # measuring ahead never fails a render (nor does a worker lost meanwhile):
-            with contextlib.suppress(Exception):  # what it did not measure, the checks measure
-                made.heard.result()
-        # (the film's C2PA state is the one just read back from it: the checks do not hold the film again)
-        checked = run_qc(assembled.film, profile, plan, sidecars, checks.cache if checks else None, signed)
-        if request.draft:  # a preview: its size and rate are the draft's, every other check applies
-            checked = as_draft(checked)
-        if assembled.burned:
-            middles = [(c.start + c.end) / 2 for c in assembled.cues]
-            checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
+    if checked is not None:
         checked.film = str(output)  # measured on the staged file, reported as the film it becomes
         report["qc"] = checked.to_json()
     if assembled.otio is not None:
@@ -410,6 +399,42 @@ def sign_and_report(
         if assembled.media is not None:
             report["outputs"]["media"] = str(assembled.media)
     return report
+
+
+def _signed(film: Path, title: str, generative: bool, facts: dict[str, Any]) -> tuple[str, float]:
+    """Sign ``film`` and read it back: its C2PA state, and when that was done (``time.perf_counter``)."""
+    return sign_and_verify(film, title, generative, facts), time.perf_counter()
+
+
+def _checked(
+    plan: Plan,
+    request: RenderRequest,
+    made: Made,
+    assembled: Assembled,
+    publisher: Publisher,
+    progress: Progress,
+    checks: Ahead | None,
+    signing: Future[tuple[str, float]],
+) -> QcResult:
+    """The delivery checks of the staged film, which is being signed meanwhile (``signing``)."""
+    progress.stage("qc")
+    profile = profile_for(None, plan)
+    sidecars = {target.name: tmp for target, tmp in publisher.staged.items() if target.suffix in (".srt", ".vtt")}
+    if checks:
+        checks.finish()
+    if made.heard is not None:  # measuring ahead never fails a render (nor does a worker lost meanwhile):
+        with contextlib.suppress(Exception):  # what it did not measure, the checks measure
+            made.heard.result()
+    # the film's C2PA state is the one the signing reads back from it: the checks do not hold the film again
+    checked = run_qc(
+        assembled.film, profile, plan, sidecars, checks.cache if checks else None, lambda: signing.result()[0]
+    )
+    if request.draft:  # a preview: its size and rate are the draft's, every other check applies
+        checked = as_draft(checked)
+    if assembled.burned:
+        middles = [(c.start + c.end) / 2 for c in assembled.cues]
+        checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
+    return checked
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:

@@ -108,3 +108,23 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_a_scipy_laid_out_otherwise_is_imported_the_normal_way():
+    """Where the compiled module cannot be loaded alone, scipy's own import gives the same module: slower, same bits."""
+    probe = """
+import sys
+import numpy as np
+from sora_cli.dsp import kernels
+def refuse(name, module):
+    raise FileNotFoundError(module)
+kernels._load_alone = refuse
+x = np.random.default_rng(2).standard_normal(1000)
+y = kernels.minimum_filter1d(x, 9, "nearest")
+assert "scipy.ndimage" in sys.modules, "imported the normal way"
+from scipy.ndimage import minimum_filter1d
+assert np.array_equal(y, minimum_filter1d(x, 9, mode="nearest"))
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -227,6 +227,48 @@ def test_a_renders_checks_take_the_c2pa_state_it_read_back_and_sora_qc_reads_the
     assert next(c for c in alone if c["id"] == "container.c2pa") == c2pa
 
 
+def test_a_render_signs_while_its_checks_measure_and_the_container_checks_read_the_signed_film(tmp_path, monkeypatch):
+    """Signing overlaps the picture and sound checks (which signing cannot change); the checks of the file's
+    boxes and manifest wait for it, and a signing failure is still the render's, with nothing published."""
+    import sora_cli.qc as qc
+    from sora_cli import film as film_module
+
+    events: list[str] = []
+    signing, picture, container = film_module.sign_and_verify, qc.picture_checks, qc.container_checks
+
+    def sign(path, *args):
+        events.append("signing")
+        state = signing(path, *args)
+        events.append("signed")
+        return state
+
+    def measure(path, *args):
+        events.append("picture measured")
+        return picture(path, *args)
+
+    def boxes(path, profile, state):
+        assert verify(path).state == state in ("Trusted", "Valid"), "the container checks read the signed film"
+        events.append("container checked")
+        return container(path, profile, state)
+
+    monkeypatch.setattr(film_module, "sign_and_verify", sign)
+    monkeypatch.setattr(qc, "picture_checks", measure)
+    monkeypatch.setattr(qc, "container_checks", boxes)
+    report = render(write(tmp_path))
+    assert all(c["passed"] for c in report["qc"]["checks"] if c["id"].startswith("container."))
+    assert events.index("signing") < events.index("container checked")
+    assert events.index("signed") < events.index("container checked")
+    assert "picture measured" in events
+
+    def refuse(path, *args):
+        raise film_module.SoraError("signing the C2PA manifest failed: refused for the test")
+
+    monkeypatch.setattr(film_module, "sign_and_verify", refuse)
+    out = run_cli("render", str(write(tmp_path, "Bye now.")), "-q", "-o", str(tmp_path / "other.mp4"))
+    assert out.code == 1 and "refused for the test" in out.stderr
+    assert not (tmp_path / "other.mp4").exists()
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")

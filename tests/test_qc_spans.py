@@ -284,3 +284,28 @@ def test_the_flash_analysis_takes_the_cells_as_they_come_and_the_film_keeps_none
     spans = measure_film(film, ranges, tmp_path / "cache" / "spans", lambda times, cells: fed.append(len(cells)))
     assert spans is not None
     assert spans[0].cells == [] and sum(fed) == spans[0].frames == 60 and len(fed) == 60 // SPAN
+
+
+def test_the_per_frame_counts_are_the_plain_numpy_counts():
+    """OpenCV counts out-of-range and changed samples in one pass each; the counts are numpy's, exactly,
+    on padded views of a decoder's buffer (rows longer than the picture), odd sizes and values at the limits."""
+    import numpy as np
+
+    from sora_cli.qc.measure import FREEZE_DIFF, FREEZE_SAMPLES, FREEZE_SHARE, _outside, repeats
+
+    rng = np.random.default_rng(5)
+    for height, width in [(720, 1280), (9, 7), (1, 1), (361, 641)]:
+        padded = rng.integers(0, 256, (height, width + 64), dtype=np.uint8)
+        for plane in (padded[:, :width], np.clip(padded[:, :width], 16, 235), np.full((height, width), 235, np.uint8)):
+            outside = np.count_nonzero((plane < 16) | (plane > 235)) / plane.size
+            assert _outside([plane], (16, 235)) == outside
+            assert _outside([plane, plane[: height // 2 + 1]], (16, 240)) == (
+                np.count_nonzero((plane < 16) | (plane > 240)) + np.count_nonzero((plane[: height // 2 + 1] < 16) | (plane[: height // 2 + 1] > 240))
+            ) / (plane.size + plane[: height // 2 + 1].size)  # fmt: skip
+            for changed in (0, 1, FREEZE_SAMPLES - 1, FREEZE_SAMPLES, 50):
+                other = plane.copy()
+                spots = rng.choice(plane.size, min(changed, plane.size), replace=False)
+                other.flat[spots] = np.where(plane.flat[spots] > 127, plane.flat[spots] - FREEZE_DIFF - 1, plane.flat[spots] + FREEZE_DIFF + 1)
+                other.flat[spots[: len(spots) // 2]] = plane.flat[spots[: len(spots) // 2]] + np.uint8(FREEZE_DIFF) * (plane.flat[spots[: len(spots) // 2]] < 128)  # exactly at the noise: unchanged
+                count = np.count_nonzero(np.abs(other.astype(int) - plane.astype(int)) > FREEZE_DIFF)
+                assert repeats(other, plane) == (count < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * plane.size)))

@@ -8,6 +8,7 @@ runs the same checks on what it wrote.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def run_qc(
     plan: Plan | None = None,
     sidecars: Sidecars | None = None,
     cache: Path | None = None,
-    c2pa_state: str | None = None,
+    c2pa_state: str | Callable[[], str] | None = None,
 ) -> QcResult:
     """Measure ``film`` against ``profile``; bad input (not a film) is a :class:`UsageError`.
 
@@ -45,7 +46,9 @@ def run_qc(
     and the result is the same.
     ``c2pa_state``: the film's C2PA verification state when the caller has just read it back from
     this very file (a render verifies what it signed): not read again (c2pa-rs holds up to 256 MB
-    of a film while it hashes it).
+    of a film while it hashes it). A callable gives it once the film is signed: a render signs
+    the film while its picture and sound are measured (signing changes neither), and only the
+    container and caption checks, which read the file's boxes, wait for it.
     """
     film = Path(film)
     if film.is_dir():
@@ -67,6 +70,8 @@ def run_qc(
         picture, facts = picture_checks(film, profile, wanted, cache and cache / SPANS)
         result.checks += audio.result()
     result.checks += picture
+    if callable(c2pa_state):
+        c2pa_state = c2pa_state()
     result.checks += container_checks(film, profile, c2pa_state)
     result.checks += caption_checks(film, profile, facts.fps, sidecars)
     return result
@@ -80,9 +85,7 @@ def as_draft(result: QcResult) -> QcResult:
     fps), not the profile's, so those two checks are skipped (passed, with a note saying so) rather than
     failing every draft of a size-fixed profile; every other check keeps its verdict."""
     note = "skipped for --draft (a preview: a quarter of the pixels, at most 12 fps); the full render is checked"
-    checks = [
-        dataclasses.replace(c, passed=True, note=note) if c.id in DRAFT_SETTINGS else c for c in result.checks
-    ]
+    checks = [dataclasses.replace(c, passed=True, note=note) if c.id in DRAFT_SETTINGS else c for c in result.checks]
     return dataclasses.replace(result, checks=checks)
 
 
