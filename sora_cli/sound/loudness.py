@@ -53,16 +53,18 @@ class LoudnessMeter:
         self._pending = np.zeros((0, channels))
         self.samples = 0
         self.peak = 0.0
-        self._tail = np.zeros((0, channels))
+        self._tail = np.zeros((0, channels), np.float32)
         self._peaks: list[np.ndarray] = []  # true peak (linear) per 100 ms sub-block
         self._peak_pending = np.zeros(0)
 
     def add(self, block: np.ndarray) -> np.ndarray | None:
         """Meter ``block``; with ``track_peak``, its per-sample true peak (float32), taking the signal as silent
         after it (:func:`exact_peak_tail` corrects its last samples once the next block is known)."""
-        block = np.asarray(block, dtype=np.float64)
+        # (no copies the result does not need: sosfilt takes float32 to float64 as it lays the channels out, and
+        # a block of whole sub-blocks is summed where the filter wrote it, in the same layout)
+        block = np.asarray(block)
         weighted, self._state = kernels.sosfilt(self._sos, block, self._state)
-        data = np.concatenate([self._pending, weighted])
+        data = np.concatenate([self._pending, weighted]) if len(self._pending) else weighted
         whole = len(data) // SUB_BLOCK * SUB_BLOCK
         if whole:
             by_channel = np.ascontiguousarray(data[:whole].T).reshape(block.shape[1], -1, SUB_BLOCK)
@@ -71,7 +73,7 @@ class LoudnessMeter:
         self._pending = data[whole:]
         self.samples += len(block)
         if self.track_peak:
-            per_sample = _true_peak_per_sample(np.concatenate([self._tail, block]))[len(self._tail) :]
+            per_sample = _true_peak_per_sample(block, self._tail)
             if len(per_sample):
                 self.peak = max(self.peak, float(per_sample.max()))
             data = np.concatenate([self._peak_pending, per_sample])
@@ -79,7 +81,7 @@ class LoudnessMeter:
             if whole:
                 self._peaks.append(data[:whole].reshape(-1, SUB_BLOCK).max(axis=1))
             self._peak_pending = data[whole:]
-            self._tail = block[-CONTEXT:]
+            self._tail = np.asarray(block[-CONTEXT:], np.float32)
             return per_sample
         return None
 
@@ -235,15 +237,20 @@ def _interpolated_peak(x: np.ndarray) -> np.ndarray:
     return _phase_peaks(x, _interpolators().measure_taps, _MEASURE_DELAY + 4 * _MEASURE_REACH, n)
 
 
-def _true_peak_per_sample(block: np.ndarray) -> np.ndarray:
+def _true_peak_per_sample(block: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
     """For each input sample, the largest |value| of the 4x-oversampled signal at or just after it.
 
-    The signal is taken as silent outside ``block`` (as resample_poly takes it), in float32.
+    The signal is taken as silent outside ``block`` and the samples ``before`` it (as resample_poly
+    takes it), in float32; the values are ``block``'s only.
     """
     if len(block) == 0:
         return np.zeros(0, np.float32)
-    edge = np.zeros((_MEASURE_REACH, block.shape[1]), np.float32)
-    return _interpolated_peak(np.concatenate([edge, np.asarray(block, np.float32), edge]))
+    before = np.zeros((0, block.shape[1]), np.float32) if before is None else before
+    reach, m = _MEASURE_REACH, len(before)
+    x = np.zeros((reach + m + len(block) + reach, block.shape[1]), np.float32)  # one copy, the silence around
+    x[reach : reach + m] = before
+    x[reach + m : reach + m + len(block)] = block
+    return _interpolated_peak(x)[m:]
 
 
 def exact_peak_tail(per_sample: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
