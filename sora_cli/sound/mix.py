@@ -49,12 +49,12 @@ from sora_cli.progress import NullProgress, Progress
 from sora_cli.scratch import scratch_dir
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
+from sora_cli.sound.hearing import listen, remember
 from sora_cli.sound.loudness import (
     LIMITER_MARGIN,
     LIMITER_WINDOW,
     SUB_BLOCK,
     LoudnessMeter,
-    PeakScan,
     limiter_gain,
     peak_headroom,
 )
@@ -438,46 +438,18 @@ def _bounded(gain_db: float) -> float:
 def measure_file(path: Path, limit: float) -> tuple[float, float, dict[int, float]]:
     """A file's integrated loudness (LUFS), true peak (linear) and the 100 ms sub-blocks over ``limit``.
 
-    Decoded in blocks of :data:`BLOCK` samples, so memory stays flat.
+    One decoding measures it for the delivery checks too (:func:`~sora_cli.sound.hearing.listen`):
+    what they measure is kept in this process by the stream's digest, so the checks of the
+    soundtrack just mixed (queued in the sound worker behind its mix) decode it no second time.
     """
-    import av
-
-    meter = LoudnessMeter(track_peak=False)
-    peaks = PeakScan(limit)
-
-    def take(block: np.ndarray) -> None:
-        meter.add(block)
-        peaks.add(block)
-
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="stereo", rate=RATE)
-
-        def decoded() -> Iterator[np.ndarray]:
-            converted = False
-            for frame in container.decode(audio=0):
-                if frame.format.name == "fltp" and frame.layout.nb_channels == 2 and frame.sample_rate == RATE:
-                    yield frame.to_ndarray().T  # what sora's AAC decodes to: no conversion needed
-                    continue
-                converted = True
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1, 2)
-            if converted:
-                for out in resampler.resample(None):
-                    yield out.to_ndarray().reshape(-1, 2)
-
-        pending: list[np.ndarray] = []
-        size = 0
-        for samples in decoded():
-            pending.append(samples)
-            size += len(samples)
-            while size >= BLOCK:
-                data = np.concatenate(pending)
-                take(data[:BLOCK])
-                pending, size = [data[BLOCK:]], size - BLOCK
-        if size:
-            take(np.concatenate(pending))
-    peaks.finish()
-    return meter.integrated(), peaks.peak, peaks.over
+    listened = listen(path, exact=True)
+    if listened.heard.damage is not None:
+        raise SoraError(f"the encoded soundtrack stops decoding at {listened.heard.damage:.2f} s")
+    if listened.digest is not None:
+        remember(listened.digest, listened.heard)
+    peaks = listened.peaks
+    over = {int(k): float(peaks[k]) for k in np.flatnonzero(peaks > limit)}
+    return listened.heard.integrated, float(peaks.max()) if len(peaks) else 0.0, over
 
 
 def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
