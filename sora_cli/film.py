@@ -185,6 +185,11 @@ def render_film(
             except BaseException:
                 publisher.discard()
                 raise
+        except BaseException:
+            checks.finish()
+            # a worker that did not stop within its grace period was killed: its temp files go now, not next run
+            sweep_cache(cache_root)
+            raise
         finally:
             checks.finish()  # (its thread ends with the render, whatever happens)
         if request.use_cache and request.prune:

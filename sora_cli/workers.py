@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import Any
 
 from sora_cli.fonts import quiet_fontconfig
@@ -94,6 +95,38 @@ def worker_init(parent: int) -> None:
     quiet_fontconfig()
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid``'s main thread started (a worker's encoders), on Linux; else none."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_and_wait(pids: list[int], timeout: float = 2.0) -> None:
+    """Kill a killed worker's encoders too, and wait until they are gone.
+
+    Left alone, an encoder whose worker was killed reads end-of-file and finishes
+    the shot file it was writing, under the worker's temp name, after the render
+    has swept its temp files (or creates it only then): a temp file left behind.
+    """
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline and _running(pid):
+            time.sleep(0.005)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for init to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def run_busy(fn: Callable[..., Any], *args: Any) -> Any:
     """Run a task in a pool worker, marked busy so an interrupt stops it rather than the worker."""
     _worker["busy"], _worker["interrupted"] = True, False
@@ -120,5 +153,7 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
+            encoders = _children(process.pid)  # (read first: once the worker is dead they are init's)
             process.kill()
             process.join()
+            _kill_and_wait(encoders)

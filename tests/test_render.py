@@ -274,6 +274,26 @@ def _alive_in_session(sid: int) -> bool:
     return False
 
 
+def test_an_interrupted_render_sweeps_what_a_worker_killed_after_its_grace_left(tmp_path, monkeypatch):
+    """A busy worker gets SIGINT and a grace period to clean up; one still busy after it is killed, and the
+    temp file it was writing (named for its pid) goes with the render, not with the next one."""
+    from sora_cli import workers
+    from sora_cli.film import RenderRequest, render_film
+    from sora_cli.progress import NullProgress
+
+    shots = tmp_path / ".sora-cache" / "shots"
+
+    class Interrupting(NullProgress):
+        def shot_advanced(self, shot_id: str, frames: int) -> None:
+            if list(shots.glob("*/.*.part")):
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers, "STOP_GRACE", 0.0)  # no time to clean up: every busy worker is killed
+    with pytest.raises(KeyboardInterrupt):
+        render_film(RenderRequest(storyboard=write(tmp_path, LONG), jobs=2), progress=Interrupting())
+    assert not list(tmp_path.rglob("*.part")), list(tmp_path.rglob("*.part"))
+
+
 def test_ctrl_c_stops_cleanly(tmp_path):
     path = write(tmp_path, LONG.replace("duration: 3", "duration: 6"))
     proc = _sora(["render", str(path), "-q", "--jobs", "2"], tmp_path, start_new_session=True)

@@ -82,7 +82,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "6"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "9"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None
@@ -409,8 +409,7 @@ class AnimaticBackend(Backend):
             # sky and ground as opaque bands: opaque fills are ~15x cheaper than a gradient pass
             top = lit(light.sky_top, 0.0) if place.has_sky else lit(mix(place.ground_far, (226, 220, 208), 0.8))
             low = lit(light.sky_horizon, 0.0) if place.has_sky else top
-            _bands(canvas, 0.0, horizon, top, low, W)
-            _bands(canvas, horizon, float(H), ground_far, ground_near, W)
+            _fill_bands(self.buffer, ((0.0, horizon, top, low), (horizon, float(H), ground_far, ground_near)))
             if place.has_sky:
                 if light.stars:
                     rng = np.random.default_rng(7)
@@ -692,26 +691,49 @@ class AnimaticBackend(Backend):
 BAND = 8  # pixels per band of a vertical gradient
 
 
-def _bands(canvas: skia.Canvas, y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> None:
-    """A vertical gradient from ``c0`` at ``y0`` to ``c1`` at ``y1`` as opaque bands."""
-    paint = skia.Paint()
-    for rect, color in _band_rects(y0, y1, c0, c1, width):
-        paint.setColor(color)
-        canvas.drawRect(rect, paint)
+def _fill_bands(frame: np.ndarray, gradients: tuple[tuple[float, float, RGB, RGB], ...]) -> None:
+    """Vertical gradients as opaque bands (``(y0, y1, top colour, bottom colour)`` each), written into
+    ``frame`` (the surface's own pixels, before anything is drawn on them) as whole rows at once.
+
+    The rows are those skia fills for the bands as rectangles (edges rounded
+    to whole pixels, each band one row deeper than its share so no seam shows,
+    later bands over earlier ones), the same bytes for ~90 fewer calls a frame.
+    """
+    covered, colors = _band_rows(frame.shape[0], gradients)
+    rows = frame.view(np.uint32)[..., 0]
+    if covered.all():
+        np.copyto(rows, colors[:, None])
+    else:  # a row no band reaches keeps what was there, as it would under rectangles
+        rows[covered] = colors[covered][:, None]
 
 
 @functools.lru_cache(maxsize=64)
-def _band_rects(y0: float, y1: float, c0: RGB, c1: RGB, width: int) -> tuple[tuple[skia.Rect, int], ...]:
-    """The bands of a gradient and their colours: worked out once for a shot whose horizon stays put."""
-    if y1 <= y0:
-        return ()
-    n = max(1, math.ceil((y1 - y0) / BAND))
-    ramp = np.linspace(0.0, 1.0, n)[:, None]
-    colors = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(int).tolist()
-    return tuple(
-        (skia.Rect.MakeLTRB(0, y0 + k * (y1 - y0) / n, width, y0 + (k + 1) * (y1 - y0) / n + 1), skia.Color(r, g, b))
-        for k, (r, g, b) in enumerate(colors)
-    )
+def _band_rows(height: int, gradients: tuple[tuple[float, float, RGB, RGB], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows the bands of ``gradients`` cover and each row's colour as RGBA bytes read as one uint32:
+    worked out once for a shot whose horizon stays put."""
+    covered = np.zeros(height, bool)
+    colors = np.zeros((height, 4), np.uint8)
+    colors[:, 3] = 255
+    rows = np.arange(height)
+    for y0, y1, c0, c1 in gradients:
+        if y1 <= y0:
+            continue
+        n = max(1, math.ceil((y1 - y0) / BAND))
+        ramp = np.linspace(0.0, 1.0, n)[:, None]
+        rgb = np.rint(np.array(c0) * (1 - ramp) + np.array(c1) * ramp).astype(np.uint8)
+        # skia keeps a rectangle's edges as 32-bit floats and rounds each to the nearest row (halves up)
+        k = np.arange(n)
+        tops = (y0 + k * (y1 - y0) / n).astype(np.float32)
+        bottoms = (y0 + (k + 1) * (y1 - y0) / n + 1).astype(np.float32)
+        first = np.floor(tops + np.float32(0.5)).astype(int)
+        last = np.floor(bottoms + np.float32(0.5)).astype(int)
+        # both edges only grow with k, so a row's band is the last one starting at or above it, if it reaches it
+        band = np.searchsorted(first, rows, side="right") - 1
+        inside = band >= 0
+        inside[inside] = last[band[inside]] > rows[inside]
+        covered |= inside
+        colors[inside, :3] = rgb[band[inside]]
+    return covered, colors.view(np.uint32)[:, 0]
 
 
 def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:

@@ -56,7 +56,7 @@ def _likeness(path: str) -> skia.Image | None:
             side = min(img.size)
             left, top = (img.width - side) // 2, (img.height - side) // 2
             img = img.crop((left, top, left + side, top + side)).resize((128, 128), Image.Resampling.LANCZOS)
-            return skia.Image.fromarray(np.asarray(img).copy(), colorType=skia.kRGBA_8888_ColorType)
+            return _native(np.asarray(img))
     except (OSError, ValueError):
         return None
 
@@ -65,10 +65,10 @@ def lit_look(look: Look, lit: Callable[[RGB], RGB]) -> Look:
     """The same person under a light: every colour (and the likeness) multiplied by it."""
     face = look.face
     if face is not None:
-        pixels = face.toarray(colorType=skia.kRGBA_8888_ColorType).astype(np.uint16)
+        pixels = face.toarray(colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kUnpremul_AlphaType).astype(np.uint16)
         white = np.array(lit((255, 255, 255)), np.uint16)
         pixels[..., :3] = pixels[..., :3] * white // 255
-        face = skia.Image.fromarray(pixels.astype(np.uint8), colorType=skia.kRGBA_8888_ColorType)
+        face = _native(pixels.astype(np.uint8))
     return replace(
         look, coat=lit(look.coat), trousers=lit(look.trousers), skin=lit(look.skin), hair=lit(look.hair),
         fur=lit(look.fur), boots=lit(look.boots), face=face,
@@ -205,6 +205,91 @@ def _paint(color: RGB, alpha: int = 255, stroke: float = 0.0) -> skia.Paint:
         paint.setStrokeWidth(stroke)
         paint.setStrokeCap(skia.Paint.kRound_Cap)
     return paint
+
+
+TURN_STEP = 2.0  # degrees: a likeness is turned in steps this size, the rest of its turn left out
+
+
+def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> None:
+    """The likeness in the circle of radius ``r`` at ``(0, cy)``, antialiased at its edge.
+
+    Skia filters an image quickly (its 8-bit legacy path) only from a
+    premultiplied BGRA image onto a BGRA surface under a transform that scales
+    and moves without turning; onto the RGBA frame, or turned, it goes through
+    the float pipeline, 8x slower per pixel, and the likeness was the dearest
+    thing in a close-up. So it is drawn on a small BGRA surface covering the
+    circle on screen (offset by whole pixels), which then goes onto the frame
+    unfiltered; and a turned head (the sway of a standing torso, a handheld
+    camera's roll, a shout thrown back, a fall) shows the likeness turned by
+    the nearest multiple of ``TURN_STEP`` degrees (turned once per angle,
+    ``_turned``), centred and sized as before: no one sees a face turn a
+    degree short.
+    """
+    total = canvas.getTotalMatrix()
+    ux, uy, vx, vy = total.getScaleX(), total.getSkewY(), total.getSkewX(), total.getScaleY()
+    if total.hasPerspective() or ux * vy - uy * vx <= 0:  # never so in a figure; drawn as it is if it were
+        canvas.save()
+        circle = skia.Path()
+        circle.addCircle(0, cy, r)
+        canvas.clipPath(circle, doAntiAlias=True)
+        canvas.drawImageRect(
+            face, skia.Rect.MakeLTRB(-r, cy - r, r, cy + r), skia.SamplingOptions(skia.FilterMode.kLinear)
+        )
+        canvas.restore()
+        return
+    turn = TURN_STEP * round(math.degrees(math.atan2(uy, ux)) / TURN_STEP)
+    if turn:
+        face = _turned(face, turn)
+    centre = total.mapXY(0, cy)
+    upright = skia.Matrix.Translate(centre.x(), centre.y())
+    upright.preScale(math.hypot(ux, uy), math.hypot(vx, vy))
+    square = skia.Rect.MakeLTRB(-r, -r, r, r)
+    on_screen = upright.mapRect(square)
+    clip = canvas.getDeviceClipBounds()
+    left, top = max(math.floor(on_screen.left()) - 1, clip.left()), max(math.floor(on_screen.top()) - 1, clip.top())
+    right = min(math.ceil(on_screen.right()) + 1, clip.right())
+    bottom = min(math.ceil(on_screen.bottom()) + 1, clip.bottom())
+    if right <= left or bottom <= top:
+        return
+    patch = skia.Surface.MakeRaster(
+        skia.ImageInfo.Make(right - left, bottom - top, skia.kBGRA_8888_ColorType, skia.kPremul_AlphaType)
+    )
+    inner = patch.getCanvas()
+    inner.clear(skia.ColorTRANSPARENT)  # a new raster's memory is not promised to be clear
+    inner.translate(-left, -top)
+    inner.concat(upright)
+    circle = skia.Path()
+    circle.addCircle(0, 0, r)
+    inner.clipPath(circle, doAntiAlias=True)
+    inner.drawImageRect(face, square, skia.SamplingOptions(skia.FilterMode.kLinear))
+    canvas.save()
+    canvas.resetMatrix()
+    canvas.drawImage(patch.makeImageSnapshot(), left, top)
+    canvas.restore()
+
+
+@functools.lru_cache(maxsize=128)
+def _turned(face: skia.Image, degrees: float) -> skia.Image:
+    """``face`` turned by ``degrees`` about its centre, at twice its size so the second filtering adds little
+    blur (the circle drawn from it lies inside the turned square whatever the angle)."""
+    side = 2 * face.width()
+    surface = skia.Surface.MakeRaster(
+        skia.ImageInfo.Make(side, side, skia.kBGRA_8888_ColorType, skia.kPremul_AlphaType)
+    )
+    canvas = surface.getCanvas()
+    canvas.clear(skia.ColorTRANSPARENT)
+    canvas.rotate(degrees, side / 2, side / 2)
+    canvas.drawImageRect(face, skia.Rect.MakeWH(side, side), skia.SamplingOptions(skia.FilterMode.kLinear))
+    return surface.makeImageSnapshot()
+
+
+def _native(rgba: np.ndarray) -> skia.Image:
+    """An RGBA array (plain alpha) as a premultiplied BGRA skia image, the kind skia filters fastest."""
+    pixels = rgba.astype(np.uint32)
+    premul = np.empty(rgba.shape, np.uint8)
+    premul[..., :3] = (pixels[..., [2, 1, 0]] * pixels[..., 3:] + 127) // 255
+    premul[..., 3] = rgba[..., 3]
+    return skia.Image.fromarray(premul, colorType=skia.kBGRA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
 
 
 @dataclass(frozen=True)
@@ -376,16 +461,7 @@ def draw_figure(canvas: skia.Canvas, look: Look, pose: Pose, mouth: Mouth, t: fl
     if mouth.talking:  # who is speaking, at a glance (steady: the mouth carries the timing)
         canvas.drawCircle(0, head_y, head_r * 1.65, _paint(look.coat, 170, stroke=0.035))
     if look.face is not None:
-        canvas.save()
-        clip = skia.Path()
-        clip.addCircle(0, head_y, head_r * 1.08)
-        canvas.clipPath(clip, doAntiAlias=True)
-        canvas.drawImageRect(
-            look.face,
-            skia.Rect.MakeLTRB(-head_r * 1.08, head_y - head_r * 1.08, head_r * 1.08, head_y + head_r * 1.08),
-            skia.SamplingOptions(skia.FilterMode.kLinear),
-        )
-        canvas.restore()
+        _draw_face(canvas, look.face, head_y, head_r * 1.08)
         if mouth.talking:  # the likeness's own mouth at rest; shapes drawn over it while speaking
             draw_mouth(canvas, mouth, 0.0, head_y + head_r * 0.5, head_r, look.skin)
     else:
