@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -294,14 +295,20 @@ def test_an_interrupted_render_sweeps_what_a_worker_killed_after_its_grace_left(
     assert not list(tmp_path.rglob("*.part")), list(tmp_path.rglob("*.part"))
 
 
-def test_ctrl_c_stops_cleanly(tmp_path):
+@pytest.mark.parametrize("presses", [1, 4])
+def test_ctrl_c_stops_cleanly(tmp_path, presses):
+    """Ctrl-C, or an impatient user's Ctrl-C pressed again and again (the cleanup is not cut short)."""
     path = write(tmp_path, LONG.replace("duration: 3", "duration: 6"))
     proc = _sora(["render", str(path), "-q", "--jobs", "2"], tmp_path, start_new_session=True)
     shots = tmp_path / ".sora-cache" / "shots"
     deadline = time.time() + 60
     while time.time() < deadline and not list(shots.glob("*/.*.part")):
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
+    for press in range(presses):
+        if press:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()[-2000:]
     assert b"Traceback" not in err
