@@ -82,7 +82,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "9"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "10"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None

@@ -222,8 +222,8 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
     unfiltered; and a turned head (the sway of a standing torso, a handheld
     camera's roll, a shout thrown back, a fall) shows the likeness turned by
     the nearest multiple of ``TURN_STEP`` degrees (turned once per angle,
-    ``_turned``), centred and sized as before: no one sees a face turn a
-    degree short.
+    ``_turned``), centred and sized as before inside the outline as before:
+    no one sees a face turn a degree short.
     """
     total = canvas.getTotalMatrix()
     ux, uy, vx, vy = total.getScaleX(), total.getSkewY(), total.getSkewX(), total.getScaleY()
@@ -240,11 +240,7 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
     turn = TURN_STEP * round(math.degrees(math.atan2(uy, ux)) / TURN_STEP)
     if turn:
         face = _turned(face, turn)
-    centre = total.mapXY(0, cy)
-    upright = skia.Matrix.Translate(centre.x(), centre.y())
-    upright.preScale(math.hypot(ux, uy), math.hypot(vx, vy))
-    square = skia.Rect.MakeLTRB(-r, -r, r, r)
-    on_screen = upright.mapRect(square)
+    on_screen = total.mapRect(skia.Rect.MakeLTRB(-r, cy - r, r, cy + r))
     clip = canvas.getDeviceClipBounds()
     left, top = max(math.floor(on_screen.left()) - 1, clip.left()), max(math.floor(on_screen.top()) - 1, clip.top())
     right = min(math.ceil(on_screen.right()) + 1, clip.right())
@@ -257,11 +253,15 @@ def _draw_face(canvas: skia.Canvas, face: skia.Image, cy: float, r: float) -> No
     inner = patch.getCanvas()
     inner.clear(skia.ColorTRANSPARENT)  # a new raster's memory is not promised to be clear
     inner.translate(-left, -top)
-    inner.concat(upright)
+    inner.concat(total)
     circle = skia.Path()
-    circle.addCircle(0, 0, r)
-    inner.clipPath(circle, doAntiAlias=True)
-    inner.drawImageRect(face, square, skia.SamplingOptions(skia.FilterMode.kLinear))
+    circle.addCircle(0, cy, r)
+    inner.clipPath(circle, doAntiAlias=True)  # the outline exactly where it was, turned and squashed
+    centre = total.mapXY(0, cy)
+    upright = skia.Matrix.Translate(centre.x() - left, centre.y() - top)
+    upright.preScale(math.hypot(ux, uy), math.hypot(vx, vy))
+    inner.setMatrix(upright)  # the image itself under a transform skia filters fast
+    inner.drawImageRect(face, skia.Rect.MakeLTRB(-r, -r, r, r), skia.SamplingOptions(skia.FilterMode.kLinear))
     canvas.save()
     canvas.resetMatrix()
     canvas.drawImage(patch.makeImageSnapshot(), left, top)
