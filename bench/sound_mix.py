@@ -4,7 +4,9 @@
 
 For every example storyboard and the 30 s bench film (the sound is the same at every
 picture size), in this process: the CPU seconds (this process and ffmpeg) of
-``mix_soundtrack`` (fresh, no cache), how many AAC encodes it made, and its floor: the
+``mix_soundtrack`` (fresh, no cache), then of the render's measure of the soundtrack
+for its delivery checks, which the sound worker runs next (``heard_ahead``: nothing to
+decode when the mix's own measure is kept), how many AAC encodes it made, and its floor: the
 delivered soundtrack decoded and encoded again with sora's AAC settings, which no mix
 can avoid. Then the bench film once more with one line of dialogue edited, its blocks
 from the cache of the first mix (the edit-to-preview loop). A first, unmeasured mix
@@ -23,6 +25,7 @@ from bench.common import EXAMPLES, cpu_seconds, row
 from bench.render import write_storyboard
 from sora_cli.audio_files import decode_audio
 from sora_cli.plan.resolve import make_plan
+from sora_cli.qc.audio import heard_ahead
 from sora_cli.sound import mix
 from sora_cli.storyboard import load_storyboard, parse_storyboard
 
@@ -46,12 +49,15 @@ def measure(plan, out: Path, encodes: list[int], cache: Path | None = None) -> l
     started = cpu_seconds()
     report = mix.mix_soundtrack(plan, out, cache_dir=cache)
     spent = cpu_seconds() - started
+    started = cpu_seconds()
+    heard_ahead(out, out.with_suffix(".qc"), plan.duration)
+    checks = cpu_seconds() - started
     tries = len(encodes)
     pcm = decode_audio(out, mix.RATE, 2)
     started = cpu_seconds()
     mix._encode_aac(iter([pcm]), out.with_suffix(".floor.m4a"))
     floor = cpu_seconds() - started
-    return [f"{spent:.2f}", f"{floor:.2f}", f"{spent / floor:.2f}x", str(tries), f"{report.loudness:.2f}"]
+    return [f"{spent:.2f}", f"{checks:.2f}", f"{floor:.2f}", f"{spent / floor:.2f}x", str(tries), f"{report.loudness:.2f}"]
 
 
 def main() -> None:
@@ -60,7 +66,7 @@ def main() -> None:
         folder = Path(tmp)
         bench = write_storyboard(folder / "bench", 6, 5.0, 1280, 720, 24)
         mix.mix_soundtrack(make_plan(load_storyboard(EXAMPLES / "polar.yaml")), folder / "warm.m4a")
-        print(row("film", "mix cpu s", "floor cpu s", "ratio", "encodes", "LUFS"))
+        print(row("film", "mix cpu s", "checks cpu s", "floor cpu s", "ratio", "encodes", "LUFS"))
         for path in [bench, *sorted(EXAMPLES.glob("*.yaml"))]:
             plan = make_plan(load_storyboard(path))
             cache = folder / "cache" if path == bench else None

@@ -24,6 +24,13 @@ PART = ".part"
 TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
 
 
+def shown_name(path: Path) -> str:
+    """The name a temp file will have (``.film.mp4.sora-12-ab3d.mp4.part`` -> ``film.mp4``), for messages."""
+    if TEMP_NAME.match(path.name):
+        return path.name[1:].split(".sora-")[0]
+    return path.name
+
+
 def file_mode() -> int:
     """The mode a plain ``open(..., "w")`` would give a new file: 0o666 less the umask."""
     mask = os.umask(0o022)

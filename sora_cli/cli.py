@@ -399,7 +399,7 @@ def render(
             cache_size=api.check_cache_size(cache_size),
         )
         progress = choose(quiet or (as_json and not sys.stderr.isatty()))
-        with _sigterm_stops():
+        with _stops_cleanly():
             if deliverable or all_deliverables:
                 _render_masters(request, deliverable or [], output, progress, as_json, quiet)
                 return
@@ -510,7 +510,7 @@ def watch(
             allow_assets=tuple(allow_assets or ()),
             cache_size=api.check_cache_size(cache_size),
         )
-        with _sigterm_stops():
+        with _stops_cleanly():
             api.Watch(request, report, _state["debug"]).run()
 
 
@@ -913,34 +913,39 @@ def cameo_revoke(name: Annotated[str, typer.Argument()], library: LibraryOption 
 
 
 @contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """While rendering, SIGTERM (a cancelled CI job, ``timeout``) stops like Ctrl-C: workers and scratch cleaned up.
+def _stops_cleanly() -> Iterator[None]:
+    """While rendering, SIGTERM (a cancelled CI job, ``timeout``) stops like Ctrl-C, and the first of either is
+    the only one: the cleanup it starts (workers stopped, temp files and scratch removed) is not cut short
+    by a second Ctrl-C, which used to leave a checks' temp file behind or end in an internal error.
 
-    The previous handler comes back afterwards (the CLI can run in-process, in
+    The previous handlers come back afterwards (the CLI can run in-process, in
     tests and notebooks), and a process forked meanwhile that still has this
-    handler dies of SIGTERM as it would have without it.
+    handler dies of the signal as it would have without it.
     """
     import signal
 
     owner = os.getpid()
+    signals = (signal.SIGINT, signal.SIGTERM)
 
     def stop(signum: int, frame: object) -> None:
         if os.getpid() != owner:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
             return
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be cut short
+        for each in signals:  # once: the cleanup must not be cut short
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = {each: signal.signal(each, stop) for each in signals}
+    except ValueError:  # not the main thread: leave the signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 @app.command("cache")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
+import os
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -94,9 +96,17 @@ def located_read(path: str, what: str) -> Iterator[None]:
         raise StoryboardError([Problem(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
+#: what a full disk, a size limit (``ulimit -f``), a quota, a read-only or failing disk raise while sora writes
+STORAGE_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
 def internal_error(exc: BaseException) -> str:
-    """What sora says of an exception that is a bug of its own (the CLI, its entry point and ``sora watch`` alike):
-    one line, and how to get the traceback (``--debug`` works before or after the command)."""
+    """What sora says of an exception that reached the top (the CLI, its entry point and ``sora watch`` alike):
+    a bug of its own, in one line with how to get the traceback (``--debug`` works before or after the
+    command); or, for the storage failing under it (anywhere, a worker's write included), what failed."""
+    if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot write{where}: {os.strerror(exc.errno)}"
     return f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
 
 

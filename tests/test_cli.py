@@ -218,3 +218,16 @@ def test_a_tool_failure_shows_the_tools_lines_as_lines(monkeypatch, write_sb):
         "  shot.mp4: Invalid data",
         "  Error opening input",
     ], result.stderr
+
+
+def test_the_storage_failing_under_a_render_is_said_as_such_not_as_a_bug():
+    """A full disk, ``ulimit -f``, a quota or a read-only disk, wherever the write was (a worker's included)."""
+    import errno
+
+    from sora_cli.errors import internal_error
+
+    said = internal_error(OSError(errno.ENOSPC, "No space left on device", "/films/x.mp4"))
+    assert said == "cannot write /films/x.mp4: No space left on device"
+    assert internal_error(OSError(errno.EFBIG, "File too large")) == "cannot write: File too large"
+    assert internal_error(OSError(errno.ENOENT, "gone")).startswith("internal error: ")
+    assert internal_error(ValueError("x")).startswith("internal error: ValueError: x")

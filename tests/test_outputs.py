@@ -408,6 +408,26 @@ def test_an_in_process_render_leaves_the_sigterm_handler_as_it_found_it(tmp_path
     assert signal.getsignal(signal.SIGTERM) is before  # forked pools of the host program stay terminable
 
 
+def test_the_first_interrupt_is_the_only_one_until_the_cleanup_it_started_is_done():
+    """A second Ctrl-C (or SIGTERM) during the cleanup the first started is ignored: it used to cut the cleanup
+    short, leaving a checks' temp file behind or ending in an internal error. The handlers are restored after."""
+    from sora_cli.cli import _stops_cleanly
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    cleaned = False
+    with pytest.raises(KeyboardInterrupt), _stops_cleanly():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # (interrupted at once)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, and a SIGTERM, during the cleanup
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            cleaned = True
+    assert cleaned
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
 def test_nothing_reads_the_working_directory_a_fifo_there_cannot_stall_a_render(tmp_path):
     """fontconfig is given no font folder: sora's fonts are opened by path, so the folder a render
     starts in is never scanned (a FIFO below it used to block the render forever in FreeType's open)."""

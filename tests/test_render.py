@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -294,14 +295,20 @@ def test_an_interrupted_render_sweeps_what_a_worker_killed_after_its_grace_left(
     assert not list(tmp_path.rglob("*.part")), list(tmp_path.rglob("*.part"))
 
 
-def test_ctrl_c_stops_cleanly(tmp_path):
+@pytest.mark.parametrize("presses", [1, 4])
+def test_ctrl_c_stops_cleanly(tmp_path, presses):
+    """Ctrl-C, or an impatient user's Ctrl-C pressed again and again (the cleanup is not cut short)."""
     path = write(tmp_path, LONG.replace("duration: 3", "duration: 6"))
     proc = _sora(["render", str(path), "-q", "--jobs", "2"], tmp_path, start_new_session=True)
     shots = tmp_path / ".sora-cache" / "shots"
     deadline = time.time() + 60
     while time.time() < deadline and not list(shots.glob("*/.*.part")):
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
+    for press in range(presses):
+        if press:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()[-2000:]
     assert b"Traceback" not in err
@@ -378,3 +385,26 @@ def test_a_worker_killed_mid_render_is_said_plainly_not_as_an_internal_error(tmp
     assert "internal error" not in err.decode() and "a worker process of the render ended abruptly" in err.decode()
     assert "the shots it finished are kept in the cache" in err.decode()
     assert not (tmp_path / "film.mp4").exists()
+
+
+def test_an_encoder_killed_mid_shot_is_said_so_under_the_shots_own_name(tmp_path):
+    """Its message names the shot file it was writing (not the temp name) and that it was killed, never
+    a headline ending in a colon over nothing."""
+    from sora_cli.atomic import atomic_path
+    from sora_cli.errors import SoraError
+    from sora_cli.render.encode import FrameEncoder
+
+    frame = np.zeros((96, 160, 4), np.uint8)
+    with atomic_path(tmp_path / "abc123.mp4") as tmp:
+        encoder = FrameEncoder(tmp, VideoSettings(160, 96, 12), [0])
+        encoder.write(frame)
+        encoder._proc.kill()
+        encoder._proc.wait()
+        with pytest.raises(SoraError) as caught:
+            for _ in range(200):  # (the pipe's buffer takes a few frames before the write breaks)
+                encoder.write(frame)
+            encoder.close()
+    assert str(caught.value) in (
+        "ffmpeg failed while encoding frames (abc123.mp4):\nit was killed by SIGKILL (signal 9)",
+        "ffmpeg failed while finishing a shot file (abc123.mp4):\nit was killed by SIGKILL (signal 9)",
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import IO
 
 import numpy as np
 
+from sora_cli.atomic import shown_name
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
 
@@ -118,9 +120,20 @@ class FrameEncoder:
         self._stderr.close()
 
     def _fail(self, what: str) -> None:
+        died = self._proc.poll()  # (before our kill: a signal that ended it is worth saying)
         self._proc.kill()
         self._proc.wait()
         self._stderr.seek(0)
         detail = stderr_tail(self._stderr.read().decode("utf-8", "replace"))
         self._stderr.close()
-        raise SoraError(f"ffmpeg failed while {what} ({self.path.name}):\n{detail}")
+        if not detail and died is not None and died < 0:
+            detail = f"it was killed by {_signal_name(-died)}"
+        raise SoraError(f"ffmpeg failed while {what} ({shown_name(self.path)})" + (f":\n{detail}" if detail else ""))
+
+
+def _signal_name(number: int) -> str:
+    """``SIGKILL`` (the OOM killer, kill -9), ``SIGXFSZ`` (past ``ulimit -f``): a name says why."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"

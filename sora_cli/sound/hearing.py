@@ -16,8 +16,9 @@ decoded on their own: the decoding, the blocks the meter is fed and the meter
 are theirs. Its per-sample true peak takes the signal as silent after each
 decoded block (the meter's edge); the mix's exact true peak corrects the last
 samples of each block with the next block's first ones, so it is what a scan
-of the whole stream gives (``tests/test_sound.py`` holds both to the old
-separate measurements).
+of the whole stream gives (``tests/test_hearing.py`` holds it to
+:class:`~sora_cli.sound.loudness.PeakScan`, the scan the mix measured with
+before).
 """
 
 from __future__ import annotations
