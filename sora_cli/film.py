@@ -236,8 +236,8 @@ def picture_and_sound(
     """Step 3: the shots into the cache while the soundtrack is mixed in another process.
 
     A backend whose model makes sound with its picture hands that sound to the
-    mix as stems, so then the mix waits for the picture. Once a worker has nothing left
-    to draw, ``checks`` makes each transition as soon as its two shots exist, and measures
+    mix as stems, so then the mix waits for the picture. Once the drawing workers have forked,
+    ``checks`` makes each transition as soon as its two shots exist, and measures
     each finished shot and transition for the delivery checks (the picture only where the
     film copies it: not under burned subtitles); the sound worker measures the soundtrack.
     """
@@ -309,7 +309,7 @@ def picture_and_sound(
             progress,
             identity.update,
             request.ray,
-            None,
+            checks.start if checks and not audio_mode else None,
             measure,
             checks.start if checks and not audio_mode else None,
         )

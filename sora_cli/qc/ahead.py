@@ -34,11 +34,14 @@ class Ahead:
     """Work handed over runs in threads of the driver, once :meth:`start` is called: early work (what the
     render's assembly waits for) first, then the measures, each in the order given.
 
-    The render calls :meth:`start` when a worker has nothing left to draw (a core
-    would idle), or once the picture is done: until then work waits, so the thread
-    takes no time from the workers drawing, and none runs while the render forks
-    them. :meth:`finish` lets the running piece end (a shot being measured stops at
-    its next span) and drops the rest: the checks measure those, decoding with threads.
+    The render calls :meth:`start` once its drawing workers have forked (none may run
+    while a process forks), or once the picture is done when the render draws in its
+    own process. Working beside the drawing costs the render nothing on a machine the
+    workers already fill: what it does not make now waits for a serial tail after the
+    picture (a 10-minute film's was 40 s: its 40 transitions made one after the other
+    at assembly, and its last shots measured by the checks). :meth:`finish` lets the
+    running piece end (a shot being measured stops at its next span) and drops the
+    rest: the checks measure those, decoding with threads.
     """
 
     def __init__(self, cache: Path, ranges: tuple[tuple[int, int], tuple[int, int]] | None):
