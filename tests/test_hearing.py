@@ -20,10 +20,11 @@ from sora_cli.film import QC_CACHE
 from sora_cli.qc import AUDIO, audio
 from sora_cli.sound import hearing, loudness
 from sora_cli.sound.hearing import BLOCK, HEARD, ExactPeaks, Heard, listen, stream_digest
-from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter, PeakScan
+from sora_cli.sound.loudness import SUB_BLOCK, LoudnessMeter
 from sora_cli.sound.mix import measure_file, mix_soundtrack
 from sora_cli.sound.synth import RATE
 from tests.conftest import EXAMPLES, render
+from tests.peaks import PeakScan
 from tests.test_sound import plan_of
 from tests.test_sound_cache import film_folder
 

@@ -17,13 +17,14 @@ from sora_cli.plan.beds import bed_for
 from sora_cli.plan.resolve import make_plan
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
-from sora_cli.sound.loudness import LoudnessMeter, true_peak
+from sora_cli.sound.loudness import LoudnessMeter
 from sora_cli.sound.mix import Mixer, mix_soundtrack
 from sora_cli.sound.music import DUCK_DB, Music
 from sora_cli.sound.synth import RATE
 from sora_cli.sound_catalog import EFFECTS
 from sora_cli.storyboard import parse_storyboard
 from tests.conftest import EXAMPLES, decode_audio, render, run_cli
+from tests.peaks import true_peak
 
 DIALOGUE = """\
 version: 1

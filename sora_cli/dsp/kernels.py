@@ -4,7 +4,7 @@
 decorators parse the docstring of every public function), and ``scipy.ndimage``
 0.1-0.2 s more: more than the rest of a line edit's mix. What the sound path
 runs is a handful of compiled loops (a biquad cascade, a polyphase FIR, running
-minima, maxima and means), so this module loads those compiled modules straight
+minima and means), so this module loads those compiled modules straight
 from scipy's package folder (3 ms) and calls them the way scipy's own wrappers
 do, with the same arguments in the same order: the results are the same bits
 (``tests/test_dsp.py`` compares every function with scipy's).
@@ -124,18 +124,9 @@ _MODES = {"nearest": 0, "reflect": 2}
 
 def minimum_filter1d(x: np.ndarray, size: int, mode: str = "reflect") -> np.ndarray:
     """``scipy.ndimage.minimum_filter1d(x, size, mode=mode)`` of a 1-D array."""
-    return _min_or_max(x, size, mode, minimum=True)
-
-
-def maximum_filter1d(x: np.ndarray, size: int, mode: str = "reflect") -> np.ndarray:
-    """``scipy.ndimage.maximum_filter1d(x, size, mode=mode)`` of a 1-D array."""
-    return _min_or_max(x, size, mode, minimum=False)
-
-
-def _min_or_max(x: np.ndarray, size: int, mode: str, minimum: bool) -> np.ndarray:
     x = np.asarray(x)
     out = np.zeros(x.shape, x.dtype.name)
-    compiled("ndimage._nd_image").min_or_max_filter1d(x, size, 0, out, _MODES[mode], 0.0, 0, int(minimum))
+    compiled("ndimage._nd_image").min_or_max_filter1d(x, size, 0, out, _MODES[mode], 0.0, 0, 1)
     return out
 
 

@@ -17,7 +17,7 @@ are theirs. Its per-sample true peak takes the signal as silent after each
 decoded block (the meter's edge); the mix's exact true peak corrects the last
 samples of each block with the next block's first ones, so it is what a scan
 of the whole stream gives (``tests/test_hearing.py`` holds it to
-:class:`~sora_cli.sound.loudness.PeakScan`, the scan the mix measured with
+``PeakScan`` (``tests/peaks.py``), the scan the mix measured with
 before).
 """
 
@@ -185,7 +185,7 @@ class ExactPeaks:
     The meter takes the signal as silent after each block it is fed, so the last
     samples of a block are corrected once the next block's first samples are
     known (:func:`~sora_cli.sound.loudness.exact_peak_tail`); the values are those
-    :class:`~sora_cli.sound.loudness.PeakScan` finds, which interpolates only where
+    ``PeakScan`` (``tests/peaks.py``) finds, which interpolates only where
     a sub-block could reach its limit or the peak.
     """
 
