@@ -10,6 +10,7 @@ naming what failed, with the relevant lines of ffmpeg's stderr.
 from __future__ import annotations
 
 import functools
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,12 +38,31 @@ def stderr_tail(text: str, lines: int = 8) -> str:
     return "\n".join(kept[-lines:])
 
 
+def failure(what: str, returncode: int | None, stderr: str) -> str:
+    """The message of an ffmpeg that failed while doing ``what``: its last stderr lines, or, when it
+    said nothing, the signal that killed it (the OOM killer, kill -9, ``ulimit -f``'s SIGXFSZ)."""
+    detail = stderr_tail(stderr)
+    if not detail and returncode is not None and returncode < 0:
+        detail = f"it was killed by {signal_name(-returncode)}"
+    return f"ffmpeg failed while {what}" + (f":\n{detail}" if detail else "")
+
+
+def signal_name(number: int) -> str:
+    """``SIGKILL (signal 9)``: a name says why; SIGXFSZ says which limit."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    limit = " (a file grew past the size limit, ulimit -f)" if number == getattr(signal, "SIGXFSZ", None) else ""
+    return f"{name} (signal {number}){limit}"
+
+
 def run_ffmpeg(args: Sequence[str | Path], what: str, cwd: Path | None = None) -> None:
     """Run ffmpeg to completion; raise a one-message SoraError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     if proc.returncode != 0:
-        raise SoraError(f"ffmpeg failed while {what}:\n{stderr_tail(proc.stderr)}")
+        raise SoraError(failure(what, proc.returncode, proc.stderr))
 
 
 def filter_value(text: str) -> str:

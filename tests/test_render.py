@@ -388,23 +388,30 @@ def test_a_worker_killed_mid_render_is_said_plainly_not_as_an_internal_error(tmp
 
 
 def test_an_encoder_killed_mid_shot_is_said_so_under_the_shots_own_name(tmp_path):
-    """Its message names the shot file it was writing (not the temp name) and that it was killed, never
-    a headline ending in a colon over nothing."""
+    """Its message names the shot (or, unlabelled, the file it was writing, not its temp name) and says it was
+    killed and by what, never a headline ending in a colon over nothing; so do sora's other ffmpeg steps."""
     from sora_cli.atomic import atomic_path
     from sora_cli.errors import SoraError
+    from sora_cli.ffmpeg import failure, run_ffmpeg, signal_name
     from sora_cli.render.encode import FrameEncoder
 
     frame = np.zeros((96, 160, 4), np.uint8)
-    with atomic_path(tmp_path / "abc123.mp4") as tmp:
-        encoder = FrameEncoder(tmp, VideoSettings(160, 96, 12), [0])
-        encoder.write(frame)
-        encoder._proc.kill()
-        encoder._proc.wait()
-        with pytest.raises(SoraError) as caught:
-            for _ in range(200):  # (the pipe's buffer takes a few frames before the write breaks)
-                encoder.write(frame)
-            encoder.close()
-    assert str(caught.value) in (
-        "ffmpeg failed while encoding frames (abc123.mp4):\nit was killed by SIGKILL (signal 9)",
-        "ffmpeg failed while finishing a shot file (abc123.mp4):\nit was killed by SIGKILL (signal 9)",
-    )
+    for label, named in (("shot s002", "shot s002"), (None, "abc123.mp4")):
+        with atomic_path(tmp_path / "abc123.mp4") as tmp:
+            encoder = FrameEncoder(tmp, VideoSettings(160, 96, 12), [0], label=label)
+            encoder.write(frame)
+            encoder._proc.kill()
+            with pytest.raises(SoraError) as caught:
+                for _ in range(200):  # (the pipe's buffer takes a few frames before the write breaks)
+                    encoder.write(frame)
+                encoder.close()
+        assert str(caught.value) in (
+            f"ffmpeg failed while encoding frames ({named}):\nit was killed by SIGKILL (signal 9)",
+            f"ffmpeg failed while finishing a shot file ({named}):\nit was killed by SIGKILL (signal 9)",
+        )
+    assert signal_name(25) == "SIGXFSZ (signal 25) (a file grew past the size limit, ulimit -f)"
+    said = failure("encoding the soundtrack", -9, "")  # (the soundtrack's encoder and run_ffmpeg say it alike)
+    assert said == "ffmpeg failed while encoding the soundtrack:\nit was killed by SIGKILL (signal 9)"
+    with pytest.raises(SoraError) as caught:  # a step that fails and says why: its own words, no headline alone
+        run_ffmpeg(["-i", str(tmp_path / "missing.wav"), str(tmp_path / "out.wav")], "reading a take")
+    assert str(caught.value).startswith("ffmpeg failed while reading a take:\n") and "missing.wav" in str(caught.value)

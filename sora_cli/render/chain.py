@@ -142,7 +142,7 @@ def _render_one(
             while (frame := _backend_call(failed, next, frames, None)) is not None:
                 _check_frame(frame, video, index, failed)
                 if encoder is None:
-                    encoder = FrameEncoder(tmp, video, keyframes, frame.shape[2], SHOT_ENCODER_NICE)
+                    encoder = FrameEncoder(tmp, video, keyframes, frame.shape[2], SHOT_ENCODER_NICE, f"shot {shot.id}")
                 if job.marked:
                     frame = watermark.mark(frame, index, video.fps)
                 encoder.write(frame)

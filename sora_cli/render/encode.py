@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import numpy as np
 
 from sora_cli.atomic import shown_name
 from sora_cli.errors import SoraError
-from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
+from sora_cli.ffmpeg import failure, ffmpeg_exe
 
 ENCODER_THREADS = 4
 #: how much lower a shot's encoder runs than the rest of the render (``nice``): the soundtrack is one serial
@@ -73,11 +72,21 @@ class VideoSettings:
 class FrameEncoder:
     """Write frames to ``path`` as H.264 in MP4; call :meth:`close` to finish (or :meth:`abort`)."""
 
-    def __init__(self, path: Path, settings: VideoSettings, keyframes: list[int], channels: int = 4, nice: int = 0):
+    def __init__(
+        self,
+        path: Path,
+        settings: VideoSettings,
+        keyframes: list[int],
+        channels: int = 4,
+        nice: int = 0,
+        label: str | None = None,
+    ):
         """``channels``: 4 (RGBA) or 3 (RGB) frames of ``(height, width, channels)``, converted to the stream's
         Y'CbCr; or 0: frames that already are it, the three planes of yuv420p stacked as ``(height * 3 / 2, width)``
-        (what a shot file decodes to), encoded with no conversion."""
+        (what a shot file decodes to), encoded with no conversion. ``label``: what the file is, for
+        messages (``shot s002``); by default the name it will have."""
         self.path = path
+        self.label = label
         self.settings = settings
         self.frames = 0
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
@@ -120,20 +129,13 @@ class FrameEncoder:
         self._stderr.close()
 
     def _fail(self, what: str) -> None:
-        died = self._proc.poll()  # (before our kill: a signal that ended it is worth saying)
+        try:  # a broken pipe comes as the encoder dies: what ended it is worth saying (a signal, say)
+            died: int | None = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            died = None
         self._proc.kill()
         self._proc.wait()
         self._stderr.seek(0)
-        detail = stderr_tail(self._stderr.read().decode("utf-8", "replace"))
+        said = self._stderr.read().decode("utf-8", "replace")
         self._stderr.close()
-        if not detail and died is not None and died < 0:
-            detail = f"it was killed by {_signal_name(-died)}"
-        raise SoraError(f"ffmpeg failed while {what} ({shown_name(self.path)})" + (f":\n{detail}" if detail else ""))
-
-
-def _signal_name(number: int) -> str:
-    """``SIGKILL`` (the OOM killer, kill -9), ``SIGXFSZ`` (past ``ulimit -f``): a name says why."""
-    try:
-        return f"{signal.Signals(number).name} (signal {number})"
-    except ValueError:
-        return f"signal {number}"
+        raise SoraError(failure(f"{what} ({self.label or shown_name(self.path)})", died, said))

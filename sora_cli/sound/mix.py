@@ -42,7 +42,7 @@ from sora_cli.atomic import atomic_path, atomic_write_text
 from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
-from sora_cli.ffmpeg import ffmpeg_exe, stderr_tail
+from sora_cli.ffmpeg import failure, ffmpeg_exe
 from sora_cli.packed_samples import load_samples, store_samples
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
@@ -474,9 +474,7 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
             raise
         if proc.wait() != 0:
             err.seek(0)
-            raise SoraError(
-                f"ffmpeg failed while encoding the soundtrack:\n{stderr_tail(err.read().decode('utf-8', 'replace'))}"
-            )
+            raise SoraError(failure("encoding the soundtrack", proc.returncode, err.read().decode("utf-8", "replace")))
 
 
 def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
