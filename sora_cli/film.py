@@ -311,10 +311,9 @@ def picture_and_sound(
             request.ray,
             checks.start if checks and not audio_mode else None,
             measure,
-            checks.start if checks and not audio_mode else None,
         )
         if checks and not audio_mode:
-            checks.start()  # the picture is done (or no worker went idle: one job, Ray, nothing to draw)
+            checks.start()  # the picture is done (where no workers forked: one job, Ray)
         picture_seconds = time.perf_counter() - picture_started
         if request.use_cache:  # so that revoking a cameo can purge the shots that show it
             note_cached_shots(_cameo_shots(plan, shot_files))

@@ -111,13 +111,11 @@ def render_shots(
     ray: RayExecutor | None = None,
     on_dispatched: Callable[[], None] | None = None,
     on_done: Callable[[list[ShotFile]], None] | None = None,
-    on_idle: Callable[[], None] | None = None,
 ) -> dict[str, ShotFile]:
     """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out.
 
     ``on_done`` is given the shot files as they are ready (the reused ones first, then each chain's
-    as it ends), so the driver can work on them while the rest is drawn; ``on_idle`` runs once, when
-    a worker has no chain left to draw (a core the driver may use).
+    as it ends), so the driver can work on them while the rest is drawn.
 
     Chains go out longest first, so the last chain to finish is a short one and
     both workers stay busy until the picture ends.
@@ -186,9 +184,6 @@ def render_shots(
                     if on_done:
                         on_done(files)
                     faults.checkpoint("chain-done")
-                if on_idle and done and len(pending) < workers:
-                    on_idle()
-                    on_idle = None
         except BaseException:
             stop_workers(pool)
             raise
