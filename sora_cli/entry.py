@@ -8,11 +8,10 @@ a closed pipe) is one line too.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 
-from sora_cli.errors import internal_error
+from sora_cli.errors import STORAGE_ERRORS, internal_error
 
 
 def _say(message: str) -> None:
@@ -46,7 +45,7 @@ def main() -> None:
         if "--debug" in sys.argv:
             raise
         what = os.strerror(exc.errno) if exc.errno else str(exc)
-        _say(f"cannot write the output: {what}" if exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT) else what)
+        _say(f"cannot write the output: {what}" if exc.errno in STORAGE_ERRORS else what)
         sys.exit(1)
     except Exception as exc:
         if "--debug" in sys.argv:
