@@ -38,7 +38,8 @@ def timed(work):  # type: ignore[no-untyped-def]
 def main() -> None:
     from sora_cli import api
     from sora_cli.plan.resolve import make_plan
-    from sora_cli.qc import audio, profile_for, run_qc
+    from sora_cli.qc import profile_for, run_qc
+    from sora_cli.sound.hearing import HEARD
     from sora_cli.storyboard import load_storyboard
 
     with tempfile.TemporaryDirectory(prefix="sora-qc-bench-") as tmp:
@@ -56,7 +57,7 @@ def main() -> None:
         cache = folder / "checks"
         rows = {}
         for name, where in (("whole pass", None), ("cold cache", cache), ("warm cache", cache)):
-            audio._HEARD.clear()  # (the process's own memo would hide the sound's cost)
+            HEARD.clear()  # (the process's own memo would hide the sound's cost)
             checked, cpu, wall = timed(lambda where=where: run_qc(film, profile, plan, cache=where))
             rows[name] = (cpu, wall, json.dumps(checked.to_json()))
         print(f"{film.name}: {plan.frames} frames at {plan.width}x{plan.height}, {plan.duration:.1f} s")
@@ -75,9 +76,9 @@ def main() -> None:
             storyboard.write_text(text[: last.start(1)] + other + text[last.end(1) :])
             film = Path(api.render(api.RenderRequest(storyboard, jobs=2, qc=False))["output"]["file"])
             plan = make_plan(load_storyboard(storyboard), None)
-            audio._HEARD.clear()
+            HEARD.clear()
             edited, cpu, wall = timed(lambda: run_qc(film, profile, plan, cache=cache))
-            audio._HEARD.clear()
+            HEARD.clear()
             whole, whole_cpu, whole_wall = timed(lambda: run_qc(film, profile, plan))
             same = "same report" if edited.to_json() == whole.to_json() else "REPORT DIFFERS"
             print(

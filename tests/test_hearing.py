@@ -117,13 +117,13 @@ def test_the_checks_find_what_the_mix_measured_and_it_is_what_they_would_measure
     assert digest in HEARD
 
     decodes: list[Path] = []
-    real = audio._hear
+    real = audio.listen
 
-    def counted(path: Path, until: float | None = None) -> Heard:
+    def counted(path: Path, until: float | None = None, exact: bool = False) -> hearing.Listened:
         decodes.append(path)
-        return real(path, until)
+        return real(path, until, exact)
 
-    monkeypatch.setattr(audio, "_hear", counted)
+    monkeypatch.setattr(audio, "listen", counted)
     cache = tmp_path / "qc"
     audio.heard_ahead(out, cache, plan.duration)
     assert decodes == [] and audio.heard_stored(out, cache, plan.duration)

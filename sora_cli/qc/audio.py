@@ -34,10 +34,6 @@ def _db(x: float) -> float:
     return 20 * math.log10(x) if x > 0 else float("-inf")
 
 
-#: kept in this process by the stream's digest (the sound worker's mix leaves its soundtrack's here)
-_HEARD = HEARD
-
-
 def heard(path: Path, cache: Path | None = None, until: float | None = None) -> Heard:
     """The first audio stream measured (``until``: as a film stopping there carries it); kept by its digest,
     in this process and, with ``cache``, in that folder."""
@@ -47,7 +43,7 @@ def heard(path: Path, cache: Path | None = None, until: float | None = None) -> 
     if found is None and entry is not None:
         found = Heard.load(entry)
     if found is None:
-        found = _hear(path, until)
+        found = listen(path, until).heard
     if entry is not None and not entry.is_file():
         found.save(entry)
     if digest:
@@ -83,10 +79,6 @@ def audio_checks(path: Path, profile: Profile, plan: Intended, cache: Path | Non
         if not container.streams.audio:
             return [Check("audio.present", False, "no audio stream", "an audio stream")]
     return _held_to(heard(path, cache), spec, plan)
-
-
-def _hear(path: Path, until: float | None = None) -> Heard:
-    return listen(path, until).heard
 
 
 def _held_to(heard: Heard, spec: Loudness, plan: Intended) -> list[Check]:
