@@ -5,6 +5,14 @@ location, sky and light from time of day, weather and lighting, characters
 with a stable identity, motion from the action's verbs, the camera from
 framing and move. State (camera, bodies, props, particles, RNG) is carried
 into ``continue`` shots so they pick up exactly where the previous shot ended.
+
+What a continue shot's own words change (the framing, the move, the action, the
+cast, the world) happens by motion inside it, never by a jump at the cut: the
+camera eases from the carried pose, bodies keep their pose until an action moves
+them (``motion.py``), what hands hold and what people sit on stays (the "kit"),
+breath, sway, clouds and waves run on the chain's clock, the light steps and a new
+place dissolves over WORLD_CHANGE. The shot's action is still timed from its own
+start (a jump at half a second, a turn at 0.4 s).
 """
 
 from __future__ import annotations
@@ -29,9 +37,9 @@ from sora_cli.render.animatic.camera import (
     REFERENCE_VIEW,
     REFRAME_SECONDS,
     CameraPose,
-    eased,
     framed,
     moved,
+    settled,
 )
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
 from sora_cli.render.animatic.motion import SPEEDS, Body, Intent, read_action, step
@@ -60,7 +68,11 @@ from sora_cli.textfit import (
     wrap,
 )
 
-WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain
+#: a body lying on its side stands this fraction of its height off the ground (what a framing cut on the
+#: body takes for its top); the upper body (the head and shoulders a close framing shows) is this far up it
+LYING_TOP, UPPER_BODY = 0.18, 0.8
+WORLD_CHANGE = 1.0  # seconds over which a `set:` change shows inside a continue chain (light steps, place dissolves)
+CLOUDED = ("cloudy", "rain", "storm", "snow", "blizzard")  # weathers with clouds across the sky
 LIGHT_STEPS = 8  # the light changes in this many steps (each step's place is recorded once)
 
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -82,7 +94,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "10"  # bump whenever pixels or the carried state change
+    version: ClassVar[str] = "11"  # bump whenever pixels or the carried state change
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None
@@ -183,6 +195,7 @@ class AnimaticBackend(Backend):
         w = shot.world
         light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
         before = light  # the light the shot starts under (the previous shot's, when continuing)
+        clouded = clouded_before = 1.0 if w.weather in CLOUDED else 0.0  # the cloud cover, likewise
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
         direction = -1.0 if shot.camera.move == "pan_left" else 1.0
@@ -193,12 +206,15 @@ class AnimaticBackend(Backend):
             assert carry is not None
             state = carry.state
             bodies = {k: Body(**v) for k, v in state["bodies"].items()}
+            for body in bodies.values():  # this shot's own jump and turn are still to come (a jump in flight lands)
+                body.jumped, body.turned = body.y > 0, False
             props = dict(state["props"])
             start_pose = CameraPose(*state["camera"])
             track_x = state["track"]
             particles = weather.Particles.from_state(state["weather"])
             clock = state["clock"]
             before = light_for(*state["sky"])
+            clouded_before = 1.0 if state["sky"][1] in CLOUDED else 0.0
             view = self._view(start_pose, aspect)
             particles = weather.change_kind(particles, w.weather, view)
             for name in list(bodies):
@@ -226,9 +242,15 @@ class AnimaticBackend(Backend):
             first = self._target_pose(shot, bodies, props, track_x, 0.0, aspect)
             particles = weather.start(w.weather, shot.seed, self._view(first, aspect))
 
+        # what goes on whatever the action (breath, idle sway, clouds, waves) runs on the chain's clock, so it
+        # carries on through a continue cut instead of starting again; a fresh shot's chain clock is its own time
+        since = carry.state["clock"] + dt if continuing and carry is not None else 0.0
+        was = self._world_before(shot, carry.state if continuing and carry is not None else {})
         staging = stage(shot, intents)
+        kit = _carry_kit(staging, state.get("kit", {}), bodies) if continuing else {}
         drag_props = list(staging.dragged)
         pose = start_pose
+        offset: tuple[float, ...] | None = None
         frame = self.buffer
         for i in range(shot.frames):
             t = i * dt
@@ -237,7 +259,7 @@ class AnimaticBackend(Backend):
                 positions = dict(bodies)
                 leans = {}
                 for name, body in bodies.items():
-                    leans[name] = step(body, intents.get(name, Intent()), t, dt, positions)
+                    leans[name] = step(body, intents.get(name, Intent()), t, dt, positions, since + t)
                 for pid in drag_props:
                     draggers = [bodies[c] for c in shot.cast if c in bodies]
                     if draggers:
@@ -252,7 +274,12 @@ class AnimaticBackend(Backend):
                 leans = {name: 0.0 for name in bodies}
             _place_used_props(staging, bodies, props)
             target = self._target_pose(shot, bodies, props, track_x, t, aspect)
-            pose = eased(start_pose, target, t + (dt if continuing else 0.0), ease) if start_pose else target
+            if start_pose is not None:
+                if offset is None:  # the carried pose, as an offset from this shot's own: it dies away
+                    offset = tuple(a - b for a, b in zip(start_pose.as_tuple(), target.as_tuple(), strict=True))
+                pose = settled(target, offset, t + dt, ease)
+            else:
+                pose = target
             for name in [n for n, b in bodies.items() if b.exiting and abs(b.x - pose.cx) > pose.view_h * aspect * 1.5]:
                 del bodies[name]  # well out of frame: gone
             if draw(i):
@@ -263,8 +290,32 @@ class AnimaticBackend(Backend):
                     else LIGHT_STEPS
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
+                change = min(1.0, (t + dt) / WORLD_CHANGE) if continuing else 1.0
+                clouds = clouded_before + (clouded - clouded_before) * change
                 place = self._place(w.location, w.facts, w.time_of_day, now)
-                self._draw(shot, i, t, place, now, pose, bodies, leans, props, particles, staging)
+                self._draw(
+                    shot, i, t, since + t, clouds, place, now, pose, bodies, leans, props, particles, staging, kit
+                )
+                if was is not None and t + dt < WORLD_CHANGE:  # the place the chain was in, dissolving away
+                    new = frame.copy()
+                    old_place = self._place(was.world.location, was.world.facts, w.time_of_day, now)
+                    self._draw(
+                        was,
+                        i,
+                        t,
+                        since + t,
+                        clouds,
+                        old_place,
+                        now,
+                        pose,
+                        bodies,
+                        leans,
+                        props,
+                        particles,
+                        staging,
+                        kit,
+                    )
+                    _dissolve(frame, new, (t + dt) / WORLD_CHANGE)
             yield frame
         assert pose is not None
         state = {
@@ -277,8 +328,28 @@ class AnimaticBackend(Backend):
             "framing": shot.camera.framing,
             "cast": list(shot.cast),
             "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
+            "kit": _kit_after(staging, kit, bodies, props, shot.duration),
+            "place": (w.location, w.facts.model_dump()),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
+
+    @staticmethod
+    def _world_before(shot: PlannedShot, state: dict[str, Any]) -> PlannedShot | None:
+        """``shot`` in the place the chain was in before it, when its ``set:`` moved the chain somewhere else.
+
+        A continue shot's first frame is the previous shot's last, so a new location (or
+        the same words read as another place) is not a cut to it: the old place dissolves
+        into the new one over WORLD_CHANGE seconds, as the light does. None when the place
+        is the same (or the shot starts a chain).
+        """
+        if "place" not in state:
+            return None
+        location, facts = state["place"]
+        before = WorldFacts(**facts)
+        if location == shot.world.location and before == shot.world.facts:
+            return None
+        world = shot.world.model_copy(update={"location": location, "facts": before})
+        return shot.model_copy(update={"world": world})
 
     # --- blocking and camera ------------------------------------------------------------------
 
@@ -303,9 +374,14 @@ class AnimaticBackend(Backend):
         return bodies, props
 
     def _subject_x(self, shot: PlannedShot, bodies: dict[str, Body], props: dict[str, float]) -> float:
-        """Where the camera looks: the group when it fits the framing's width, else its first member."""
-        present = [bodies[n].x for n in shot.cast if n in bodies]
+        """Where the camera looks: the group when it fits the framing's width, else its first member.
+
+        A framing cut on the body follows the upper body, which a fall carries away from the feet.
+        """
         framing = shot.camera.framing
+        present = [
+            self._upper_x(n, bodies[n]) if framing in BODY_CUTS else bodies[n].x for n in shot.cast if n in bodies
+        ]
         if framing in BODY_CUTS and present:
             film = self.film
             assert film is not None
@@ -335,7 +411,11 @@ class AnimaticBackend(Backend):
             look, body = self.looks[cast[0]], bodies[cast[0]]
             # sitting lowers everything above the hips by SIT_DROP of the height
             height = look.height * (1 - SIT_DROP * body.sit)
-            base = framed(shot.camera.framing, track_x, height, body.y)
+            # a fallen body's top is its side, not its head: the frame keeps its size (the shot is the same shot
+            # size) and comes down with the body, so a close shot that continues after a fall still shows the
+            # person; upright, the top is the head (the same numbers as ever)
+            top = height * math.cos(body.tilt) + LYING_TOP * look.height * math.sin(body.tilt)
+            base = framed(shot.camera.framing, track_x, height, body.y - (height - top))
         elif shot.props:  # a product shot: frame the first prop whole, however close
             _, size = kind_of(prop_kind(shot.props[0], shot.world.props.get(shot.props[0], ""))).size
             base = framed(shot.camera.framing, track_x, size * 1.1)
@@ -344,6 +424,11 @@ class AnimaticBackend(Backend):
         else:
             base = framed(shot.camera.framing, track_x, 1.75)
         return moved(base, shot.camera.move, t, shot.duration, aspect, shot.seed)
+
+    def _upper_x(self, name: str, body: Body) -> float:
+        """Where the upper body is across: over the feet when upright, toward the head as the body tilts over."""
+        lean = self.looks[name].height * UPPER_BODY * math.sin(body.tilt)
+        return body.x + (lean if body.facing >= 0 else -lean)
 
     @staticmethod
     def _view(pose: CameraPose, aspect: float) -> tuple[float, float, float, float]:
@@ -367,7 +452,12 @@ class AnimaticBackend(Backend):
 
     # --- drawing ---------------------------------------------------------------------------------
 
-    def _draw(self, shot, index, t, place, light, pose, bodies, leans, props, particles, staging) -> None:
+    def _draw(
+        self, shot, index, t, ambient, clouds, place, light, pose, bodies, leans, props, particles, staging, kit
+    ) -> None:
+        """Frame ``index`` at shot time ``t`` (what the action times: a switch, a hand-over, lip-sync) and chain
+        time ``ambient`` (what goes on regardless: clouds, waves, breath); ``clouds`` is how much of the cloud
+        cover shows (0 .. 1: a weather change in a continue chain brings it in or takes it away)."""
         film = self.film
         assert film is not None
         W, H = film.width, film.height
@@ -424,13 +514,13 @@ class AnimaticBackend(Backend):
                         skia.Canvas.kPoints_PointMode, [skia.Point(x, y) for x, y in stars.tolist()], paint
                     )
                     canvas.drawCircle(W * 0.8, max(30.0, horizon * 0.25), H * 0.04, _paint((250, 246, 220)))
-                if w.weather in ("cloudy", "rain", "storm", "snow", "blizzard"):
+                if clouds > 0:
                     cloud = lit(mix(light.sky_top, (200, 200, 205), 0.5), 0.0)
                     for k in range(7):
-                        cx = (k * 0.19 * W + t * 12 * (1 + k % 3) - pose.cx * 2) % (W * 1.3) - W * 0.15
+                        cx = (k * 0.19 * W + ambient * 12 * (1 + k % 3) - pose.cx * 2) % (W * 1.3) - W * 0.15
                         canvas.drawOval(
                             skia.Rect.MakeXYWH(cx, horizon * (0.1 + 0.12 * (k % 3)) - 20, W * 0.28, H * 0.09),
-                            _paint(cloud, 170),
+                            _paint(cloud, round(170 * clouds)),
                         )
             if place.water:
                 shore = ground_y(0.6)
@@ -441,7 +531,7 @@ class AnimaticBackend(Backend):
                 wave = skia.Paint(AntiAlias=True, Color=skia.Color(*lit((220, 235, 245), 0.3), 90), StrokeWidth=2)
                 for k in range(12):
                     y = horizon + (shore - horizon) * (k + 0.5) / 12
-                    x = (k * 97 + t * 25 * (k % 3 + 1)) % W
+                    x = (k * 97 + ambient * 25 * (k % 3 + 1)) % W
                     canvas.drawLine(x - 40, y, x + 40, y, wave)
             for layer in place.layers:
                 canvas.save()
@@ -476,6 +566,8 @@ class AnimaticBackend(Backend):
                 for n, pid in [*staging.seats.items(), *staging.rides.items()]
                 if pid and n in bodies
             }
+            left = kit.get("seats", {})  # seats from the shot before, where they were left (a chair keeps its turn)
+            facing |= {seat[0]: seat[4] for name, seat in left.items() if seat[0] and name not in staging.seats}
             for pid, x in props.items():
                 if pid in staging.carried:
                     continue  # in a hand
@@ -486,6 +578,9 @@ class AnimaticBackend(Backend):
                 if seat is None and name in bodies and bodies[name].sit > 0.05:
                     kind = staging.implied.get(name, "chair")
                     _turned_prop(canvas, kind, "", bodies[name].x, bodies[name].facing, lit)
+            for name, (pid, kind, ground, x, turned) in left.items():  # an implied seat stays where it was left
+                if pid is None and not ground and name not in staging.seats:
+                    _turned_prop(canvas, kind, "", x, turned, lit)
             for name, bike in staging.rides.items():  # an implied bike under a rider
                 if bike is None and name in bodies:
                     _turned_prop(canvas, "bike", "", bodies[name].x, bodies[name].facing, lit)
@@ -499,9 +594,9 @@ class AnimaticBackend(Backend):
                 elif name in (handed := staging.holder(t, shot.duration)):
                     held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
                 pose_now = body.pose(look.height, leans.get(name, 0.0))
-                if name in staging.grounded:
+                if name in staging.grounded or (name not in staging.seats and left.get(name, [0, 0, False])[2]):
                     pose_now = replace(pose_now, ground=True)
-                draw_figure(canvas, look, pose_now, _mouth(shot, name, t), t, held)
+                draw_figure(canvas, look, pose_now, _mouth(shot, name, t), ambient, held)
             for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
                 pullers = [bodies[c] for c in shot.cast if c in bodies]
                 if pid in props and pullers:
@@ -746,6 +841,56 @@ def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
             shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
             return Mouth(shape, line.delivery, talking=True)
     return Mouth()
+
+
+def _dissolve(frame: np.ndarray, new: np.ndarray, k: float) -> None:
+    """``frame`` (the old picture) becomes ``k`` (0 .. 1) of the way to ``new``, in place, in whole 1/256ths."""
+    weight = min(256, max(0, round(k * 256)))
+    mixed = (frame.astype(np.uint16) * (256 - weight) + new.astype(np.uint16) * weight + 128) >> 8
+    frame[...] = mixed.astype(np.uint8)
+
+
+def _carry_kit(staging: Staging, carried: dict[str, Any], bodies: dict[str, Body]) -> dict[str, Any]:
+    """What the shot before left in hands and under people, taken on by a ``continue`` shot.
+
+    Staging is read from each shot's own words, so without this a cup, a bike or
+    an implied chair would vanish at the cut while the body still holds, rides or
+    sits on it. Whoever still holds or rides keeps it (``staging`` gains them);
+    the seats are returned as ``{"seats": {sitter: [prop or None, kind, on the
+    ground, x, facing]}}``: a prop seat stays where it stands, an implied one is
+    drawn where it was left, also once its sitter has got up.
+    """
+    for name, (pid, kind) in carried.get("held", {}).items():
+        if name in bodies and name not in staging.held and not (staging.handed and name in staging.handed[1:]):
+            staging.held[name] = pid
+            if pid:
+                staging.kinds[pid] = kind
+    for name, (pid,) in carried.get("rides", {}).items():
+        if name in bodies and bodies[name].ride > 0.05 and name not in staging.rides:
+            staging.rides[name] = pid
+            if pid:
+                staging.kinds[pid] = "bike"
+    return {"seats": {n: seat for n, seat in carried.get("seats", {}).items() if n not in staging.seats}}
+
+
+def _kit_after(
+    staging: Staging, kit: dict[str, Any], bodies: dict[str, Body], props: dict[str, float], duration: float
+) -> dict[str, Any]:
+    """The hands, saddles and seats at the shot's end, for the ``continue`` shot after it (see ``_carry_kit``)."""
+    seats = dict(kit.get("seats", {}))
+    for name in [*staging.seats, *staging.grounded]:
+        body = bodies.get(name)
+        if body is None or body.sit <= 0.05:
+            continue  # never sat down (or left): nothing was drawn under them
+        pid = staging.seats.get(name)
+        kind = staging.kinds.get(pid, "") if pid else staging.implied.get(name, "")
+        seats[name] = [pid, kind, name in staging.grounded, body.x, body.facing]
+    held = {n: [pid, staging.kinds.get(pid, "") if pid else "cup"] for n, pid in staging.held.items() if n in bodies}
+    for name, pid in staging.holder(duration, duration).items():  # a prop handed over is in the receiver's hand
+        if name in bodies:
+            held[name] = [pid, staging.kinds[pid]]
+    rides = {n: [pid] for n, pid in staging.rides.items() if n in bodies}
+    return {"seats": seats, "held": held, "rides": rides}
 
 
 def _place_used_props(staging: Staging, bodies: dict[str, Body], props: dict[str, float]) -> None:

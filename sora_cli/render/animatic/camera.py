@@ -6,8 +6,11 @@ Parallax comes from the layer transform: a layer at depth ``p`` moves ``p``
 times as much as the subject plane and scales by ``(s/s0) ** p``, so a dolly
 pushes past near layers faster than far ones while a zoom scales them all.
 
-A ``continue`` shot starts from the carried pose and eases toward its own
-framing, so its first frame is one frame of motion away from the last one.
+A ``continue`` shot starts from the carried pose and settles into its own
+framing, so its first frame is one frame of motion away from the last one: the
+carried pose's offset from the shot's own (moving) pose dies away, so a camera
+that was following someone (falling, walking) goes on following them from the
+first frame instead of stopping at the cut and catching up.
 """
 
 from __future__ import annotations
@@ -91,8 +94,8 @@ def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float,
     return pose
 
 
-def eased(start: CameraPose, target: CameraPose, t: float, seconds: float = EASE_SECONDS) -> CameraPose:
-    """``start`` moving into ``target`` over ``seconds``, starting and ending at rest."""
+def settled(target: CameraPose, offset: tuple[float, ...], t: float, seconds: float = EASE_SECONDS) -> CameraPose:
+    """``target`` plus what is left at time ``t`` of ``offset`` (the carried pose less the shot's first
+    target), which dies away over ``seconds``, starting and ending at rest."""
     k = _smooth(t / seconds)
-    mix = [a + (b - a) * k for a, b in zip(start.as_tuple(), target.as_tuple(), strict=True)]
-    return CameraPose(*mix)
+    return CameraPose(*[b + o * (1 - k) for b, o in zip(target.as_tuple(), offset, strict=True)])

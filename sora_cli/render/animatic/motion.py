@@ -8,6 +8,14 @@ applies to the last character named before it ("towards Ben, who turns").
 Bodies have momentum (speed changes at a bounded acceleration), jumps follow
 gravity and land on the ground, falls rotate about the feet until the body
 lies on the ground.
+
+A body's pose outlives the shot that made it: a ``continue`` shot starts from
+the carried body, so someone who fell is still on the ground and someone who sat
+is still seated until an action gets them up ("gets up", "stands", "rises", or
+any verb that needs them on their feet: walk, run, drag, ride, jump). Getting up
+is motion inside the shot, never a snap at the cut: a fallen body rotates back
+about its feet, a sitter rises over STAND_SECONDS; "slowly" halves both speeds.
+A fall that was still under way at the cut goes on to the ground.
 """
 
 from __future__ import annotations
@@ -33,7 +41,20 @@ VERBS: dict[str, tuple[str, ...]] = {
     "ride": ("ride", "rides", "riding", "cycle", "cycles", "cycling", "pedal", "pedals", "bikes"),
     "drink": ("drink", "drinks", "drinking", "sip", "sips", "sipping", "gulp", "gulps"),
     "give": ("hand", "hands", "handing", "give", "gives", "giving", "pass", "passes", "passing", "offer", "offers"),
+    "rise": ("rise", "rises", "rising", "stand", "stands", "standing", "stood", "arise", "arises"),
 }  # fmt: skip
+#: "gets up", "picks herself up", "climbs to her feet": said with two or more words, read as ``rise``
+_RISE_PHRASE = re.compile(
+    r"\b(?:get|gets|getting|got|pick|picks|picking|pull|pulls|pulling|climb|climbs|climbing|scramble|scrambles"
+    r"|struggle|struggles|push|pushes|pushing)\b(?:\s+\w+sel(?:f|ves))?\s+(?:up|to\s+\w+\s+feet)\b"
+)
+#: verbs that need the body on its feet: said of someone on the ground or seated, they get up first
+UPRIGHT_VERBS = frozenset({"rise", "walk", "run", "drag", "ride", "jump"})
+RISE_RATE = 2.2  # rad/s: a fallen body's quickest turn back upright (about a second from lying)
+RISE_ACCEL = 7.0  # rad/s^2: how fast that turn gets going (it starts from rest, as the fall ended at rest)
+SIT_SECONDS = 0.35  # the time constant of sitting down
+STAND_SECONDS = 0.7  # standing up from a seat, at full pace (reached after STAND_START seconds, from rest)
+STAND_START = 0.25
 SPEEDS = {"walk": 1.3, "run": 3.6, "drag": 0.8, "ride": 4.2}
 ACCEL = {"walk": 2.0, "run": 5.0, "drag": 1.2, "ride": 2.5}
 _VERB_OF = {form: verb for verb, forms in VERBS.items() for form in forms}
@@ -45,12 +66,13 @@ class Intent:
     verbs: set[str] = field(default_factory=set)
     direction: float = 1.0
     toward: str | None = None
+    slow: bool = False  # "slowly": getting up takes twice as long
 
 
 def read_action(action: str, cast: tuple[str, ...], default_direction: float = 1.0) -> dict[str, Intent]:
     intents = {name: Intent(direction=default_direction) for name in cast}
     last_named: str | None = None
-    for clause in _CLAUSE.split(action.lower()):
+    for clause in _CLAUSE.split(_RISE_PHRASE.sub(" rises ", action.lower())):
         tokens = re.findall(r"[a-z0-9_-]+", clause)
         verbs = [(i, _VERB_OF[t]) for i, t in enumerate(tokens) if t in _VERB_OF]
         named = [(i, t) for i, t in enumerate(tokens) if t in intents]
@@ -74,6 +96,8 @@ def read_action(action: str, cast: tuple[str, ...], default_direction: float = 1
                 intent.direction = 1.0
             if toward and toward != name:
                 intent.toward = toward
+            if "slowly" in tokens:
+                intent.slow = True
         if named:
             last_named = named[-1][1]
     return intents
@@ -95,11 +119,13 @@ class Body:
     sit: float = 0.0
     wave: float = 0.0
     wave_phase: float = 0.0
-    jumped: bool = False
+    jumped: bool = False  # this shot's jump is done (reset by a continue shot: it may jump again)
+    turned: bool = False  # this shot's turn is done (likewise)
     phase: float = 0.0  # idle sway offset
     exiting: float = 0.0  # direction of exit, 0 when staying
     drink: float = 0.0  # 0 .. 1 a held cup raised to the mouth
     ride: float = 0.0  # 0 .. 1 on a saddle
+    standing: float = 0.0  # how fast ``sit`` is falling as the body stands up (per second)
 
     def pose(self, height: float, lean: float) -> Pose:
         return Pose(
@@ -118,8 +144,14 @@ class Body:
         )
 
 
-def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body]) -> float:
-    """Advance ``body`` by ``dt`` at shot time ``t``; returns its torso lean."""
+def step(
+    body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body], ambient: float | None = None
+) -> float:
+    """Advance ``body`` by ``dt`` at shot time ``t``; returns its torso lean.
+
+    The verbs are timed from the shot's start (``t``); the idle sway runs on ``ambient``, the chain's
+    clock (``t`` in a fresh shot), so a ``continue`` shot's first lean follows the last one.
+    """
     verbs = intent.verbs
     mode = (
         "run"
@@ -134,6 +166,10 @@ def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body
     )
     if mode == "ride":
         body.ride = 1.0
+    # up from the ground or a seat (a state carried in from the shot before): the fall and the sit of this
+    # shot's own action win, so a fresh shot (upright, standing) never rises
+    rising = not {"fall", "sit"} & verbs and bool(UPRIGHT_VERBS & verbs or mode)
+    slow = 2.0 if intent.slow else 1.0
     direction = body.exiting or intent.direction
     if intent.toward and intent.toward in others and not body.exiting:
         gap = others[intent.toward].x - body.x
@@ -147,8 +183,8 @@ def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body
     body.stride += abs(body.vx) * dt * (2 * math.pi / (1.5 if mode != "run" else 2.2))
     if abs(body.vx) > 0.05:
         body.facing_target = 1.0 if body.vx > 0 else -1.0
-    if "turn" in verbs and t >= 0.4 and body.spin == 0:
-        body.spin = 1.0
+    if "turn" in verbs and t >= 0.4 and not body.turned:
+        body.turned = True
         body.facing_target = -body.facing_target
     body.facing += (body.facing_target - body.facing) * min(1.0, dt * 7)
     if "jump" in verbs and t >= 0.5 and not body.jumped and body.y <= 0:
@@ -158,18 +194,36 @@ def step(body: Body, intent: Intent, t: float, dt: float, others: dict[str, Body
         body.y += body.vy * dt
         if body.y <= 0:  # ground contact
             body.y, body.vy = 0.0, 0.0
-    if "fall" in verbs and t >= 0.6 and body.tilt < math.pi / 2:
-        # a body toppling about its feet: angular acceleration grows with the tilt
+    if rising and body.tilt > 0 and (body.tilt >= math.pi / 2 or body.spin <= 0):
+        # back up about the feet, once down (a fall under way lands first): the turn speeds up from rest to
+        # RISE_RATE, and stops upright
+        body.spin = max(min(body.spin, 0.0) - RISE_ACCEL / slow * dt, -RISE_RATE / slow)
+        body.tilt = max(0.0, body.tilt + body.spin * dt)
+        if body.tilt == 0.0:
+            body.spin = 0.0
+    elif (("fall" in verbs and t >= 0.6) or body.tilt > 0) and body.tilt < math.pi / 2:
+        # a body toppling about its feet (one already toppling goes on): angular acceleration grows with the tilt
         body.spin += (GRAVITY / 1.0) * math.sin(max(body.tilt, 0.05)) * dt
         body.tilt = min(math.pi / 2, body.tilt + body.spin * dt)
+        if body.tilt == math.pi / 2:
+            body.spin = 0.0  # on the ground, at rest
     if "sit" in verbs and t >= 0.3:
-        body.sit += (1 - body.sit) * min(1.0, dt / 0.35)
+        body.sit += (1 - body.sit) * min(1.0, dt / SIT_SECONDS)
+    elif rising and body.sit > 0:
+        # from rest, so the first frame after a cut is only a little higher than the last before it
+        full = 1 / (STAND_SECONDS * slow)
+        body.standing = min(full, body.standing + full * dt / (STAND_START * slow))
+        body.sit = max(0.0, body.sit - body.standing * dt)
+        if body.sit == 0.0:
+            body.standing = 0.0
     if "drink" in verbs and t >= 0.3:
         body.drink += (1 - body.drink) * min(1.0, dt / 0.5)
+    elif body.drink > 0:  # a cup raised in the shot before comes down
+        body.drink += (0 - body.drink) * min(1.0, dt / 0.5)
     if "wave" in verbs:
         body.wave += (1 - body.wave) * min(1.0, dt / 0.25)
         body.wave_phase += dt * 9
     else:
         body.wave *= max(0.0, 1 - dt / 0.25)
     lean = 0.38 if mode == "drag" else 0.12 if mode == "run" else 0.0
-    return lean + 0.02 * math.sin(t * 1.7 + body.phase)
+    return lean + 0.02 * math.sin((t if ambient is None else ambient) * 1.7 + body.phase)
