@@ -18,7 +18,6 @@ from sora_cli.assemble import subtitles as subs
 from sora_cli.assemble.burn_layout import burn_cues, subtitle_size
 from sora_cli.assemble.mux import write_film
 from sora_cli.assemble.stitch import Segment, plan_segments, video_packets
-from sora_cli.assemble.timeline import write_otio
 from sora_cli.ffmpeg import filter_value, run_ffmpeg
 from sora_cli.fonts import fallback_chain
 from sora_cli.outputs import Publisher, set_paths
@@ -59,6 +58,8 @@ def assemble(
     burned = _write_picture_and_sound(plan, shot_files, video, soundtrack, cues, staged, scratch, transitions)
     done = Assembled(staged, cues, _stage_sidecars(plan, cues, output, publisher), burned=burned)
     if otio:
+        from sora_cli.assemble.timeline import write_otio  # OpenTimelineIO costs 50 ms to import: only for --otio
+
         done.otio = output.with_suffix(".otio")
         done.media = set_paths(output)["media"]
         media = publisher.stage_folder(done.media)
