@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sora_cli.errors import STORAGE_ERRORS
+
 PART = ".part"
 #: the only names :func:`sweep_stale` ever removes (group 1: the writer's pid)
 TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
@@ -124,8 +126,27 @@ def _alive(pid: int) -> bool:
         return True
 
 
+@contextlib.contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """Name ``target`` in a storage failure (a full disk, ``ulimit -f``) raised inside that names no file.
+
+    A failed ``write``, ``flush`` or ``fsync`` names no file, and :func:`sora_cli.errors.internal_error`
+    could only say ``cannot write: File too large``; sora's temp file is gone by the time it is said, so a
+    failure naming one is named by ``target`` too. Then it reads ``cannot write TARGET: reason``, as every
+    other storage error does. Other errors pass untouched (nothing is named that may not be the culprit).
+    """
+    try:
+        yield
+    except OSError as exc:
+        temp = exc.filename is not None and TEMP_NAME.match(os.path.basename(str(exc.filename)))
+        if exc.errno in STORAGE_ERRORS and (exc.filename is None or temp):
+            exc.filename = str(target)
+        raise
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+    """Write ``data`` as ``target``; a storage failure names ``target`` (:func:`naming`)."""
+    with naming(target), atomic_path(target) as tmp:
         tmp.write_bytes(data)
 
 
