@@ -40,12 +40,21 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def folder_of(target: Path) -> str:
+    """The folder a rename to ``target`` lands in, as the kernel finds it (for a temp file beside ``target``).
+
+    tempfile folds ``..`` as text: given ``link/..`` it makes its file in the folder that holds ``link``,
+    while a rename to ``link/../name`` follows the link first and lands in the link target's parent.
+    """
+    return os.path.realpath(target.parent)
+
+
 def temp_beside(target: Path, suffix: str | None = None) -> Path:
     """Create an empty temp file beside ``target`` with sora's temp name and the user's umask."""
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.sora-{os.getpid()}-",
         suffix=(suffix if suffix is not None else target.suffix) + PART,
-        dir=target.parent,
+        dir=folder_of(target),
     )
     os.fchmod(fd, file_mode())
     os.close(fd)
