@@ -14,6 +14,7 @@ settings, in the same run.
    after editing one line of dialogue / the full render (goal <= 0.25)
 3. stitching the same shot files with the same transitions: moviepy / sora (goal >= 5)
 4. 30 s vs a longer film at 1280x720: time ratio / frame ratio (goal <= 1.05) and peak RSS ratio (goal <= 1.1)
+5. the watch loop: from saving a one-shot edit to the new draft film (goal <= 1 s; bench/watch.py, 4 edits)
 """
 
 from __future__ import annotations
@@ -251,6 +252,10 @@ def main() -> None:
     try:
         path, report = full_and_incremental(work, runs)
         stitching(work, path, report)
+        from bench import watch  # (it builds its storyboard with this module's write_storyboard)
+
+        print("5. the watch loop (`sora watch` on the same film, drawn as its 640x360 12 fps draft):")
+        watch.measure(work / "watch", 4)
         if "--quick" not in sys.argv:
             growth(work, 10.0 if "--long" in sys.argv else 5.0, runs)
     finally:

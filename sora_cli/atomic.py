@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sora_cli.errors import STORAGE_ERRORS
+
 PART = ".part"
 #: the only names :func:`sweep_stale` ever removes (group 1: the writer's pid)
 TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
@@ -38,12 +40,21 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def folder_of(target: Path) -> str:
+    """The folder a rename to ``target`` lands in, as the kernel finds it (for a temp file beside ``target``).
+
+    tempfile folds ``..`` as text: given ``link/..`` it makes its file in the folder that holds ``link``,
+    while a rename to ``link/../name`` follows the link first and lands in the link target's parent.
+    """
+    return os.path.realpath(target.parent)
+
+
 def temp_beside(target: Path, suffix: str | None = None) -> Path:
     """Create an empty temp file beside ``target`` with sora's temp name and the user's umask."""
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.sora-{os.getpid()}-",
         suffix=(suffix if suffix is not None else target.suffix) + PART,
-        dir=target.parent,
+        dir=folder_of(target),
     )
     os.fchmod(fd, file_mode())
     os.close(fd)
@@ -124,8 +135,27 @@ def _alive(pid: int) -> bool:
         return True
 
 
+@contextlib.contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """Name ``target`` in a storage failure (a full disk, ``ulimit -f``) raised inside that names no file.
+
+    A failed ``write``, ``flush`` or ``fsync`` names no file, and :func:`sora_cli.errors.internal_error`
+    could only say ``cannot write: File too large``; sora's temp file is gone by the time it is said, so a
+    failure naming one is named by ``target`` too. Then it reads ``cannot write TARGET: reason``, as every
+    other storage error does. Other errors pass untouched (nothing is named that may not be the culprit).
+    """
+    try:
+        yield
+    except OSError as exc:
+        temp = exc.filename is not None and TEMP_NAME.match(os.path.basename(str(exc.filename)))
+        if exc.errno in STORAGE_ERRORS and (exc.filename is None or temp):
+            exc.filename = str(target)
+        raise
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+    """Write ``data`` as ``target``; a storage failure names ``target`` (:func:`naming`)."""
+    with naming(target), atomic_path(target) as tmp:
         tmp.write_bytes(data)
 
 

@@ -131,8 +131,10 @@ def render_film(
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
     # from here on absolute: the report (and --json) names the film wherever its reader runs, and
-    # the report beside the film writes it relative to its own folder, not to the folder sora ran in
-    output = output.absolute()
+    # the report beside the film writes it relative to its own folder, not to the folder sora ran in.
+    # Its folder as the kernel finds it (`sb/../x.mp4` is `x.mp4`; `link/..` is the link target's parent,
+    # where a temp file staged by its textual name would not be); the name itself is not followed
+    output = output.parent.resolve() / output.name
     quiet_fontconfig()  # before any worker forks: none of them prints fontconfig's start-up chatter
     check_signing()  # a signing key that cannot sign is exit 2 now, not an error after the film is drawn
     if cache_dir is not None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli import faults
-from sora_cli.atomic import PART, TEMP_NAME, _alive, fsync_dir, fsync_file, sweep_stale, temp_beside
+from sora_cli.atomic import PART, TEMP_NAME, _alive, folder_of, fsync_dir, fsync_file, sweep_stale, temp_beside
 from sora_cli.errors import UsageError
 
 JOURNAL = ".sora-publish"
@@ -213,7 +213,7 @@ class Publisher:
     def stage_folder(self, target: Path) -> Path:
         """A temp folder that will become the folder ``target`` when the set is published (the one it
         replaces is removed then)."""
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=folder_of(target)))
         self.staged[target] = tmp
         return tmp
 
@@ -277,7 +277,7 @@ def _replace_folder(new: Path, target: Path) -> None:
     """``new`` renamed to ``target``; a previous ``target`` folder is first moved aside under a temp name
     (swept by a later run if killed here), then removed."""
     if target.is_dir() and not target.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=target.parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.sora-{os.getpid()}-", suffix=PART, dir=folder_of(target)))
         os.replace(target, old)  # onto the empty temp folder
         os.replace(new, target)
         shutil.rmtree(old, ignore_errors=True)

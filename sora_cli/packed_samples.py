@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sora_cli.atomic import atomic_path
+from sora_cli.atomic import atomic_write_bytes
 from sora_cli.digests import discard, seal, verified
 
 SAMPLES_MAGIC = b"sorapcm2"  # planes deflated one by one, or kept
@@ -82,9 +82,8 @@ def unpack_samples(blob: bytes) -> np.ndarray:
 
 
 def store_samples(path: Path, samples: np.ndarray, level: int = SAMPLES_LEVEL) -> None:
-    """Write a sample block as a cache entry (atomically, then its digest record)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(pack_samples(samples, level))
+    """Write a sample block as a cache entry (atomically, then its digest record); a failed write names ``path``."""
+    atomic_write_bytes(path, pack_samples(samples, level))
     seal(path)
 
 

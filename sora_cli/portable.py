@@ -14,10 +14,15 @@ from typing import Any
 
 
 def portable_path(value: str, base: Path) -> str:
-    """``value`` relative to ``base`` when under it; an absolute path elsewhere as ``.../parent/name``."""
+    """``value`` relative to ``base`` when under it; an absolute path elsewhere as ``.../parent/name``.
+
+    ``..`` and ``.`` are folded first, as ``os.path.abspath`` folds them: a report's folder comes from
+    tempfile in that form, so ``-o sb/../x.mp4`` names the film beside its report ``x.mp4`` (it was
+    ``sb/../x.mp4`` in ``outputs`` and ``qc.film`` alike).
+    """
     if not os.path.isabs(value):
         return value
-    path = Path(value)
+    path = Path(os.path.normpath(value))
     try:
         return path.relative_to(base).as_posix() or "."
     except ValueError:

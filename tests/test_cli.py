@@ -170,6 +170,52 @@ def test_plan_takes_backend_and_model_as_validate_and_render_do(tmp_path):
     assert json.loads(planned.stdout)["backend"] == {"name": "animatic", "model": "sketch", "options": {}}
 
 
+def test_the_report_names_the_film_beside_it_by_its_name_when_o_says_dotdot(tmp_path, monkeypatch):
+    """``-o sb/../x.mp4`` from a subfolder: report.json's ``outputs``, ``output.file`` and ``qc.film`` all
+    name the film ``x.mp4`` (they said ``sb/../x.mp4``), and that name opens the film from the report's folder."""
+    import av
+
+    work = tmp_path / "work"
+    (work / "sb").mkdir(parents=True)
+    (work / "sb" / "film.yaml").write_text(
+        "version: 1\ntitle: Dots\noutput: {width: 192, height: 108, fps: 12, subtitles: [sidecar]}\n"
+        "world: {location: a field, characters: {kim: {description: a courier}}}\n"
+        'shots:\n  - {id: a, duration: 1, cast: [kim], dialogue: [{speaker: kim, line: "Hi."}]}\n'
+    )
+    monkeypatch.chdir(work)
+    result = run_cli("render", "sb/film.yaml", "-o", "sb/../x.mp4", "--quiet", "--jobs", "1", "--no-cache")
+    assert result.code == 0, result.stderr
+    written = json.loads((work / "x.report.json").read_text())
+    assert written["outputs"] == {"film": "x.mp4", "srt": "x.srt", "vtt": "x.vtt"}, written["outputs"]
+    assert written["qc"]["film"] == written["output"]["file"] == "x.mp4"
+    assert written["storyboard"]["file"] == "sb/film.yaml"
+    with av.open(str(work / written["qc"]["film"])) as film:
+        assert sum(1 for _ in film.decode(video=0)) == 12
+
+
+def test_o_through_a_symlink_and_dotdot_lands_where_the_kernel_puts_it(tmp_path, monkeypatch):
+    """``-o link/../x.mp4`` where ``link`` points elsewhere: the film, its sidecars and report land in the link
+    target's parent, as the kernel resolves the path (tempfile folds ``..`` as text: the staged files once
+    went to the working folder while the set was switched in through the link), no temp file is left in
+    either folder, and ``--json`` names the film by that folder, with no ``..``."""
+    work, target = tmp_path / "work", tmp_path / "elsewhere" / "deep"
+    work.mkdir()
+    target.mkdir(parents=True)
+    (work / "link").symlink_to(target)
+    (work / "film.yaml").write_text(
+        "version: 1\ntitle: Link\noutput: {width: 192, height: 108, fps: 12, subtitles: [sidecar]}\n"
+        "world: {location: a field}\nshots:\n  - {id: a, duration: 1}\n"
+    )
+    monkeypatch.chdir(work)
+    result = run_cli("render", "film.yaml", "-o", "link/../x.mp4", "--json", "--quiet", "--jobs", "1", "--no-cache")
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    landed = tmp_path / "elsewhere"
+    assert report["output"]["file"] == report["qc"]["film"] == str(landed.resolve() / "x.mp4")
+    assert sorted(p.name for p in landed.iterdir()) == ["deep", "x.mp4", "x.report.json", "x.srt", "x.vtt"]
+    assert sorted(p.name for p in work.iterdir()) == ["film.yaml", "link"]
+
+
 def test_json_names_every_file_by_an_absolute_path_when_given_relative_ones(tmp_path, monkeypatch):
     """A script reading ``--json`` from another folder finds the files: render, masters, qc and cache print
     absolute paths though -o, the storyboard and the film were given relative; the reports beside the films

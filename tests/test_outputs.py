@@ -440,3 +440,26 @@ def test_nothing_reads_the_working_directory_a_fifo_there_cannot_stall_a_render(
     assert result.returncode == 0 and result.stderr == "", result.stderr
     cached = list((home / ".cache" / "sora-fontconfig").glob("*")) if (home / ".cache").exists() else []
     assert cached == []  # no folder was scanned, so fontconfig cached none
+
+
+def test_a_write_through_a_symlink_and_dotdot_is_staged_where_it_lands(tmp_path, monkeypatch):
+    """``link/../name``: the temp file is made in the folder the final rename lands in (the link target's
+    parent, as the kernel resolves it), not in the folder that holds ``link`` (tempfile's textual ``..``), so
+    the rename never crosses folders or disks, and an atomic write and a staged set both leave no temp behind."""
+    from sora_cli.atomic import atomic_write_text
+
+    work, target = tmp_path / "work", tmp_path / "elsewhere" / "deep"
+    work.mkdir()
+    target.mkdir(parents=True)
+    (work / "link").symlink_to(target)
+    monkeypatch.chdir(work)
+    atomic_write_text(Path("link/../note.txt"), "hello")
+    publisher = outputs.Publisher(Path("link/../film.mp4"))
+    staged = publisher.stage(Path("link/../film.mp4"))
+    assert staged.parent.resolve() == target.parent.resolve()
+    staged.write_bytes(b"film")
+    publisher.publish()
+    landed = tmp_path / "elsewhere"
+    assert (landed / "note.txt").read_text() == "hello" and (landed / "film.mp4").read_bytes() == b"film"
+    assert sorted(p.name for p in landed.iterdir()) == ["deep", "film.mp4", "note.txt"]
+    assert sorted(p.name for p in work.iterdir()) == ["link"]

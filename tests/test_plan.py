@@ -164,6 +164,49 @@ def test_the_plan_says_which_rule_decided_the_place_and_a_room_without_windows_s
     assert "windows" not in closed.light_sources
 
 
+WEATHER_ROOMS = """\
+version: 1
+title: Rooms
+world:
+  location: "kitchen, interior"
+  weather: {weather}
+shots:
+  - id: kitchen
+    action: "a kettle boils"
+  - id: cell
+    set: {{location: "a cell with no windows"}}
+  - id: yard
+    set: {{location: "the yard outside the kitchen"}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("weather", "through_windows"),
+    [("rain", "rain falling outside the windows"), ("snow", "snow falling outside the windows"),
+     ("fog", "fog outside the windows"), ("clear", "clear sky outside the windows"),
+     ("cloudy", "overcast sky outside the windows"), ("blizzard", "a blizzard howling outside the windows"),
+     ("storm", "a thunderstorm with lightning outside the windows")],
+)  # fmt: skip
+def test_the_prompt_puts_the_weather_where_the_facts_say_it_is(weather: str, through_windows: str):
+    kitchen, cell, yard = plan_of(WEATHER_ROOMS.format(weather=weather)).shots
+    assert kitchen.world.facts.weather_beyond_windows == weather
+    lit = "natural lighting"
+    assert (
+        kitchen.prompt
+        == f"kitchen, interior, in daylight, {through_windows}, {lit}. a kettle boils. medium shot, static camera"
+    )
+    # a windowless room shows no weather (not even the rain its walls let through to the soundtrack)
+    assert not cell.world.facts.windows
+    assert cell.prompt == "a cell with no windows, in daylight, natural lighting. medium shot, static camera"
+    # outdoors, the words prompts always had (outdoor caches and snapshots keep their bytes)
+    assert not yard.world.facts.indoors
+    old = {"clear": "clear sky", "cloudy": "overcast sky", "rain": "rain falling", "snow": "snow falling",
+           "blizzard": "a howling blizzard", "fog": "thick fog", "storm": "a thunderstorm with lightning"}  # fmt: skip
+    assert (
+        yard.prompt == f"the yard outside the kitchen, in daylight, {old[weather]}, {lit}. medium shot, static camera"
+    )
+
+
 def test_a_silent_recorded_take_is_a_located_error(tmp_path):
     import numpy as np
 

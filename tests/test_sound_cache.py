@@ -117,3 +117,60 @@ def test_a_sealed_block_of_the_wrong_length_or_with_nan_is_mixed_again(tmp_path:
         p.unlink()
     render(sb, output=folder / "warm.mp4", qc=False)
     assert media_digest(folder / "warm.mp4") == media_digest(folder / "cold.mp4")
+
+
+def test_a_sound_block_that_cannot_be_written_names_its_file(tmp_path: Path) -> None:
+    """Under ``ulimit -f`` a block's write fails (EFBIG, a ``write`` that names no file): the error names the
+    block, as every other storage error names its file; it said ``cannot write: File too large``."""
+    import subprocess
+    import sys
+
+    block = tmp_path / "blocks" / f"{'ab' * 32}{BLOCK_SUFFIX}"
+    child = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "import numpy as np\n"
+        "from sora_cli.errors import internal_error\n"
+        "from sora_cli.packed_samples import store_samples\n"
+        "noise = np.random.default_rng(0).normal(0, 0.1, (48000, 2)).astype(np.float32)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # Python ignores SIGXFSZ: write gets EFBIG\n"
+        "try:\n"
+        "    store_samples(Path(sys.argv[1]), noise)\n"
+        "except OSError as exc:\n"
+        "    print(internal_error(exc))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(block)], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [f"cannot write {block}: File too large"], done.stderr
+    assert list(block.parent.iterdir()) == []  # neither the block nor its temp file is left
+
+
+def test_the_mix_scratch_that_cannot_be_written_names_its_file(tmp_path: Path) -> None:
+    """The raw mix's scratch file under ``ulimit -f`` (no cache: no block is stored first) is named too."""
+    import re
+    import subprocess
+    import sys
+
+    board = tmp_path / "film.yaml"
+    board.write_text(
+        "version: 1\ntitle: Scratch\nworld: {location: a harbour, weather: rain}\nshots:\n  - {id: a, duration: 4}\n"
+    )
+    child = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from sora_cli import api\n"
+        "from sora_cli.errors import internal_error\n"
+        "from sora_cli.sound.mix import mix_soundtrack\n"
+        "plan = api.plan(Path(sys.argv[1]))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))  # under the raw mix (4 s: 1.5 MB)\n"
+        "try:\n"
+        "    mix_soundtrack(plan, Path(sys.argv[2]), cache_dir=None)\n"
+        "except OSError as exc:\n"
+        "    print(internal_error(exc))\n"
+    )
+    args = [sys.executable, "-c", child, str(board), str(tmp_path / "mix.m4a")]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    said = done.stdout.splitlines()
+    assert len(said) == 1 and re.fullmatch(r"cannot write /\S+/sora-mix-\S+/raw\.f32: File too large", said[0]), (
+        done.stdout,
+        done.stderr,
+    )

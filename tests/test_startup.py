@@ -53,7 +53,7 @@ def test_a_render_forks_its_workers_before_scipy_or_opencv_is_loaded():
     probe = "import json, sys, sora_cli.film; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
-    assert not loaded & {"scipy", "cv2", "pyloudnorm"}
+    assert not loaded & {"scipy", "cv2", "pyloudnorm", "opentimelineio"}  # (OpenTimelineIO: only for --otio)
     assert {"skia", "av"} <= loaded  # (the probe sees what the picture workers need)
 
 

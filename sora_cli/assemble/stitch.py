@@ -77,21 +77,27 @@ def blend(kind: str, a: np.ndarray | None, b: np.ndarray, w: float) -> np.ndarra
     Blending the stream's own Y'CbCr (luma rows, then the two chroma planes) is
     the same linear mix as blending RGB, without converting every overlap frame
     to RGB and back: no rounding of two colour conversions, and half the samples.
+    Each weighted sum is taken in float32 into one buffer (three passes over a frame, not eight); a mix of
+    two values in 0..255 with weights summing to one cannot leave that range, so it is rounded, not clipped.
     """
-    bf = b.astype(np.float32)
     if kind == "crossfade" and a is not None:
-        out = a.astype(np.float32) * (1 - w) + bf * w
-    else:
-        luma, chroma = THROUGH.get(kind, THROUGH["fade_black"])
-        through = np.full((len(b), 1), chroma, np.float32)
-        through[: len(b) * 2 // 3] = luma
-        if a is None:  # fade in at the start of the film
-            out = through * (1 - w) + bf * w
-        elif w < 0.5:
-            out = a.astype(np.float32) * (1 - 2 * w) + through * (2 * w)
-        else:
-            out = through * (2 - 2 * w) + bf * (2 * w - 1)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        return _mix(a, 1 - w, b, w)
+    luma, chroma = THROUGH.get(kind, THROUGH["fade_black"])
+    through = np.full((len(b), 1), chroma, np.float32)
+    through[: len(b) * 2 // 3] = luma
+    if a is None:  # fade in at the start of the film
+        return _mix(through, 1 - w, b, w)
+    if w < 0.5:
+        return _mix(a, 1 - 2 * w, through, 2 * w)
+    return _mix(through, 2 - 2 * w, b, 2 * w - 1)
+
+
+def _mix(a: np.ndarray, wa: float, b: np.ndarray, wb: float) -> np.ndarray:
+    """``rint(a * wa + b * wb)`` in float32 (the weights as float32; one of the two may be a column, broadcast)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.float32)
+    np.multiply(a, np.float32(wa), out=out)
+    out += np.multiply(b, np.float32(wb), dtype=np.float32)
+    return np.rint(out, out=out).astype(np.uint8)
 
 
 def transition_key(kind: str, frames: int, before: str | None, after: str, video: VideoSettings) -> str:

@@ -23,12 +23,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-
-import opentimelineio as otio
+from typing import TYPE_CHECKING
 
 from sora_cli.assemble.subtitles import cues
 from sora_cli.atomic import atomic_write_text
 from sora_cli.plan.model import Plan
+
+if TYPE_CHECKING:
+    import opentimelineio as otio
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -73,6 +75,8 @@ def build_timeline(
 ) -> otio.schema.Timeline:
     """``media``/``base``: the exported shot files and the timeline's folder, for relative paths (else the
     cache's files by absolute URL)."""
+    import opentimelineio as otio  # (50 ms to import: only a render asked for --otio pays it)
+
     fps = plan.fps
 
     def url(path: Path) -> str:
@@ -180,4 +184,6 @@ def write_otio(
     is relative to its folder and names ``final_media``."""
     copies = export_media(plan, shot_files, media, final_media)
     timeline = build_timeline(plan, shot_files, film, subtitles, copies, out.parent)
+    import opentimelineio as otio
+
     atomic_write_text(out, otio.adapters.write_to_string(timeline, "otio_json"))

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sora_cli.atomic import atomic_path, atomic_write_text
+from sora_cli.atomic import atomic_path, atomic_write_text, naming
 from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
@@ -265,7 +265,7 @@ def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
 def _raw_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None, progress: Progress) -> float:
     """Write the raw mix to the scratch file (blocks from the cache when unchanged); its loudness."""
     meter = LoudnessMeter(track_peak=False)
-    with open(scratch.raw, "wb") as fh:
+    with naming(scratch.raw), open(scratch.raw, "wb") as fh:
         for start, n in _blocks(scratch.total):
             cached = cache_dir / f"{mixer.block_key(start, n)}{BLOCK_SUFFIX}" if cache_dir else None
             block = _load(cached, (n, 2)) if cached is not None else None
@@ -288,7 +288,7 @@ def _headroom_pass(mixer: Mixer, scratch: _Scratch, cache_dir: Path | None) -> N
     re-analyses only that block unless it reaches the block's edges.
     """
     m = LIMITER_MARGIN
-    with open(scratch.headroom, "wb") as fh:
+    with naming(scratch.headroom), open(scratch.headroom, "wb") as fh:
         for start, n in _blocks(scratch.total):
             wide = scratch.read(scratch.raw, start - m, n + 2 * m, 2)
             context = hashlib.sha256(wide[:m].tobytes() + wide[m + n :].tobytes()).hexdigest()
