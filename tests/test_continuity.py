@@ -2,7 +2,7 @@
 
 One small film holds a chain per case (a shot and the ``continue`` shot after
 it, the second changing something: the action, the framing, the cast's order,
-the place), each chain entered by a cut. At each ``continue`` cut the picture
+the place; one chain of three), each chain entered by a cut. At each ``continue`` cut the picture
 may change no more than the motion on either side of it (the shots' own last
 and first steps), or than the encoder's noise where a shot's first frame is a
 key frame; at a ``cut`` it jumps, so the measure can fail.
@@ -39,6 +39,8 @@ audio: {{ambience: none}}
 shots:
   - {{id: falls, duration: 2.5, cast: [nora], action: "Nora falls"}}
   - {{id: gets-up, duration: 2, continuity: continue, cast: [nora], action: "Nora gets up slowly"}}
+  - {{id: waves-close, duration: 1, continuity: continue, cast: [nora], action: "Nora waves",
+      camera: {{framing: close_up, move: handheld}}}}
   - {{id: turns, duration: 1, cast: [nora], action: "Nora turns"}}
   - {{id: turns-again, duration: 1, continuity: continue, cast: [nora], action: "Nora turns"}}
   - {{id: sits, duration: 1.5, cast: [nora], action: "Nora sits"}}
@@ -52,7 +54,7 @@ shots:
       set: {{location: "a kitchen"}}}}
   - {{id: cut-in, duration: 1, cast: [nora], camera: {{framing: medium}}}}
 """
-CONTINUES = ["gets-up", "turns-again", "walks-off", "waves", "two-swapped", "kitchen"]
+CONTINUES = ["gets-up", "waves-close", "turns-again", "walks-off", "waves", "two-swapped", "kitchen"]
 #: what the encoder alone changes where a shot begins (its first frame is a key frame, the frame before it was
 #: predicted): measured 10-13 levels on these 4x4-pixel block means; a snapped pose or prop measured 50-190
 NOISE = 20.0

@@ -8,10 +8,10 @@ into ``continue`` shots so they pick up exactly where the previous shot ended.
 
 What a continue shot's own words change (the framing, the move, the action, the
 cast, the world) happens by motion inside it, never by a jump at the cut: the
-camera eases from the carried pose, bodies keep their pose until an action moves
-them (``motion.py``), what hands hold and what people sit on stays (the "kit"),
-breath, sway, clouds and waves run on the chain's clock, the light steps and a new
-place dissolves over WORLD_CHANGE. The shot's action is still timed from its own
+camera settles from the carried pose into the shot's own (``camera.settled``),
+bodies keep their pose until an action moves them (``motion.py``), what hands hold
+and what people sit on stays (the "kit"), breath, sway, clouds and waves run on the
+chain's clock, the light steps and a new place dissolves over WORLD_CHANGE. The shot's action is still timed from its own
 start (a jump at half a second, a turn at 0.4 s).
 """
 
@@ -328,7 +328,7 @@ class AnimaticBackend(Backend):
             "framing": shot.camera.framing,
             "cast": list(shot.cast),
             "sky": (w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources),
-            "kit": _kit_after(staging, kit, bodies, props, shot.duration),
+            "kit": _kit_after(staging, kit, bodies, shot.duration),
             "place": (w.location, w.facts.model_dump()),
         }
         return Carry(shot.id, frame[:, :, :3].copy(), state)
@@ -594,7 +594,8 @@ class AnimaticBackend(Backend):
                 elif name in (handed := staging.holder(t, shot.duration)):
                     held = _holder(staging.kinds[handed[name]], w.props.get(handed[name], ""), lit)
                 pose_now = body.pose(look.height, leans.get(name, 0.0))
-                if name in staging.grounded or (name not in staging.seats and left.get(name, [0, 0, False])[2]):
+                on_ground = name in staging.grounded or (name in left and name not in staging.seats and left[name][2])
+                if on_ground:  # sat on the ground, in this shot or the one before
                     pose_now = replace(pose_now, ground=True)
                 draw_figure(canvas, look, pose_now, _mouth(shot, name, t), ambient, held)
             for pid in staging.dragged:  # a rope from the lead's hands to the thing dragged
@@ -873,9 +874,7 @@ def _carry_kit(staging: Staging, carried: dict[str, Any], bodies: dict[str, Body
     return {"seats": {n: seat for n, seat in carried.get("seats", {}).items() if n not in staging.seats}}
 
 
-def _kit_after(
-    staging: Staging, kit: dict[str, Any], bodies: dict[str, Body], props: dict[str, float], duration: float
-) -> dict[str, Any]:
+def _kit_after(staging: Staging, kit: dict[str, Any], bodies: dict[str, Body], duration: float) -> dict[str, Any]:
     """The hands, saddles and seats at the shot's end, for the ``continue`` shot after it (see ``_carry_kit``)."""
     seats = dict(kit.get("seats", {}))
     for name in [*staging.seats, *staging.grounded]:
