@@ -187,7 +187,8 @@ def step(
         body.turned = True
         body.facing_target = -body.facing_target
     body.facing += (body.facing_target - body.facing) * min(1.0, dt * 7)
-    if "jump" in verbs and t >= 0.5 and not body.jumped and body.y <= 0:
+    # a jump leaves from the feet: someone on the ground or in a seat gets up first
+    if "jump" in verbs and t >= 0.5 and not body.jumped and body.y <= 0 and body.tilt == 0 and body.sit < 0.05:
         body.vy, body.jumped = 3.4, True
     if body.y > 0 or body.vy > 0:
         body.vy -= GRAVITY * dt
