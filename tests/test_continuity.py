@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sora_cli.render.animatic.motion import read_action
 from tests.conftest import decode_video, render
 
 W, H = 192, 108
@@ -131,3 +132,22 @@ def test_a_fallen_figure_stays_down_at_the_cut_and_gets_up_in_the_shot(film):
     assert last[1] > 1.2 * last[2], last  # up by the end: taller than wide
     heights = [tall for _, tall, _ in seen]
     assert max(abs(b - a) for a, b in itertools.pairwise(heights)) < H / 5, heights  # no jump
+
+
+@pytest.mark.parametrize(
+    "action,rises",
+    [
+        ("Nora gets up slowly", True),
+        ("Nora picks herself up", True),
+        ("Nora climbs to her feet", True),
+        ("Nora stands", True),
+        ("Nora rises from the chair", True),
+        ("Nora gets a cup", False),
+        ("Nora looks up", False),
+    ],
+)
+def test_getting_up_is_read_from_the_words(action, rises):
+    """The verbs that get a fallen or seated body up (a continue shot after a fall or a sit) and those that do not."""
+    intent = read_action(action, ("nora",))["nora"]
+    assert ("rise" in intent.verbs) is rises, intent
+    assert intent.slow is ("slowly" in action)
