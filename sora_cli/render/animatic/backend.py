@@ -346,8 +346,8 @@ class AnimaticBackend(Backend):
             return None
         location, facts = state["place"]
         before = WorldFacts(**facts)
-        if location == shot.world.location and before == shot.world.facts:
-            return None
+        if _place_of(location, before) == _place_of(shot.world.location, shot.world.facts):
+            return None  # (the weather, the light and its sources change by their own steps, not by a dissolve)
         world = shot.world.model_copy(update={"location": location, "facts": before})
         return shot.model_copy(update={"world": world})
 
@@ -842,6 +842,11 @@ def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
             shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
             return Mouth(shape, line.delivery, talking=True)
     return Mouth()
+
+
+def _place_of(location: str, facts: WorldFacts) -> tuple[str, str, bool, bool]:
+    """What makes a place another place to look at: its words (its layers' seed), its kind, in or out, windows."""
+    return location, facts.place, facts.indoors, facts.windows
 
 
 def _dissolve(frame: np.ndarray, new: np.ndarray, k: float) -> None:
