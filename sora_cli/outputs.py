@@ -22,6 +22,7 @@ sidecars and the OTIO timeline. Three guarantees:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -70,6 +71,17 @@ def _kind(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
+def _loops(path: Path) -> bool:
+    """``path``, or a folder on the way to it, is a chain of symlinks with no end."""
+    try:
+        path.resolve()
+    except RuntimeError:  # (pathlib's "Symlink loop"; 3.13 raises OSError ELOOP instead)
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -82,6 +94,13 @@ def check_outputs(
     film: Path, storyboard: Path | None, cache_root: Path | None, cameo_libraries: Iterable[Path]
 ) -> None:
     """Refuse an output set that would destroy something; every reason at once (exit 2)."""
+    looped = [
+        f"{what} {path}: a symlink loop (a link that leads back to itself)"
+        for what, path in (("-o", film), ("--cache-dir", cache_root))
+        if path is not None and _loops(path)
+    ]
+    if looped:  # (nothing else can be asked of such a path: every later check would meet the loop)
+        raise UsageError("; ".join(looped))
     problems: list[str] = []
     for role, path in set_paths(film).items():
         if role == "media":

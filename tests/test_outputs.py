@@ -463,3 +463,24 @@ def test_a_write_through_a_symlink_and_dotdot_is_staged_where_it_lands(tmp_path,
     assert (landed / "note.txt").read_text() == "hello" and (landed / "film.mp4").read_bytes() == b"film"
     assert sorted(p.name for p in landed.iterdir()) == ["deep", "film.mp4", "note.txt"]
     assert sorted(p.name for p in work.iterdir()) == ["link"]
+
+
+def test_a_symlink_loop_as_output_or_cache_is_a_usage_error(tmp_path, monkeypatch):
+    """``-o loop/x.mp4``, ``-o self.mp4`` (a link to itself) and ``--cache-dir loop`` are exit 2, one line each,
+    before anything is drawn (pathlib's "Symlink loop" escaped as an internal error)."""
+    monkeypatch.chdir(tmp_path)
+    Path("film.yaml").write_text(
+        "version: 1\ntitle: Loop\noutput: {width: 192, height: 108, fps: 12}\n"
+        "world: {location: a field}\nshots:\n  - {id: a, duration: 1}\n"
+    )
+    os.symlink("loop1", "loop2")
+    os.symlink("loop2", "loop1")
+    os.symlink("self.mp4", "self.mp4")
+    for args, said in (
+        (["-o", "loop1/x.mp4"], "-o loop1/x.mp4: a symlink loop"),
+        (["-o", "self.mp4"], "-o self.mp4: a symlink loop"),
+        (["-o", "x.mp4", "--cache-dir", "loop1"], "--cache-dir loop1: a symlink loop"),
+    ):
+        result = run_cli("render", "film.yaml", *args, "--quiet")
+        assert result.code == 2 and said in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.yaml", "loop1", "loop2", "self.mp4"]
