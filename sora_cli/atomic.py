@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sora_cli.errors import STORAGE_ERRORS
+from sora_cli.errors import STORAGE_ERRORS, storage_error_at
 
 PART = ".part"
 #: the only names :func:`sweep_stale` ever removes (group 1: the writer's pid)
@@ -149,7 +149,7 @@ def naming(target: Path) -> Iterator[None]:
     except OSError as exc:
         temp = exc.filename is not None and TEMP_NAME.match(os.path.basename(str(exc.filename)))
         if exc.errno in STORAGE_ERRORS and (exc.filename is None or temp):
-            exc.filename = str(target)
+            raise storage_error_at(exc, str(target)) from exc
         raise
 
 

@@ -100,12 +100,20 @@ def located_read(path: str, what: str) -> Iterator[None]:
 STORAGE_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
+def storage_error_at(exc: OSError, filename: str) -> OSError:
+    """``exc`` (a storage failure) said of ``filename``: a new error, since some libraries' errors (PyAV's)
+    do not let their ``filename`` be changed; raise it ``from exc``."""
+    return OSError(exc.errno, os.strerror(exc.errno) if exc.errno else str(exc), filename)
+
+
 def internal_error(exc: BaseException) -> str:
     """What sora says of an exception that reached the top (the CLI, its entry point and ``sora watch`` alike):
     a bug of its own, in one line with how to get the traceback (``--debug`` works before or after the
     command); or, for the storage failing under it (anywhere, a worker's write included), what failed."""
     if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
-        where = f" {exc.filename}" if exc.filename else ""
+        # a copy's error names its source first and the file it was writing second (shutil's sendfile path)
+        failed = exc.filename2 or exc.filename
+        where = f" {os.fsdecode(failed)}" if failed else ""
         return f"cannot write{where}: {os.strerror(exc.errno)}"
     return f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
 

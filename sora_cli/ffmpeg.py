@@ -9,12 +9,15 @@ naming what failed, with the relevant lines of ffmpeg's stderr.
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from sora_cli.atomic import shown_name
 from sora_cli.errors import SoraError
 
 
@@ -38,9 +41,24 @@ def stderr_tail(text: str, lines: int = 8) -> str:
     return "\n".join(kept[-lines:])
 
 
-def failure(what: str, returncode: int | None, stderr: str) -> str:
+#: what ffmpeg says (strerror's words, in its stderr) when the storage under the file it writes fails
+_STORAGE_WORDS = {errno.ENOSPC: "No space left on device", errno.EFBIG: "File too large",
+                  errno.EDQUOT: "Disk quota exceeded", errno.EROFS: "Read-only file system"}  # fmt: skip
+
+
+def failure(what: str, returncode: int | None, stderr: str, writing: Path | None = None) -> str:
     """The message of an ffmpeg that failed while doing ``what``: its last stderr lines, or, when it
-    said nothing, the signal that killed it (the OOM killer, kill -9, ``ulimit -f``'s SIGXFSZ)."""
+    said nothing, the signal that killed it (the OOM killer, kill -9, ``ulimit -f``'s SIGXFSZ).
+
+    ``writing``: the file it was writing. When the storage under it failed (a full disk, a quota, a
+    read-only disk, or ``ulimit -f``'s SIGXFSZ) the message is the one sora gives every storage failure,
+    ``cannot write FILE: reason``, of the file it was to become (not of sora's temp name for it).
+    """
+    if writing is not None:
+        failed = errno.EFBIG if returncode == -getattr(signal, "SIGXFSZ", -1) else None
+        failed = failed or next((code for code, words in _STORAGE_WORDS.items() if words in stderr), None)
+        if failed is not None:
+            return f"cannot write {writing.parent / shown_name(writing)}: {os.strerror(failed)}"
     detail = stderr_tail(stderr)
     if not detail and returncode is not None and returncode < 0:
         detail = f"it was killed by {signal_name(-returncode)}"
@@ -58,11 +76,11 @@ def signal_name(number: int) -> str:
 
 
 def run_ffmpeg(args: Sequence[str | Path], what: str, cwd: Path | None = None) -> None:
-    """Run ffmpeg to completion; raise a one-message SoraError on failure."""
+    """Run ffmpeg to completion; raise a one-message SoraError on failure (the last argument is its output)."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     if proc.returncode != 0:
-        raise SoraError(failure(what, proc.returncode, proc.stderr))
+        raise SoraError(failure(what, proc.returncode, proc.stderr, (cwd or Path()) / Path(args[-1]) if args else None))
 
 
 def filter_value(text: str) -> str:

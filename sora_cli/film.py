@@ -184,8 +184,11 @@ def render_film(
                 write_report(publisher.stage(report_path(output)), report)
                 faults.checkpoint("before-publish")
                 publisher.publish(stale_files(output, report["outputs"]))
-            except BaseException:
+            except BaseException as exc:
+                named = publisher.named_target(exc)  # (a storage failure names the film, not its temp file)
                 publisher.discard()
+                if named is not None:
+                    raise named from exc
                 raise
         except BaseException:
             checks.finish()

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sora_cli import faults
 from sora_cli.atomic import PART, TEMP_NAME, _alive, folder_of, fsync_dir, fsync_file, sweep_stale, temp_beside
-from sora_cli.errors import UsageError
+from sora_cli.errors import STORAGE_ERRORS, UsageError, storage_error_at
 
 JOURNAL = ".sora-publish"
 #: bytes per pixel of an encoded frame, generous for x264 at the CRFs sora uses
@@ -240,6 +240,18 @@ class Publisher:
         for tmp in self.staged.values():
             _remove(tmp)
         self.staged.clear()
+
+    def named_target(self, exc: BaseException) -> OSError | None:
+        """A storage failure writing a staged file, said of the file it was to become (``film.mp4``), not of
+        the temp file removed with it (``.film.mp4.sora-12-ab3d.mp4.part``, or a file in a staged folder);
+        None for any other error."""
+        if not (isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS and exc.filename):
+            return None
+        failed = Path(os.fsdecode(exc.filename))
+        for target, tmp in self.staged.items():
+            if failed == tmp or tmp in failed.parents:
+                return storage_error_at(exc, str(target / failed.relative_to(tmp)) if failed != tmp else str(target))
+        return None
 
     def publish(self, stale: Iterable[Path] = ()) -> None:
         """Switch to the staged set; ``stale`` are files of the previous set the new one lacks."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from sora_cli import outputs
 from sora_cli.atomic import sweep_stale
+from sora_cli.fonts import fallback_chain
 from sora_cli.provenance import verify
 from sora_cli.scratch import NAME
 from tests.conftest import render, run_cli
@@ -484,3 +486,70 @@ def test_a_symlink_loop_as_output_or_cache_is_a_usage_error(tmp_path, monkeypatc
         result = run_cli("render", "film.yaml", *args, "--quiet")
         assert result.code == 2 and said in result.stderr and "internal error" not in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.yaml", "loop1", "loop2", "self.mp4"]
+
+
+_UNDER_LIMIT = """
+import resource, sys
+from sora_cli.entry import main
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+sys.argv = ["sora", *sys.argv[2:]]
+main()
+"""
+
+
+def _render_under_limit(folder: Path, limit: int, *args: str) -> subprocess.CompletedProcess:
+    """``sora render ARGS`` with files limited to ``limit`` bytes (``ulimit -f``), from ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-c", _UNDER_LIMIT, str(limit), "render", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_storage_failures_under_a_render_name_the_file_it_was_writing(tmp_path):
+    """``ulimit -f`` under a render (the kernel's SIGXFSZ kills an ffmpeg, Python's writes get EFBIG): one line
+    ``sora: cannot write FILE: File too large``, exit 1, naming the file being written, never the temp name a
+    set is staged under nor a source it was copied from (the shot encoder said 'ffmpeg failed ... killed by
+    SIGXFSZ'; the film, its temp name; the burn's font copy, the installed font). Nothing is left behind."""
+    board = (
+        "version: 1\ntitle: Limit\noutput: {{width: 320, height: 180, fps: 12, subtitles: {subtitles}}}\n"
+        "world: {{location: a harbour, weather: rain, characters: {{kim: {{description: a courier}}}}}}\n"
+        'shots:\n  - {{id: a, duration: 3, cast: [kim], dialogue: [{{speaker: kim, line: "Hello there."}}]}}\n'
+    )
+    (tmp_path / "film.yaml").write_text(board.format(subtitles="sidecar"))
+    (tmp_path / "burn.yaml").write_text(board.format(subtitles="burn"))
+    shot = _render_under_limit(tmp_path, 8192, "film.yaml", "-o", "a.mp4", "--quiet")
+    assert shot.returncode == 1, shot.stderr
+    said = shot.stderr.strip().splitlines()
+    assert len(said) == 1 and re.fullmatch(r"sora: cannot write \S+/shots/\w\w/\w{64}\.mp4: File too large", said[0])
+    for sb in ("film.yaml", "burn.yaml"):
+        assert run_cli("render", str(tmp_path / sb), "-o", str(tmp_path / f"{sb[0]}.mp4"), "--quiet").code == 0
+    film = (tmp_path / "f.mp4").stat().st_size
+    font = next(path for _, path in fallback_chain())  # (copied for the burn after the film's other scratch)
+    assert film < font.stat().st_size // 2  # (the burn's scratch film fits under the limit that stops the font)
+    cases = (("film.yaml", film // 2, str(tmp_path / "c.mp4")), ("burn.yaml", font.stat().st_size // 2, font.name))
+    for sb, limit, named in cases:
+        done = _render_under_limit(tmp_path, limit, sb, "-o", "c.mp4", "--quiet")
+        said = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(said) == 1 and said[0].startswith("sora: cannot write "), done.stderr
+        assert said[0].split("cannot write ")[1].split(": ")[0].endswith(named), said[0]
+        assert "sora_cli" not in said[0]  # (not the installed font the copy was made from)
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".sora-cache"))
+    assert left == ["b.mp4", "b.report.json", "burn.yaml", "f.mp4", "f.report.json", "f.srt", "f.vtt", "film.yaml"]
+
+
+def test_an_ffmpeg_whose_disk_filled_says_which_file_it_could_not_write():
+    """A full disk or quota under an ffmpeg is told as every storage failure is (ffmpeg's own five lines
+    said 'Could not write header ... No space left on device'), of the file a temp name becomes; any other
+    ffmpeg failure keeps its own words."""
+    from sora_cli.ffmpeg import failure
+
+    temp = Path("/films/.cut.mp4.sora-12-ab3d.mp4.part")
+    said = "[out#0/mp4 @ 0x1] Could not write header (incorrect codec parameters ?): No space left on device\n"
+    assert failure("muxing", 1, said, temp) == "cannot write /films/cut.mp4: No space left on device"
+    assert failure("muxing", -25, "", Path("/films/x.m4a")) == "cannot write /films/x.m4a: File too large"
+    assert failure("muxing", 1, "Disk quota exceeded", Path("x.mp4")) == "cannot write x.mp4: Disk quota exceeded"
+    assert failure("muxing", 1, "Invalid data found", temp).startswith("ffmpeg failed while muxing:")
+    assert failure("muxing", 1, said).startswith("ffmpeg failed while muxing:")  # (no file: its own words)

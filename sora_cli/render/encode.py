@@ -138,4 +138,4 @@ class FrameEncoder:
         self._stderr.seek(0)
         said = self._stderr.read().decode("utf-8", "replace")
         self._stderr.close()
-        raise SoraError(failure(f"{what} ({self.label or shown_name(self.path)})", died, said))
+        raise SoraError(failure(f"{what} ({self.label or shown_name(self.path)})", died, said, self.path))

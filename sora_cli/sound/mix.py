@@ -474,7 +474,8 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
             raise
         if proc.wait() != 0:
             err.seek(0)
-            raise SoraError(failure("encoding the soundtrack", proc.returncode, err.read().decode("utf-8", "replace")))
+            said = err.read().decode("utf-8", "replace")
+            raise SoraError(failure("encoding the soundtrack", proc.returncode, said, out_path))
 
 
 def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
