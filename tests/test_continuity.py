@@ -144,6 +144,11 @@ def test_a_fallen_figure_stays_down_at_the_cut_and_gets_up_in_the_shot(film):
         ("Nora rises from the chair", True),
         ("Nora gets a cup", False),
         ("Nora looks up", False),
+        ("Nora does not get up", False),  # (the tester's: she got up)
+        ("Nora refuses to stand", False),
+        ("Nora stays down, the sun rises", False),
+        ("Nora doesn't get up", False),
+        ("The sun rises and Nora gets up", True),
     ],
 )
 def test_getting_up_is_read_from_the_words(action, rises):

@@ -69,12 +69,34 @@ class Intent:
     slow: bool = False  # "slowly": getting up takes twice as long
 
 
+#: words after which a clause's verbs are not done ("does not get up", "refuses to stand", "never runs")
+NEGATIONS = frozenset({"not", "never", "t", "cannot", "refuses", "refuse", "refusing", "fails", "unable", "stays",
+                       "remains", "no"})  # fmt: skip
+#: words that say a clause's subject is a thing, not the cast ("the sun rises", "a curtain rises")
+DETERMINERS = frozenset({"the", "a", "an", "its", "this", "that"})
+
+
+def _done(tokens: list[str], cast: dict[str, Intent]) -> list[tuple[int, str]]:
+    """The clause's verbs that someone of the cast does: none after a negation, and getting up (``rise``)
+    only with no thing named before it ("the sun rises" gets nobody up)."""
+    verbs = []
+    for i, t in enumerate(tokens):
+        verb = _VERB_OF.get(t)
+        if verb is None or NEGATIONS & set(tokens[:i]):
+            continue
+        before = tokens[:i]
+        if verb == "rise" and DETERMINERS & set(before) and not cast.keys() & set(before):
+            continue
+        verbs.append((i, verb))
+    return verbs
+
+
 def read_action(action: str, cast: tuple[str, ...], default_direction: float = 1.0) -> dict[str, Intent]:
     intents = {name: Intent(direction=default_direction) for name in cast}
     last_named: str | None = None
     for clause in _CLAUSE.split(_RISE_PHRASE.sub(" rises ", action.lower())):
         tokens = re.findall(r"[a-z0-9_-]+", clause)
-        verbs = [(i, _VERB_OF[t]) for i, t in enumerate(tokens) if t in _VERB_OF]
+        verbs = _done(tokens, intents)
         named = [(i, t) for i, t in enumerate(tokens) if t in intents]
         if not verbs:
             if named:
