@@ -39,6 +39,7 @@ from sora_cli.render.animatic.camera import (
     CameraPose,
     framed,
     moved,
+    offset_of,
     settled,
 )
 from sora_cli.render.animatic.figures import SIT_DROP, Look, Mouth, draw_figure, lit_look, look_for
@@ -276,7 +277,7 @@ class AnimaticBackend(Backend):
             target = self._target_pose(shot, bodies, props, track_x, t, aspect)
             if start_pose is not None:
                 if offset is None:  # the carried pose, as an offset from this shot's own: it dies away
-                    offset = tuple(a - b for a, b in zip(start_pose.as_tuple(), target.as_tuple(), strict=True))
+                    offset = offset_of(start_pose, target)
                 pose = settled(target, offset, t + dt, ease)
             else:
                 pose = target

@@ -94,8 +94,36 @@ def moved(base: CameraPose, move: str, t: float, duration: float, aspect: float,
     return pose
 
 
+def offset_of(carried: CameraPose, target: CameraPose) -> tuple[float, ...]:
+    """How far the carried pose is from the shot's own first one: across, up and turned as differences,
+    the view's size and zoom as log ratios (a pull from a close-up to a wide shot widens the picture by
+    the same factor every frame, instead of most of the way in the first one)."""
+    return (
+        carried.cx - target.cx,
+        carried.cy - target.cy,
+        math.log(carried.view_h / target.view_h),
+        math.log(carried.zoom / target.zoom),
+        carried.roll - target.roll,
+    )
+
+
 def settled(target: CameraPose, offset: tuple[float, ...], t: float, seconds: float = EASE_SECONDS) -> CameraPose:
-    """``target`` plus what is left at time ``t`` of ``offset`` (the carried pose less the shot's first
-    target), which dies away over ``seconds``, starting and ending at rest."""
-    k = _smooth(t / seconds)
-    return CameraPose(*[b + o * (1 - k) for b, o in zip(target.as_tuple(), offset, strict=True)])
+    """``target`` plus what is left at time ``t`` of ``offset`` (:func:`offset_of`), which dies away over
+    ``seconds``, starting and ending at rest.
+
+    The view's size goes by equal factors; where it changes, the centre goes with it (in proportion to how
+    much of the size change is done), so the frame's edges move together and what both framings show
+    stays in the picture on the way (a centre moving on its own clock would leave a close-up's subject).
+    """
+    left = 1 - _smooth(t / seconds)
+    dx, dy, view, zoom, roll = offset
+    view_h = target.view_h * math.exp(view * left)
+    carried = target.view_h * math.exp(view)
+    along = (view_h - target.view_h) / (carried - target.view_h) if abs(view) > 1e-9 else left
+    return CameraPose(
+        target.cx + dx * along,
+        target.cy + dy * along,
+        view_h,
+        target.zoom * math.exp(zoom * left),
+        target.roll + roll * left,
+    )
