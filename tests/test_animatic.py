@@ -54,7 +54,7 @@ def test_continue_starts_where_the_previous_shot_ended(before, after):
     prev, this = frames[before], frames[after]
     # the motion on either side of the cut: the shot before, and the continuing shot's first moves (a camera
     # settling into a closer framing moves most just after the cut, and the cut is one frame of that motion)
-    step_inside = max(diff(a, b) for shot in (prev, this[:6]) for a, b in zip(shot, shot[1:], strict=False))
+    step_inside = max(diff(a, b) for shot in (prev, this[:6]) for a, b in itertools.pairwise(shot))
     at_continue = diff(prev[-1], this[0])
     assert at_continue <= step_inside * 1.5 + 0.5, (at_continue, step_inside)
 

@@ -54,8 +54,10 @@ shots:
   - {{id: kitchen, duration: 1.5, continuity: continue, cast: [nora], camera: {{framing: wide}},
       set: {{location: "a kitchen"}}}}
   - {{id: cut-in, duration: 1, cast: [nora], camera: {{framing: medium}}}}
+  - {{id: pull-close, duration: 1, cast: [nora], camera: {{framing: close_up}}}}
+  - {{id: pull-out, duration: 1.5, continuity: continue, cast: [nora], camera: {{framing: extreme_wide}}}}
 """
-CONTINUES = ["gets-up", "waves-close", "turns-again", "walks-off", "waves", "two-swapped", "kitchen"]
+CONTINUES = ["gets-up", "waves-close", "turns-again", "walks-off", "waves", "two-swapped", "kitchen", "pull-out"]
 #: what the encoder alone changes where a shot begins (its first frame is a key frame, the frame before it was
 #: predicted): measured 10-13 levels on these 4x4-pixel block means; a snapped pose or prop measured 50-190
 NOISE = 20.0
@@ -156,3 +158,13 @@ def test_getting_up_is_read_from_the_words(action, rises):
     intent = read_action(action, ("nora",))["nora"]
     assert ("rise" in intent.verbs) is rises, intent
     assert intent.slow is ("slowly" in action)
+
+
+def test_a_continue_shot_pulls_out_from_a_close_up_without_losing_the_picture(film):
+    """Close-up, then a continue shot framed extreme wide: the camera pulls out inside the shot, the coat
+    shrinking by like factors frame after frame (3182, 2254, 1139, 435, 119 pixels here). It lost four fifths
+    of the coat in the first frame (3182, 659, 140): the view's height went most of the way at once."""
+    sizes = [coat(f)[0] for f in film["pull-close"][-1:] + film["pull-out"]]
+    assert sizes[1] >= 0.5 * sizes[0], sizes  # the first frame is one frame of the pull, not most of it
+    assert sizes[2] >= 0.25 * sizes[0], sizes  # and so is the second
+    assert sizes[-1] < 0.05 * sizes[0], sizes  # wide by the end
