@@ -151,6 +151,11 @@ def test_a_fallen_figure_stays_down_at_the_cut_and_gets_up_in_the_shot(film):
         ("Nora stays down, the sun rises", False),
         ("Nora doesn't get up", False),
         ("The sun rises and Nora gets up", True),
+        ("Nora waves at the sun as it rises", False),  # (the second tester's: she got up)
+        ("Nora picks up the lantern", False),
+        ("Nora doesn't answer but gets up", True),  # (a negation further back is about something else)
+        ("With no hesitation Nora gets up", True),
+        ("Nora climbs to her feet", True),
     ],
 )
 def test_getting_up_is_read_from_the_words(action, rises):

@@ -41,13 +41,18 @@ VERBS: dict[str, tuple[str, ...]] = {
     "ride": ("ride", "rides", "riding", "cycle", "cycles", "cycling", "pedal", "pedals", "bikes"),
     "drink": ("drink", "drinks", "drinking", "sip", "sips", "sipping", "gulp", "gulps"),
     "give": ("hand", "hands", "handing", "give", "gives", "giving", "pass", "passes", "passing", "offer", "offers"),
-    "rise": ("rise", "rises", "rising", "stand", "stands", "standing", "stood", "arise", "arises"),
+    "rise": ("rise", "rises", "rising", "stand", "stands", "standing", "stood", "arise", "arises", "gets_up"),
 }  # fmt: skip
-#: "gets up", "picks herself up", "climbs to her feet": said with two or more words, read as ``rise``
+#: "gets up", "picks herself up", "climbs to her feet": said with two or more words, read as ``rise`` (its own
+#: token, so a thing that rises is told apart from a person getting up); "picks up the lantern" and "pulls up a
+#: chair" lift a thing: those verbs get someone up only with a "herself"
 _RISE_PHRASE = re.compile(
-    r"\b(?:get|gets|getting|got|pick|picks|picking|pull|pulls|pulling|climb|climbs|climbing|scramble|scrambles"
-    r"|struggle|struggles|push|pushes|pushing)\b(?:\s+\w+sel(?:f|ves))?\s+(?:up|to\s+\w+\s+feet)\b"
+    r"\b(?:(?:get|gets|getting|got|climb|climbs|climbing|scramble|scrambles|struggle|struggles)"
+    r"(?:\s+\w+sel(?:f|ves))?\s+up"
+    r"|(?:pick|picks|picking|pull|pulls|pulling|push|pushes|pushing)\s+\w+sel(?:f|ves)\s+up"
+    r"|\w+\s+to\s+(?:her|his|their|my|your|our)\s+feet)\b"
 )
+GOT_UP = "gets_up"
 #: verbs that need the body on its feet: said of someone on the ground or seated, they get up first
 UPRIGHT_VERBS = frozenset({"rise", "walk", "run", "drag", "ride", "jump"})
 RISE_RATE = 2.2  # rad/s: a fallen body's quickest turn back upright (about a second from lying)
@@ -69,23 +74,26 @@ class Intent:
     slow: bool = False  # "slowly": getting up takes twice as long
 
 
-#: words after which a clause's verbs are not done ("does not get up", "refuses to stand", "never runs")
-NEGATIONS = frozenset({"not", "never", "t", "cannot", "refuses", "refuse", "refusing", "fails", "unable", "stays",
-                       "remains", "no"})  # fmt: skip
-#: words that say a clause's subject is a thing, not the cast ("the sun rises", "a curtain rises")
-DETERMINERS = frozenset({"the", "a", "an", "its", "this", "that"})
+#: words that, just before a verb (at most NEGATED_WITHIN words before it), say it is not done ("does not get
+#: up", "refuses to stand", "doesn't walk", "never runs"); further back they belong to something else ("Nora
+#: doesn't answer but walks to the door")
+NEGATIONS = frozenset({"not", "never", "t", "cannot", "refuses", "refuse", "refusing", "fails", "unable"})
+NEGATED_WITHIN = 2
+#: a thing, not a person, said to rise ("the sun rises", "as it rises", "smoke rising")
+RISING_THINGS = frozenset({"it", "sun", "moon", "tide", "smoke", "mist", "fog", "steam", "water", "curtain",
+                           "dust", "wind", "temperature", "sea", "river", "bread", "dough"})  # fmt: skip
+_LITERAL_RISE = frozenset({"rise", "rises", "rising", "arise", "arises"})
 
 
-def _done(tokens: list[str], cast: dict[str, Intent]) -> list[tuple[int, str]]:
-    """The clause's verbs that someone of the cast does: none after a negation, and getting up (``rise``)
-    only with no thing named before it ("the sun rises" gets nobody up)."""
+def _done(tokens: list[str]) -> list[tuple[int, str]]:
+    """The clause's verbs that someone does: none just after a negation, and not a thing's rising (the
+    literal word "rises" after "sun", "it", "smoke": a person's getting up is read from "gets up" too)."""
     verbs = []
     for i, t in enumerate(tokens):
         verb = _VERB_OF.get(t)
-        if verb is None or NEGATIONS & set(tokens[:i]):
+        if verb is None or NEGATIONS & set(tokens[max(0, i - NEGATED_WITHIN) : i]):
             continue
-        before = tokens[:i]
-        if verb == "rise" and DETERMINERS & set(before) and not cast.keys() & set(before):
+        if t in _LITERAL_RISE and i and tokens[i - 1] in RISING_THINGS:
             continue
         verbs.append((i, verb))
     return verbs
@@ -94,9 +102,9 @@ def _done(tokens: list[str], cast: dict[str, Intent]) -> list[tuple[int, str]]:
 def read_action(action: str, cast: tuple[str, ...], default_direction: float = 1.0) -> dict[str, Intent]:
     intents = {name: Intent(direction=default_direction) for name in cast}
     last_named: str | None = None
-    for clause in _CLAUSE.split(_RISE_PHRASE.sub(" rises ", action.lower())):
+    for clause in _CLAUSE.split(_RISE_PHRASE.sub(f" {GOT_UP} ", action.lower())):
         tokens = re.findall(r"[a-z0-9_-]+", clause)
-        verbs = _done(tokens, intents)
+        verbs = _done(tokens)
         named = [(i, t) for i, t in enumerate(tokens) if t in intents]
         if not verbs:
             if named:
