@@ -13,24 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from sora_cli.errors import STORAGE_ERRORS, storage_error_at
-
-PART = ".part"
-#: the only names :func:`sweep_stale` ever removes (group 1: the writer's pid)
-TEMP_NAME = re.compile(r"^\..+\.sora-(\d+)-[a-z0-9_]{4,}(?:\.[A-Za-z0-9]{1,8})?\.part$")
-
-
-def shown_name(path: Path) -> str:
-    """The name a temp file will have (``.film.mp4.sora-12-ab3d.mp4.part`` -> ``film.mp4``), for messages."""
-    if TEMP_NAME.match(path.name):
-        return path.name[1:].split(".sora-")[0]
-    return path.name
+from sora_cli.temp_names import PART, TEMP_NAME
 
 
 def file_mode() -> int:

@@ -16,7 +16,10 @@ import os
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+from sora_cli.temp_names import shown_path
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -111,9 +114,10 @@ def internal_error(exc: BaseException) -> str:
     a bug of its own, in one line with how to get the traceback (``--debug`` works before or after the
     command); or, for the storage failing under it (anywhere, a worker's write included), what failed."""
     if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
-        # a copy's error names its source first and the file it was writing second (shutil's sendfile path)
+        # a copy's error names its source first and the file it was writing second (shutil's sendfile path),
+        # and a temp file by the name it was to have
         failed = exc.filename2 or exc.filename
-        where = f" {os.fsdecode(failed)}" if failed else ""
+        where = f" {shown_path(Path(os.fsdecode(failed)))}" if failed else ""
         return f"cannot write{where}: {os.strerror(exc.errno)}"
     return f"internal error: {type(exc).__name__}: {exc} (add --debug to the command for the traceback, and report it)"
 

@@ -17,8 +17,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from sora_cli.atomic import shown_name
 from sora_cli.errors import SoraError
+from sora_cli.temp_names import shown_path
 
 
 @functools.cache
@@ -58,7 +58,7 @@ def failure(what: str, returncode: int | None, stderr: str, writing: Path | None
         failed = errno.EFBIG if returncode == -getattr(signal, "SIGXFSZ", -1) else None
         failed = failed or next((code for code, words in _STORAGE_WORDS.items() if words in stderr), None)
         if failed is not None:
-            return f"cannot write {writing.parent / shown_name(writing)}: {os.strerror(failed)}"
+            return f"cannot write {shown_path(writing)}: {os.strerror(failed)}"
     detail = stderr_tail(stderr)
     if not detail and returncode is not None and returncode < 0:
         detail = f"it was killed by {signal_name(-returncode)}"

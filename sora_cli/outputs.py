@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli import faults
-from sora_cli.atomic import PART, TEMP_NAME, _alive, folder_of, fsync_dir, fsync_file, sweep_stale, temp_beside
+from sora_cli.atomic import _alive, folder_of, fsync_dir, fsync_file, sweep_stale, temp_beside
 from sora_cli.errors import STORAGE_ERRORS, UsageError, storage_error_at
+from sora_cli.temp_names import PART, TEMP_NAME
 
 JOURNAL = ".sora-publish"
 #: bytes per pixel of an encoded frame, generous for x264 at the CRFs sora uses

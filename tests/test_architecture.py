@@ -57,7 +57,7 @@ GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
         "sora_cli.provenance", "sora_cli.progress", "sora_cli.progress_ui", "sora_cli.digests", "sora_cli.workers",
         "sora_cli.profiles", "sora_cli.speech", "sora_cli.sound_catalog", "sora_cli.audio_files", "sora_cli.packed_samples",
         "sora_cli.npz", "sora_cli.dsp",
-        "sora_cli.json_text",
+        "sora_cli.json_text", "sora_cli.temp_names",
     )),
     "cameo": (1, ("sora_cli.cameo",)),
     "storyboard": (2, ("sora_cli.storyboard",)),

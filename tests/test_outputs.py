@@ -553,3 +553,18 @@ def test_an_ffmpeg_whose_disk_filled_says_which_file_it_could_not_write():
     assert failure("muxing", 1, "Disk quota exceeded", Path("x.mp4")) == "cannot write x.mp4: Disk quota exceeded"
     assert failure("muxing", 1, "Invalid data found", temp).startswith("ffmpeg failed while muxing:")
     assert failure("muxing", 1, said).startswith("ffmpeg failed while muxing:")  # (no file: its own words)
+
+
+def test_a_failed_copy_is_said_of_the_file_it_was_writing_by_its_final_name():
+    """shutil's copy names its source first and its destination second, and the destination is a temp file
+    in the cache: the message names neither the source (sora only read it) nor the temp name (the second
+    tester saw 'cannot write …/sound/.c94e….m4a.sora-29990-zbnadrhk.m4a.part: No space left on device')."""
+    import errno
+
+    from sora_cli.errors import internal_error
+
+    copy = OSError(errno.ENOSPC, "No space left on device", "/tmp/scratch/soundtrack.m4a")
+    copy.filename2 = "/cache/sound/.c94e.m4a.sora-29990-zbnadrhk.m4a.part"
+    assert internal_error(copy) == "cannot write /cache/sound/c94e.m4a: No space left on device"
+    plain = OSError(errno.EFBIG, "File too large", "/films/.cut.mp4.sora-7-abcd.mp4.part")
+    assert internal_error(plain) == "cannot write /films/cut.mp4: File too large"

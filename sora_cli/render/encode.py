@@ -30,9 +30,9 @@ from typing import IO
 
 import numpy as np
 
-from sora_cli.atomic import shown_name
 from sora_cli.errors import SoraError
 from sora_cli.ffmpeg import failure, ffmpeg_exe
+from sora_cli.temp_names import shown_name
 
 ENCODER_THREADS = 4
 #: how much lower a shot's encoder runs than the rest of the render (``nice``): the soundtrack is one serial
