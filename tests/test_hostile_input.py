@@ -193,3 +193,28 @@ def test_a_huge_line_on_stdin_is_exit_2_not_a_memory_error():
 def test_every_text_field_has_a_length_limit(old: str, new: str, path: str):
     problems = problems_of(MINIMAL.replace(old, new))
     assert any(f"{path}: is too long (4001 characters; at most 4000)" in p for p in problems), problems
+
+
+def test_an_asset_that_is_a_symlink_loop_is_located_every_one_at_once(tmp_path):
+    """A likeness, the music and an effect that are (or lie under) symlink loops: exit 2, each located with
+    what to do, in validate as in render (pathlib's "Symlink loop" was an internal error, exit 1)."""
+    import os
+
+    os.symlink("loop.png", tmp_path / "loop.png")
+    os.symlink("l2", tmp_path / "l1")
+    os.symlink("l1", tmp_path / "l2")
+    (tmp_path / "film.yaml").write_text(
+        "version: 1\ntitle: Loops\noutput: {width: 192, height: 108, fps: 12}\n"
+        "world:\n  location: a field\n  characters:\n    nora: {description: a woman, reference: [loop.png]}\n"
+        "audio:\n  music: {file: l1/theme.wav}\n"
+        "shots:\n  - {id: a, duration: 1, cast: [nora], sfx: [{sound: l2/s.wav, at: 0.1}]}\n"
+    )
+    for command in ("validate", "render"):
+        result = run_cli(command, str(tmp_path / "film.yaml"))
+        assert result.code == 2 and "internal error" not in result.stderr, result.stderr
+        located = [line for line in result.stderr.splitlines() if "is a symlink loop" in line]
+        assert [line.split(": ")[1] for line in located] == [
+            "world.characters.nora.reference[0]", "audio.music.file", "shots[0].sfx[0].sound"
+        ], result.stderr
+        assert all(re.match(r".+film\.yaml:\d+:\d+: ", line) for line in located)
+    assert not (tmp_path / "film.mp4").exists()

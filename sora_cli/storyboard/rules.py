@@ -36,6 +36,7 @@ OUTSIDE = (
     "is outside the storyboard's folder; assets must be inside it (no `..`, absolute paths or symlinks "
     "out of it) unless you name their folder with --allow-assets DIR"
 )
+LOOP = "is a symlink loop (a link that leads back to itself); name a file"
 
 #: World fields that ``set:`` may change directly.
 SETTABLE_WORLD = ("location", "time_of_day", "weather", "lighting")
@@ -80,7 +81,9 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
     def asset(path: FieldPath, name: str, what: str) -> None:
         target = source.resolve_asset(name)
-        if source.outside(target):
+        if source.loops(target):
+            fail(path, f"{what} {name!r} {LOOP}")
+        elif source.outside(target):
             fail(path, f"{what} {name!r} {OUTSIDE}")
         elif not target.is_file():
             fail(path, f"{what} {name!r} not found (looked for {target})")
@@ -137,7 +140,9 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
-            if sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
+            if sfx.sound not in EFFECTS and source.loops(source.resolve_asset(sfx.sound)):
+                fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {LOOP}")
+            elif sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
                 fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {OUTSIDE}")
             elif sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
                 fail(
