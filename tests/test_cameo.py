@@ -321,6 +321,10 @@ def test_policy_file_replaces_the_default_and_plugins_are_consulted(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("rules: [{id: x, fields: [nowhere], patterns: []}]")
     assert run_cli("validate", str(path), "--policy", str(broken)).code == 2
+    binary = tmp_path / "logo.png"  # (not text at all: was an internal error, UnicodeDecodeError)
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    refused = run_cli("validate", str(path), "--policy", str(binary))
+    assert refused.code == 2 and "not UTF-8 text" in refused.stderr and "internal error" not in refused.stderr
     sb = parse_storyboard(POLICY_BASE, "sb.yaml", tmp_path)
     plugin = lambda text, field: ("brand-safety", "no greetings") if field == "dialogue" and "Hello" in text else None  # noqa: E731
     problems = check_policy(sb, sb.source, load_policy(), [plugin])

@@ -46,6 +46,8 @@ def load_policy(path: Path | None = None) -> tuple[Rule, ...]:
             text, name = Path(path).read_text(encoding="utf-8"), str(path)
         except OSError as exc:
             raise UsageError(f"--policy {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--policy {path}: not UTF-8 text (byte {exc.start}); a policy is a YAML file") from None
     return _parse(text, name)
 
 
