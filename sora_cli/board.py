@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from sora_cli.atomic import atomic_path
+from sora_cli.atomic import atomic_path, naming
 from sora_cli.errors import UsageError
 from sora_cli.fonts import BOLD, REGULAR
 from sora_cli.plan.model import Plan
@@ -66,7 +66,7 @@ def make_board(plan: Plan, backend_name: str, out: Path) -> Path:
             draw.text(
                 (x, ty + 22 + k * 18), textwrap.shorten(line, 70, placeholder="..."), font=body, fill=(40, 40, 40)
             )
-    with atomic_path(out) as tmp:
+    with naming(out), atomic_path(out) as tmp:  # (PIL's failed write names no file)
         sheet.save(tmp, format="PDF" if out.suffix.lower() == ".pdf" else "PNG", resolution=150)
     return out
 

@@ -497,10 +497,10 @@ main()
 """
 
 
-def _render_under_limit(folder: Path, limit: int, *args: str) -> subprocess.CompletedProcess:
-    """``sora render ARGS`` with files limited to ``limit`` bytes (``ulimit -f``), from ``folder``."""
+def _sora_under_limit(folder: Path, limit: int, *args: str) -> subprocess.CompletedProcess:
+    """``sora ARGS`` with files limited to ``limit`` bytes (``ulimit -f``), from ``folder``."""
     return subprocess.run(
-        [sys.executable, "-c", _UNDER_LIMIT, str(limit), "render", *args],
+        [sys.executable, "-c", _UNDER_LIMIT, str(limit), *args],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -520,7 +520,7 @@ def test_storage_failures_under_a_render_name_the_file_it_was_writing(tmp_path):
     )
     (tmp_path / "film.yaml").write_text(board.format(subtitles="sidecar"))
     (tmp_path / "burn.yaml").write_text(board.format(subtitles="burn"))
-    shot = _render_under_limit(tmp_path, 8192, "film.yaml", "-o", "a.mp4", "--quiet")
+    shot = _sora_under_limit(tmp_path, 8192, "render", "film.yaml", "-o", "a.mp4", "--quiet")
     assert shot.returncode == 1, shot.stderr
     said = shot.stderr.strip().splitlines()
     assert len(said) == 1 and re.fullmatch(r"sora: cannot write \S+/shots/\w\w/\w{64}\.mp4: File too large", said[0])
@@ -531,11 +531,13 @@ def test_storage_failures_under_a_render_name_the_file_it_was_writing(tmp_path):
     assert film < font.stat().st_size // 2  # (the burn's scratch film fits under the limit that stops the font)
     cases = (("film.yaml", film // 2, str(tmp_path / "c.mp4")), ("burn.yaml", font.stat().st_size // 2, font.name))
     for sb, limit, named in cases:
-        done = _render_under_limit(tmp_path, limit, sb, "-o", "c.mp4", "--quiet")
+        done = _sora_under_limit(tmp_path, limit, "render", sb, "-o", "c.mp4", "--quiet")
         said = done.stderr.strip().splitlines()
         assert done.returncode == 1 and len(said) == 1 and said[0].startswith("sora: cannot write "), done.stderr
         assert said[0].split("cannot write ")[1].split(": ")[0].endswith(named), said[0]
         assert "sora_cli" not in said[0]  # (not the installed font the copy was made from)
+    board = _sora_under_limit(tmp_path, 1024, "board", "film.yaml", "-o", "sheet.png")  # (PIL's write names none)
+    assert board.returncode == 1 and board.stderr.strip() == "sora: cannot write sheet.png: File too large"
     left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".sora-cache"))
     assert left == ["b.mp4", "b.report.json", "burn.yaml", "f.mp4", "f.report.json", "f.srt", "f.vtt", "film.yaml"]
 
