@@ -482,16 +482,20 @@ def watch(
       sora watch ad.yaml -o preview.mp4 --json | jq .seconds
     """
 
+    made: list[bool] = []  # whether an update has made a film yet (before, there is no last good film to keep)
+
     def report(update: api.Update) -> None:
         if as_json:
             print(json_text.dumps(update.to_json(), ensure_ascii=False), flush=True)
+        made.append(update.ok)
+        kept = "the last good film stays" if any(made) else "no film yet"
         if update.problems:
             for problem in update.problems:
                 sys.stderr.write(f"{problem}\n")
             n = len(update.problems)
-            sys.stderr.write(f"sora: {n} problem{'s' if n != 1 else ''}; the last good film stays, waiting for a fix\n")
+            sys.stderr.write(f"sora: {n} problem{'s' if n != 1 else ''}; {kept}, waiting for a fix\n")
         elif update.error:
-            sys.stderr.write(f"sora: {update.error}; the last good film stays, waiting for a change\n")
+            sys.stderr.write(f"sora: {update.error}; {kept}, waiting for a change\n")
         elif not quiet and not as_json:
             sys.stderr.write(api.describe(update) + "\n")
         sys.stderr.flush()

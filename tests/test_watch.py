@@ -212,3 +212,25 @@ def test_a_tool_failure_in_an_update_is_one_line_without_literal_escapes(tmp_pat
     Watch(RenderRequest(storyboard=sb, draft=True, jobs=1), updates.append).update({sb})
     said = "ffmpeg failed while stitching: film.mp4: No space left on device; Conversion failed!"
     assert updates[0].error == said, updates[0]
+
+
+def test_watch_refuses_an_output_no_edit_can_mend_and_says_when_there_is_no_film_yet(tmp_path: Path) -> None:
+    """``-o`` through a symlink loop is exit 2 at once (the loop waited for ever for a change that could not
+    mend it); a first update that fails says there is no film yet, not that "the last good film" stays."""
+    from tests.conftest import run_cli
+
+    sb = tmp_path / "sb.yaml"
+    write_tune(tmp_path / "tune.wav", 440)
+    save(sb, STORYBOARD.format(duration=-1, time="day"))
+    os.symlink("l2", tmp_path / "l1")
+    os.symlink("l1", tmp_path / "l2")
+    refused = run_cli("watch", str(sb), "-o", str(tmp_path / "l1" / "x.mp4"))
+    assert refused.code == 2 and "a symlink loop" in refused.stderr, refused.stderr
+    watcher = Watcher(sb, tmp_path)
+    try:
+        first = watcher.next_update()
+        assert not first["ok"] and first["problems"], first
+    finally:
+        assert watcher.stop() == 130
+    said = "".join(watcher.stderr)
+    assert "no film yet, waiting for a fix" in said and "last good film" not in said, said
