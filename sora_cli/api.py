@@ -34,7 +34,7 @@ from importlib import import_module, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sora_cli.atomic import atomic_write_text
+from sora_cli.atomic import atomic_write_text, symlink_loop
 from sora_cli.errors import Problem, StoryboardError, UsageError, did_you_mean
 from sora_cli.progress import Progress
 from sora_cli.sound_catalog import EFFECTS
@@ -249,9 +249,14 @@ def init(directory: Path, force: bool = False) -> Path:
     from sora_cli.schema import SCHEMA_FILE, schema_text
 
     target = directory / "storyboard.yaml"
+    if symlink_loop(directory):
+        raise UsageError(f"{directory}: a symlink loop (a link that leads back to itself)")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists (use --force to overwrite it)")
-    (directory / "assets").mkdir(parents=True, exist_ok=True)
+    try:
+        (directory / "assets").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # (a file where a folder must go, a folder sora may not write in)
+        raise UsageError(f"{directory}: cannot make the project's folders ({exc.strerror})") from None
     starter = resources.files("sora_cli.templates").joinpath("starter.yaml").read_text(encoding="utf-8")
     atomic_write_text(target, starter)
     atomic_write_text(directory / SCHEMA_FILE, schema_text())

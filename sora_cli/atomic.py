@@ -12,6 +12,7 @@ the user's umask (``mkstemp`` alone would make them 0600).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -36,6 +37,18 @@ def folder_of(target: Path) -> str:
     while a rename to ``link/../name`` follows the link first and lands in the link target's parent.
     """
     return os.path.realpath(target.parent)
+
+
+def symlink_loop(path: Path) -> bool:
+    """``path``, or a folder on the way to it, is a chain of symlinks with no end (nothing there can be read
+    or written, and pathlib's ``resolve`` raises)."""
+    try:
+        path.resolve()
+    except RuntimeError:  # (pathlib's "Symlink loop"; 3.13 raises OSError ELOOP instead)
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def temp_beside(target: Path, suffix: str | None = None) -> Path:

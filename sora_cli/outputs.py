@@ -22,7 +22,6 @@ sidecars and the OTIO timeline. Three guarantees:
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli import faults
-from sora_cli.atomic import _alive, folder_of, fsync_dir, fsync_file, sweep_stale, temp_beside
+from sora_cli.atomic import _alive, folder_of, fsync_dir, fsync_file, sweep_stale, symlink_loop, temp_beside
 from sora_cli.errors import STORAGE_ERRORS, UsageError, storage_error_at
 from sora_cli.temp_names import PART, TEMP_NAME
 
@@ -72,17 +71,6 @@ def _kind(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def _loops(path: Path) -> bool:
-    """``path``, or a folder on the way to it, is a chain of symlinks with no end."""
-    try:
-        path.resolve()
-    except RuntimeError:  # (pathlib's "Symlink loop"; 3.13 raises OSError ELOOP instead)
-        return True
-    except OSError as exc:
-        return exc.errno == errno.ELOOP
-    return False
-
-
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -98,7 +86,7 @@ def check_outputs(
     looped = [
         f"{what} {path}: a symlink loop (a link that leads back to itself)"
         for what, path in (("-o", film), ("--cache-dir", cache_root))
-        if path is not None and _loops(path)
+        if path is not None and symlink_loop(path)
     ]
     if looped:  # (nothing else can be asked of such a path: every later check would meet the loop)
         raise UsageError("; ".join(looped))

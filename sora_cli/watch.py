@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sora_cli.atomic import symlink_loop
 from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
 from sora_cli.film import CACHE_DIR_NAME, RenderRequest, default_output, render_film
 from sora_cli.outputs import check_outputs
@@ -102,6 +103,8 @@ class Watch:
     def __init__(self, request: RenderRequest, report: Callable[[Update], None], debug: bool = False):
         if str(request.storyboard) == "-":
             raise UsageError("sora watch needs a storyboard file (it re-reads it when it is saved), not -")
+        if symlink_loop(Path(request.storyboard)):
+            raise UsageError(f"{request.storyboard}: a symlink loop (a link that leads back to itself)")
         self.request = replace(request, storyboard=Path(request.storyboard).resolve())
         self.storyboard = Path(self.request.storyboard)
         # what the command line names and no edit of the storyboard can mend (a symlink loop, a device as -o):

@@ -570,3 +570,30 @@ def test_a_failed_copy_is_said_of_the_file_it_was_writing_by_its_final_name():
     assert internal_error(copy) == "cannot write /cache/sound/c94e.m4a: No space left on device"
     plain = OSError(errno.EFBIG, "File too large", "/films/.cut.mp4.sora-7-abcd.mp4.part")
     assert internal_error(plain) == "cannot write /films/cut.mp4: File too large"
+
+
+def test_symlink_loops_in_other_commands_paths_are_usage_errors(tmp_path, monkeypatch):
+    """``board -o loop/x.png``, ``board -o self.png`` (a link to itself), ``watch`` of a looped storyboard,
+    ``init`` into a loop and ``init`` under a file: exit 2, one line, nothing made (they were internal errors:
+    FileExistsError, RuntimeError, OSError ELOOP; the self-link was silently replaced by the board)."""
+    monkeypatch.chdir(tmp_path)
+    Path("film.yaml").write_text(
+        "version: 1\ntitle: Loop\noutput: {width: 192, height: 108, fps: 12}\n"
+        "world: {location: a field}\nshots:\n  - {id: a, duration: 1}\n"
+    )
+    os.symlink("l2", "l1")
+    os.symlink("l1", "l2")
+    os.symlink("self.png", "self.png")
+    os.symlink("me.yaml", "me.yaml")
+    Path("afile").write_text("")
+    for args, said in (
+        (["board", "film.yaml", "-o", "l1/x.png"], "-o l1/x.png: a symlink loop"),
+        (["board", "film.yaml", "-o", "self.png"], "-o self.png: a symlink loop"),
+        (["watch", "me.yaml"], "me.yaml: a symlink loop"),
+        (["init", "l1/p"], "l1/p: a symlink loop"),
+        (["init", "afile/p"], "afile/p: cannot make the project's folders"),
+    ):
+        result = run_cli(*args)
+        assert result.code == 2 and said in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert os.readlink("self.png") == "self.png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "film.yaml", "l1", "l2", "me.yaml", "self.png"]

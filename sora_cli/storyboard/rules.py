@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from sora_cli.atomic import symlink_loop
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, choice_list, did_you_mean, show
 from sora_cli.sound_catalog import EFFECTS
@@ -81,7 +82,7 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
 
     def asset(path: FieldPath, name: str, what: str) -> None:
         target = source.resolve_asset(name)
-        if source.loops(target):
+        if symlink_loop(target):
             fail(path, f"{what} {name!r} {LOOP}")
         elif source.outside(target):
             fail(path, f"{what} {name!r} {OUTSIDE}")
@@ -140,7 +141,7 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
-            if sfx.sound not in EFFECTS and source.loops(source.resolve_asset(sfx.sound)):
+            if sfx.sound not in EFFECTS and symlink_loop(source.resolve_asset(sfx.sound)):
                 fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {LOOP}")
             elif sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
                 fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {OUTSIDE}")

@@ -12,7 +12,6 @@ because 1.1 turns ``watermark: off`` into ``False`` and ``at: 1:30`` into
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -101,17 +100,6 @@ class SourceMap:
         """Assets are relative to the storyboard's folder (the cwd for stdin)."""
         p = Path(name).expanduser()
         return p if p.is_absolute() else self.base_dir / p
-
-    @staticmethod
-    def loops(target: Path) -> bool:
-        """``target``, or a folder on the way to it, is a chain of symlinks with no end (nothing can be read)."""
-        try:
-            target.resolve()
-        except RuntimeError:  # (pathlib's "Symlink loop"; 3.13 raises OSError ELOOP instead)
-            return True
-        except OSError as exc:
-            return exc.errno == errno.ELOOP
-        return False
 
     def outside(self, target: Path) -> bool:
         """Whether ``target`` (symlinks followed) leaves the storyboard's folder and every allowed one.
