@@ -56,8 +56,14 @@ shots:
   - {{id: cut-in, duration: 1, cast: [nora], camera: {{framing: medium}}}}
   - {{id: pull-close, duration: 1, cast: [nora], camera: {{framing: close_up}}}}
   - {{id: pull-out, duration: 1.5, continuity: continue, cast: [nora], camera: {{framing: extreme_wide}}}}
+  - {{id: yard, duration: 1, cast: [nora], camera: {{framing: wide}}, set: {{location: "a park with trees"}}}}
+  - {{id: to-hall, duration: 0.5, continuity: continue, cast: [nora], camera: {{framing: wide}},
+      set: {{location: "a long hallway, interior"}}}}
+  - {{id: in-hall, duration: 1, continuity: continue, cast: [nora], camera: {{framing: wide}}}}
 """
-CONTINUES = ["gets-up", "waves-close", "turns-again", "walks-off", "waves", "two-swapped", "kitchen", "pull-out"]
+#: (in-hall: the dissolve to the hallway, begun in a half-second shot, goes on after the cut; it was cut short)
+CONTINUES = ["gets-up", "waves-close", "turns-again", "walks-off", "waves", "two-swapped", "kitchen", "pull-out",
+             "to-hall", "in-hall"]  # fmt: skip
 #: what the encoder alone changes where a shot begins (its first frame is a key frame, the frame before it was
 #: predicted): measured 10-13 levels on these 4x4-pixel block means; a snapped pose or prop measured 50-190
 NOISE = 20.0
@@ -173,3 +179,13 @@ def test_a_continue_shot_pulls_out_from_a_close_up_without_losing_the_picture(fi
     assert sizes[1] >= 0.5 * sizes[0], sizes  # the first frame is one frame of the pull, not most of it
     assert sizes[2] >= 0.25 * sizes[0], sizes  # and so is the second
     assert sizes[-1] < 0.05 * sizes[0], sizes  # wide by the end
+
+
+def test_a_place_change_left_unfinished_by_a_short_shot_goes_on_after_the_cut(film):
+    """A half-second continue shot sets a new place: its one-second dissolve is half done when the shot ends,
+    and the continue shot after it carries on dissolving, so the picture changes at that cut no more than
+    on about the step after it (the rest of the dissolve). The dissolve was cut short: the old place vanished
+    at once (here 89 at the cut against 1.7 after it; now 21 against 15)."""
+    before, after = film["to-hall"], film["in-hall"]
+    cut, next_step = change(before[-1], after[0]), change(after[0], after[1])
+    assert cut <= 2 * max(next_step, NOISE / 2), (cut, next_step)

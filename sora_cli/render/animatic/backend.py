@@ -197,6 +197,9 @@ class AnimaticBackend(Backend):
         light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
         before = light  # the light the shot starts under (the previous shot's, when continuing)
         clouded = clouded_before = 1.0 if w.weather in CLOUDED else 0.0  # the cloud cover, likewise
+        sky = _sky(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
+        sky_before = sky
+        changed = 0.0  # how much of a world change was done before this shot (a short shot's unfinished one)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
         direction = -1.0 if shot.camera.move == "pan_left" else 1.0
@@ -214,8 +217,15 @@ class AnimaticBackend(Backend):
             track_x = state["track"]
             particles = weather.Particles.from_state(state["weather"])
             clock = state["clock"]
-            before = light_for(*state["sky"])
-            clouded_before = 1.0 if state["sky"][1] in CLOUDED else 0.0
+            sky_before = _sky(*state["sky"])
+            # a world change the shot before did not finish (it was shorter than WORLD_CHANGE) goes on from
+            # where it was, when this shot changes nothing more; another change starts from the last world
+            going_on = state.get("changing")
+            same_place = _place_of(state["place"][0], WorldFacts(**state["place"][1])) == _place_of(w.location, w.facts)
+            if going_on and sky_before == sky and same_place:
+                sky_before, changed = _sky(*going_on["sky"]), going_on["done"]
+            before = light_for(*sky_before)
+            clouded_before = 1.0 if sky_before[1] in CLOUDED else 0.0
             view = self._view(start_pose, aspect)
             particles = weather.change_kind(particles, w.weather, view)
             for name in list(bodies):
@@ -246,7 +256,7 @@ class AnimaticBackend(Backend):
         # what goes on whatever the action (breath, idle sway, clouds, waves) runs on the chain's clock, so it
         # carries on through a continue cut instead of starting again; a fresh shot's chain clock is its own time
         since = carry.state["clock"] + dt if continuing and carry is not None else 0.0
-        was = self._world_before(shot, carry.state if continuing and carry is not None else {})
+        was = self._world_before(shot, carry.state if continuing and carry is not None else {}, changed > 0)
         staging = stage(shot, intents)
         kit = _carry_kit(staging, state.get("kit", {}), bodies) if continuing else {}
         drag_props = list(staging.dragged)
@@ -285,19 +295,18 @@ class AnimaticBackend(Backend):
                 del bodies[name]  # well out of frame: gone
             if draw(i):
                 # a world change inside a continue chain is seen happening, over WORLD_CHANGE seconds
+                done = changed + t + dt  # seconds of the world change shown by this frame
                 step_k = (
-                    min(LIGHT_STEPS, math.floor((t + dt) / WORLD_CHANGE * LIGHT_STEPS))
-                    if before != light
-                    else LIGHT_STEPS
+                    min(LIGHT_STEPS, math.floor(done / WORLD_CHANGE * LIGHT_STEPS)) if before != light else LIGHT_STEPS
                 )
                 now = blend(before, light, step_k / LIGHT_STEPS)
-                change = min(1.0, (t + dt) / WORLD_CHANGE) if continuing else 1.0
+                change = min(1.0, done / WORLD_CHANGE) if continuing else 1.0
                 clouds = clouded_before + (clouded - clouded_before) * change
                 place = self._place(w.location, w.facts, w.time_of_day, now)
                 self._draw(
                     shot, i, t, since + t, clouds, place, now, pose, bodies, leans, props, particles, staging, kit
                 )
-                if was is not None and t + dt < WORLD_CHANGE:  # the place the chain was in, dissolving away
+                if was is not None and done < WORLD_CHANGE:  # the place the chain was in, dissolving away
                     new = frame.copy()
                     old_place = self._place(was.world.location, was.world.facts, w.time_of_day, now)
                     self._draw(
@@ -316,7 +325,7 @@ class AnimaticBackend(Backend):
                         staging,
                         kit,
                     )
-                    _dissolve(frame, new, (t + dt) / WORLD_CHANGE)
+                    _dissolve(frame, new, done / WORLD_CHANGE)
             yield frame
         assert pose is not None
         state = {
@@ -332,20 +341,32 @@ class AnimaticBackend(Backend):
             "kit": _kit_after(staging, kit, bodies, shot.duration),
             "place": (w.location, w.facts.model_dump()),
         }
+        done = changed + shot.frames * dt
+        if continuing and done < WORLD_CHANGE and (sky_before != sky or was is not None):
+            # unfinished: the next continue shot takes it over (the old place and sky, and how far it got)
+            state["changing"] = {"sky": sky_before, "done": done}
+            if was is not None:
+                state["changing"]["place"] = (was.world.location, was.world.facts.model_dump())
         return Carry(shot.id, frame[:, :, :3].copy(), state)
 
     @staticmethod
-    def _world_before(shot: PlannedShot, state: dict[str, Any]) -> PlannedShot | None:
+    def _world_before(shot: PlannedShot, state: dict[str, Any], going_on: bool = False) -> PlannedShot | None:
         """``shot`` in the place the chain was in before it, when its ``set:`` moved the chain somewhere else.
 
         A continue shot's first frame is the previous shot's last, so a new location (or
         the same words read as another place) is not a cut to it: the old place dissolves
         into the new one over WORLD_CHANGE seconds, as the light does. None when the place
-        is the same (or the shot starts a chain).
+        is the same (or the shot starts a chain). ``going_on``: the shot carries on a change the shot
+        before left unfinished, so the place it dissolves from is the one that change started from.
         """
-        if "place" not in state:
+        if going_on:
+            if "place" not in state["changing"]:
+                return None
+            location, facts = state["changing"]["place"]
+        elif "place" not in state:
             return None
-        location, facts = state["place"]
+        else:
+            location, facts = state["place"]
         before = WorldFacts(**facts)
         if _place_of(location, before) == _place_of(shot.world.location, shot.world.facts):
             return None  # (the weather, the light and its sources change by their own steps, not by a dissolve)
@@ -843,6 +864,11 @@ def _mouth(shot: PlannedShot, name: str, t: float) -> Mouth:
             shape = next(shape for at, shape in reversed(local) if at <= t + 1e-6)
             return Mouth(shape, line.delivery, talking=True)
     return Mouth()
+
+
+def _sky(time_of_day: str, weather: str, lighting: str, indoors: bool, sources: Any) -> tuple[Any, ...]:
+    """What the light is made from, comparable whether it was carried as JSON (lists) or made here (tuples)."""
+    return time_of_day, weather, lighting, indoors, tuple(sources)
 
 
 def _place_of(location: str, facts: WorldFacts) -> tuple[str, str, bool, bool]:
