@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,10 @@ def test_watch_refuses_an_output_no_edit_can_mend_and_says_when_there_is_no_film
     try:
         first = watcher.next_update()
         assert not first["ok"] and first["problems"], first
+        # the update's JSON comes before its lines on stderr: wait for them (a bound on a hang, not a timing)
+        deadline = time.monotonic() + 60
+        while "waiting for a fix" not in "".join(watcher.stderr) and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         assert watcher.stop() == 130
     said = "".join(watcher.stderr)
