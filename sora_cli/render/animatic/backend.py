@@ -194,11 +194,10 @@ class AnimaticBackend(Backend):
         fps = film.fps
         dt = 1.0 / fps
         w = shot.world
-        light = light_for(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
-        before = light  # the light the shot starts under (the previous shot's, when continuing)
-        clouded = clouded_before = 1.0 if w.weather in CLOUDED else 0.0  # the cloud cover, likewise
         sky = _sky(w.time_of_day, w.weather, w.lighting, w.facts.indoors, w.facts.light_sources)
-        sky_before = sky
+        light = light_for(*sky)
+        clouded = 1.0 if w.weather in CLOUDED else 0.0  # the cloud cover
+        sky_before = sky  # what the light and the clouds start from (the shot before's, when continuing)
         changed = 0.0  # how much of a world change was done before this shot (a short shot's unfinished one)
         aspect = film.width / film.height
         continuing = carry is not None and shot.continuity == "continue" and "bodies" in carry.state
@@ -221,11 +220,8 @@ class AnimaticBackend(Backend):
             # a world change the shot before did not finish (it was shorter than WORLD_CHANGE) goes on from
             # where it was, when this shot changes nothing more; another change starts from the last world
             going_on = state.get("changing")
-            same_place = _place_of(state["place"][0], WorldFacts(**state["place"][1])) == _place_of(w.location, w.facts)
-            if going_on and sky_before == sky and same_place:
+            if going_on and sky_before == sky and self._world_before(shot, state) is None:
                 sky_before, changed = _sky(*going_on["sky"]), going_on["done"]
-            before = light_for(*sky_before)
-            clouded_before = 1.0 if sky_before[1] in CLOUDED else 0.0
             view = self._view(start_pose, aspect)
             particles = weather.change_kind(particles, w.weather, view)
             for name in list(bodies):
@@ -253,6 +249,8 @@ class AnimaticBackend(Backend):
             first = self._target_pose(shot, bodies, props, track_x, 0.0, aspect)
             particles = weather.start(w.weather, shot.seed, self._view(first, aspect))
 
+        before = light_for(*sky_before)
+        clouded_before = 1.0 if sky_before[1] in CLOUDED else 0.0
         # what goes on whatever the action (breath, idle sway, clouds, waves) runs on the chain's clock, so it
         # carries on through a continue cut instead of starting again; a fresh shot's chain clock is its own time
         since = carry.state["clock"] + dt if continuing and carry is not None else 0.0
