@@ -482,13 +482,14 @@ def watch(
       sora watch ad.yaml -o preview.mp4 --json | jq .seconds
     """
 
-    made: list[bool] = []  # whether an update has made a film yet (before, there is no last good film to keep)
+    made = False  # whether an update has made a film yet (before, there is no last good film to keep)
 
     def report(update: api.Update) -> None:
+        nonlocal made
         if as_json:
             print(json_text.dumps(update.to_json(), ensure_ascii=False), flush=True)
-        made.append(update.ok)
-        kept = "the last good film stays" if any(made) else "no film yet"
+        made = made or update.ok
+        kept = "the last good film stays" if made else "no film yet"
         if update.problems:
             for problem in update.problems:
                 sys.stderr.write(f"{problem}\n")
