@@ -34,7 +34,7 @@ from importlib import import_module, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sora_cli.atomic import atomic_write_text, symlink_loop
+from sora_cli.atomic import SYMLINK_LOOP, atomic_write_text, symlink_loop
 from sora_cli.errors import Problem, StoryboardError, UsageError, did_you_mean
 from sora_cli.progress import Progress
 from sora_cli.sound_catalog import EFFECTS
@@ -250,7 +250,7 @@ def init(directory: Path, force: bool = False) -> Path:
 
     target = directory / "storyboard.yaml"
     if symlink_loop(directory):
-        raise UsageError(f"{directory}: a symlink loop (a link that leads back to itself)")
+        raise UsageError(f"{directory}: {SYMLINK_LOOP}")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists (use --force to overwrite it)")
     try:

@@ -39,6 +39,10 @@ def folder_of(target: Path) -> str:
     return os.path.realpath(target.parent)
 
 
+#: what :func:`symlink_loop` finds, in words, for messages ("-o x/y.mp4: a symlink loop (...)")
+SYMLINK_LOOP = "a symlink loop (a link that leads back to itself)"
+
+
 def symlink_loop(path: Path) -> bool:
     """``path``, or a folder on the way to it, is a chain of symlinks with no end (nothing there can be read
     or written, and pathlib's ``resolve`` raises)."""

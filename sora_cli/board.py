@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from sora_cli.atomic import atomic_path, naming, symlink_loop
+from sora_cli.atomic import SYMLINK_LOOP, atomic_path, naming, symlink_loop
 from sora_cli.errors import UsageError
 from sora_cli.fonts import BOLD, REGULAR
 from sora_cli.plan.model import Plan
@@ -30,7 +30,7 @@ def make_board(plan: Plan, backend_name: str, out: Path) -> Path:
     if out.suffix.lower() not in (".png", ".pdf"):
         raise UsageError(f"the board is written as .png or .pdf, not {out.suffix or 'no extension'!r}")
     if symlink_loop(out):
-        raise UsageError(f"-o {out}: a symlink loop (a link that leads back to itself)")
+        raise UsageError(f"-o {out}: {SYMLINK_LOOP}")
     width = PANEL_W
     height = round(width * plan.height / plan.width / 2) * 2
     backend = backend_class(backend_name)()

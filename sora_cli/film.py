@@ -126,8 +126,7 @@ def render_film(
     # 2. Plan: the whole truth about what renders; then the outputs are checked against it
     plan = make_plan(sb, request.cameo_dirs)
     _check_only(plan, request.only)
-    output = Path(request.output) if request.output else default_output(request.storyboard, request.draft)
-    cache_dir = (request.cache_dir or Path(plan.base_dir) / CACHE_DIR_NAME) if request.use_cache else None
+    output, cache_dir = output_and_cache(request, Path(plan.base_dir))
     source = None if str(request.storyboard) == "-" else Path(request.storyboard)
     check_outputs(output, source, cache_dir, _cameo_libraries(plan, request))
     # from here on absolute: the report (and --json) names the film wherever its reader runs, and
@@ -444,6 +443,13 @@ def _checked(
         middles = [(c.start + c.end) / 2 for c in assembled.cues]
         checked.checks.append(burned_caption_check(*assembled.burned, middles, profile))
     return checked
+
+
+def output_and_cache(request: RenderRequest, base_dir: Path) -> tuple[Path, Path | None]:
+    """The film's path and the cache folder (None with ``--no-cache``) the request names, or their defaults
+    (``base_dir``: the storyboard's folder, where the cache is kept by default)."""
+    output = Path(request.output) if request.output else default_output(request.storyboard, request.draft)
+    return output, (request.cache_dir or base_dir / CACHE_DIR_NAME) if request.use_cache else None
 
 
 def default_output(storyboard: str | Path, draft: bool) -> Path:

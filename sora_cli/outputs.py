@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sora_cli import faults
-from sora_cli.atomic import _alive, folder_of, fsync_dir, fsync_file, sweep_stale, symlink_loop, temp_beside
+from sora_cli.atomic import (
+    SYMLINK_LOOP,
+    _alive,
+    folder_of,
+    fsync_dir,
+    fsync_file,
+    sweep_stale,
+    symlink_loop,
+    temp_beside,
+)
 from sora_cli.errors import STORAGE_ERRORS, UsageError, storage_error_at
 from sora_cli.temp_names import PART, TEMP_NAME
 
@@ -84,7 +93,7 @@ def check_outputs(
 ) -> None:
     """Refuse an output set that would destroy something; every reason at once (exit 2)."""
     looped = [
-        f"{what} {path}: a symlink loop (a link that leads back to itself)"
+        f"{what} {path}: {SYMLINK_LOOP}"
         for what, path in (("-o", film), ("--cache-dir", cache_root))
         if path is not None and symlink_loop(path)
     ]

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sora_cli.atomic import symlink_loop
+from sora_cli.atomic import SYMLINK_LOOP, symlink_loop
 from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
-from sora_cli.film import CACHE_DIR_NAME, RenderRequest, default_output, render_film
+from sora_cli.film import RenderRequest, output_and_cache, render_film
 from sora_cli.outputs import check_outputs
 from sora_cli.preflight import asset_files
 from sora_cli.profiles import profile_file
@@ -104,13 +104,12 @@ class Watch:
         if str(request.storyboard) == "-":
             raise UsageError("sora watch needs a storyboard file (it re-reads it when it is saved), not -")
         if symlink_loop(Path(request.storyboard)):
-            raise UsageError(f"{request.storyboard}: a symlink loop (a link that leads back to itself)")
+            raise UsageError(f"{request.storyboard}: {SYMLINK_LOOP}")
         self.request = replace(request, storyboard=Path(request.storyboard).resolve())
         self.storyboard = Path(self.request.storyboard)
         # what the command line names and no edit of the storyboard can mend (a symlink loop, a device as -o):
         # exit 2 now, not an error on every update of a loop that waits for a fix that cannot come
-        output = Path(request.output) if request.output else default_output(self.storyboard, request.draft)
-        cache = (request.cache_dir or self.storyboard.parent / CACHE_DIR_NAME) if request.use_cache else None
+        output, cache = output_and_cache(self.request, self.storyboard.parent)
         check_outputs(output, self.storyboard, cache, ())
         self.report = report
         self.debug = debug

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from sora_cli.atomic import symlink_loop
+from sora_cli.atomic import SYMLINK_LOOP, symlink_loop
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
 from sora_cli.errors import Problem, choice_list, did_you_mean, show
 from sora_cli.sound_catalog import EFFECTS
@@ -37,7 +37,7 @@ OUTSIDE = (
     "is outside the storyboard's folder; assets must be inside it (no `..`, absolute paths or symlinks "
     "out of it) unless you name their folder with --allow-assets DIR"
 )
-LOOP = "is a symlink loop (a link that leads back to itself); name a file"
+LOOP = f"is {SYMLINK_LOOP}; name a file"
 
 #: World fields that ``set:`` may change directly.
 SETTABLE_WORLD = ("location", "time_of_day", "weather", "lighting")
@@ -80,14 +80,16 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             plural = "characters" if kind == "character" else "props"
             fail(path, f"{name!r} is not a {kind}{did_you_mean(name, choices)} ({plural}: {choice_list(choices)})")
 
-    def asset(path: FieldPath, name: str, what: str) -> None:
+    def asset(path: FieldPath, name: str, what: str, missing: str | None = None) -> None:
+        """``name`` is a readable file in the storyboard's folder (or an allowed one); ``missing``: what to
+        say when it is not there (by default, where it was looked for)."""
         target = source.resolve_asset(name)
         if symlink_loop(target):
             fail(path, f"{what} {name!r} {LOOP}")
         elif source.outside(target):
             fail(path, f"{what} {name!r} {OUTSIDE}")
         elif not target.is_file():
-            fail(path, f"{what} {name!r} not found (looked for {target})")
+            fail(path, missing or f"{what} {name!r} not found (looked for {target})")
 
     # characters: likeness, voice and cameo
     cameo_shown: set[str] = set()
@@ -141,13 +143,11 @@ def check_rules(sb: Storyboard, source: SourceMap, cameo_dirs: Path | None = Non
             if line.audio:
                 asset(base + ("dialogue", j, "audio"), line.audio, "recorded take")
         for j, sfx in enumerate(shot.sfx):
-            if sfx.sound not in EFFECTS and symlink_loop(source.resolve_asset(sfx.sound)):
-                fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {LOOP}")
-            elif sfx.sound not in EFFECTS and source.outside(source.resolve_asset(sfx.sound)):
-                fail(base + ("sfx", j, "sound"), f"sound file {sfx.sound!r} {OUTSIDE}")
-            elif sfx.sound not in EFFECTS and not source.resolve_asset(sfx.sound).is_file():
-                fail(
+            if sfx.sound not in EFFECTS:
+                asset(
                     base + ("sfx", j, "sound"),
+                    sfx.sound,
+                    "sound file",
                     f"{show(sfx.sound)} is neither a built-in sound nor a file{did_you_mean(sfx.sound, EFFECTS)}"
                     " (`sora sounds` lists the built-in ones)",
                 )
