@@ -250,3 +250,38 @@ def test_a_cache_dir_that_is_a_file_or_lies_under_one_is_a_usage_error(tmp_path)
         result = run_cli("render", str(sb), "--quiet", "--cache-dir", str(cache_dir))
         assert result.code == 2 and f"sora: {notes}: " in result.stderr and said in result.stderr, result.stderr
     assert notes.read_text() == "mine\n" and not (sb.parent / "film.mp4").exists()
+
+
+MOVED = """\
+version: 1
+title: Moved
+output: {width: 160, height: 96, fps: 12}
+world:
+  location: "a harbour"
+  characters:
+    nora: {description: "designer in a blue raincoat", reference: [assets/nora.png]}
+    ivan: {description: "tall man in grey"}
+audio: {ambience: none}
+shots:
+  - {id: a, duration: 1, cast: [nora], action: "Nora waves"}
+  - {id: b, duration: 1.5, cast: [ivan], dialogue: [{speaker: ivan, line: "We camp here.", audio: assets/ivan_take2.wav}]}
+"""
+
+
+def test_a_project_moved_to_another_folder_finds_its_shots_by_the_assets_content(tmp_path, storyboard_dir):
+    """The plan's asset paths are absolute; the cache keys the files' content, so a moved project (a CI runner's
+    other workspace) reuses every shot and makes the same film, while a changed likeness redraws its shots."""
+    first = tmp_path / "here"
+    (first / "assets").mkdir(parents=True)
+    for name in ("nora.png", "ivan_take2.wav", "mara.png"):
+        shutil.copy(storyboard_dir / "assets" / name, first / "assets" / name)
+    (first / "film.yaml").write_text(MOVED)
+    made = render(first / "film.yaml", qc=False)
+    assert made["rendered"] == ["a", "b"]
+    moved = tmp_path / "elsewhere" / "there"
+    shutil.copytree(first, moved)
+    again = render(moved / "film.yaml", qc=False)
+    assert again["rendered"] == []
+    assert media_digest(moved / "film.mp4") == media_digest(first / "film.mp4")
+    shutil.copy(moved / "assets" / "mara.png", moved / "assets" / "nora.png")  # the same name, another face
+    assert render(moved / "film.yaml", qc=False)["rendered"] == ["a"]

@@ -5,7 +5,9 @@ without its place in the film (start, index), the cast's identities, the
 content of every asset it draws from, the backend's identity and options, the
 video settings, the watermark, and, for a ``continue`` shot, the key of the shot
 it continues. Invalidation is exact by construction: there is no list of
-"fields that matter" to keep in sync by hand.
+"fields that matter" to keep in sync by hand. An asset counts by its content, never
+by where it lies: a project moved or checked out in another folder (a CI runner's
+workspace) finds its shots.
 
 Every entry is a data file plus a record ``FILE.sum`` (its sha256 and size),
 written after the file is in place. An entry is used only when its content
@@ -37,7 +39,7 @@ from sora_cli.plan.model import PlannedShot
 from sora_cli.render.backend import Carry
 from sora_cli.render.encode import ENCODER_THREADS, VideoSettings
 
-CACHE_FORMAT = 2  # 2: carries as data, digest records, LRU bound
+CACHE_FORMAT = 3  # 2: carries as data, digest records, LRU bound; 3: assets by content, not by path
 #: fields of a planned shot that place it in the film without changing its pixels
 POSITION_FIELDS = {"index", "start", "start_frame", "sfx"}
 
@@ -53,17 +55,21 @@ def shot_key(
     cast = set(shot.cast)
     world = data["world"]
     world["characters"] = {cid: c for cid, c in world["characters"].items() if cid in cast}
+    for character in world["characters"].values():  # (the plan's paths are absolute: their folder is not hashed)
+        character["reference"] = [file_digest(ref) for ref in character["reference"]]
+        if character.get("voice_sample"):
+            character["voice_sample"] = file_digest(character["voice_sample"])
     for line in data["dialogue"]:
         line.pop("start"), line.pop("end")
+        if line.get("audio"):
+            line["audio"] = file_digest(line["audio"])
         # lip-sync in shot time: the same shot elsewhere in the film keeps its key
         line["visemes"] = [[round(v["t"] - shot.start, 6), v["shape"]] for v in line.get("visemes", [])]
     line_lengths = [round(line.end - line.start, 6) for line in shot.dialogue]
-    assets = {ref: file_digest(ref) for cid in sorted(cast) for ref in shot.world.characters[cid].reference}
     payload = {
         "format": CACHE_FORMAT,
         "shot": data,
         "line_lengths": line_lengths,
-        "assets": assets,
         "backend": backend,
         "video": asdict(video),
         "encoder_threads": ENCODER_THREADS,
