@@ -291,7 +291,7 @@ def test_the_per_frame_counts_are_the_plain_numpy_counts():
     on padded views of a decoder's buffer (rows longer than the picture), odd sizes and values at the limits."""
     import numpy as np
 
-    from sora_cli.qc.measure import FREEZE_DIFF, FREEZE_SAMPLES, FREEZE_SHARE, _outside, repeats
+    from sora_cli.qc.measure import FREEZE_DIFF, FREEZE_SAMPLES, FREEZE_SHARE, REPEAT_BAND, _outside, repeats
 
     rng = np.random.default_rng(5)
     for height, width in [(720, 1280), (9, 7), (1, 1), (361, 641)]:
@@ -307,5 +307,15 @@ def test_the_per_frame_counts_are_the_plain_numpy_counts():
                 spots = rng.choice(plane.size, min(changed, plane.size), replace=False)
                 other.flat[spots] = np.where(plane.flat[spots] > 127, plane.flat[spots] - FREEZE_DIFF - 1, plane.flat[spots] + FREEZE_DIFF + 1)
                 other.flat[spots[: len(spots) // 2]] = plane.flat[spots[: len(spots) // 2]] + np.uint8(FREEZE_DIFF) * (plane.flat[spots[: len(spots) // 2]] < 128)  # exactly at the noise: unchanged
+                count = np.count_nonzero(np.abs(other.astype(int) - plane.astype(int)) > FREEZE_DIFF)
+                assert repeats(other, plane) == (count < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * plane.size)))
+        # changes gathered in the last rows, or one per band across the bands (counted band by band, then summed)
+        plane = padded[:, :width]
+        for rows in ([height - 1], list(range(0, height, REPEAT_BAND))):
+            for changed in (FREEZE_SAMPLES - 1, FREEZE_SAMPLES):
+                other = plane.copy()
+                for k in range(changed):
+                    r, c = rows[k % len(rows)], (k // len(rows)) % width
+                    other[r, c] = plane[r, c] - FREEZE_DIFF - 1 if plane[r, c] > 127 else plane[r, c] + FREEZE_DIFF + 1
                 count = np.count_nonzero(np.abs(other.astype(int) - plane.astype(int)) > FREEZE_DIFF)
                 assert repeats(other, plane) == (count < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * plane.size)))
