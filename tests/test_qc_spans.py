@@ -319,3 +319,53 @@ def test_the_per_frame_counts_are_the_plain_numpy_counts():
                     other[r, c] = plane[r, c] - FREEZE_DIFF - 1 if plane[r, c] > 127 else plane[r, c] + FREEZE_DIFF + 1
                 count = np.count_nonzero(np.abs(other.astype(int) - plane.astype(int)) > FREEZE_DIFF)
                 assert repeats(other, plane) == (count < max(1.0, min(FREEZE_SAMPLES, FREEZE_SHARE * plane.size)))
+
+
+def _planes_of_every_sum(high: int, wide: int, near: int | None = None):  # type: ignore[no-untyped-def]
+    """Planes of ``high`` x ``wide`` cells whose cells, together, add up to every sum from 0 to 255 * area.
+
+    One plane of ``area`` cells holding 0..area-1 samples at 1 (sums 0..area-1), then the same plane with
+    1..255 added to every sample (saturating): sums q * area + 0..area-1, and 255 * area. With ``near``,
+    only the sums that far at most from a whole mean or a half (where a rounding can go either way).
+    """
+    import numpy as np
+
+    area = high * wide
+    ones = np.arange(area)
+    if near is not None:
+        ones = ones[np.minimum.reduce([ones, area - ones, abs(2 * ones - area) // 2]) <= near]
+    rows = int(np.ceil(np.sqrt(len(ones))))
+    cols = -(-len(ones) // rows)
+    ones = np.resize(ones, rows * cols)
+    cells = (np.arange(area)[None, :] < ones[:, None]).astype(np.uint8).reshape(rows, cols, high, wide)
+    base = np.ascontiguousarray(cells.transpose(0, 2, 1, 3)).reshape(rows * high, cols * wide)
+    for q in range(256):
+        yield rows, cols, np.minimum(base.astype(np.uint16) + q, 255).astype(np.uint8)
+
+
+def test_the_cells_are_opencvs_area_means_exactly():
+    """The flash analysis's cells, summed by numpy where the plane splits evenly, are OpenCV's INTER_AREA
+    resize to the sample: on random planes of every kind of size (even splits, uneven ones, 2x2 cells that
+    OpenCV rounds its own way, padded decoder rows), and for every sum a cell of a 1280x720 or 1920x1080
+    frame's luma (40x40 samples) or chroma (20x20, 30x30) can hold; for a 1080p luma cell (60x60: 3.3 G
+    samples for all its sums, 4 s) every sum within 64 of a whole mean or a half."""
+    import cv2
+    import numpy as np
+
+    from sora_cli.qc.measure import GRID, cell_means
+
+    def opencv(plane, rows, cols):  # type: ignore[no-untyped-def]
+        return cv2.resize(plane, (cols, rows), interpolation=cv2.INTER_AREA)
+
+    rng = np.random.default_rng(7)
+    rows, cols = GRID
+    sizes = [(720, 1280), (1280, 720), (2160, 4096), (64, 64), (1080, 1920), (540, 960), (360, 640), (36, 64), (108, 192)]
+    sizes += [(722, 1280), (720, 1282), (100, 90), (18, 32), (20, 33), (4086, 4064), (2034, 2048)]
+    for height, width in sizes:
+        padded = rng.integers(0, 256, (height, width + 32), dtype=np.uint8)
+        for plane in (padded[:, :width], np.ascontiguousarray(padded[:, :width]), np.full((height, width), 255, np.uint8)):
+            r, c = min(rows, height), min(cols, width)
+            assert np.array_equal(cell_means(plane, r, c), opencv(plane, r, c)), (height, width)
+    for high, wide, near in [(40, 40, None), (20, 20, None), (30, 30, None), (60, 60, 64), (2, 2, None), (2, 1, None), (3, 3, None)]:
+        for r, c, plane in _planes_of_every_sum(high, wide, near):
+            assert np.array_equal(cell_means(plane, r, c), opencv(plane, r, c)), (high, wide)

@@ -94,6 +94,25 @@ def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
     return rows[: plane.height, : plane.width]
 
 
+def cell_means(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The plane's mean in each of ``rows`` x ``cols`` cells: exactly ``cv2.resize(plane, (cols, rows), INTER_AREA)``.
+
+    Where the plane splits into whole cells (every size sora renders at 720p or 1080p), OpenCV sums each
+    cell sample by sample and rounds ``sum * (1 / area)`` in single precision, half to even; here the sums
+    come from two numpy reductions (the cell rows' columns, then the columns' runs), a quarter of the cost
+    (0.94 -> 0.22 ms for a 720p frame's three planes), and are rounded the same way: the tests compare
+    every possible sum of a 1280x720 and 1920x1080 frame's cells with OpenCV's. Cells of 2x2 samples
+    (OpenCV rounds those half up) and planes that do not split evenly are left to OpenCV.
+    """
+    height, width = plane.shape
+    high, wide = height // rows, width // cols
+    if height != high * rows or width != wide * cols or (high, wide) == (2, 2):
+        return _cv2().resize(plane, (cols, rows), interpolation=_cv2().INTER_AREA)
+    columns = np.add.reduce(plane.reshape(rows, high, width), axis=1, dtype=np.uint16 if high <= 257 else np.uint32)
+    sums = np.add.reduceat(columns, np.arange(0, width, wide), axis=1, dtype=np.uint32)
+    return np.rint(sums.astype(np.float32) * np.float32(1.0 / (high * wide))).astype(np.uint8)
+
+
 #: takes the cells of frames (and their times) instead of a :class:`Measured` keeping them
 CellSink = Callable[[list[float], list[np.ndarray]], None]
 
@@ -138,8 +157,7 @@ class Measured:
         if chroma is not None:
             share = max(share, _outside(chroma, chroma_range))
             rows, cols = min(GRID[0], chroma[0].shape[0]), min(GRID[1], chroma[0].shape[1])
-            resize, area = _cv2().resize, _cv2().INTER_AREA
-            cells = np.stack([resize(p, (cols, rows), interpolation=area) for p in (y, *chroma)])
+            cells = np.stack([cell_means(p, rows, cols) for p in (y, *chroma)])
             if self.sink is not None:
                 self.sink([t], [cells])
             else:
