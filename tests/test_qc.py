@@ -3,6 +3,7 @@ independent meters (the shipped ffmpeg's ebur128, blackdetect, freezedetect, sig
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -600,3 +601,87 @@ def test_burned_captions_are_seen_whole_at_320x180(tmp_path, place):
     # a cue with no burned pixel at its middle is said, not taken as inside
     unseen = burned_caption_check(clean, clean, [middle], narrow)
     assert unseen.value == "not measurable" and "not measurable at 1 of 1 cues" in unseen.note, unseen
+
+
+class _FrameByFrame:
+    """The flash analysis's swings walked one frame at a time (how sora counted them before it took a chunk's
+    frames at once): the reference the chunked walk must match to the bit."""
+
+    def __init__(self, need_dark_end: bool):
+        self.need_dark_end, self.current = need_dark_end, None
+
+    def step(self, value: np.ndarray) -> float:
+        if self.current is None:
+            self.current, self.extreme, self.direction = value, value.copy(), np.zeros(value.shape, np.int8)
+            return 0.0
+        delta = value - self.current
+        moving = np.where(np.abs(delta) > 0.5, np.sign(delta), 0).astype(np.int8)
+        reversed_ = (moving != 0) & (self.direction != 0) & (moving != self.direction)
+        share = self.ended(reversed_)
+        self.extreme = np.where(reversed_, self.current, self.extreme)
+        self.direction = np.where(moving != 0, moving, self.direction)
+        self.current = value
+        return share
+
+    def ended(self, where: np.ndarray) -> float:
+        from sora_cli.qc.picture import DARK_END, TRANSITION
+
+        swing = np.abs(self.current - self.extreme) >= TRANSITION
+        if self.need_dark_end:
+            swing &= np.minimum(self.current, self.extreme) < DARK_END
+        return float((where & swing).mean())
+
+
+def _flashes_frame_by_frame(cells: np.ndarray, times: list[float], step: float, area: float):  # type: ignore[no-untyped-def]
+    from sora_cli.qc.picture import _light
+
+    luminance, red = _light(*(cells.astype(np.float32)[:, k] for k in range(3)))
+    found: tuple[list[float], list[float]] = ([], [])
+    for signal, out, dark in ((luminance, found[0], True), (red, found[1], False)):
+        swings = _FrameByFrame(dark)
+        out += [t - step for t, value in zip(times, signal, strict=True) if swings.step(value) >= area]
+        if swings.direction is not None and swings.ended(swings.direction != 0) >= area:
+            out.append(times[-1])
+    return found
+
+
+def test_the_flash_analysis_of_a_chunk_at_once_is_the_frame_by_frame_walks(films):
+    """The swings of a chunk's frames, found at once, give the transitions a walk frame by frame gives, at the
+    same times: on decoded films that flash (luminance, red) and do not, and on cells built to swing every
+    way (random, full-screen and partial flashes, slow drifts), fed in pieces that cross the chunks anyhow."""
+    from sora_cli.qc.picture import CHUNK, _Flashes, _measure_whole
+
+    rng = np.random.default_rng(11)
+    series = []
+    for name, source, video in (
+        ("flashes.mp4", "color=c=white", "drawbox=t=fill:c=black:enable='between(t,1,2)*eq(mod(n,2),1)'"),
+        ("reds.mp4", "color=c=black", "drawbox=t=fill:c=red:w=iw/2:enable='between(t,0.5,2)*eq(mod(n,4),0)'"),
+        ("moving.mp4", "testsrc2", ""),
+    ):
+        film = make_film(films / name, source=source, video=video, rate=20)
+        measured, _, _ = _measure_whole(film, 1 / 20, ((16, 235), (16, 240)))
+        series.append(np.stack(measured.cells))
+    frames = 2 * CHUNK + 37
+    series.append(rng.integers(0, 256, (frames, 3, 18, 32), dtype=np.uint8))
+    on = (np.arange(frames) // 3) % 2 == 1
+    flashing = np.full((frames, 3, 18, 32), 128, np.uint8)
+    flashing[on, 0] = np.where(rng.random((18, 32)) < 0.4, 235, 128)
+    series.append(flashing)
+    red = np.full((frames, 3, 18, 32), 128, np.uint8)
+    red[on] = np.array([81, 90, 240], np.uint8)[:, None, None]
+    series.append(red)
+    drift = 128 + 100 * np.sin(np.arange(frames) / 7.0)[:, None, None, None] + rng.normal(0, 3, (frames, 3, 18, 32))
+    series.append(np.clip(drift, 0, 255).astype(np.uint8))
+    found = 0
+    for cells in series:
+        times = [k / 20 for k in range(len(cells))]
+        for area in (0.25, 0.0):
+            expected = _flashes_frame_by_frame(cells, times, 1 / 20, area)
+            for pieces in (1, 3, 40):
+                flashes = _Flashes(1 / 20, area)
+                cuts = [0, *sorted(rng.integers(0, len(cells), pieces - 1).tolist()), len(cells)]
+                for a, b in itertools.pairwise(cuts):
+                    flashes.feed(times[a:b], list(cells[a:b]))
+                assert flashes.finish(times[-1]) == expected
+            found += len(expected[0]) + len(expected[1])
+    assert found > 1000  # transitions compared

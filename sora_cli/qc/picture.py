@@ -54,32 +54,71 @@ class _Swings:
         self.extreme: np.ndarray | None = None
         self.direction: np.ndarray | None = None
 
-    def step(self, value: np.ndarray) -> float:
-        """Add a frame's cell values; the share of cells whose swing ended at the previous frame."""
+    def steps(self, values: np.ndarray) -> np.ndarray:
+        """Add frames' cell values (frames first); per frame, the share of cells whose swing ended at the frame before.
+
+        A chunk's frames in one pass, with what a frame-by-frame walk gives: a cell reverses where its move
+        (a change over half a code value) opposes its previous move (or the direction carried in), and its
+        swing ends at the value before the reversal, from the value before its previous reversal (or the
+        extreme carried in). So only the moves, cell by cell in time order, are walked, as flat arrays.
+        """
         if self.current is None:
-            self.current, self.extreme, self.direction = value, value.copy(), np.zeros(value.shape, np.int8)
-            return 0.0
+            self.current, self.extreme, self.direction = values[0], values[0].copy(), np.zeros(values[0].shape, np.int8)
+            return np.concatenate([np.zeros(1), self.steps(values[1:])]) if len(values) > 1 else np.zeros(1)
         assert self.extreme is not None and self.direction is not None
-        delta = value - self.current
+        count, shape = len(values), self.current.shape
+        if not count:
+            return np.zeros(0)
+        before = np.concatenate([self.current[None], values[:-1]])  # each frame's previous value
+        delta = values - before
         moving = np.where(np.abs(delta) > 0.5, np.sign(delta), 0).astype(np.int8)
-        reversed_ = (moving != 0) & (self.direction != 0) & (moving != self.direction)
-        share = self._ended(reversed_)
-        self.extreme = np.where(reversed_, self.current, self.extreme)
-        self.direction = np.where(moving != 0, moving, self.direction)
-        self.current = value
-        return share
+        # cell by cell, frames in order: the moves, each with the move (or carried direction) before it
+        by_cell = np.ascontiguousarray(moving.reshape(count, -1).T).ravel()
+        at = np.flatnonzero(by_cell)
+        mover, sign = at // count, by_cell[at]
+        opens, closes = _bounds(mover)
+        previous = np.empty_like(sign)
+        previous[1:] = sign[:-1]
+        previous[opens] = self.direction.ravel()[mover[opens]]
+        turn = (previous != 0) & (sign != previous)
+        at, cell = at[turn], mover[turn]
+        # the reversals, each with the value before the reversal before it (or the carried extreme)
+        value = np.ascontiguousarray(before.reshape(count, -1).T).ravel()[at]
+        first, last = _bounds(cell)
+        extreme = np.empty_like(value)
+        extreme[1:] = value[:-1]
+        extreme[first] = self.extreme.ravel()[cell[first]]
+        swing = np.abs(value - extreme) >= TRANSITION
+        if self.need_dark_end:
+            swing &= np.minimum(value, extreme) < DARK_END
+        shares = np.bincount(at[swing] % count, minlength=count) / self.current.size
+        # carried on: each cell's last move and the value before its last reversal
+        direction, held = self.direction.ravel().copy(), self.extreme.ravel().copy()
+        direction[mover[closes]] = sign[closes]
+        held[cell[last]] = value[last]
+        self.direction, self.extreme, self.current = direction.reshape(shape), held.reshape(shape), values[-1]
+        return shares
 
     def finish(self) -> float:
         if self.current is None or self.direction is None:
             return 0.0
-        return self._ended(self.direction != 0)
+        assert self.extreme is not None
+        return float(self._ended(self.direction != 0, self.current, self.extreme))
 
-    def _ended(self, where: np.ndarray) -> float:
-        assert self.current is not None and self.extreme is not None
-        swing = np.abs(self.current - self.extreme) >= TRANSITION
+    def _ended(self, where: np.ndarray, current: np.ndarray, extreme: np.ndarray) -> np.ndarray:
+        """Share of the cells (the last two axes) ``where`` a swing from ``extreme`` to ``current`` is a transition."""
+        swing = np.abs(current - extreme) >= TRANSITION
         if self.need_dark_end:
-            swing &= np.minimum(self.current, self.extreme) < DARK_END
-        return float((where & swing).mean())
+            swing &= np.minimum(current, extreme) < DARK_END
+        return (where & swing).mean(axis=(-2, -1))
+
+
+def _bounds(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal values in sorted ``cell`` starts, and where it ends (boolean masks)."""
+    if not len(cell):
+        return np.zeros(0, bool), np.zeros(0, bool)
+    change = cell[1:] != cell[:-1]
+    return np.concatenate([[True], change]), np.concatenate([change, [True]])
 
 
 def _light(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,11 +295,9 @@ class _Flashes:
         times = self._times[:count]
         del self._cells[:count], self._times[:count]
         luminance, red = _light(cells[:, 0], cells[:, 1], cells[:, 2])
-        for k, t in enumerate(times):
-            if self.luma.step(luminance[k]) >= self.area:
-                self.flash_times.append(t - self.step)
-            if self.red.step(red[k]) >= self.area:
-                self.red_times.append(t - self.step)
+        for swings, signal, found in ((self.luma, luminance, self.flash_times), (self.red, red, self.red_times)):
+            shares = swings.steps(signal)
+            found += [t - self.step for t, share in zip(times, shares.tolist(), strict=True) if share >= self.area]
 
 
 def _flash_rate(transitions: list[float], limit: int) -> tuple[float, tuple[float, ...]]:

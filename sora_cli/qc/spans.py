@@ -123,12 +123,13 @@ def _load(path: Path) -> Measured | None:
     if not verified(path, keyed=True):
         return None
     try:
-        with npz.opened(path) as data:
-            frames = len(data["black"])
+        with npz.opened(path) as data:  # each array read once: a read parses its header anew
+            black, frozen, share, interlaced = data["black"], data["frozen"], data["share"], data["interlaced"]
+            frames = len(black)
             cells = _unpacked(data["cells"], data["cells_shape"])
-            share = data["share"]
-            first, last = _unpacked(data["first"], data["luma_shape"]), _unpacked(data["last"], data["luma_shape"])
-            columns = (data["frozen"], share, data["interlaced"])
+            luma_shape = data["luma_shape"]
+            first, last = _unpacked(data["first"], luma_shape), _unpacked(data["last"], luma_shape)
+            columns = (frozen, share, interlaced)
             if (
                 frames == 0
                 or any(len(c) != frames for c in columns)
@@ -139,10 +140,10 @@ def _load(path: Path) -> Measured | None:
                 raise ValueError("its measures do not fit together")
             return Measured(
                 times=[0.0] * frames,
-                black=data["black"].astype(bool).tolist(),
-                frozen=data["frozen"].astype(bool).tolist(),
+                black=black.astype(bool).tolist(),
+                frozen=frozen.astype(bool).tolist(),
                 share=share.astype(float).tolist(),
-                interlaced=data["interlaced"].astype(bool).tolist(),
+                interlaced=interlaced.astype(bool).tolist(),
                 cells=list(cells),
                 first=first,
                 last=last,
