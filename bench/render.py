@@ -105,6 +105,18 @@ def sora_render(path: Path, *args: str) -> tuple[float, dict]:
     return wall, report
 
 
+def stages(wall: float, report: dict) -> str:
+    """Where a render's wall time went, from its report: the process starting (interpreter, imports, arguments),
+    loading and planning (with any wait for the sound after the picture), the picture (the sound mixed beside
+    it), then the transitions still to make, the assembly, signing and checks."""
+    t = report["timings"]
+    before = t["total_seconds"] - t["picture_seconds"] - t["assemble_seconds"]
+    return (
+        f"start-up {wall - t['total_seconds']:.2f} s, load and plan (and waiting for the sound) {before:.2f} s,"
+        f" picture {t['picture_seconds']:.2f} s, transitions/assemble/sign/check {t['assemble_seconds']:.2f} s"
+    )
+
+
 def keyframes(report: dict) -> list[int]:
     """The frames where sora's shot files start (where its encoder forces an IDR)."""
     fps = report["output"]["fps"]
@@ -113,10 +125,12 @@ def keyframes(report: dict) -> list[int]:
 
 def full_and_incremental(work: Path, runs: int) -> tuple[Path, dict]:
     fulls, pictures, lines, floors, cpus, floor_cpus = [], [], [], [], [], []
+    reports: dict[str, list[tuple[float, dict]]] = {"full": [], "picture": [], "line": []}
     for rep in range(runs):
         path = write_storyboard(work / f"thirty{rep}", 6, 5.0, 1280, 720, 24)
         full, report = sora_render(path)
         fulls.append(full)
+        reports["full"].append((full, report))
         cpus.append(report["bench_cpu"])
         floor = honest_floor(Path(report["output"]["file"]), VideoSettings(1280, 720, 24), keyframes(report))
         floors.append(floor.encode_seconds)
@@ -125,9 +139,11 @@ def full_and_incremental(work: Path, runs: int) -> tuple[Path, dict]:
         path.write_text(text.replace("framing: close_up, move: pan_right", "framing: medium, move: pan_right", 1))
         picture, report2 = sora_render(path)
         pictures.append(picture)
+        reports["picture"].append((picture, report2))
         path.write_text(path.read_text().replace('line: "Hold the lantern up."', 'line: "Hold the lantern higher."', 1))
         line, report3 = sora_render(path)
         lines.append(line)
+        reports["line"].append((line, report3))
     full, floor, picture, line = min(fulls), min(floors), min(pictures), min(lines)
     frames = report["output"]["frames"]
     print(
@@ -150,6 +166,10 @@ def full_and_incremental(work: Path, runs: int) -> tuple[Path, dict]:
         f"2b. re-render after editing one line of dialogue (its shot's picture and the mix): {line:.2f} s,"
         f" rendered {report3['rendered']}; ratio to the full render {line / full:.2f} (goal <= 0.25)"
     )
+    for name, runs_of in reports.items():
+        print(
+            f"   where the best {name} render's {min(runs_of, key=lambda r: r[0])[0]:.2f} s went: {stages(*min(runs_of, key=lambda r: r[0]))}"
+        )
     return path, report3
 
 

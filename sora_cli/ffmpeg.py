@@ -14,6 +14,8 @@ import functools
 import os
 import signal
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,6 +65,52 @@ def failure(what: str, returncode: int | None, stderr: str, writing: Path | None
     if not detail and returncode is not None and returncode < 0:
         detail = f"it was killed by {signal_name(-returncode)}"
     return f"ffmpeg failed while {what}" + (f":\n{detail}" if detail else "")
+
+
+class StderrTail:
+    """What a long-running ffmpeg says on stderr, kept in memory (its last 64 KB) by a thread that drains the pipe.
+
+    Give :attr:`fd` to ``Popen(stderr=...)``, then call :meth:`started`; :meth:`text` (after the process
+    ended) is what it said, :meth:`close` ends it either way. A temporary file held it before, in $TMPDIR:
+    on a full disk ffmpeg's own "No space left on device" was lost with the rest of its words, and sora
+    could only say that ffmpeg had failed. A pipe needs no disk, and nothing is left behind.
+    """
+
+    LIMIT = 64 * 1024
+
+    def __init__(self) -> None:
+        self._read, self.fd = os.pipe()
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+        self._thread = threading.Thread(target=self._drain, name="sora-ffmpeg-stderr", daemon=True)
+
+    def started(self) -> None:
+        """The process has its copy of the pipe: close ours (so the drain ends when it does) and drain."""
+        os.close(self.fd)
+        self.fd = -1
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self._read, 65536):
+            self._chunks.append(chunk)
+            self._kept += len(chunk)
+            while self._kept - len(self._chunks[0]) >= self.LIMIT:
+                self._kept -= len(self._chunks.popleft())
+
+    def text(self) -> str:
+        """Everything it said (up to the last 64 KB), once it has ended."""
+        self.close()
+        return b"".join(self._chunks).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.fd >= 0:  # (never started: the process did not start)
+            os.close(self.fd)
+            self.fd = -1
+        if self._thread.is_alive() or self._thread.ident is not None:
+            self._thread.join(timeout=5)
+        if self._read >= 0 and not self._thread.is_alive():
+            os.close(self._read)
+            self._read = -1
 
 
 def signal_name(number: int) -> str:

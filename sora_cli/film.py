@@ -42,11 +42,12 @@ from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.preflight import preflight
 from sora_cli.progress import NullProgress, Progress
-from sora_cli.provenance import check_signing, sign_and_verify
+from sora_cli.provenance import check_signing, prepare_signing, sign_and_verify
 from sora_cli.qc import AUDIO, QcResult, as_draft, profile_for, run_qc
 from sora_cli.qc.ahead import Ahead
 from sora_cli.qc.audio import heard_ahead, heard_stored
 from sora_cli.qc.burned import burned_caption_check
+from sora_cli.qc.measure import prepare as prepare_measures
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.cache import FANNED, LAYOUT, ShotCache, cache_size_limit, check_layout, prune
 from sora_cli.render.chain import ShotFile
@@ -146,6 +147,7 @@ def render_film(
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
         checks = _checks_ahead(plan, request, cache)
+        checks.early(_prepare_the_end, request.qc)
         try:
             # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
             try:
@@ -344,6 +346,15 @@ def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead
     """
     spec = profile_for(None, plan).picture
     return Ahead(cache.root / QC_CACHE, (spec.luma_range, spec.chroma_range) if request.qc else None)
+
+
+def _prepare_the_end(qc: bool) -> None:
+    """Import what the render's end needs and its start did not (signing's c2pa-rs and cryptography, the
+    checks' OpenCV: ~0.15 s), in the thread that works ahead while the picture is drawn: after a one-shot
+    edit they were imported on the way to the film, once the picture was done."""
+    prepare_signing()
+    if qc:
+        prepare_measures()
 
 
 def soundtrack_stored(plan: Plan, cache: ShotCache) -> bool:

@@ -246,6 +246,17 @@ def manifest(title: str, generative: bool, facts: dict[str, Any], content_id: st
 SPILL_MB = 16
 
 
+def prepare_signing() -> None:
+    """Import what signing a film needs (c2pa-rs and the key's cryptography, ~0.1 s), ahead of the signing.
+
+    A render calls this from its thread that works while the picture is drawn, so that
+    the signing at its end, which runs beside the checks, does not pay for the imports then.
+    """
+    import c2pa  # noqa: F401
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
+    from cryptography.hazmat.primitives.asymmetric import ec, utils  # noqa: F401
+
+
 def _signer(creds: Credentials) -> Any:
     """A c2pa signer for ``creds`` (ES256; the signature made here with ``cryptography``, deterministically)."""
     import c2pa

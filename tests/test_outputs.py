@@ -581,3 +581,40 @@ def test_a_failed_copy_is_said_of_the_file_it_was_writing_by_its_final_name():
     assert internal_error(copy) == "cannot write /cache/sound/c94e.m4a: No space left on device"
     plain = OSError(errno.EFBIG, "File too large", "/films/.cut.mp4.sora-7-abcd.mp4.part")
     assert internal_error(plain) == "cannot write /films/cut.mp4: File too large"
+
+
+def test_an_encoder_that_fails_says_why_without_needing_the_temp_folder(tmp_path, monkeypatch):
+    """A shot's encoder and the soundtrack's keep what ffmpeg says in memory: their stderr went to a temporary
+    file, and with $TMPDIR full ffmpeg's words (a full disk's "No space left on device" among them) were lost,
+    leaving "ffmpeg failed" and no reason. Here no temporary file can be made at all."""
+    import tempfile
+
+    import numpy as np
+
+    from sora_cli.errors import SoraError
+    from sora_cli.render.encode import FrameEncoder, VideoSettings
+    from sora_cli.sound import mix
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device", tempfile.gettempdir())
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
+    nowhere = tmp_path / "gone" / "shot.mp4"  # (its folder does not exist: ffmpeg cannot open it)
+    encoder = FrameEncoder(nowhere, VideoSettings(64, 64, 12), [0], channels=3, label="shot a")
+    with pytest.raises(SoraError) as shot:
+        for _ in range(200):  # (until the pipe breaks: ffmpeg has given up)
+            encoder.write(np.zeros((64, 64, 3), np.uint8))
+        encoder.close()
+    encoder.abort()
+    assert "(shot a)" in str(shot.value) and "No such file or directory" in str(shot.value)
+    with pytest.raises(SoraError) as sound:
+        mix._encode_aac(iter([np.zeros((4800, 2), np.float32)]), tmp_path / "gone" / "sound.m4a")
+    assert "encoding the soundtrack" in str(sound.value) and "No such file or directory" in str(sound.value)
+    assert threading_leftovers() == []
+
+
+def threading_leftovers() -> list[str]:
+    """Threads of this process still draining an ffmpeg's stderr."""
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "sora-ffmpeg-stderr"]

@@ -46,6 +46,11 @@ def _cv2():  # type: ignore[no-untyped-def]
 REPEAT_BAND = 90
 
 
+def prepare() -> None:
+    """Import OpenCV now (a render's thread that works ahead does, while the picture is drawn)."""
+    _cv2()
+
+
 def repeats(y: np.ndarray, previous: np.ndarray) -> bool:
     """``y`` shows the same picture as ``previous``: too few samples changed beyond encoder noise.
 

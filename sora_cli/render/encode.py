@@ -23,15 +23,13 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from sora_cli.errors import SoraError
-from sora_cli.ffmpeg import failure, ffmpeg_exe
+from sora_cli.ffmpeg import StderrTail, failure, ffmpeg_exe
 from sora_cli.temp_names import shown_name
 
 ENCODER_THREADS = 4
@@ -89,7 +87,7 @@ class FrameEncoder:
         self.label = label
         self.settings = settings
         self.frames = 0
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
+        self._stderr = StderrTail()  # (closed in close()/abort())
         pix_fmt = {0: "yuv420p", 3: "rgb24", 4: "rgba"}[channels]
         conversion = ["-vf", COLOUR_PARAMS] if channels == 0 else settings.rgb_conversion()
         force = (
@@ -101,7 +99,12 @@ class FrameEncoder:
             "-framerate", str(settings.fps), "-i", "pipe:0", "-an",
             *conversion, *settings.codec_args(), *force, "-f", "mp4", str(path),
         ]  # fmt: skip
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr.fd)
+        except BaseException:
+            self._stderr.close()
+            raise
+        self._stderr.started()
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):  # (no setpriority: Windows; a gone process)
                 os.setpriority(os.PRIO_PROCESS, self._proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
@@ -135,7 +138,5 @@ class FrameEncoder:
             died = None
         self._proc.kill()
         self._proc.wait()
-        self._stderr.seek(0)
-        said = self._stderr.read().decode("utf-8", "replace")
-        self._stderr.close()
+        said = self._stderr.text()
         raise SoraError(failure(f"{what} ({self.label or shown_name(self.path)})", died, said, self.path))

@@ -112,7 +112,8 @@ def render_shots(
     on_dispatched: Callable[[], None] | None = None,
     on_done: Callable[[list[ShotFile]], None] | None = None,
 ) -> dict[str, ShotFile]:
-    """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out.
+    """Render what ``plan`` needs into ``cache``; ``on_dispatched`` runs once the work is handed out (once no
+    process is forked any more: the workers have forked, or this process is about to draw).
 
     ``on_done`` is given the shot files as they are ready (the reused ones first, then each chain's
     as it ends), so the driver can work on them while the rest is drawn.
@@ -153,7 +154,9 @@ def render_shots(
     workers = max(1, min(jobs, len(todo)))
     if workers == 1:
         backend = cls()
-        backend.open(film)  # (no on_dispatched here: this process draws, it does not wait)
+        backend.open(film)
+        if on_dispatched:  # (no process forks from here on: threads may work beside the drawing)
+            on_dispatched()
         try:
             for chain in todo:
                 files = render_chain(chain, backend, cache, video, progress)

@@ -42,7 +42,7 @@ from sora_cli.atomic import atomic_path, atomic_write_text, naming
 from sora_cli.audio_files import decode_audio
 from sora_cli.digests import file_digest, seal, verified
 from sora_cli.errors import SoraError
-from sora_cli.ffmpeg import failure, ffmpeg_exe
+from sora_cli.ffmpeg import StderrTail, failure, ffmpeg_exe
 from sora_cli.packed_samples import load_samples, store_samples
 from sora_cli.plan.model import Plan
 from sora_cli.progress import NullProgress, Progress
@@ -453,14 +453,16 @@ def measure_file(path: Path, limit: float) -> tuple[float, float, dict[int, floa
 
 
 def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
-    with tempfile.TemporaryFile() as err:
+    err = StderrTail()
+    try:
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
             "-c:a", "aac", "-b:a", AAC_BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact",
             "-map_metadata", "-1", "-f", "mp4", str(out_path),
         ]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err.fd)
+        err.started()
         assert proc.stdin is not None
         try:
             for block in blocks:
@@ -473,9 +475,9 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
             proc.wait()
             raise
         if proc.wait() != 0:
-            err.seek(0)
-            said = err.read().decode("utf-8", "replace")
-            raise SoraError(failure("encoding the soundtrack", proc.returncode, said, out_path))
+            raise SoraError(failure("encoding the soundtrack", proc.returncode, err.text(), out_path))
+    finally:
+        err.close()
 
 
 def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
