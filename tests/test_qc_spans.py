@@ -369,3 +369,41 @@ def test_the_cells_are_opencvs_area_means_exactly():
     for high, wide, near in [(40, 40, None), (20, 20, None), (30, 30, None), (60, 60, 64), (2, 2, None), (2, 1, None), (3, 3, None)]:
         for r, c, plane in _planes_of_every_sum(high, wide, near):
             assert np.array_equal(cell_means(plane, r, c), opencv(plane, r, c)), (high, wide)
+
+
+def test_a_stored_luma_is_inflated_only_as_far_as_it_is_read_and_a_bad_one_is_a_miss(tmp_path, capsys):
+    """Joining cached spans reads their edge lumas by bands: a moving picture inflates only its first band.
+    A keyed entry whose luma is shorter, longer or not deflate data at all is discarded where that shows,
+    and the film is measured whole: the report is the uncached one, never an internal error."""
+    import shutil
+    import zlib
+
+    import numpy as np
+
+    from sora_cli.qc import spans
+    from sora_cli.qc.measure import REPEAT_BAND
+
+    film, profile, cache, whole = measured_hot_film(tmp_path)
+    stored = sorted(entries(cache / "spans"))
+    loaded = [spans._load(entry) for entry in stored]
+    assert all(m is not None for m in loaded)
+    luma = loaded[0].first  # type: ignore[union-attr]
+    height, width = luma.shape
+    with np.load(stored[0]) as data:
+        plane = np.frombuffer(zlib.decompress(data["first"].tobytes()), np.uint8).reshape(height, width)
+    assert np.array_equal(luma[0:10], plane[:10]) and luma._have == 10 * width  # only the rows read
+    assert np.array_equal(luma[0:height], plane) and np.array_equal(luma[REPEAT_BAND : height + 9], plane[REPEAT_BAND:])
+    faults = [
+        zlib.compress(plane.tobytes()[:-1]),  # a sample short
+        zlib.compress(plane.tobytes() + b"\0"),  # a sample over
+        np.frombuffer(b"not deflate data" * 64, np.uint8),
+    ]
+    for fault in faults:
+        shutil.rmtree(cache / "spans")
+        run_qc(film, profile, cache=cache)  # every span measured afresh
+        capsys.readouterr()
+        for entry in entries(cache / "spans"):
+            _forge(entry, keyed=True, first=np.frombuffer(fault, np.uint8), last=np.frombuffer(fault, np.uint8))
+        assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+        err = capsys.readouterr().err
+        assert "cannot be read" in err and "Traceback" not in err
