@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sora_cli.atomic import atomic_path
+from sora_cli.digests import file_version
 from sora_cli.speech.engine import trim_silence
 
 MIX_RATE = 48_000
@@ -25,19 +26,18 @@ class AudioFileError(Exception):
 def decode_audio(path: str, rate: int = MIX_RATE, channels: int = 2) -> np.ndarray:
     """Decode ``path`` to float32 ``(samples, channels)`` at ``rate`` (memoised per file version).
 
-    The memo is keyed by the file's size and modification time as well as its path: a
-    long-lived process (``sora watch``) must hear a music file or a take that was saved anew.
+    The memo is keyed by the file's version (:func:`~sora_cli.digests.file_version`) as well as its
+    path: a long-lived process (``sora watch``) must hear a music file or a take that was saved anew.
     """
     try:
-        st = os.stat(path)
-        version = (st.st_size, st.st_mtime_ns, st.st_ino)
+        version = file_version(os.stat(path))
     except OSError:
-        version = (-1, -1, -1)  # the decoder says what is wrong with it
+        version = (-1,)  # the decoder says what is wrong with it
     return _decode_audio(str(path), rate, channels, version)
 
 
 @functools.lru_cache(maxsize=64)
-def _decode_audio(path: str, rate: int, channels: int, version: tuple[int, int, int]) -> np.ndarray:
+def _decode_audio(path: str, rate: int, channels: int, version: tuple[int, ...]) -> np.ndarray:
     import av
 
     layout = "mono" if channels == 1 else "stereo"

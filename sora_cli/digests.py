@@ -28,8 +28,20 @@ from sora_cli.provenance import config_dir
 RECORD = ".sum"
 
 
+def file_version(st: os.stat_result) -> tuple[int, ...]:
+    """What tells one state of a file from another without reading it, for the memos of what a file holds.
+
+    Its size and modification time alone were not enough: a take or a likeness swapped by renames
+    with another of the same size, both given one modification time (``touch -d``, a copy with its
+    times kept, a build that normalises them), looked unchanged to a long-lived ``sora watch``, which
+    drew the old face or mixed the old take. The inode tells a replaced file, and the change time moves
+    with every write, rename or touch (no program can set it back).
+    """
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 @functools.lru_cache(maxsize=1024)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+def _file_digest(path: str, version: tuple[int, ...]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -38,9 +50,8 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
 
 
 def file_digest(path: str | Path) -> str:
-    """sha256 of a file's content (memoised per path, size and mtime)."""
-    st = os.stat(path)
-    return _file_digest(str(path), st.st_size, st.st_mtime_ns)
+    """sha256 of a file's content (memoised per path and :func:`file_version`)."""
+    return _file_digest(str(path), file_version(os.stat(path)))
 
 
 def record_path(path: Path) -> Path:

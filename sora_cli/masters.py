@@ -264,7 +264,7 @@ def _masters(request: RenderRequest, sb: Storyboard, names: list[str]) -> tuple[
     for name in names:
         plan = make_plan(overridden(sb, Overrides(draft=request.draft, deliverable=name)), request.cameo_dirs)
         film, video = FilmSettings.from_plan(plan), video_settings(plan, request.draft)
-        chains = plan_jobs(plan, cls.identity_for(film), cls.generative, video, set())
+        chains = plan_jobs(plan, cls.identity_for(film), cls.generative, video, set(), cls.hears_takes)
         sound = soundtrack_key(plan)
         masters.append(_Master(name, film, video, chains, sound, plan.frames))
         sounds.setdefault(sound, plan)

@@ -16,6 +16,7 @@ from pathlib import Path
 from sora_cli.audio_files import check_audio
 from sora_cli.cameo.consent import revoked_likeness
 from sora_cli.cameo.library import CameoRefused, find_cameo, library_dirs
+from sora_cli.digests import file_version
 from sora_cli.errors import Problem, StoryboardError, UsageError
 from sora_cli.render.registry import backend_class, checked_pairs, origin
 from sora_cli.sound_catalog import EFFECTS
@@ -89,8 +90,7 @@ def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem
             continue  # the storyboard rules already said "not found"
         key = (path, kind)
         if key not in verdicts:
-            stat = path.stat()
-            verdicts[key] = _verdict(str(path.resolve()), kind, stat.st_size, stat.st_mtime_ns)
+            verdicts[key] = _verdict(str(path.resolve()), kind, file_version(path.stat()))
         if why := verdicts[key]:
             problems.append(sb.source.problem(where, f"{what} {path.name!r} {why}"))
         elif what == "likeness image" and (revoked := revoked_likeness(path)):
@@ -103,7 +103,7 @@ def check_assets(sb: Storyboard, cameo_dirs: Path | None = None) -> list[Problem
 
 
 @functools.lru_cache(maxsize=256)
-def _verdict(path: str, kind: str, size: int, mtime_ns: int) -> str | None:
+def _verdict(path: str, kind: str, version: tuple[int, ...]) -> str | None:
     """One decode per file version in a process (``validate`` of many storyboards sharing assets)."""
     return check_image(Path(path)) if kind == "image" else check_audio(path, MAX_AUDIO_SECONDS)
 

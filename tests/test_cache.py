@@ -285,3 +285,39 @@ def test_a_project_moved_to_another_folder_finds_its_shots_by_the_assets_content
     assert media_digest(moved / "film.mp4") == media_digest(first / "film.mp4")
     shutil.copy(moved / "assets" / "mara.png", moved / "assets" / "nora.png")  # the same name, another face
     assert render(moved / "film.yaml", qc=False)["rendered"] == ["a"]
+    # a take counts through the mouth shapes planned from it, unless the backend hears takes (its content then)
+    sb = parse_storyboard((moved / "film.yaml").read_text(), "film.yaml", moved)
+    line = make_plan(sb).shots[1]
+    video = VideoSettings(160, 96, 12)
+    keys = [shot_cache.shot_key(line, {}, video, False, None, hears) for hears in (False, True)]
+    (moved / "assets" / "ivan_take2.wav").write_bytes((moved / "assets" / "ivan_take2.wav").read_bytes()[:-2] + b"\1\0")
+    assert shot_cache.shot_key(line, {}, video, False, None, False) == keys[0]
+    assert shot_cache.shot_key(line, {}, video, False, None, True) != keys[1]
+
+
+def test_a_swapped_asset_of_the_same_size_and_time_is_read_anew_by_a_long_lived_process(tmp_path):
+    """`sora watch` lives on between renders: its memos of what a file holds were keyed by the file's path, size
+    and modification time, so a take or likeness swapped by renames with another of the same size, both given one
+    time (a copy keeping times, `touch -d`), kept the old digest (the old face drawn) and the old samples."""
+    import wave
+
+    from sora_cli.audio_files import decode_audio
+
+    def take(path: Path, level: int) -> None:
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+            w.writeframes(np.full(800, level, "<i2").tobytes())
+
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    take(a, 1000), take(b, -3000)
+    for p in (a, b):
+        os.utime(p, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    before, heard = digests.file_digest(a), decode_audio(str(a), 8000, 1)
+    swap = tmp_path / "swap"
+    a.rename(swap), b.rename(a), swap.rename(b)  # the same names, sizes and times; the other content
+    assert a.stat().st_size == b.stat().st_size and a.stat().st_mtime_ns == b.stat().st_mtime_ns
+    assert digests.file_digest(a) != before and digests.file_digest(b) == before
+    assert np.sign(decode_audio(str(a), 8000, 1)).mean() == -np.sign(heard).mean() == -1.0
+    take(a, 2000)  # rewritten in place, its time set back
+    os.utime(a, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    assert decode_audio(str(a), 8000, 1).max() > heard.max() and digests.file_digest(a) not in (before,)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sora_cli.atomic import atomic_write_text
+from sora_cli.digests import file_version
 from sora_cli.errors import SoraError
 from sora_cli.provenance import config_dir, credentials
 
@@ -195,11 +196,11 @@ def revoked_likeness(path: Path) -> str | None:
     entries = _revocations()
     if not entries:
         return None
-    return _match(str(path), path.stat().st_size, path.stat().st_mtime_ns, json.dumps(entries, sort_keys=True))
+    return _match(str(path), file_version(path.stat()), json.dumps(entries, sort_keys=True))
 
 
 @functools.lru_cache(maxsize=256)
-def _match(path: str, size: int, mtime_ns: int, entries_json: str) -> str | None:
+def _match(path: str, version: tuple[int, ...], entries_json: str) -> str | None:
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     structure, colour = picture_hashes(Path(path))
     for entry in json.loads(entries_json):

@@ -134,6 +134,9 @@ class Backend:
     version: ClassVar[str]
     #: True for imagery a trained model makes: the film is watermarked and its manifest says so
     generative: ClassVar[bool] = False
+    #: True when the picture depends on a recorded take's sound itself (a line's ``audio``), not only on the
+    #: mouth shapes the plan takes from it (every shot's key holds those): the take's content then joins the key
+    hears_takes: ClassVar[bool] = False
 
     # --- checked before anything renders (``sora validate`` and every render) -----------------
 

@@ -50,7 +50,10 @@ def shot_key(
     video: VideoSettings,
     watermark: bool,
     previous_key: str | None,
+    hears_takes: bool = False,
 ) -> str:
+    """``hears_takes``: the backend's picture depends on a recorded take's sound (see ``Backend.hears_takes``);
+    otherwise a take counts through the mouth shapes taken from it, and a take made louder redraws nothing."""
     data = shot.model_dump(mode="json", exclude=POSITION_FIELDS)
     cast = set(shot.cast)
     world = data["world"]
@@ -62,7 +65,7 @@ def shot_key(
     for line in data["dialogue"]:
         line.pop("start"), line.pop("end")
         if line.get("audio"):
-            line["audio"] = file_digest(line["audio"])
+            line["audio"] = file_digest(line["audio"]) if hears_takes else True
         # lip-sync in shot time: the same shot elsewhere in the film keeps its key
         line["visemes"] = [[round(v["t"] - shot.start, 6), v["shape"]] for v in line.get("visemes", [])]
     line_lengths = [round(line.end - line.start, 6) for line in shot.dialogue]

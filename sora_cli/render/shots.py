@@ -50,9 +50,16 @@ def watermarked(plan: Plan, shot: PlannedShot, generative: bool) -> bool:
 
 
 def plan_jobs(
-    plan: Plan, backend_identity: dict[str, Any], generative: bool, video: VideoSettings, only: set[str]
+    plan: Plan,
+    backend_identity: dict[str, Any],
+    generative: bool,
+    video: VideoSettings,
+    only: set[str],
+    hears_takes: bool = False,
 ) -> list[list[ShotJob]]:
-    """Chains of jobs with their cache keys; ``only`` forces those shots and their continuations."""
+    """Chains of jobs with their cache keys; ``only`` forces those shots and their continuations.
+
+    ``generative``, ``hears_takes``: the backend's (see :class:`~sora_cli.render.backend.Backend`)."""
     out = []
     for chain in chains(plan):
         jobs: list[ShotJob] = []
@@ -61,7 +68,8 @@ def plan_jobs(
         for shot in chain:
             forced = forced or shot.id in only
             marked = watermarked(plan, shot, generative)
-            key = shot_key(shot, backend_identity, video, marked, previous if shot.continuity == "continue" else None)
+            continues = previous if shot.continuity == "continue" else None
+            key = shot_key(shot, backend_identity, video, marked, continues, hears_takes)
             jobs.append(ShotJob(shot, key, previous, marked, forced))
             previous = key
         out.append(jobs)
@@ -126,7 +134,7 @@ def render_shots(
     identity = cls.identity_for(film)
     if on_identity:
         on_identity(identity)
-    work = plan_jobs(plan, identity, cls.generative, video, only)
+    work = plan_jobs(plan, identity, cls.generative, video, only, cls.hears_takes)
     # one pass, linear in the number of shots (a chain is to do when any of its shots is)
     to_do = [any(j.force or not cache.has(j.key) for j in chain) for chain in work]
     todo = [chain for chain, needed in zip(work, to_do, strict=True) if needed]

@@ -122,6 +122,8 @@ class DiffusersBackend(Backend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "1"
     generative: ClassVar[bool] = True
+    #: an audio-driven model (LTX-2 DFR) is denoised against the shot's speech, a recorded take's sound included
+    hears_takes: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.on_step: OnStep | None = None  # the shot being rendered reports its denoising steps here
