@@ -115,6 +115,7 @@ class Watch:
         self.debug = debug
         self.files: set[Path] = {self.storyboard}
         self.rendered: dict[Path, Stamp] = {}  # the files' stamps when the last update started
+        self.stamped_at = 0.0  # when those stamps were read (time.time())
         self.lines: dict[tuple[str, int], str] = {}
         self.count = 0
         self.stop = threading.Event()
@@ -147,8 +148,11 @@ class Watch:
         self.count += 1
         started = time.perf_counter()
         names = sorted(_name(p, self.storyboard.parent) for p in changed)
-        saved = max((s[0] for p in changed if (s := stamp(p))), default=None)
+        saved = max((s[0] / 1e9 for p in changed if (s := stamp(p))), default=None)
+        if saved is not None:  # a file moved in, or copied with its times kept, has an old time: it came after
+            saved = max(saved, self.stamped_at)  # the stamps the last update read (else it would be in them)
         cpu = _cpu()
+        self.stamped_at = time.time()
         before = self.stamps()
         self.rendered = before
         result = Update(self.count, False, names, 0.0)
@@ -185,7 +189,7 @@ class Watch:
                 ]
             self.lines = lines
             if saved is not None and self.count > 1:
-                result.since_save = time.time() - saved / 1e9
+                result.since_save = time.time() - saved
         result.seconds = time.perf_counter() - started
         result.cpu_seconds = _cpu() - cpu
         self.report(result)

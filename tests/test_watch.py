@@ -239,3 +239,27 @@ def test_watch_refuses_an_output_no_edit_can_mend_and_says_when_there_is_no_film
         assert watcher.stop() == 130
     said = "".join(watcher.stderr)
     assert "no film yet, waiting for a fix" in said and "last good film" not in said, said
+
+
+def test_the_time_since_the_save_of_a_file_moved_in_with_an_old_time_counts_from_when_it_was_last_seen(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A file moved into place (or copied with its times kept) carries an old modification time: the update
+    said it came 91664201 s after the save. It cannot have come before the watcher last read the files."""
+    from sora_cli import watch
+    from sora_cli.api import RenderRequest, Watch
+
+    made = {"output": {"file": str(tmp_path / "sb.draft.mp4")}, "rendered": [], "reused": ["a"], "sound": {}}
+    monkeypatch.setattr(watch, "render_film", lambda *_a, **_k: made)
+    sb = tmp_path / "sb.yaml"
+    sb.write_text("version: 1\ntitle: x\nworld: {location: a field}\nshots: [{id: a, duration: 1}]\n")
+    updates: list = []
+    loop = Watch(RenderRequest(storyboard=sb, draft=True, jobs=1), updates.append)
+    loop.update({sb})
+    moved = tmp_path / "elsewhere.yaml"
+    moved.write_text(sb.read_text().replace("a field", "a meadow"))
+    os.utime(moved, (1_000_000_000, 1_000_000_000))  # 2001
+    os.replace(moved, sb)
+    loop.update({sb})
+    assert updates[1].ok and updates[1].since_save is not None
+    assert 0 <= updates[1].since_save < 3600, updates[1]
