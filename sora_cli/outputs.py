@@ -265,10 +265,16 @@ class Publisher:
         tmp_journal.write_text(text, encoding="utf-8")
         fsync_file(tmp_journal)
         os.replace(tmp_journal, journal)
-        fsync_dir(self.film.parent)
-        faults.checkpoint("publish-journal")
-        _apply(self.film.parent, json.loads(text), journal)
+        # from here the journal owns the staged files: the switch is decided, and whatever ends this call, they
+        # are never discarded (the next run finishes a journal it finds)
         self.staged.clear()
+        try:
+            fsync_dir(self.film.parent)
+            faults.checkpoint("publish-journal")
+            _apply(self.film.parent, json.loads(text), journal)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM mid-switch (the first stop; later ones are ignored):
+            _apply(self.film.parent, json.loads(text), journal)  # finish it, then stop, on a whole new set
+            raise
 
 
 def journal_path(film: Path) -> Path:

@@ -271,6 +271,22 @@ def test_a_render_signs_while_its_checks_measure_and_the_container_checks_read_t
     assert not (tmp_path / "other.mp4").exists()
 
 
+@pytest.mark.parametrize("moment", ["publish-journal@TERM", "publish-film@TERM"])
+def test_a_stop_while_switching_sets_finishes_the_switch_first(tmp_path, moment):
+    """SIGTERM (or Ctrl-C) once the journal is written: the switch is decided, so it is finished before the render
+    stops. It used to stop half-way: the new report beside the old film, and a journal naming a film's temp file
+    that the stop had removed (tester)."""
+    path = write(tmp_path, "Hello.")
+    render(path)
+    old = complete_set(tmp_path / "film.mp4")
+    write(tmp_path, "Bye now.")
+    stopped = sora(["render", str(path), "-q", "--jobs", "1"], tmp_path, {"SORA_FAULT": moment})
+    assert stopped.returncode == 130, stopped.stderr
+    assert not list(tmp_path.glob(".film.mp4.sora-publish")) and not list(tmp_path.glob(".*.part"))
+    new = complete_set(tmp_path / "film.mp4")
+    assert new["set"] != old["set"] and "Bye now." in (tmp_path / "film.srt").read_text()
+
+
 @pytest.mark.parametrize("moment", ["before-publish", "publish-journal", "publish-film"])
 def test_kill_while_switching_sets_leaves_the_old_set_or_the_new_one(tmp_path, moment):
     path = write(tmp_path, "Hello.")
