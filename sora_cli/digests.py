@@ -113,9 +113,18 @@ def seal(path: Path, keyed: bool = False) -> None:
     atomic_write_text(record_path(path), json.dumps(record))
 
 
-def discard(path: Path, why: str) -> None:
-    """Remove an entry that failed its check, saying so (it will be made again)."""
-    sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be made again\n")
+_unsealed_said = False  # whether this process has warned of an entry sealed with another user's key
+
+
+def _said_unsealed() -> None:
+    global _unsealed_said
+    _unsealed_said = True
+
+
+def discard(path: Path, why: str, quiet: bool = False) -> None:
+    """Remove an entry that failed its check, saying so unless ``quiet`` (it will be made again)."""
+    if not quiet:
+        sys.stderr.write(f"sora: warning: cache entry {path.name} {why}; discarded, it will be made again\n")
     for p in (path, record_path(path)):
         if p.is_dir() and not p.is_symlink():  # a folder where a file belongs: gone too, or nothing could be stored
             shutil.rmtree(p, ignore_errors=True)
@@ -145,7 +154,12 @@ def verified(path: Path, keyed: bool = False) -> bool:
         discard(path, "does not match the digest recorded when it was written")
         return False
     if keyed and not hmac.compare_digest(str(record.get("mac", "")), _mac(record)):
-        discard(path, "was not sealed with this user's cache key")
+        if _unsealed_said:
+            discard(path, "", quiet=True)
+        else:  # once: a cache restored on a fresh CI runner has dozens, all for the one reason
+            discard(path, "was not sealed with this user's cache key (copied from another user or machine, or"
+                    " forged); others like it are discarded without a word")  # fmt: skip
+            _said_unsealed()
         return False
     with contextlib.suppress(OSError):
         os.utime(record_path(path))  # last used: now (for the LRU bound)

@@ -147,11 +147,16 @@ def _forge(entry: Path, keyed: bool, **changes) -> None:
     digests.seal(entry, keyed=keyed)
 
 
-def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp_path, capsys):
+def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp_path, capsys, monkeypatch):
     """An entry sealed without this user's key (anyone can write a plain digest record) is not trusted:
     zeroed measures of a failing film would otherwise pass it. A keyed entry that does not hold together
-    is a miss too, not an internal error. Either way the report is the uncached one."""
+    is a miss too, not an internal error. Either way the report is the uncached one. Entries sealed with
+    another key are warned of once (a cache restored on a fresh CI runner holds dozens)."""
     import numpy as np
+
+    from sora_cli import digests
+
+    monkeypatch.setattr(digests, "_unsealed_said", False)
 
     film, profile, cache, whole = measured_hot_film(tmp_path)
     spans = sorted(entries(cache / "spans"))
@@ -161,8 +166,8 @@ def test_a_forged_or_malformed_measurement_is_a_miss_never_a_pass_or_a_crash(tmp
         _forge(entry, keyed=False, share=np.zeros(frames), black=np.zeros(frames, bool))
     (sound,) = entries(cache / "audio")
     _forge(sound, keyed=False, scalars=np.asarray([-14.0, 1.0, 0.1, 1.0, np.nan]))
-    assert json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
-    assert "not sealed with this user's cache key" in capsys.readouterr().err
+    assert len(spans) > 1 and json.dumps(run_qc(film, profile, cache=cache).to_json()) == whole
+    assert capsys.readouterr().err.count("not sealed with this user's cache key") == 1
     for entry in sorted(entries(cache / "spans"))[:1]:  # keyed, but its columns do not fit together
         _forge(entry, keyed=True, black=np.zeros(1, bool))
     (sound,) = entries(cache / "audio")
