@@ -158,7 +158,7 @@ def verified(path: Path, keyed: bool = False) -> bool:
             discard(path, "", quiet=True)
         else:  # once: a cache restored on a fresh CI runner has dozens, all for the one reason
             discard(path, "was not sealed with this user's cache key (copied from another user or machine, or"
-                    " forged); others like it are discarded without a word")  # fmt: skip
+                    " forged; others like it go without a word)")  # fmt: skip
             _said_unsealed()
         return False
     with contextlib.suppress(OSError):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sora_cli.atomic import SYMLINK_LOOP, symlink_loop
+from sora_cli.digests import file_version
 from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
 from sora_cli.film import RenderRequest, output_and_cache, render_film
 from sora_cli.outputs import check_outputs
@@ -49,7 +50,7 @@ GROUP_MS = 800
 #: (re)armed, before its first event can arrive, is still seen, within this many ms
 SETTLE_MS = 500
 
-Stamp = tuple[int, int, int] | None
+Stamp = tuple[int, ...] | None
 
 
 @dataclass
@@ -77,12 +78,12 @@ class Update:
 
 
 def stamp(path: Path) -> Stamp:
-    """What identifies a file's version cheaply: (mtime, size, inode); None when it is missing."""
+    """What identifies a file's version cheaply (:func:`~sora_cli.digests.file_version`, its change time last);
+    None when it is missing. Size, mtime and inode missed a file rewritten in place with its time set back."""
     try:
-        st = os.stat(path)
+        return file_version(os.stat(path))
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _dialogue(sb: Any) -> dict[tuple[str, int], str]:
@@ -115,7 +116,6 @@ class Watch:
         self.debug = debug
         self.files: set[Path] = {self.storyboard}
         self.rendered: dict[Path, Stamp] = {}  # the files' stamps when the last update started
-        self.stamped_at = 0.0  # when those stamps were read (time.time())
         self.lines: dict[tuple[str, int], str] = {}
         self.count = 0
         self.stop = threading.Event()
@@ -148,11 +148,10 @@ class Watch:
         self.count += 1
         started = time.perf_counter()
         names = sorted(_name(p, self.storyboard.parent) for p in changed)
-        saved = max((s[0] / 1e9 for p in changed if (s := stamp(p))), default=None)
-        if saved is not None:  # a file moved in, or copied with its times kept, has an old time: it came after
-            saved = max(saved, self.stamped_at)  # the stamps the last update read (else it would be in them)
+        # when the newest change happened: the change time, which a move, a copy keeping times or `touch -d`
+        # sets to the moment they ran (the modification time they set can be years old, or in the future)
+        saved = max((s[-1] / 1e9 for p in changed if (s := stamp(p))), default=None)
         cpu = _cpu()
-        self.stamped_at = time.time()
         before = self.stamps()
         self.rendered = before
         result = Update(self.count, False, names, 0.0)
@@ -189,7 +188,7 @@ class Watch:
                 ]
             self.lines = lines
             if saved is not None and self.count > 1:
-                result.since_save = time.time() - saved
+                result.since_save = max(0.0, time.time() - saved)
         result.seconds = time.perf_counter() - started
         result.cpu_seconds = _cpu() - cpu
         self.report(result)

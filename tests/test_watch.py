@@ -263,3 +263,24 @@ def test_the_time_since_the_save_of_a_file_moved_in_with_an_old_time_counts_from
     loop.update({sb})
     assert updates[1].ok and updates[1].since_save is not None
     assert 0 <= updates[1].since_save < 3600, updates[1]
+    os.utime(sb, (4_000_000_000, 4_000_000_000))  # an hour... a century ahead: never a negative figure
+    loop.update({sb})
+    assert 0 <= updates[2].since_save < 3600, updates[2]
+
+
+def test_a_file_rewritten_in_place_with_its_time_set_back_is_seen_to_change(tmp_path: Path) -> None:
+    """The same inode, size and modification time (`cp -p` over it, or a rewrite then `touch -d`): the watcher
+    compared those alone and never updated, leaving the old take in the draft (second tester)."""
+    from sora_cli.watch import stamp
+
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"a" * 64)
+    os.utime(take, (1_700_000_000, 1_700_000_000))
+    before = stamp(take)
+    inode = take.stat().st_ino
+    time.sleep(0.05)  # (a change time moves with the kernel's clock tick: one tick at least between the two)
+    with open(take, "r+b") as fh:
+        fh.write(b"b" * 64)
+    os.utime(take, (1_700_000_000, 1_700_000_000))
+    assert take.stat().st_ino == inode and take.stat().st_mtime_ns == 1_700_000_000_000_000_000
+    assert stamp(take) != before
