@@ -116,11 +116,6 @@ def seal(path: Path, keyed: bool = False) -> None:
 _unsealed_said = False  # whether this process has warned of an entry sealed with another user's key
 
 
-def _said_unsealed() -> None:
-    global _unsealed_said
-    _unsealed_said = True
-
-
 def discard(path: Path, why: str, quiet: bool = False) -> None:
     """Remove an entry that failed its check, saying so unless ``quiet`` (it will be made again)."""
     if not quiet:
@@ -139,6 +134,7 @@ def verified(path: Path, keyed: bool = False) -> bool:
     with another size or another digest is discarded with a warning. ``keyed``: the
     record must also carry this user's HMAC (see :func:`seal`).
     """
+    global _unsealed_said
     if not path.is_file():
         return False
     try:
@@ -154,12 +150,10 @@ def verified(path: Path, keyed: bool = False) -> bool:
         discard(path, "does not match the digest recorded when it was written")
         return False
     if keyed and not hmac.compare_digest(str(record.get("mac", "")), _mac(record)):
-        if _unsealed_said:
-            discard(path, "", quiet=True)
-        else:  # once: a cache restored on a fresh CI runner has dozens, all for the one reason
-            discard(path, "was not sealed with this user's cache key (copied from another user or machine, or"
-                    " forged; others like it go without a word)")  # fmt: skip
-            _said_unsealed()
+        # said once: a cache restored on a fresh CI runner has dozens, all for the one reason
+        discard(path, "was not sealed with this user's cache key (copied from another user or machine, or"
+                " forged; others like it go without a word)", quiet=_unsealed_said)  # fmt: skip
+        _unsealed_said = True
         return False
     with contextlib.suppress(OSError):
         os.utime(record_path(path))  # last used: now (for the LRU bound)

@@ -70,8 +70,8 @@ def failure(what: str, returncode: int | None, stderr: str, writing: Path | None
 class StderrTail:
     """What a long-running ffmpeg says on stderr, kept in memory (its last 64 KB) by a thread that drains the pipe.
 
-    Give :attr:`fd` to ``Popen(stderr=...)``, then call :meth:`started`; :meth:`text` (after the process
-    ended) is what it said, :meth:`close` ends it either way. A temporary file held it before, in $TMPDIR:
+    :meth:`popen` starts the process with its stderr here; :meth:`text` (after the process ended) is what
+    it said, :meth:`close` ends it either way. A temporary file held it before, in $TMPDIR:
     on a full disk ffmpeg's own "No space left on device" was lost with the rest of its words, and sora
     could only say that ffmpeg had failed. A pipe needs no disk, and nothing is left behind.
     """
@@ -84,11 +84,17 @@ class StderrTail:
         self._kept = 0
         self._thread = threading.Thread(target=self._drain, name="sora-ffmpeg-stderr", daemon=True)
 
-    def started(self) -> None:
-        """The process has its copy of the pipe: close ours (so the drain ends when it does) and drain."""
-        os.close(self.fd)
+    def popen(self, cmd: Sequence[str]) -> subprocess.Popen[bytes]:
+        """Start ``cmd`` with a pipe to its stdin and its stderr kept here."""
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self.fd)
+        except BaseException:
+            self.close()
+            raise
+        os.close(self.fd)  # (the process has its copy: the drain ends when the process does)
         self.fd = -1
         self._thread.start()
+        return proc
 
     def _drain(self) -> None:
         while chunk := os.read(self._read, 65536):
@@ -106,7 +112,7 @@ class StderrTail:
         if self.fd >= 0:  # (never started: the process did not start)
             os.close(self.fd)
             self.fd = -1
-        if self._thread.is_alive() or self._thread.ident is not None:
+        if self._thread.ident is not None:  # (started)
             self._thread.join(timeout=5)
         if self._read >= 0 and not self._thread.is_alive():
             os.close(self._read)

@@ -260,7 +260,8 @@ class Publisher:
         order = sorted(self.staged, key=lambda target: (target == self.film, not self.staged[target].is_dir()))
         entries = [[str(self.staged[t].name), str(t.name)] for t in order]
         journal = journal_path(self.film)
-        text = json.dumps({"pid": os.getpid(), "rename": entries, "remove": [p.name for p in stale]})
+        switch = {"pid": os.getpid(), "rename": entries, "remove": [p.name for p in stale]}
+        text = json.dumps(switch)
         tmp_journal = temp_beside(journal)
         tmp_journal.write_text(text, encoding="utf-8")
         fsync_file(tmp_journal)
@@ -271,9 +272,9 @@ class Publisher:
         try:
             fsync_dir(self.film.parent)
             faults.checkpoint("publish-journal")
-            _apply(self.film.parent, json.loads(text), journal)
+            _apply(self.film.parent, switch, journal)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM mid-switch (the first stop; later ones are ignored):
-            _apply(self.film.parent, json.loads(text), journal)  # finish it, then stop, on a whole new set
+            _apply(self.film.parent, switch, journal)  # finish it, then stop, on a whole new set
             raise
 
 

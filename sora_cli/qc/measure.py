@@ -112,7 +112,8 @@ def cell_means(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
     height, width = plane.shape
     high, wide = height // rows, width // cols
     if height != high * rows or width != wide * cols or (high, wide) == (2, 2):
-        return _cv2().resize(plane, (cols, rows), interpolation=_cv2().INTER_AREA)
+        cv2 = _cv2()
+        return cv2.resize(plane, (cols, rows), interpolation=cv2.INTER_AREA)
     columns = np.add.reduce(plane.reshape(rows, high, width), axis=1, dtype=np.uint16 if high <= 257 else np.uint32)
     sums = np.add.reduceat(columns, np.arange(0, width, wide), axis=1, dtype=np.uint32)
     return np.rint(sums.astype(np.float32) * np.float32(1.0 / (high * wide))).astype(np.uint8)

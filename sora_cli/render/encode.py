@@ -99,12 +99,7 @@ class FrameEncoder:
             "-framerate", str(settings.fps), "-i", "pipe:0", "-an",
             *conversion, *settings.codec_args(), *force, "-f", "mp4", str(path),
         ]  # fmt: skip
-        try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr.fd)
-        except BaseException:
-            self._stderr.close()
-            raise
-        self._stderr.started()
+        self._proc = self._stderr.popen(cmd)
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):  # (no setpriority: Windows; a gone process)
                 os.setpriority(os.PRIO_PROCESS, self._proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)

@@ -30,7 +30,6 @@ picture from drifting apart at shot boundaries.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -461,8 +460,7 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
             "-c:a", "aac", "-b:a", AAC_BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact",
             "-map_metadata", "-1", "-f", "mp4", str(out_path),
         ]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err.fd)
-        err.started()
+        proc = err.popen(cmd)
         assert proc.stdin is not None
         try:
             for block in blocks:
