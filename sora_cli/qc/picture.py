@@ -88,9 +88,7 @@ class _Swings:
         extreme = np.empty_like(value)
         extreme[1:] = value[:-1]
         extreme[first] = self.extreme.ravel()[cell[first]]
-        swing = np.abs(value - extreme) >= TRANSITION
-        if self.need_dark_end:
-            swing &= np.minimum(value, extreme) < DARK_END
+        swing = self._transition(value, extreme)
         shares = np.bincount(at[swing] % count, minlength=count) / self.current.size
         # carried on: each cell's last move and the value before its last reversal
         direction, held = self.direction.ravel().copy(), self.extreme.ravel().copy()
@@ -103,14 +101,14 @@ class _Swings:
         if self.current is None or self.direction is None:
             return 0.0
         assert self.extreme is not None
-        return float(self._ended(self.direction != 0, self.current, self.extreme))
+        return float(((self.direction != 0) & self._transition(self.current, self.extreme)).mean())
 
-    def _ended(self, where: np.ndarray, current: np.ndarray, extreme: np.ndarray) -> np.ndarray:
-        """Share of the cells (the last two axes) ``where`` a swing from ``extreme`` to ``current`` is a transition."""
-        swing = np.abs(current - extreme) >= TRANSITION
+    def _transition(self, to: np.ndarray, since: np.ndarray) -> np.ndarray:
+        """Where a swing from ``since`` to ``to`` is a transition: far enough, and for luminance with a dark end."""
+        swing = np.abs(to - since) >= TRANSITION
         if self.need_dark_end:
-            swing &= np.minimum(current, extreme) < DARK_END
-        return (where & swing).mean(axis=(-2, -1))
+            swing &= np.minimum(to, since) < DARK_END
+        return swing
 
 
 def _bounds(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
