@@ -6,7 +6,7 @@ import importlib.util
 import subprocess
 
 from sora_cli.errors import SoraError, UsageError
-from sora_cli.ffmpeg import ffmpeg_exe, ffmpeg_version
+from sora_cli.ffmpeg import ffmpeg_exe, ffmpeg_version, started
 from sora_cli.plan.resolve import make_plan
 from sora_cli.render.backend import FilmSettings
 from sora_cli.render.diffusion import DEFAULT_CHUNK_SECONDS, DiffusersBackend
@@ -51,9 +51,10 @@ def checks() -> list[tuple[str, bool | None, str]]:
     out: list[tuple[str, bool | None, str]] = []
     try:
         exe = ffmpeg_exe()
-        encoders = subprocess.run(
-            [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
-        ).stdout
+        with started(
+            [exe, "-hide_banner", "-encoders"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        ) as proc:
+            encoders = proc.communicate()[0]
         needed = [e for e in ("libx264", "aac") if e not in encoders]
         out.append(
             ("ffmpeg", not needed, f"{ffmpeg_version()} ({exe})" + (f"; missing encoders: {needed}" if needed else ""))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib.util
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sora_cli.errors import SoraError
 from sora_cli.temp_names import shown_path
@@ -25,16 +27,42 @@ from sora_cli.temp_names import shown_path
 
 @functools.cache
 def ffmpeg_exe() -> str:
+    """The ffmpeg to run: ``$IMAGEIO_FFMPEG_EXE`` if set, else the one binary in the imageio-ffmpeg wheel.
+
+    The wheel's binary is found by looking in its folder, without importing the package or running the
+    binary: imageio-ffmpeg's own lookup imports its readers and writers and runs ``ffmpeg -version`` to
+    test it, about 60 ms before the first frame of every render could be encoded. A binary that cannot
+    run fails on its first use, with its path and the reason (:func:`started`). Where the folder does not
+    hold exactly one executable ffmpeg, imageio-ffmpeg's lookup decides (a conda or system ffmpeg).
+    """
+    if explicit := os.environ.get("IMAGEIO_FFMPEG_EXE"):
+        return explicit
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    for folder in spec.submodule_search_locations or [] if spec else []:
+        found = [p for p in (Path(folder) / "binaries").glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK)]
+        if len(found) == 1:
+            return str(found[0])
     try:
         import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise SoraError("ffmpeg is missing: pip install imageio-ffmpeg") from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise SoraError("no ffmpeg can be found: pip install imageio-ffmpeg (sora doctor checks the install)") from exc
+
+
+def started(cmd: Sequence[str], **popen: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(cmd, **popen)``; an ffmpeg that cannot be started (missing, not executable, not a
+    program for this machine) is a :class:`SoraError` naming it, not an internal error."""
+    try:
+        return subprocess.Popen(cmd, **popen)
+    except OSError as exc:
+        raise SoraError(f"cannot run ffmpeg ({cmd[0]}): {exc.strerror or exc}") from exc
 
 
 @functools.cache
 def ffmpeg_version() -> str:
-    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, check=False).stdout
+    with started([ffmpeg_exe(), "-version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
+        out = proc.communicate()[0]
     return out.splitlines()[0].split(" Copyright")[0] if out else "unknown"
 
 
@@ -87,7 +115,7 @@ class StderrTail:
     def popen(self, cmd: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start ``cmd`` with a pipe to its stdin and its stderr kept here."""
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self.fd)
+            proc = started(cmd, stdin=subprocess.PIPE, stderr=self.fd)
         except BaseException:
             self.close()
             raise
@@ -132,9 +160,10 @@ def signal_name(number: int) -> str:
 def run_ffmpeg(args: Sequence[str | Path], what: str, cwd: Path | None = None) -> None:
     """Run ffmpeg to completion; raise a one-message SoraError on failure (the last argument is its output)."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
+    with started(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd) as proc:
+        stderr = proc.communicate()[1]
     if proc.returncode != 0:
-        raise SoraError(failure(what, proc.returncode, proc.stderr, (cwd or Path()) / Path(args[-1]) if args else None))
+        raise SoraError(failure(what, proc.returncode, stderr, (cwd or Path()) / Path(args[-1]) if args else None))
 
 
 def filter_value(text: str) -> str:

@@ -35,6 +35,7 @@ from sora_cli.cameo.library import default_library, library_dirs
 from sora_cli.digests import file_digest, verified
 from sora_cli.dsp.kernels import resample_poly
 from sora_cli.errors import SoraError, UsageError, did_you_mean
+from sora_cli.ffmpeg import ffmpeg_version
 from sora_cli.fonts import quiet_fontconfig
 from sora_cli.outputs import Estimate, Publisher, check_outputs, recover
 from sora_cli.outputs import preflight as output_preflight
@@ -351,8 +352,10 @@ def _checks_ahead(plan: Plan, request: RenderRequest, cache: ShotCache) -> Ahead
 def _prepare_the_end(qc: bool) -> None:
     """Import what the render's end needs and its start did not (signing's c2pa-rs and cryptography, the
     checks' OpenCV: ~0.15 s), in the thread that works ahead while the picture is drawn: after a one-shot
-    edit they were imported on the way to the film, once the picture was done."""
+    edit they were imported on the way to the film, once the picture was done. The report's ffmpeg
+    version (a run of ``ffmpeg -version``) is asked here too."""
     prepare_signing()
+    ffmpeg_version()
     if qc:
         prepare_measures()
 

@@ -186,3 +186,35 @@ def test_a_command_started_with_stdout_closed_does_its_work_without_a_traceback(
                  preexec_fn=lambda: os.close(1))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_the_bundled_ffmpeg_is_the_one_imageio_ffmpeg_finds_and_is_found_without_running_it(monkeypatch):
+    import imageio_ffmpeg
+
+    from sora_cli import ffmpeg
+
+    ran: list[object] = []
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: ran.append(a))
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    ffmpeg.ffmpeg_exe.cache_clear()
+    try:
+        found = ffmpeg.ffmpeg_exe()
+    finally:
+        ffmpeg.ffmpeg_exe.cache_clear()
+    assert not ran
+    monkeypatch.undo()
+    assert os.path.samefile(found, imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@pytest.mark.parametrize("args", [["render", "polar.yaml", "--no-cache", "-o", "{tmp}/x.mp4"], ["doctor"]])
+def test_an_ffmpeg_that_cannot_run_is_named_in_one_line(tmp_path: Path, args: list[str], monkeypatch):
+    broken = tmp_path / "ffmpeg"
+    broken.write_text("not a program\n")  # (not executable)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(broken))
+    monkeypatch.setenv("COLUMNS", "400")  # (doctor's table unwrapped)
+    out = _sora("-m", "sora_cli", *(a.format(tmp=tmp_path) for a in args))
+    said = out.stdout + out.stderr
+    assert "Traceback" not in said and "internal error" not in said, said
+    assert f"cannot run ffmpeg ({broken}): Permission denied" in said.replace("\n", " "), said
+    if args[0] == "render":
+        assert out.returncode == 1 and not (tmp_path / "x.mp4").exists()

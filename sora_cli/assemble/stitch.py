@@ -106,18 +106,6 @@ def transition_key(kind: str, frames: int, before: str | None, after: str, video
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def encode_transition(path: Path, kind: str, tail: list, head: list, video: VideoSettings) -> None:
-    with atomic_path(path) as tmp:
-        encoder = FrameEncoder(tmp, video, [0], channels=0)
-        try:
-            for k in range(len(head)):
-                encoder.write(blend(kind, tail[k], head[k], (k + 0.5) / len(head)))
-            encoder.close()
-        except BaseException:
-            encoder.abort()
-            raise
-
-
 def body_range(plan: Plan, index: int) -> tuple[int, int] | None:
     """Frames ``[first, last)`` of shot ``index``'s file that the film copies (no transition touches them)."""
     shots = plan.shots
@@ -143,13 +131,22 @@ def make_transition(
     else:
         path = workdir / f"transition-{index:04d}.mp4"
     if not (verified(path) if keys is not None else path.is_file()):
-        head = decode_frames(files[shot.id], 0, t_in, "yuv420p")
-        tail = (
-            decode_frames(files[before], shots[index - 1].frames - t_in, shots[index - 1].frames, "yuv420p")
-            if before
-            else [None] * t_in
-        )
-        encode_transition(path, shot.transition.type, tail, head, video)
+        with atomic_path(path) as tmp:
+            # the encoder starts first: ffmpeg loads and sets up on the other core while the frames decode
+            encoder = FrameEncoder(tmp, video, [0], channels=0)
+            try:
+                head = decode_frames(files[shot.id], 0, t_in, "yuv420p")
+                tail = (
+                    decode_frames(files[before], shots[index - 1].frames - t_in, shots[index - 1].frames, "yuv420p")
+                    if before
+                    else [None] * t_in
+                )
+                for k in range(t_in):
+                    encoder.write(blend(shot.transition.type, tail[k], head[k], (k + 0.5) / t_in))
+                encoder.close()
+            except BaseException:
+                encoder.abort()
+                raise
         if keys is not None:
             seal(path)
     return path
