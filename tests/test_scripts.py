@@ -90,3 +90,31 @@ def test_kanji_in_japanese_is_refused_at_validate_not_spelled() -> None:
     problems = problems_of(text)
     assert len(problems) == 1 and "shots[0].dialogue[0].line" in problems[0]
     assert "kana" in problems[0] and "recorded take" in problems[0]
+
+
+def test_lines_spoken_ahead_side_by_side_are_the_lines_spoken_alone(monkeypatch) -> None:
+    """A plan speaks its lines side by side (speak_ahead); each must be exactly the line spoken alone, and
+    speak must take it instead of speaking it again."""
+    from sora_cli.speech import engine as speech
+
+    lines = [
+        ("Hold the lantern up.", GB, "normal"),
+        ("We should go before the tide turns.", EN, "whisper"),
+        ("Die Flut kommt, sagt Zoë: Привет!", GB, "shout"),  # (a run in Russian inside an English voice)
+        ("The boat is ready when you are.", EN, "normal"),
+    ]
+    monkeypatch.setattr(speech, "_spoken", set())
+    monkeypatch.setattr(speech, "_ahead", {})
+    speak.cache_clear()
+    alone = [speak.__wrapped__(*line) for line in lines]  # (each run spoken by itself, nothing ahead)
+    speech._spoken.clear()
+    speech.speak_ahead(lines)
+    assert len(speech._ahead) > len(lines)  # (the third line is two runs)
+    real = speech.EspeakEngine.synthesize_many
+    again: list[str] = []
+    monkeypatch.setattr(speech.EspeakEngine, "synthesize_many", lambda s, todo: again.extend(todo) or real(s, todo))
+    got = [speak(*line) for line in lines]
+    speak.cache_clear()
+    assert not again and not speech._ahead
+    for mine, own in zip(got, alone, strict=True):
+        assert mine.samples.tobytes() == own.samples.tobytes() and mine.phonemes == own.phonemes

@@ -37,7 +37,7 @@ from sora_cli.plan.visemes import Segment, from_audio, from_phonemes, on_frames
 from sora_cli.plan.voices import assign_voices
 from sora_cli.profiles import MIN_PEAK_TO_LOUDNESS, PROFILES, ProfileError, load_profile, loudest_target
 from sora_cli.sound_catalog import EFFECTS
-from sora_cli.speech.engine import EspeakEngine, speak
+from sora_cli.speech.engine import EspeakEngine, speak, speak_ahead
 from sora_cli.speech.scripts import unreadable
 from sora_cli.speech.voice import ResolvedVoice
 from sora_cli.storyboard.limits import MAX_FILM_SECONDS
@@ -215,6 +215,14 @@ def time_shots(sb: Storyboard, characters: dict[str, ResolvedCharacter], problem
     source = sb.source
     fps = sb.output.fps
     timing = Timing()
+    speak_ahead(
+        [
+            (line.line, characters[line.speaker].voice, line.delivery)
+            for shot in sb.shots
+            for line in shot.dialogue
+            if not line.audio and _unreadable(line.line, characters[line.speaker].voice) is None
+        ]
+    )
     for i, shot in enumerate(sb.shots):
         lengths = []
         for j, line in enumerate(shot.dialogue):

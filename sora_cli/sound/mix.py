@@ -173,9 +173,7 @@ class Mixer:
         self.beds = bed_segments(plan) if plan.audio.ambience == "auto" else []
         self.ambience_file = None
         if plan.audio.ambience not in ("auto", "none"):
-            self.ambience_file = Music(
-                decode_audio(plan.audio.ambience), 0.5, True, self.total, (), plan.audio.ambience
-            )
+            self.ambience_file = Music(plan.audio.ambience, 0.5, True, self.total)
         self.music = Music.from_plan(plan)
         self._loaded: dict[int, np.ndarray] = {}
         files = [plan.audio.music, None if plan.audio.ambience in ("auto", "none") else plan.audio.ambience]

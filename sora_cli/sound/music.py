@@ -26,12 +26,23 @@ FADE_OUT = 2.0
 
 @dataclass(frozen=True)
 class Music:
-    samples: np.ndarray  # (n, 2) float32 at 48 kHz
+    """A sound file laid under the whole film (the music, or an ambience file).
+
+    Its samples are decoded when first played, not when the mix is described: a render whose
+    soundtrack is in the cache only computes the mix's keys, which need the file's digest, not
+    its sound (decoding the bench film's music cost a picture edit ~40 ms before its first frame).
+    """
+
+    path: str  # the file (its digest goes into the mix blocks' keys: a file saved anew is heard)
     gain: float  # linear
     loop: bool
     total: int  # film length in samples
-    lines: tuple[tuple[float, float], ...]  # dialogue (start, end) in seconds, when ducking
-    path: str = ""  # the file it was decoded from (for cache keys)
+    lines: tuple[tuple[float, float], ...] = ()  # dialogue (start, end) in seconds, when ducking
+
+    @property
+    def samples(self) -> np.ndarray:
+        """(n, 2) float32 at 48 kHz (decoded once per file version: :func:`decode_audio` keeps it)."""
+        return decode_audio(self.path)
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Music | None:
@@ -42,14 +53,7 @@ class Music:
             if plan.audio.music_duck
             else ()
         )
-        return cls(
-            decode_audio(plan.audio.music),
-            10 ** (plan.audio.music_gain / 20),
-            plan.audio.music_loop,
-            seconds(plan.duration),
-            lines,
-            plan.audio.music,  # its digest goes into the mix blocks' keys: a music file saved anew is heard
-        )
+        return cls(plan.audio.music, 10 ** (plan.audio.music_gain / 20), plan.audio.music_loop, seconds(plan.duration), lines)
 
     def render(self, start: int, n: int) -> np.ndarray:
         idx = np.arange(start, start + n)
@@ -65,22 +69,23 @@ class Music:
         return out
 
     def _looped(self, idx: np.ndarray) -> np.ndarray:
-        length = len(self.samples)
+        samples = self.samples
+        length = len(samples)
         if length == 0:
             return np.zeros((len(idx), 2), np.float32)
         if not self.loop or length <= 2 * seconds(LOOP_CROSSFADE):
             out = np.zeros((len(idx), 2), np.float32)
             inside = idx < length
-            out[inside] = self.samples[idx[inside]]
+            out[inside] = samples[idx[inside]]
             return out
         x = seconds(LOOP_CROSSFADE)
         period = length - x
         m = idx % period
-        out = self.samples[m].copy()
+        out = samples[m].copy()
         seam = (m < x) & (idx >= period)  # blend the end of the previous pass into the start of this one
         if seam.any():
             w = (m[seam] / x).astype(np.float32)[:, None]
-            out[seam] = self.samples[m[seam]] * w + self.samples[period + m[seam]] * (1 - w)
+            out[seam] = samples[m[seam]] * w + samples[period + m[seam]] * (1 - w)
         return out
 
 
