@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from sora_cli.speech.engine import RUN_GAP, engine, speak
@@ -118,3 +120,21 @@ def test_lines_spoken_ahead_side_by_side_are_the_lines_spoken_alone(monkeypatch)
     assert not again and not speech._ahead
     for mine, own in zip(got, alone, strict=True):
         assert mine.samples.tobytes() == own.samples.tobytes() and mine.phonemes == own.phonemes
+
+
+def test_a_line_that_cannot_be_spoken_beside_others_leaves_no_child_behind() -> None:
+    from pathlib import Path
+
+    from sora_cli.errors import SoraError
+    from sora_cli.speech.engine import EspeakEngine
+
+    def children() -> set[str]:
+        me = os.getpid()
+        return set(Path(f"/proc/{me}/task/{me}/children").read_text().split())
+
+    before = children()
+    bad = ResolvedVoice(engine="espeak", voice="zz-nowhere", pitch=50, rate=160, range=50)
+    lines = [("One.", EN, "normal"), ("Two.", bad, "normal"), ("Three.", GB, "shout"), ("Four.", EN, "whisper")]
+    with pytest.raises(SoraError, match=r"could not speak 'Two\.'"):
+        EspeakEngine().synthesize_many(lines)
+    assert children() == before

@@ -11,9 +11,11 @@ Other engines (neural TTS, voice cloning) plug in through the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
+import signal
 import struct
 import threading
 from dataclasses import dataclass
@@ -246,11 +248,19 @@ class EspeakEngine:
         running: list[tuple[int, int]] = []  # (pid, read end of its pipe), oldest first
         raws: list[bytes] = []
         cores = max(1, os.cpu_count() or 1)
-        for i, line in enumerate(lines):
-            running.append(self._fork_speaker(*line))
-            while running and (len(running) >= cores or i == len(lines) - 1):
-                text, voice, _ = lines[len(raws)]
-                raws.append(self._collect(*running.pop(0), text, voice))
+        try:
+            for i, line in enumerate(lines):
+                running.append(self._fork_speaker(*line))
+                while running and (len(running) >= cores or i == len(lines) - 1):
+                    text, voice, _ = lines[len(raws)]
+                    raws.append(self._collect(*running.pop(0), text, voice))
+        finally:  # a line that failed (or Ctrl-C): the other children are ended and reaped, none left behind
+            for pid, read_fd in running:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                os.close(read_fd)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
         return raws
 
     def _fork_speaker(self, text: str, voice: ResolvedVoice, delivery: str) -> tuple[int, int]:
@@ -274,8 +284,15 @@ class EspeakEngine:
 
     @staticmethod
     def _collect(pid: int, read_fd: int, text: str, voice: ResolvedVoice) -> bytes:
-        with os.fdopen(read_fd, "rb") as pipe:
-            raw = pipe.read()
+        """What the child ``pid`` sent; the child is reaped whatever happens (Ctrl-C while it speaks)."""
+        try:
+            with os.fdopen(read_fd, "rb") as pipe:
+                raw = pipe.read()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
         _, status = os.waitpid(pid, 0)
         if status != 0:
             raise SoraError(f"espeak-ng could not speak {text[:40]!r} with voice {voice.voice!r}")
