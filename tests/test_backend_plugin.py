@@ -188,6 +188,22 @@ class Skewed(Solid):
         return Carry(shot.id, frame)
 
 
+class Switches(Solid):
+    """RGB frames, then RGBA from frame 5: the encoder, fixed at the first frame, cannot take them."""
+
+    def frames_for(self, shot):
+        frame = np.full((self.film.height, self.film.width, 3), self.shade, np.uint8)
+        for i in range(shot.frames):
+            yield frame if i < 5 else np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+        return Carry(shot.id, frame)
+
+
+class SaysRGBA(Solid):
+    """Says its frames are RGBA (so the shot's encoder starts before them for four channels); they are RGB."""
+
+    frame_channels = 4
+
+
 class Chatty(Solid):
     @classmethod
     def check_options(cls, options):
@@ -240,6 +256,7 @@ def test_a_backend_subclass_with_the_old_signature_is_adapted():
         (Boom, "backend 'solid' failed on shot 'first': RuntimeError: boom"),
         (Short, "backend 'solid' failed on shot 'first': it yielded 1 frames, not the shot's 12"),
         (Skewed, "backend 'solid' failed on shot 'first': frame 0 is ndarray (48, 160, 3) uint8, not uint8 96x160x3"),
+        (Switches, "backend 'solid' failed on shot 'first': frame 5 has 4 channels, its first frame 3"),
     ],
 )
 def test_a_backend_that_fails_in_a_shot_is_named_with_the_shot(tmp_path, cls, message):
@@ -268,3 +285,15 @@ def test_a_plugin_that_raises_in_a_shot_is_exit_1_with_one_line(tmp_path):
     # one line and nothing else: a sound worker still starting when the render stops is quiet too
     assert done.stderr.strip() == "sora: backend 'solid' failed on shot 'first': RuntimeError: boom"
     assert not (tmp_path / "film.mp4").exists()
+
+
+def test_frames_that_are_not_what_the_backend_said_are_encoded_as_they_are(tmp_path):
+    """frame_channels starts a shot's encoder before its first frame; a first frame with other channels
+    starts it anew, and the film is the one the frames make."""
+    from sora_cli import api
+
+    board = tmp_path / "film.yaml"
+    board.write_text(STORYBOARD, encoding="utf-8")
+    api.render(api.RenderRequest(board, backend=SaysRGBA, jobs=1, qc=False, use_cache=False))
+    frames = decode_video(tmp_path / "film.mp4")
+    assert len(frames) == 24 and all(abs(float(np.mean(f)) - SaysRGBA.shade) < 4 for f in frames)

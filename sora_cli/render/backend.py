@@ -137,6 +137,9 @@ class Backend:
     #: True when the picture depends on a recorded take's sound itself (a line's ``audio``), not only on the
     #: mouth shapes the plan takes from it (every shot's key holds those): the take's content then joins the key
     hears_takes: ClassVar[bool] = False
+    #: the channels every frame has (3: RGB, 4: RGBA) when known before drawing: the shot's encoder then
+    #: starts before the first frame, so ffmpeg loads while the shot is set up (None: at the first frame)
+    frame_channels: ClassVar[int | None] = None
 
     # --- checked before anything renders (``sora validate`` and every render) -----------------
 

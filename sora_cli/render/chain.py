@@ -127,7 +127,13 @@ def _render_one(
     keyframes = [0] + ([shot.transition.frames] if 0 < shot.transition.frames < shot.frames else [])
     failed = f"backend {getattr(backend, 'name', type(backend).__name__)!r} failed on shot {shot.id!r}"
     with atomic_path(cache.video(job.key)) as tmp:
-        encoder: FrameEncoder | None = None
+
+        def encoder_for(channels: int) -> FrameEncoder:
+            return FrameEncoder(tmp, video, keyframes, channels, SHOT_ENCODER_NICE, f"shot {shot.id}")
+
+        # started before the backend sets the shot up where its frames' channels are known: ffmpeg loads meanwhile
+        channels = getattr(backend, "frame_channels", None)
+        encoder: FrameEncoder | None = encoder_for(channels) if channels in (3, 4) else None
         try:
             render = _backend_call(
                 failed,
@@ -141,8 +147,12 @@ def _render_one(
             index = 0
             while (frame := _backend_call(failed, next, frames, None)) is not None:
                 _check_frame(frame, video, index, failed)
-                if encoder is None:
-                    encoder = FrameEncoder(tmp, video, keyframes, frame.shape[2], SHOT_ENCODER_NICE, f"shot {shot.id}")
+                if encoder is None or (index == 0 and encoder.channels != frame.shape[2]):
+                    if encoder is not None:  # (its first frame is not what the backend said: started anew)
+                        encoder.abort()
+                    encoder = encoder_for(frame.shape[2])
+                elif encoder.channels != frame.shape[2]:
+                    raise SoraError(f"{failed}: frame {index} has {frame.shape[2]} channels, its first frame {encoder.channels}")
                 if job.marked:
                     frame = watermark.mark(frame, index, video.fps)
                 encoder.write(frame)

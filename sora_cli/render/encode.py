@@ -86,6 +86,7 @@ class FrameEncoder:
         self.path = path
         self.label = label
         self.settings = settings
+        self.channels = channels
         self.frames = 0
         self._stderr = StderrTail()  # (closed in close()/abort())
         pix_fmt = {0: "yuv420p", 3: "rgb24", 4: "rgba"}[channels]

@@ -96,6 +96,7 @@ def _paint(color: RGB, alpha: int = 255) -> skia.Paint:
 class AnimaticBackend(Backend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "11"  # bump whenever pixels or the carried state change
+    frame_channels: ClassVar[int | None] = 4  # (Skia's RGBA surface)
 
     def __init__(self) -> None:
         self.film: FilmSettings | None = None

@@ -120,6 +120,7 @@ def _digest_model(folder: Path) -> str:
 
 class DiffusersBackend(Backend):
     name: ClassVar[str] = "diffusers"
+    frame_channels: ClassVar[int | None] = 3  # (every frame is fitted to the film as RGB)
     version: ClassVar[str] = "1"
     generative: ClassVar[bool] = True
     #: an audio-driven model (LTX-2 DFR) is denoised against the shot's speech, a recorded take's sound included
