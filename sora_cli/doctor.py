@@ -51,10 +51,8 @@ def checks() -> list[tuple[str, bool | None, str]]:
     out: list[tuple[str, bool | None, str]] = []
     try:
         exe = ffmpeg_exe()
-        with started(
-            [exe, "-hide_banner", "-encoders"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        ) as proc:
-            encoders = proc.communicate()[0]
+        with started([exe, "-hide_banner", "-encoders"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+            encoders = proc.communicate()[0].decode("utf-8", "replace")
         needed = [e for e in ("libx264", "aac") if e not in encoders]
         out.append(
             ("ffmpeg", not needed, f"{ffmpeg_version()} ({exe})" + (f"; missing encoders: {needed}" if needed else ""))

@@ -36,7 +36,8 @@ def ffmpeg_exe() -> str:
     hold exactly one executable ffmpeg, imageio-ffmpeg's lookup decides (a conda or system ffmpeg).
     """
     if explicit := os.environ.get("IMAGEIO_FFMPEG_EXE"):
-        return explicit
+        # as an absolute path: some ffmpeg runs start in a scratch folder, where ``./ffmpeg`` is not it
+        return os.path.abspath(explicit) if os.sep in explicit or (os.altsep or os.sep) in explicit else explicit
     spec = importlib.util.find_spec("imageio_ffmpeg")
     for folder in spec.submodule_search_locations or [] if spec else []:
         found = [p for p in (Path(folder) / "binaries").glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK)]
@@ -61,8 +62,8 @@ def started(cmd: Sequence[str], **popen: Any) -> subprocess.Popen[Any]:
 
 @functools.cache
 def ffmpeg_version() -> str:
-    with started([ffmpeg_exe(), "-version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
-        out = proc.communicate()[0]
+    with started([ffmpeg_exe(), "-version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        out = proc.communicate()[0].decode("utf-8", "replace")
     return out.splitlines()[0].split(" Copyright")[0] if out else "unknown"
 
 
@@ -115,7 +116,7 @@ class StderrTail:
     def popen(self, cmd: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start ``cmd`` with a pipe to its stdin and its stderr kept here."""
         try:
-            proc = started(cmd, stdin=subprocess.PIPE, stderr=self.fd)
+            proc = started(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.fd)
         except BaseException:
             self.close()
             raise
@@ -160,8 +161,8 @@ def signal_name(number: int) -> str:
 def run_ffmpeg(args: Sequence[str | Path], what: str, cwd: Path | None = None) -> None:
     """Run ffmpeg to completion; raise a one-message SoraError on failure (the last argument is its output)."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
-    with started(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd) as proc:
-        stderr = proc.communicate()[1]
+    with started(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd) as proc:
+        stderr = proc.communicate()[1].decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SoraError(failure(what, proc.returncode, stderr, (cwd or Path()) / Path(args[-1]) if args else None))
 

@@ -105,21 +105,34 @@ def test_lines_spoken_ahead_side_by_side_are_the_lines_spoken_alone(monkeypatch)
         ("Die Flut kommt, sagt Zoë: Привет!", GB, "shout"),  # (a run in Russian inside an English voice)
         ("The boat is ready when you are.", EN, "normal"),
     ]
-    monkeypatch.setattr(speech, "_spoken", set())
-    monkeypatch.setattr(speech, "_ahead", {})
-    speak.cache_clear()
-    alone = [speak.__wrapped__(*line) for line in lines]  # (each run spoken by itself, nothing ahead)
-    speech._spoken.clear()
+    speech.forget_spoken()
+    alone = [speech._synthesised(*line) for line in lines]  # (each run spoken by itself, nothing ahead)
     speech.speak_ahead(lines)
     assert len(speech._ahead) > len(lines)  # (the third line is two runs)
     real = speech.EspeakEngine.synthesize_many
     again: list[str] = []
     monkeypatch.setattr(speech.EspeakEngine, "synthesize_many", lambda s, todo: again.extend(todo) or real(s, todo))
     got = [speak(*line) for line in lines]
-    speak.cache_clear()
     assert not again and not speech._ahead
     for mine, own in zip(got, alone, strict=True):
         assert mine.samples.tobytes() == own.samples.tobytes() and mine.phonemes == own.phonemes
+    # lines speak holds are not spoken ahead again; what a plan spoke ahead and never took is dropped by the next
+    speech.speak_ahead([*lines, ("A new line.", EN, "normal"), ("Another one.", GB, "normal")])
+    assert set(speech._ahead) == {("A new line.", EN, "normal"), ("Another one.", GB, "normal")}
+    speech.speak_ahead([("Third.", EN, "normal"), ("Fourth.", EN, "normal")])
+    assert set(speech._ahead) == {("Third.", EN, "normal"), ("Fourth.", EN, "normal")}
+    speech.forget_spoken()
+
+
+def test_speak_keeps_a_bounded_number_of_lines(monkeypatch) -> None:
+    from sora_cli.speech import engine as speech
+
+    speech.forget_spoken()
+    monkeypatch.setattr(speech, "SPOKEN_KEPT", 3)
+    for word in ["One.", "Two.", "Three.", "One.", "Four."]:
+        speak(word, EN, "normal")
+    assert [line[0] for line in speech._spoken] == ["Three.", "One.", "Four."]  # (least recently asked first)
+    speech.forget_spoken()
 
 
 def test_a_line_that_cannot_be_spoken_beside_others_leaves_no_child_behind() -> None:

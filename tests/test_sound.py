@@ -382,3 +382,28 @@ def test_a_line_that_speaks_no_sound_is_a_silence_with_a_readable_cue(said):
     assert np.abs(mixed[int(spoken.start * RATE) : int(spoken.end * RATE)]).max() > 0.05
     shown = [c for c in cues(plan) if c.text == said]
     assert len(shown) == 1 and shown[0].end - shown[0].start >= 5 / 6 - 1e-3  # to the ms
+
+
+@pytest.mark.parametrize("change", ["saved anew", "removed"])
+def test_a_music_file_changed_while_the_mix_is_made_stops_the_mix(tmp_path, change):
+    """The music is decoded when first played: a file saved anew (or removed) since the mix was described
+    stops the mix with one line, instead of mixing the new sound into blocks kept under the old digest."""
+    import shutil
+
+    from sora_cli.errors import SoraError
+
+    (tmp_path / "assets").mkdir()
+    shutil.copy(EXAMPLES / "assets" / "theme.wav", tmp_path / "assets" / "theme.wav")
+    plan = plan_of(
+        DIALOGUE.replace("audio: {ambience: none}", "audio: {ambience: none, music: {file: assets/theme.wav}}"), tmp_path
+    )
+    mixer = Mixer(plan)
+    song = tmp_path / "assets" / "theme.wav"
+    if change == "removed":
+        song.unlink()
+    else:
+        song.write_bytes(song.read_bytes())  # (the same sound, written again: another file as far as sora knows)
+    with pytest.raises(SoraError, match=r"theme\.wav changed while the film was being made: render again"):
+        mixer.render(0, RATE)
+    if change == "saved anew":  # (a mix described afresh plays it)
+        assert Mixer(plan).render(0, RATE).shape == (RATE, 2)

@@ -9,11 +9,15 @@ repeatable: it eases down :data:`DUCK_ATTACK` before each line, holds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sora_cli.audio_files import decode_audio
+from sora_cli.audio_files import AudioFileError, decode_audio
+from sora_cli.digests import file_version
+from sora_cli.errors import SoraError
 from sora_cli.plan.model import Plan
 from sora_cli.sound.synth import RATE, seconds
 
@@ -31,6 +35,8 @@ class Music:
     Its samples are decoded when first played, not when the mix is described: a render whose
     soundtrack is in the cache only computes the mix's keys, which need the file's digest, not
     its sound (decoding the bench film's music cost a picture edit ~40 ms before its first frame).
+    The file is the one described: saved anew or removed since, the mix stops (it would have mixed the
+    new sound into blocks kept under the old file's digest).
     """
 
     path: str  # the file (its digest goes into the mix blocks' keys: a file saved anew is heard)
@@ -38,11 +44,23 @@ class Music:
     loop: bool
     total: int  # film length in samples
     lines: tuple[tuple[float, float], ...] = ()  # dialogue (start, end) in seconds, when ducking
+    version: tuple[int, ...] | None = field(default=None, init=False, compare=False)  # the file as described
 
-    @property
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", _version(self.path))
+
+    @functools.cached_property
     def samples(self) -> np.ndarray:
-        """(n, 2) float32 at 48 kHz (decoded once per file version: :func:`decode_audio` keeps it)."""
-        return decode_audio(self.path)
+        """(n, 2) float32 at 48 kHz, of the file as it was when described."""
+        try:
+            data, failed = decode_audio(self.path), None
+        except AudioFileError as exc:
+            data, failed = None, exc
+        if _version(self.path) != self.version:
+            raise SoraError(f"{self.path} changed while the film was being made: render again to hear the new file")
+        if data is None:
+            raise SoraError(f"cannot read {self.path}: {failed}")
+        return data
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Music | None:
@@ -87,6 +105,13 @@ class Music:
             w = (m[seam] / x).astype(np.float32)[:, None]
             out[seam] = samples[m[seam]] * w + samples[period + m[seam]] * (1 - w)
         return out
+
+
+def _version(path: str) -> tuple[int, ...] | None:
+    try:
+        return file_version(os.stat(path))
+    except OSError:
+        return None
 
 
 def duck_envelope(t: np.ndarray, lines: tuple[tuple[float, float], ...]) -> np.ndarray:

@@ -11,6 +11,7 @@ Other engines (neural TTS, voice cloning) plug in through the
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import functools
@@ -366,18 +367,35 @@ def installed_engines() -> tuple[str, ...]:
 RUN_GAP = 0.06
 
 
-#: lines :func:`speak_ahead` synthesised, each kept until :func:`speak` takes it (speak then keeps it)
-_ahead: dict[tuple[str, ResolvedVoice, str], Speech] = {}
-#: the lines :func:`speak` has synthesised in this process (``sora watch`` plans again on every save)
-_spoken: set[tuple[str, ResolvedVoice, str]] = set()
+Line = tuple[str, ResolvedVoice, str]  #: (text, voice, delivery): what a line sounds like, whoever asks
+
+#: how many lines :func:`speak` keeps (a plan's, and ``sora watch``'s edits of them)
+SPOKEN_KEPT = 512
+#: lines :func:`speak_ahead` synthesised, each kept until :func:`speak` takes it
+_ahead: dict[Line, Speech] = {}
+#: the lines :func:`speak` synthesised, least recently asked first (an exact record: speak_ahead skips them)
+_spoken: collections.OrderedDict[Line, Speech] = collections.OrderedDict()
+_spoken_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=512)
 def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
-    """Synthesise one line, once per process (content-keyed). With espeak-ng each run of the line in a
-    script its voice's language cannot read is spoken by the same voice in that script's language, and
-    the runs are joined (see :mod:`sora_cli.speech.scripts`)."""
-    _spoken.add((text, voice, delivery))
+    """Synthesise one line, once per process (content-keyed, the last :data:`SPOKEN_KEPT` kept). With espeak-ng
+    each run of the line in a script its voice's language cannot read is spoken by the same voice in that
+    script's language, and the runs are joined (see :mod:`sora_cli.speech.scripts`)."""
+    line = (text, voice, delivery)
+    with _spoken_lock:
+        if (kept := _spoken.get(line)) is not None:
+            _spoken.move_to_end(line)
+            return kept
+    speech = _synthesised(text, voice, delivery)
+    with _spoken_lock:
+        _spoken[line] = speech
+        while len(_spoken) > SPOKEN_KEPT:
+            _spoken.popitem(last=False)
+    return speech
+
+
+def _synthesised(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
     speaker = engine(voice.engine)
     if voice.engine != EspeakEngine.name:
         return speaker.synthesize(text, voice, delivery)
@@ -391,21 +409,33 @@ def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
     return _joined([spoken(part, v) for part, v in runs])
 
 
-def speak_ahead(lines: list[tuple[str, ResolvedVoice, str]]) -> None:
-    """Synthesise the espeak-ng lines among ``lines`` side by side (a child per core), for :func:`speak`.
+def speak_ahead(lines: list[Line]) -> None:
+    """Synthesise the espeak-ng lines among ``lines`` that :func:`speak` does not hold, side by side (a child
+    per core), for speak to take.
 
     A plan speaks every line to time it: one after another, the bench film's four lines held
     each render ~60 ms before its first frame, with the second core idle.
     """
     speaker = EspeakEngine()
-    wanted: dict[tuple[str, ResolvedVoice, str], None] = {}
+    wanted: dict[Line, None] = {}
     for text, voice, delivery in lines:
-        if voice.engine == EspeakEngine.name and (text, voice, delivery) not in _spoken:
+        with _spoken_lock:
+            held = (text, voice, delivery) in _spoken
+        if voice.engine == EspeakEngine.name and not held:
             for part, v in script_runs(text, voice, set(speaker.voice_names())):
                 wanted.setdefault((part, v, delivery), None)
+    for stale in [line for line in _ahead if line not in wanted]:  # (a plan that stopped before speaking them)
+        del _ahead[stale]
     todo = [line for line in wanted if line not in _ahead]
     if len(todo) > 1:  # (one line gains nothing from being spoken ahead)
         _ahead.update(zip(todo, speaker.synthesize_many(todo), strict=True))
+
+
+def forget_spoken() -> None:
+    """Drop every line :func:`speak` keeps and any spoken ahead (tests; a process that changed its engine)."""
+    with _spoken_lock:
+        _spoken.clear()
+    _ahead.clear()
 
 
 def _joined(parts: list[Speech]) -> Speech:
