@@ -39,7 +39,7 @@ def ffmpeg_exe() -> str:
         # as an absolute path: some ffmpeg runs start in a scratch folder, where ``./ffmpeg`` is not it
         return os.path.abspath(explicit) if os.sep in explicit or (os.altsep or os.sep) in explicit else explicit
     spec = importlib.util.find_spec("imageio_ffmpeg")
-    for folder in spec.submodule_search_locations or [] if spec else []:
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         found = [p for p in (Path(folder) / "binaries").glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK)]
         if len(found) == 1:
             return str(found[0])

@@ -396,6 +396,7 @@ def speak(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
 
 
 def _synthesised(text: str, voice: ResolvedVoice, delivery: str) -> Speech:
+    """The line synthesised now (what :func:`speak_ahead` spoke of it taken, the rest spoken here)."""
     speaker = engine(voice.engine)
     if voice.engine != EspeakEngine.name:
         return speaker.synthesize(text, voice, delivery)
@@ -432,7 +433,7 @@ def speak_ahead(lines: list[Line]) -> None:
 
 
 def forget_spoken() -> None:
-    """Drop every line :func:`speak` keeps and any spoken ahead (tests; a process that changed its engine)."""
+    """Drop every line :func:`speak` keeps and any spoken ahead (the tests start from nothing)."""
     with _spoken_lock:
         _spoken.clear()
     _ahead.clear()

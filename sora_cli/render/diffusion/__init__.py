@@ -120,9 +120,9 @@ def _digest_model(folder: Path) -> str:
 
 class DiffusersBackend(Backend):
     name: ClassVar[str] = "diffusers"
-    frame_channels: ClassVar[int | None] = 3  # (every frame is fitted to the film as RGB)
     version: ClassVar[str] = "1"
     generative: ClassVar[bool] = True
+    frame_channels: ClassVar[int | None] = 3  # (every frame is fitted to the film as RGB)
     #: an audio-driven model (LTX-2 DFR) is denoised against the shot's speech, a recorded take's sound included
     hears_takes: ClassVar[bool] = True
 
