@@ -611,7 +611,7 @@ def doctor(
         str | None, typer.Option("--film", help="With --model: estimate at this storyboard's size and options.")
     ] = None,
     device: Annotated[str | None, typer.Option("--device", help="With --model: cpu | cuda | cuda:N.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="With --model: the report as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The checks (with --model: its report) as JSON.")] = False,
 ) -> None:
     """Check the installation: ffmpeg, speech engine, backends, torch and GPU.
 
@@ -636,21 +636,26 @@ def doctor(
             raise typer.Exit(2)
         return
     with _guard():
-        ok = True
-        table = Table(show_header=True)
-        table.add_column("part", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        table.add_column("details")
         results = api.doctor(diffusers)
-        for part, good, details in results:
-            ok &= good is not False
-            status = "[green]ok[/]" if good else "[red]missing[/]" if good is False else "[yellow]optional[/]"
-            table.add_row(part, status, escape(details))
-        _stdout().print(table)
-        if voices:
-            names, variants = api.voices()
-            _stdout().print("voices: " + ", ".join(names))
-            _stdout().print("variants (voice+variant): " + ", ".join(variants))
+        ok = all(good is not False for _, good, _ in results)
+        said = {True: "ok", False: "missing", None: "optional"}
+        names, variants = api.voices() if voices else ([], [])
+        if as_json:  # (a pipeline reads the same parts, statuses and details as the table)
+            parts = [{"part": part, "status": said[good], "details": details} for part, good, details in results]
+            extra = {"voices": names, "variants": variants} if voices else {}
+            print(json_text.dumps({"ok": ok, "parts": parts, **extra}, indent=2))
+        else:
+            table = Table(show_header=True)
+            table.add_column("part", no_wrap=True)
+            table.add_column("status", no_wrap=True)
+            table.add_column("details")
+            colour = {True: "green", False: "red", None: "yellow"}
+            for part, good, details in results:
+                table.add_row(part, f"[{colour[good]}]{said[good]}[/]", escape(details))
+            _stdout().print(table)
+            if voices:
+                _stdout().print("voices: " + ", ".join(names))
+                _stdout().print("variants (voice+variant): " + ", ".join(variants))
     if not ok:
         raise typer.Exit(1)
 

@@ -206,15 +206,21 @@ def test_the_bundled_ffmpeg_is_the_one_imageio_ffmpeg_finds_and_is_found_without
     assert os.path.samefile(found, imageio_ffmpeg.get_ffmpeg_exe())
 
 
-@pytest.mark.parametrize("args", [["render", "polar.yaml", "--no-cache", "-o", "{tmp}/x.mp4"], ["doctor"]])
+@pytest.mark.parametrize("args", [["render", "product_ad.yaml", "-q", "--no-cache", "-o", "{tmp}/x.mp4"], ["doctor", "--json"]])
 def test_an_ffmpeg_that_cannot_run_is_named_in_one_line(tmp_path: Path, args: list[str], monkeypatch):
     broken = tmp_path / "ffmpeg"
     broken.write_text("not a program\n")  # (not executable)
     monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(broken))
-    monkeypatch.setenv("COLUMNS", "400")  # (doctor's table unwrapped)
     out = _sora("-m", "sora_cli", *(a.format(tmp=tmp_path) for a in args))
     said = out.stdout + out.stderr
     assert "Traceback" not in said and "internal error" not in said, said
-    assert f"cannot run ffmpeg ({broken}): Permission denied" in said.replace("\n", " "), said
+    assert out.returncode == 1, said
     if args[0] == "render":
-        assert out.returncode == 1 and not (tmp_path / "x.mp4").exists()
+        assert out.stderr == f"sora: cannot run ffmpeg ({broken}): Permission denied\n"
+        assert not (tmp_path / "x.mp4").exists()
+    else:
+        report = json.loads(out.stdout)
+        ffmpeg = next(p for p in report["parts"] if p["part"] == "ffmpeg")
+        assert not report["ok"] and ffmpeg == {
+            "part": "ffmpeg", "status": "missing", "details": f"cannot run ffmpeg ({broken}): Permission denied"
+        }
