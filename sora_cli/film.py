@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -144,11 +145,19 @@ def render_film(
         cache_root = cache_dir or scratch / "cache"
         output_preflight(output, cache_root, scratch, Estimate.of(plan.frames, plan.width, plan.height, plan.duration))
         recover(output)  # a set switch a killed render journaled is finished first
-        sweep_cache(cache_root)
         used_since = time.time() - 1.0
         cache = ShotCache(cache_root)
         checks = _checks_ahead(plan, request, cache)
         checks.early(_prepare_the_end, request.qc)
+        # killed writers' temp files go beside the drawing (a look into every cache folder: 50 ms before a
+        # bench edit's first frame), or after the film where that thread had no time for it
+        swept = threading.Event()
+
+        def sweep() -> None:
+            sweep_cache(cache_root)
+            swept.set()
+
+        checks.early(sweep)
         try:
             # 3. Picture alongside sound: chains of shots in worker processes, the soundtrack in its own
             try:
@@ -199,6 +208,8 @@ def render_film(
             raise
         finally:
             checks.finish()  # (its thread ends with the render, whatever happens)
+        if not swept.is_set():
+            sweep_cache(cache_root)
         if request.use_cache and request.prune:
             prune(cache_root, cache_size_limit(request.cache_size), keep_since=used_since)
         return report

@@ -429,3 +429,21 @@ def test_an_encoder_killed_mid_shot_is_said_so_under_the_shots_own_name(tmp_path
     with pytest.raises(SoraError) as caught:  # a step that fails and says why: its own words, no headline alone
         run_ffmpeg(["-i", str(tmp_path / "missing.wav"), str(tmp_path / "out.wav")], "reading a take")
     assert str(caught.value).startswith("ffmpeg failed while reading a take:\n") and "missing.wav" in str(caught.value)
+
+
+def test_a_render_with_nothing_to_draw_still_sweeps_what_killed_writers_left(tmp_path):
+    """The sweep of killed writers' temp files runs beside the drawing, or after the film where there was
+    none to run beside: a render that reuses every shot sweeps too."""
+    path = write(tmp_path, SIX)
+    render(path)
+    dead = 2**22 + 17  # (above any pid this machine hands out: no such process)
+    stale = [
+        tmp_path / ".sora-cache" / "shots" / "ab" / f".x.mp4.sora-{dead}-abcd.mp4.part",
+        tmp_path / ".sora-cache" / "transitions" / "cd" / f".y.mp4.sora-{dead}-efgh.mp4.part",
+        tmp_path / ".sora-cache" / f".z.json.sora-{dead}-ijkl.json.part",
+    ]
+    for file in stale:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(b"left by a killed writer")
+    report = render(path)
+    assert report["rendered"] == [] and not [f for f in stale if f.exists()]
