@@ -151,3 +151,14 @@ def test_a_line_that_cannot_be_spoken_beside_others_leaves_no_child_behind() -> 
     with pytest.raises(SoraError, match=r"could not speak 'Two\.'"):
         EspeakEngine().synthesize_many(lines)
     assert children() == before
+
+
+def test_a_speech_process_killed_from_outside_is_said_so_not_blamed_on_the_line(monkeypatch) -> None:
+    import signal
+
+    from sora_cli.errors import SoraError
+    from sora_cli.speech.engine import EspeakEngine
+
+    monkeypatch.setattr(EspeakEngine, "_speak_here", lambda self, *line: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(SoraError, match=r"^the speech process for 'Hello\.' was killed by SIGKILL$"):
+        EspeakEngine().synthesize_many([("Hello.", EN, "normal"), ("There.", EN, "normal")])

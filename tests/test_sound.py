@@ -407,3 +407,31 @@ def test_a_music_file_changed_while_the_mix_is_made_stops_the_mix(tmp_path, chan
         mixer.render(0, RATE)
     if change == "saved anew":  # (a mix described afresh plays it)
         assert Mixer(plan).render(0, RATE).shape == (RATE, 2)
+
+
+def test_a_music_file_saved_between_the_soundtrack_key_and_the_mix_stops_the_mix(tmp_path, monkeypatch):
+    """The soundtrack's cache key and its mix come from one description of the mix: a file saved after the
+    key was made (before the mix began) stops the mix, never storing the new sound under the old key."""
+    import shutil
+    from types import SimpleNamespace
+
+    from sora_cli.errors import SoraError
+    from sora_cli.sound import mix
+
+    (tmp_path / "assets").mkdir()
+    song = tmp_path / "assets" / "theme.wav"
+    shutil.copy(EXAMPLES / "assets" / "theme.wav", song)
+    plan = plan_of(
+        DIALOGUE.replace("audio: {ambience: none}", "audio: {ambience: none, music: {file: assets/theme.wav}}"), tmp_path
+    )
+    real = mix.mix_soundtrack
+
+    def saved_first(*args, **kwargs):
+        song.write_bytes(song.read_bytes())  # (saved again just as the mix begins)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mix, "mix_soundtrack", saved_first)
+    cache = SimpleNamespace(root=tmp_path / "cache")
+    with pytest.raises(SoraError, match=r"theme\.wav changed while the film was being made"):
+        mix.cached_soundtrack(plan, cache, tmp_path / "a.m4a")
+    assert not list((tmp_path / "cache" / "sound").glob("*.m4a"))

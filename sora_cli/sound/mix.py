@@ -351,14 +351,16 @@ def mix_soundtrack(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     stems: tuple[Stem, ...] = (),
+    mixer: Mixer | None = None,
 ) -> MixReport:
     """Mix the film's soundtrack into ``out_path`` (AAC in MP4/M4A).
 
     ``cache_dir`` keeps raw mix blocks by content, so a re-render after an edit
-    only re-mixes the blocks the edit touched.
+    only re-mixes the blocks the edit touched. ``mixer``: the plan's mix as already described (the one
+    its key was made from), else described here.
     """
     progress = progress or NullProgress()
-    mixer = Mixer(plan, stems)
+    mixer = mixer or Mixer(plan, stems)
     total = mixer.total
     target = plan.loudness
     with tempfile.TemporaryDirectory(prefix="sora-mix-", dir=scratch_dir()) as tmp:
@@ -478,7 +480,10 @@ def _encode_aac(blocks: Iterator[np.ndarray], out_path: Path) -> None:
 
 def soundtrack_key(plan: Plan, stems: tuple[Stem, ...] = ()) -> str:
     """Hash of what the soundtrack is made of: every block's sources, the loudness target and the encoding."""
-    mixer = Mixer(plan, stems)
+    return _soundtrack_key(plan, Mixer(plan, stems))
+
+
+def _soundtrack_key(plan: Plan, mixer: Mixer) -> str:
     blocks = [mixer.block_key(start, n) for start, n in _blocks(mixer.total)]
     limits = (
         plan.loudness, plan.true_peak, ENCODER_HEADROOM_DB, DELIVERY_MARGIN_DB, MAX_GAIN_DB, TOLERANCE_LU, AIM_RANGE_LU
@@ -493,13 +498,14 @@ def cached_soundtrack(plan: Plan, cache, out_path: Path, stems: tuple[Stem, ...]
     import json
     import shutil
 
-    key = soundtrack_key(plan, stems)
+    mixer = Mixer(plan, stems)  # (one description for the key and the mix: a file saved between them stops it)
+    key = _soundtrack_key(plan, mixer)
     audio = cache.root / "sound" / f"{key}.m4a"
     meta = audio.with_suffix(".json")
     if verified(audio) and verified(meta):
         shutil.copyfile(audio, out_path)
         return MixReport(**{**json.loads(meta.read_text()), "reused": True})
-    report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems)
+    report = mix_soundtrack(plan, out_path, cache_dir=cache.root / "sound" / "blocks", stems=stems, mixer=mixer)
     with atomic_path(audio) as tmp:
         shutil.copyfile(out_path, tmp)
     seal(audio)

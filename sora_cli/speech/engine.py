@@ -295,6 +295,10 @@ class EspeakEngine:
             os.waitpid(pid, 0)
             raise
         _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):  # (killed from outside: the OOM killer, kill -9; not the line's fault)
+            number = os.WTERMSIG(status)
+            name = signal.Signals(number).name if number in iter(signal.Signals) else f"signal {number}"
+            raise SoraError(f"the speech process for {text[:40]!r} was killed by {name}")
         if status != 0:
             raise SoraError(f"espeak-ng could not speak {text[:40]!r} with voice {voice.voice!r}")
         return raw
