@@ -447,3 +447,24 @@ def test_a_render_with_nothing_to_draw_still_sweeps_what_killed_writers_left(tmp
         file.write_bytes(b"left by a killed writer")
     report = render(path)
     assert report["rendered"] == [] and not [f for f in stale if f.exists()]
+
+
+def test_a_cached_shot_damaged_under_a_valid_seal_is_one_line_at_its_transition(tmp_path):
+    """A shot file whose bytes were damaged and sealed again (with the user's own key) passes the cache's check;
+    decoding it for a crossfade then fails: one line naming the file and the way out, not an internal error."""
+    from sora_cli.digests import seal
+
+    path = write(tmp_path, SIX)
+    report = render(path)
+    shot = next(s for s in report["shots"] if s["id"] == "d")  # (e crossfades from d)
+    cached = tmp_path / ".sora-cache" / "shots" / shot["content_hash"][:2] / f"{shot['content_hash']}.mp4"
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 3 :] = bytes(len(data) - len(data) // 3)  # (its media data zeroed from a third on)
+    cached.write_bytes(bytes(data))
+    seal(cached)
+    path.write_text(SIX.replace("transition: {type: crossfade, duration: 0.5}", "transition: {type: crossfade, duration: 0.25}"))
+    done = _sora(["render", str(path), "-q", "--no-qc"], tmp_path)
+    err = done.communicate(timeout=300)[1].decode()
+    assert done.returncode == 1, err
+    assert err.startswith(f"sora: shot file {cached.name} does not decode (") and err.count("\n") == 1, err
+    assert "`sora cache --clear` and render again" in err and "internal error" not in err

@@ -47,21 +47,25 @@ def decode_frames(path: Path, first: int, last: int, fmt: str = "rgb24") -> list
     same as decoded from the start): the tail of a long shot costs a few frames, not the shot.
     """
     out: list[np.ndarray] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # (the same frames, decoded on every core)
-        rate = stream.average_rate or stream.guessed_rate
-        if first > 0 and rate and stream.time_base:
-            container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
-        for frame in container.decode(stream):
-            index = round(float(frame.pts * stream.time_base * rate))
-            if index >= last:
-                break
-            if index >= first:
-                if fmt == "rgb24":
-                    out.append(frame.to_ndarray(format="rgb24", src_colorspace="ITU709"))  # as encode.py converts
-                else:
-                    out.append(frame.to_ndarray(format=fmt))
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"  # (the same frames, decoded on every core)
+            rate = stream.average_rate or stream.guessed_rate
+            if first > 0 and rate and stream.time_base:
+                container.seek(int(first / (rate * stream.time_base)), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                index = round(float(frame.pts * stream.time_base * rate))
+                if index >= last:
+                    break
+                if index >= first:
+                    if fmt == "rgb24":
+                        out.append(frame.to_ndarray(format="rgb24", src_colorspace="ITU709"))  # as encode.py converts
+                    else:
+                        out.append(frame.to_ndarray(format=fmt))
+    except (av.FFmpegError, IndexError) as exc:  # (a cached file damaged under a valid seal: not ours to mend)
+        why = str(exc).splitlines()[0] if str(exc) else "it has no video stream"
+        raise SoraError(f"shot file {path.name} does not decode ({why}); `sora cache --clear` and render again") from exc
     if len(out) != last - first:
         raise SoraError(f"shot file {path.name} has fewer frames than planned ({len(out)} of {last - first} in range)")
     return out
