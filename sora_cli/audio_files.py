@@ -7,13 +7,12 @@ format ffmpeg reads works, and the decoded length is the real length.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 
 from sora_cli.atomic import atomic_path
-from sora_cli.digests import file_version
+from sora_cli.digests import path_version
 from sora_cli.speech.engine import trim_silence
 
 MIX_RATE = 48_000
@@ -29,10 +28,7 @@ def decode_audio(path: str, rate: int = MIX_RATE, channels: int = 2) -> np.ndarr
     The memo is keyed by the file's version (:func:`~sora_cli.digests.file_version`) as well as its
     path: a long-lived process (``sora watch``) must hear a music file or a take that was saved anew.
     """
-    try:
-        version = file_version(os.stat(path))
-    except OSError:
-        version = (-1,)  # the decoder says what is wrong with it
+    version = path_version(path) or (-1,)  # (none: the decoder says what is wrong with it)
     return _decode_audio(str(path), rate, channels, version)
 
 

@@ -40,6 +40,14 @@ def file_version(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def path_version(path: str | Path) -> tuple[int, ...] | None:
+    """:func:`file_version` of the file at ``path``; None when there is none to read (missing, a dangling link)."""
+    try:
+        return file_version(os.stat(path))
+    except OSError:
+        return None
+
+
 @functools.lru_cache(maxsize=1024)
 def _file_digest(path: str, version: tuple[int, ...]) -> str:
     h = hashlib.sha256()

@@ -37,7 +37,7 @@ def ffmpeg_exe() -> str:
     """
     if explicit := os.environ.get("IMAGEIO_FFMPEG_EXE"):
         # as an absolute path: some ffmpeg runs start in a scratch folder, where ``./ffmpeg`` is not it
-        return os.path.abspath(explicit) if os.sep in explicit or (os.altsep or os.sep) in explicit else explicit
+        return os.path.abspath(explicit) if any(sep and sep in explicit for sep in (os.sep, os.altsep)) else explicit
     spec = importlib.util.find_spec("imageio_ffmpeg")
     for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         found = [p for p in (Path(folder) / "binaries").glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK)]

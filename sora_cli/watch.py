@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sora_cli.atomic import SYMLINK_LOOP, symlink_loop
-from sora_cli.digests import file_version
+from sora_cli.digests import path_version
 from sora_cli.errors import SoraError, StoryboardError, UsageError, detail_lines, internal_error, one_line
 from sora_cli.film import RenderRequest, output_and_cache, render_film
 from sora_cli.outputs import check_outputs
@@ -80,10 +80,7 @@ class Update:
 def stamp(path: Path) -> Stamp:
     """What identifies a file's version cheaply (:func:`~sora_cli.digests.file_version`, its change time last);
     None when it is missing. Size, mtime and inode missed a file rewritten in place with its time set back."""
-    try:
-        return file_version(os.stat(path))
-    except OSError:
-        return None
+    return path_version(path)
 
 
 def _dialogue(sb: Any) -> dict[tuple[str, int], str]:

@@ -10,13 +10,12 @@ repeatable: it eases down :data:`DUCK_ATTACK` before each line, holds
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sora_cli.audio_files import AudioFileError, decode_audio
-from sora_cli.digests import file_version
+from sora_cli.digests import path_version
 from sora_cli.errors import SoraError
 from sora_cli.plan.model import Plan
 from sora_cli.sound.synth import RATE, seconds
@@ -47,7 +46,7 @@ class Music:
     version: tuple[int, ...] | None = field(default=None, init=False, compare=False)  # the file as described
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "version", _version(self.path))
+        object.__setattr__(self, "version", path_version(self.path))
 
     @functools.cached_property
     def samples(self) -> np.ndarray:
@@ -56,7 +55,7 @@ class Music:
             data, failed = decode_audio(self.path), None
         except AudioFileError as exc:
             data, failed = None, exc
-        if _version(self.path) != self.version:
+        if path_version(self.path) != self.version:
             raise SoraError(f"{self.path} changed while the film was being made: render again to hear the new file")
         if data is None:
             raise SoraError(f"cannot read {self.path}: {failed}")
@@ -105,13 +104,6 @@ class Music:
             w = (m[seam] / x).astype(np.float32)[:, None]
             out[seam] = samples[m[seam]] * w + samples[period + m[seam]] * (1 - w)
         return out
-
-
-def _version(path: str) -> tuple[int, ...] | None:
-    try:
-        return file_version(os.stat(path))
-    except OSError:
-        return None
 
 
 def duck_envelope(t: np.ndarray, lines: tuple[tuple[float, float], ...]) -> np.ndarray:
