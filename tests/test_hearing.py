@@ -182,3 +182,20 @@ def test_the_interpolators_give_upfirdns_bits(channels: int, length: int) -> Non
     first = loudness._MEASURE_DELAY + 4 * loudness._MEASURE_REACH
     expected = _upfirdn_peaks(wide, loudness._interpolators().measure_taps, first, n)
     assert np.array_equal(loudness._interpolated_peak(wide), expected)
+
+
+@pytest.mark.parametrize("den", [48_000, 44_100, 1000, 90_000, 24_000])
+def test_the_first_pts_a_film_stops_at_is_the_one_the_per_packet_test_found(den: int) -> None:
+    """``first_pts_at`` finds, once, the packet where ``float(pts * time_base) >= until`` first holds: the test a
+    film's mux and the soundtrack's digests made per packet (the digest of a carried soundtrack must not move)."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(den)
+    base = Fraction(1, den)
+    untils = [float(x) for x in rng.uniform(0, 600, 300)]
+    untils += [float(Fraction(p, den)) for p in rng.integers(1, 600 * den, 200)]  # exactly on a packet's time
+    untils += [np.nextafter(u, 0.0) for u in untils[-50:]] + [np.nextafter(u, 1e9) for u in untils[-50:]]
+    untils += [0.0, 29.5, 1e-12]
+    for until in untils:
+        pts = hearing.first_pts_at(until, base)
+        assert float(pts * base) >= until and not float((pts - 1) * base) >= until, (until, den)

@@ -23,6 +23,7 @@ import av
 from sora_cli.assemble.subtitles import Cue
 from sora_cli.ffmpeg import run_ffmpeg
 from sora_cli.scratch import scratch_dir
+from sora_cli.sound.hearing import carried
 
 MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 
@@ -54,12 +55,7 @@ def _subtitle_packets(cue_list: list[Cue]) -> Iterator[av.Packet]:
 def _audio_packets(path: Path, until: float) -> Iterator[av.Packet]:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
-        for packet in container.demux(stream):
-            if packet.size == 0 or packet.pts is None:
-                continue
-            if float(packet.pts * stream.time_base) >= until:
-                break
-            yield packet
+        yield from carried(container.demux(stream), stream, until)
 
 
 def write_film(

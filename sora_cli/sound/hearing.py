@@ -30,6 +30,7 @@ import math
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -169,13 +170,28 @@ def stream_digest(path: Path, until: float | None = None) -> str | None:
 def carried(
     packets: Iterable[av.Packet], stream: av.audio.stream.AudioStream, until: float | None
 ) -> Iterator[av.Packet]:
-    """The stream's packets with data (``until``: those a film muxed to stop there carries)."""
+    """The stream's packets with data (``until``: those a film muxed to stop there carries, the packets that
+    start before it: what :mod:`sora_cli.assemble.mux` copies and what the checks and the cache's digests read)."""
+    limit = None if until is None else first_pts_at(until, stream.time_base)
     for packet in packets:
         if packet.size == 0 or packet.pts is None:
             continue
-        if until is not None and float(packet.pts * stream.time_base) >= until:
+        if limit is not None and packet.pts >= limit:
             return
         yield packet
+
+
+def first_pts_at(until: float, time_base: Fraction) -> int:
+    """The first pts whose time, as a float, is at or after ``until``: ``float(pts * time_base) >= until``.
+
+    Found once, so that a stream's packets are told apart by an integer each, not by a fraction
+    multiplied and rounded per packet (most of a soundtrack's digest, three per edit). The exact
+    ceiling meets the condition; a pts just below it may too, where the product rounds up to ``until``.
+    """
+    pts = math.ceil(Fraction(until) / time_base)
+    while float((pts - 1) * time_base) >= until:
+        pts -= 1
+    return pts
 
 
 class ExactPeaks:
