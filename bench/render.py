@@ -9,7 +9,8 @@ The baseline of every render ratio is the honest floor (bench/common.py): the
 film sora made, decoded to raw frames and encoded again with exactly sora's
 settings, in the same run.
 
-1. full render of a 30 s 1280x720 24 fps film with sound / its honest floor (goal <= 1.3, stretch 1.1)
+1. full render of a 30 s 1280x720 24 fps film with sound / its honest floor (goal <= 1.3, stretch 1.1;
+   bench/bounds.py measures the least each goal allows on this machine)
 2. re-render after editing one shot's picture / the full render (goal <= 0.20);
    after editing one line of dialogue / the full render (goal <= 0.25)
 3. stitching the same shot files with the same transitions: moviepy / sora (goal >= 5)
