@@ -12,8 +12,7 @@ seconds, each part every default render must do:
 * plan: reading, checking and planning the storyboard (its lines spoken);
 * drawing: every frame of the film's shots (animatic, into no encoder);
 * x264: exactly the drawn frames of each shot, and the transition's, encoded as the
-  render encodes them (its FrameEncoder, settings and keyframes; x264 on the flat
-  drawn frames costs less than the floor's re-encode of the decoded film);
+  render encodes them (its FrameEncoder, settings and keyframes);
 * sound: the soundtrack mixed, encoded to AAC and its true peak checked after encoding
   (the fix of the +1.9 dBTP film); after a line edit, from the mix blocks the edit left;
 * checks: the delivery checks' picture, the film decoded and every frame measured
@@ -116,8 +115,8 @@ class Shot:
 def drawn(path: Path, runs: int, only: str | None = None) -> dict[str, Shot]:
     """Each shot of ``path`` (``only``: that one, drawn after the shots its chain needs) drawn and then encoded.
 
-    x264 is timed on the frames the render draws, not on a film decoded back: what a render's own encoders
-    must do (decoded frames carry the coding noise, which costs x264 more than the flat drawn ones).
+    x264 is timed on the frames the render draws, shot by shot, not on the film decoded back: what the
+    render's own encoders must do (the bench film's come to about the floor's CPU either way).
     """
     plan = api.plan(path)
     video = VideoSettings(plan.width, plan.height, plan.fps)
