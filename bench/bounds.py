@@ -58,7 +58,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import cpu_seconds, decode_to_raw, honest_floor
+from bench.common import cpu_seconds, honest_floor
 from bench.render import keyframes, sora_render, write_storyboard
 from sora_cli import api
 from sora_cli.qc.measure import Measured
@@ -155,15 +155,11 @@ def drawn(path: Path, runs: int, only: str | None = None) -> dict[str, Shot]:
     return best
 
 
-def sound_cpu(path: Path, work: Path, runs: int) -> tuple[float, float]:
+def sound_cpu(path: Path, edited: Path, work: Path, runs: int) -> tuple[float, float]:
     """CPU of the whole soundtrack (mix, AAC, its true-peak check) from nothing; then of the same after the line
-    edit, from the mix blocks the unedited film left in a block cache (as a cached render has them)."""
-    plan = api.plan(path)
+    edit (``edited``), from the mix blocks the unedited film left in a block cache (as a cached render has them)."""
+    plan, edited_plan = api.plan(path), api.plan(edited)
     whole = after = float("inf")
-    text = path.read_text()
-    edited = path.with_name("line-edit.yaml")
-    edited.write_text(text.replace(*LINE, 1))
-    edited_plan = api.plan(edited)
     for run in range(runs):
         blocks = work / f"blocks{run}"
         before = cpu_seconds()
@@ -197,22 +193,10 @@ def checks_cpu(film: Path, runs: int) -> tuple[float, float, int]:
 
 def transition_x264(cache: Path, runs: int) -> tuple[float, int]:
     """CPU seconds of re-encoding the film's transition (the crossfade beside the edited shot, the bench film's
-    only one) with sora's settings, and its frames: what an edit beside it encodes again."""
+    only one) with sora's settings, and its frames: what an edit beside it encodes again (its honest floor)."""
     (transition,) = sorted((cache / "transitions").rglob("*.mp4"))
-    best = float("inf")
-    with tempfile.TemporaryDirectory(prefix="sora-bounds-") as tmp:
-        raw = Path(tmp) / "transition.raw"
-        frames, width, height, fps = decode_to_raw(transition, raw, 4)
-        data = np.memmap(raw, dtype=np.uint8, mode="r", shape=(frames, height, width, 4))
-        for _ in range(runs):
-            before = cpu_seconds()
-            encoder = FrameEncoder(Path(tmp) / "again.mp4", VideoSettings(width, height, fps), [0])
-            for k in range(frames):
-                encoder.write(data[k])
-            encoder.close()
-            best = min(best, cpu_seconds() - before)
-        del data
-    return best, frames
+    best = min((honest_floor(transition) for _ in range(runs)), key=lambda f: f.cpu_seconds)
+    return best.cpu_seconds, best.frames
 
 
 def machine_cpu() -> float:
@@ -272,13 +256,13 @@ def main() -> None:
         start, plan = start_cpu(args.runs + 1), plan_cpu(path, args.runs)
         shots = drawn(path, args.runs)
         text = path.read_text()
+        edited = {name: path.with_name(f"{name}-edit.yaml") for name in ("picture", "line")}
         edits = {}
         for name, (old, new) in (("picture", PICTURE), ("line", LINE)):
-            edited = path.with_name(f"{name}-edit.yaml")
-            edited.write_text(text.replace(old, new, 1))
-            edits[name] = drawn(edited, args.runs, EDITED)[EDITED]
+            edited[name].write_text(text.replace(old, new, 1))
+            edits[name] = drawn(edited[name], args.runs, EDITED)[EDITED]
         transition, transition_frames = transition_x264(path.parent / ".sora-cache", args.runs)
-        sound, after_line = sound_cpu(path, work, args.runs)
+        sound, after_line = sound_cpu(path, edited["line"], work, args.runs)
         decode, measure, frames = checks_cpu(film, args.runs)
 
     serial = start + plan
