@@ -14,6 +14,7 @@ import pytest
 
 from sora_cli.assemble.subtitles import MAX_CHARS, MAX_LINES, cues, to_srt, to_vtt, wrap
 from sora_cli.plan.beds import bed_for
+from sora_cli.plan.model import Plan
 from sora_cli.plan.resolve import make_plan
 from sora_cli.sound.ambience import bed_segments, component_range
 from sora_cli.sound.effects import effect
@@ -384,21 +385,25 @@ def test_a_line_that_speaks_no_sound_is_a_silence_with_a_readable_cue(said):
     assert len(shown) == 1 and shown[0].end - shown[0].start >= 5 / 6 - 1e-3  # to the ms
 
 
+def _with_music(folder: Path) -> tuple[Plan, Path]:
+    """The dialogue film's plan with the example theme as its music (copied into ``folder``), and the music file."""
+    import shutil
+
+    song = folder / "assets" / "theme.wav"
+    song.parent.mkdir()
+    shutil.copy(EXAMPLES / "assets" / "theme.wav", song)
+    music = "audio: {ambience: none, music: {file: assets/theme.wav}}"
+    return plan_of(DIALOGUE.replace("audio: {ambience: none}", music), folder), song
+
+
 @pytest.mark.parametrize("change", ["saved anew", "removed"])
 def test_a_music_file_changed_while_the_mix_is_made_stops_the_mix(tmp_path, change):
     """The music is decoded when first played: a file saved anew (or removed) since the mix was described
     stops the mix with one line, instead of mixing the new sound into blocks kept under the old digest."""
-    import shutil
-
     from sora_cli.errors import SoraError
 
-    (tmp_path / "assets").mkdir()
-    shutil.copy(EXAMPLES / "assets" / "theme.wav", tmp_path / "assets" / "theme.wav")
-    plan = plan_of(
-        DIALOGUE.replace("audio: {ambience: none}", "audio: {ambience: none, music: {file: assets/theme.wav}}"), tmp_path
-    )
+    plan, song = _with_music(tmp_path)
     mixer = Mixer(plan)
-    song = tmp_path / "assets" / "theme.wav"
     if change == "removed":
         song.unlink()
     else:
@@ -412,18 +417,12 @@ def test_a_music_file_changed_while_the_mix_is_made_stops_the_mix(tmp_path, chan
 def test_a_music_file_saved_between_the_soundtrack_key_and_the_mix_stops_the_mix(tmp_path, monkeypatch):
     """The soundtrack's cache key and its mix come from one description of the mix: a file saved after the
     key was made (before the mix began) stops the mix, never storing the new sound under the old key."""
-    import shutil
     from types import SimpleNamespace
 
     from sora_cli.errors import SoraError
     from sora_cli.sound import mix
 
-    (tmp_path / "assets").mkdir()
-    song = tmp_path / "assets" / "theme.wav"
-    shutil.copy(EXAMPLES / "assets" / "theme.wav", song)
-    plan = plan_of(
-        DIALOGUE.replace("audio: {ambience: none}", "audio: {ambience: none, music: {file: assets/theme.wav}}"), tmp_path
-    )
+    plan, song = _with_music(tmp_path)
     real = mix.mix_soundtrack
 
     def saved_first(*args, **kwargs):
